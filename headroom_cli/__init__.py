@@ -1,0 +1,3 @@
+"""Headroom: context compression for LLM coding agents."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from headroom_cli.cli import main
+
+main()

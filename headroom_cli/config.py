@@ -1,0 +1,72 @@
+"""Settings resolved once: command-line flag > environment variable > default."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+DEFAULT_ANTHROPIC_UPSTREAM = "https://api.anthropic.com"
+DEFAULT_OPENAI_UPSTREAM = "https://api.openai.com"
+DEFAULT_PORT = 8787
+DEFAULT_HOST = "127.0.0.1"
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else None
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def headroom_home() -> Path:
+    """Where all state lives: HEADROOM_HOME, else the platform's user data dir."""
+    home = _env("HEADROOM_HOME")
+    path = Path(home).expanduser() if home else Path(platformdirs.user_data_dir("headroom", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    port: int
+    anthropic_upstream: str
+    openai_upstream: str
+    compress: bool
+    home: Path
+    debug: bool = False
+
+    @property
+    def store_path(self) -> Path:
+        return self.home / "store.sqlite3"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.home / "ledger.sqlite3"
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        anthropic_upstream: str | None = None,
+        openai_upstream: str | None = None,
+        no_compress: bool = False,
+        debug: bool = False,
+    ) -> "Settings":
+        env_port = _env("HEADROOM_PORT")
+        return cls(
+            host=host or DEFAULT_HOST,
+            port=port if port is not None else (int(env_port) if env_port else DEFAULT_PORT),
+            anthropic_upstream=(anthropic_upstream or _env("HEADROOM_ANTHROPIC_UPSTREAM") or DEFAULT_ANTHROPIC_UPSTREAM).rstrip("/"),
+            openai_upstream=(openai_upstream or _env("HEADROOM_OPENAI_UPSTREAM") or DEFAULT_OPENAI_UPSTREAM).rstrip("/"),
+            compress=not (no_compress or _truthy(_env("HEADROOM_NO_COMPRESS"))),
+            home=headroom_home(),
+            debug=debug,
+        )

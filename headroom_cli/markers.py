@@ -1,0 +1,44 @@
+"""The one marker grammar and ID format for omissions (CCR).
+
+A gap in compressed output is replaced by one line such as
+``[headroom: 1,995 lines omitted (1,995 PASSED) · retrieve hr_3fa92c1e0b7d5a41 --lines 3-1997]``.
+The ID names the whole original part; ``--lines`` says which of its lines (1-based, inclusive) the
+gap held, so ``headroom retrieve ID --lines A-B`` gives exactly what was left out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+
+ID_PREFIX = "hr_"
+MARKER_RE = re.compile(r"\[headroom: (?P<what>[^\]\n]*?) · retrieve (?P<id>hr_[0-9a-f]{16})(?: --lines (?P<a>\d+)-(?P<b>\d+))?\]")
+
+
+def ccr_id(original: str) -> str:
+    """hr_ + the first 16 hex digits of the SHA-256 of the original part."""
+    return ID_PREFIX + hashlib.sha256(original.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def describe_counts(counts: Counter[str] | dict[str, int], limit: int = 3) -> str:
+    """'1,995 PASSED, 12 INFO' — the biggest categories first, ties by name for determinism."""
+    items = sorted(((n, k) for k, n in counts.items() if n), key=lambda item: (-item[0], item[1]))
+    shown = [f"{n:,} {k}" for n, k in items[:limit]]
+    rest = sum(n for n, _ in items[limit:])
+    if rest:
+        shown.append(f"{rest:,} other")
+    return ", ".join(shown)
+
+
+def line_marker(part_id: str, first_line: int, last_line: int, counts: Counter[str] | dict[str, int]) -> str:
+    """The marker for lines first_line..last_line (1-based, inclusive) of the part."""
+    n = last_line - first_line + 1
+    unit = "line" if n == 1 else "lines"
+    detail = describe_counts(counts)
+    what = f"{n:,} {unit} omitted" + (f" ({detail})" if detail else "")
+    return f"[headroom: {what} · retrieve {part_id} --lines {first_line}-{last_line}]"
+
+
+def find_markers(text: str) -> list[re.Match[str]]:
+    return list(MARKER_RE.finditer(text))
