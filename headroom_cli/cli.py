@@ -1,0 +1,296 @@
+"""The `headroom` command: one small function per subcommand, each delegating to a module."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from headroom_cli import __version__
+from headroom_cli.config import Settings, headroom_home
+
+app = typer.Typer(
+    name="headroom",
+    help="Context compression for LLM coding agents: a local proxy that shrinks tool outputs "
+    "(test runs, logs, …) before the model reads them, keeping every omission retrievable.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
+)
+out = Console()
+err = Console(stderr=True)
+_state = {"debug": False}
+
+UPSTREAM_HELP = "Upstream base URL (env {env}; default {default})."
+
+
+def _fail(message: str, code: int = 1) -> None:
+    """One clear line on stderr; the traceback only with --debug."""
+    if _state["debug"]:
+        raise
+    err.print(f"[bold red]headroom:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _setup_logging(to_file: Path | None = None) -> None:
+    level = logging.DEBUG if _state["debug"] else logging.INFO
+    root = logging.getLogger("headroom")
+    root.setLevel(level)
+    root.handlers.clear()
+    if to_file is not None:
+        # A wrapped tool owns the terminal: never draw over it; log to a file instead.
+        handler: logging.Handler = logging.FileHandler(to_file)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    else:
+        from rich.logging import RichHandler
+
+        handler = RichHandler(console=err, show_path=False, markup=False, rich_tracebacks=_state["debug"])
+    root.addHandler(handler)
+    root.propagate = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"headroom {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    _state["debug"] = debug
+
+
+def _settings(host=None, port=None, anthropic_upstream=None, openai_upstream=None, no_compress=False) -> Settings:
+    return Settings.resolve(host=host, port=port, anthropic_upstream=anthropic_upstream,
+                            openai_upstream=openai_upstream, no_compress=no_compress, debug=_state["debug"])
+
+
+@app.command()
+def proxy(
+    host: str = typer.Option("127.0.0.1", help="Address to bind. Keep 127.0.0.1 unless you mean to share it."),
+    port: Optional[int] = typer.Option(None, help="Port to listen on (env HEADROOM_PORT; default 8787; 0 = any free port)."),
+    anthropic_upstream: Optional[str] = typer.Option(None, help=UPSTREAM_HELP.format(env="HEADROOM_ANTHROPIC_UPSTREAM", default="https://api.anthropic.com")),
+    openai_upstream: Optional[str] = typer.Option(None, help=UPSTREAM_HELP.format(env="HEADROOM_OPENAI_UPSTREAM", default="https://api.openai.com")),
+    no_compress: bool = typer.Option(False, "--no-compress", help="Pass everything through unchanged (env HEADROOM_NO_COMPRESS=1); still measures."),
+) -> None:
+    """Run the compressing proxy alone, for any Anthropic or OpenAI API client.
+
+    Point the client at it: ANTHROPIC_BASE_URL=http://127.0.0.1:8787 or OPENAI_BASE_URL=http://127.0.0.1:8787/v1.
+    Prints one line per LLM request with the tokens saved. Ctrl-C stops it.
+    """
+    import threading
+
+    from headroom_cli.proxy.server import ProxyServer, ProxyStartError
+    from headroom_cli.ui.banner import banner
+    from headroom_cli.ui.format import percent, tokens
+
+    _setup_logging()
+    settings = _settings(host, port, anthropic_upstream, openai_upstream, no_compress)
+    try:
+        server = ProxyServer(settings).start()
+    except ProxyStartError as exc:
+        _fail(str(exc))
+
+    def show(record) -> None:
+        saved = record.tokens_before - record.tokens_after
+        pct = percent(100 * saved / record.tokens_before) if record.tokens_before else "0%"
+        err.print(f"{record.provider:9} {record.path} {record.model or '?'} → {record.status or 'error'} · "
+                  f"{tokens(record.tokens_before)} → {tokens(record.tokens_after)} tokens (−{pct})", highlight=False)
+
+    server.recorder.listeners.append(show)
+    err.print(banner("proxy", server.url, settings, server.session,
+                     [("health", f"{server.url}/headroom/health"), ("stats", f"{server.url}/headroom/stats")]))
+    err.print(f"Point a client at it: [bold]ANTHROPIC_BASE_URL={server.url}[/] or [bold]OPENAI_BASE_URL={server.url}/v1[/] · Ctrl-C to stop")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        from headroom_cli.ui.summary import session_summary
+
+        err.print(session_summary(server.ledger, server.session))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def wrap(
+    tool: str = typer.Argument(..., help="The tool to wrap: claude (see wrappers/)."),
+    args: Optional[List[str]] = typer.Argument(None, help="Arguments for the tool, after `--`."),
+    port: int = typer.Option(0, help="Proxy port; 0 picks a free one."),
+    anthropic_upstream: Optional[str] = typer.Option(None, help=UPSTREAM_HELP.format(env="HEADROOM_ANTHROPIC_UPSTREAM", default="https://api.anthropic.com")),
+    openai_upstream: Optional[str] = typer.Option(None, help=UPSTREAM_HELP.format(env="HEADROOM_OPENAI_UPSTREAM", default="https://api.openai.com")),
+    no_compress: bool = typer.Option(False, "--no-compress", help="Pass everything through unchanged; still measures."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No banner and no exit summary."),
+) -> None:
+    """Run a coding agent with its API traffic compressed: `headroom wrap claude [-- ARGS…]`.
+
+    Starts the proxy on a free port, runs the tool with its API base URL pointed at it, shows live
+    savings in the tool's own status line, prints a summary when the tool exits, and exits with the
+    tool's exit code. Nothing is written into the tool's own settings files.
+    """
+    from headroom_cli.proxy.server import ProxyStartError
+    from headroom_cli.ui.banner import banner
+    from headroom_cli.ui.summary import session_summary
+    from headroom_cli.wrap import loader, runner
+
+    settings = _settings(None, port, anthropic_upstream, openai_upstream, no_compress)
+    _setup_logging(to_file=settings.home / "headroom.log")
+    try:
+        wrapper = loader.load(tool)
+    except loader.WrapperError as exc:
+        _fail(str(exc), 2)
+
+    def started(server) -> None:
+        if not quiet:
+            err.print(banner(f"wrap {wrapper.name}", server.url, settings, server.session,
+                             [("log", str(settings.home / "headroom.log")),
+                              ("live savings", "in the tool's status line; or `headroom dashboard` in another terminal")]))
+
+    try:
+        result = runner.run(wrapper, settings, list(args or []), on_started=started)
+    except runner.ToolNotInstalled as exc:
+        _fail(str(exc), 127)
+    except ProxyStartError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"could not start {wrapper.binary}: {exc}", 126)
+    if not quiet:
+        from headroom_cli.ledger import Ledger
+
+        ledger = Ledger(settings.ledger_path)
+        err.print(session_summary(ledger, result.proxy.session, f"headroom · wrap {wrapper.name} · this session"))
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def compress(
+    path: str = typer.Argument("-", help="A file to compress, or - for standard input."),
+    kind: Optional[str] = typer.Option(None, help="Say what it is (tests, logs) instead of letting the router guess."),
+    query: Optional[str] = typer.Option(None, help="What you are looking for (used by query-aware engines)."),
+    as_json: bool = typer.Option(False, "--json", help='Print {"kind","engine","tokens_before","tokens_after","ccr_ids","text"}.'),
+) -> None:
+    """Run the compression pipeline on one input and print the result.
+
+    Omitted lines are kept in the local store; each marker says how to get them back with `headroom retrieve`.
+    """
+    from headroom_cli.engines import Part
+    from headroom_cli.pipeline import Pipeline
+    from headroom_cli.store import Store
+    from headroom_cli.tokens import count_tokens
+
+    try:
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        if as_json:
+            _fail(f"{path} is not UTF-8 text; nothing was compressed")
+        err.print("[yellow]headroom:[/] input is not UTF-8 text; passed through unchanged", highlight=False)
+        sys.stdout.buffer.write(raw)
+        return
+    outcome = Pipeline().run(Part(text=text, kind_hint=kind, query=query))
+    if outcome.part_id:
+        store = Store(headroom_home() / "store.sqlite3")
+        store.put(outcome.part_id, outcome.kind or "text", outcome.original)
+        store.close()
+    if as_json:
+        out.print_json(json.dumps({
+            "kind": outcome.kind, "engine": outcome.engine,
+            "tokens_before": count_tokens(outcome.original), "tokens_after": count_tokens(outcome.text),
+            "ccr_ids": [outcome.part_id] if outcome.part_id else [], "text": outcome.text,
+        }))
+    else:
+        sys.stdout.write(outcome.text)
+        sys.stdout.flush()
+
+
+@app.command()
+def retrieve(
+    ccr_id: str = typer.Argument(..., metavar="ID", help="The hr_… ID from a marker."),
+    lines: Optional[str] = typer.Option(None, help="Only lines A-B (1-based, inclusive), as the marker says."),
+    grep: Optional[str] = typer.Option(None, help="Only lines matching this regular expression, prefixed N:."),
+) -> None:
+    """Print what a marker left out: the whole original, or the lines it names."""
+    from headroom_cli.retrieve import NotFound
+    from headroom_cli.retrieve import retrieve as fetch
+    from headroom_cli.store import Store
+
+    store = Store(headroom_home() / "store.sqlite3")
+    try:
+        sys.stdout.write(fetch(store, ccr_id, lines, grep))
+    except NotFound:
+        _fail(f"no stored original for {ccr_id} (is HEADROOM_HOME the same as when it was compressed?)")
+    except (ValueError, __import__("re").error) as exc:
+        _fail(str(exc), 2)
+    finally:
+        store.close()
+
+
+@app.command()
+def stats(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Savings so far: the latest session and all time, by engine, with the upstream's reported usage."""
+    from headroom_cli.ledger import Ledger
+    from headroom_cli.ui.summary import session_summary, totals_table
+
+    ledger = Ledger(headroom_home() / "ledger.sqlite3")
+    session = ledger.latest_session()
+    if as_json:
+        from headroom_cli.proxy.addon import _totals_json
+
+        out.print_json(json.dumps({
+            "tokenizer": "cl100k_base",
+            "latest_session": session,
+            "session": _totals_json(ledger.totals(session)) if session else None,
+            "all_time": _totals_json(ledger.totals()),
+            "engines": {n: {"parts": p, "tokens_before": b, "tokens_after": a} for n, (p, b, a) in ledger.per_engine().items()},
+        }))
+        return
+    if session is None:
+        out.print("No requests recorded yet. Run `headroom demo`, `headroom wrap claude` or `headroom proxy`.")
+        return
+    out.print(session_summary(ledger, session, f"latest session ({session})"))
+    out.print(totals_table(ledger.totals(), "all time"))
+
+
+@app.command()
+def dashboard(
+    session: Optional[str] = typer.Option(None, help="Follow this session (default: the latest)."),
+    once: bool = typer.Option(False, "--once", help="Print one frame and exit."),
+) -> None:
+    """A live dashboard of savings for another terminal: requests, tokens, $ saved, engines, latest requests."""
+    from headroom_cli.ledger import Ledger
+    from headroom_cli.ui import dashboard as board
+
+    board.run(Ledger(headroom_home() / "ledger.sqlite3"), session, console=out, once=once)
+
+
+@app.command()
+def statusline() -> None:
+    """One line of this session's savings, for a tool's status bar (Claude Code runs it during `wrap`)."""
+    from headroom_cli.ui import statusline as line
+
+    raise typer.Exit(line.main())
+
+
+@app.command()
+def demo(
+    fast: bool = typer.Option(False, "--fast", help="No pauses between requests."),
+) -> None:
+    """See it work with no API key: a mock upstream, the proxy, and a scripted agent session through it."""
+    from headroom_cli.demo import run_demo
+
+    raise typer.Exit(run_demo(out, pause=0.0 if fast else 0.6))
+
+
+def main() -> None:
+    app()

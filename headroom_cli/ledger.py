@@ -1,0 +1,154 @@
+"""Savings ledger: one SQLite row per proxied LLM request, and the queries the UI reads."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from headroom_cli.db import connect
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    session TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT,
+    path TEXT NOT NULL,
+    status INTEGER,
+    tokens_before INTEGER NOT NULL,
+    tokens_after INTEGER NOT NULL,
+    engines TEXT NOT NULL DEFAULT '{}',
+    usage_input INTEGER,
+    usage_output INTEGER,
+    usage_cache_read INTEGER,
+    usage_cache_write INTEGER,
+    dollars_saved REAL NOT NULL DEFAULT 0,
+    duration_ms REAL
+);
+CREATE INDEX IF NOT EXISTS requests_session ON requests (session, id);
+"""
+
+
+@dataclass
+class Usage:
+    """What the upstream reported it charged for, read from its reply."""
+
+    input: int | None = None
+    output: int | None = None
+    cache_read: int | None = None
+    cache_write: int | None = None
+
+
+@dataclass
+class RequestRecord:
+    ts: float
+    session: str
+    provider: str
+    model: str | None
+    path: str
+    tokens_before: int
+    tokens_after: int
+    # engine name -> [parts compressed, tokens before, tokens after]
+    engines: dict[str, list[int]] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    status: int | None = None
+    dollars_saved: float = 0.0
+    duration_ms: float | None = None
+
+
+@dataclass
+class Totals:
+    requests: int = 0
+    tokens_before: int = 0
+    tokens_after: int = 0
+    dollars_saved: float = 0.0
+    usage_input: int = 0
+    usage_output: int = 0
+    usage_cache_read: int = 0
+    usage_cache_write: int = 0
+
+    @property
+    def tokens_saved(self) -> int:
+        return self.tokens_before - self.tokens_after
+
+    @property
+    def percent_saved(self) -> float:
+        return 100.0 * self.tokens_saved / self.tokens_before if self.tokens_before else 0.0
+
+
+class Ledger:
+    def __init__(self, path: Path):
+        self.path = path
+        self._conn = connect(path, _SCHEMA)
+        self._lock = threading.Lock()
+
+    def record(self, r: RequestRecord) -> None:
+        with self._lock, self._conn:
+            self._conn.execute(
+                "INSERT INTO requests (ts, session, provider, model, path, status, tokens_before, tokens_after,"
+                " engines, usage_input, usage_output, usage_cache_read, usage_cache_write, dollars_saved, duration_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    r.ts, r.session, r.provider, r.model, r.path, r.status, r.tokens_before, r.tokens_after,
+                    json.dumps(r.engines, sort_keys=True), r.usage.input, r.usage.output, r.usage.cache_read,
+                    r.usage.cache_write, r.dollars_saved, r.duration_ms,
+                ),
+            )
+
+    def _where(self, session: str | None) -> tuple[str, tuple]:
+        return ("WHERE session = ?", (session,)) if session else ("", ())
+
+    def totals(self, session: str | None = None) -> Totals:
+        where, args = self._where(session)
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(tokens_before),0), COALESCE(SUM(tokens_after),0),"
+                " COALESCE(SUM(dollars_saved),0), COALESCE(SUM(usage_input),0), COALESCE(SUM(usage_output),0),"
+                f" COALESCE(SUM(usage_cache_read),0), COALESCE(SUM(usage_cache_write),0) FROM requests {where}",
+                args,
+            ).fetchone()
+        return Totals(*row)
+
+    def per_engine(self, session: str | None = None) -> dict[str, list[int]]:
+        """engine -> [parts, tokens before, tokens after], summed over requests."""
+        where, args = self._where(session)
+        with self._lock:
+            rows = self._conn.execute(f"SELECT engines FROM requests {where}", args).fetchall()
+        out: dict[str, list[int]] = {}
+        for (blob,) in rows:
+            for name, (parts, before, after) in json.loads(blob).items():
+                acc = out.setdefault(name, [0, 0, 0])
+                acc[0] += parts
+                acc[1] += before
+                acc[2] += after
+        return dict(sorted(out.items()))
+
+    def recent(self, limit: int = 10, session: str | None = None) -> list[RequestRecord]:
+        where, args = self._where(session)
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT ts, session, provider, model, path, tokens_before, tokens_after, engines, usage_input,"
+                " usage_output, usage_cache_read, usage_cache_write, status, dollars_saved, duration_ms"
+                f" FROM requests {where} ORDER BY id DESC LIMIT ?",
+                (*args, limit),
+            ).fetchall()
+        return [
+            RequestRecord(
+                ts=row[0], session=row[1], provider=row[2], model=row[3], path=row[4], tokens_before=row[5],
+                tokens_after=row[6], engines=json.loads(row[7]), usage=Usage(row[8], row[9], row[10], row[11]),
+                status=row[12], dollars_saved=row[13], duration_ms=row[14],
+            )
+            for row in rows
+        ]
+
+    def latest_session(self) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT session FROM requests ORDER BY id DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,41 @@
+"""Wire formats: where each provider's request keeps its tool outputs, and which path is whose."""
+
+from __future__ import annotations
+
+from headroom_cli.providers.base import Adapter, Slot
+from headroom_cli.providers.anthropic import AnthropicMessages
+from headroom_cli.providers.openai_chat import OpenAIChat
+from headroom_cli.providers.openai_responses import OpenAIResponses
+
+ANTHROPIC = "anthropic"
+OPENAI = "openai"
+
+_ADAPTERS: dict[str, Adapter] = {
+    "/v1/messages": AnthropicMessages(),
+    "/v1/chat/completions": OpenAIChat(),
+    "/v1/responses": OpenAIResponses(),
+}
+
+# Paths only OpenAI serves; anything else with an Anthropic header or key goes to Anthropic.
+_OPENAI_PREFIXES = ("/v1/chat/", "/v1/responses", "/v1/completions", "/v1/embeddings", "/v1/audio/",
+                    "/v1/images/", "/v1/files", "/v1/uploads", "/v1/batches", "/v1/moderations",
+                    "/v1/fine_tuning/", "/v1/vector_stores", "/v1/assistants", "/v1/threads", "/v1/realtime")
+
+
+def adapter_for(path: str) -> Adapter | None:
+    """The adapter for a compressible endpoint, by path without the query string."""
+    return _ADAPTERS.get(path.rstrip("/"))
+
+
+def provider_for(path: str, headers: dict[str, str]) -> str:
+    """Which upstream a request belongs to: by path where only one provider serves it, else by headers."""
+    if path.startswith(_OPENAI_PREFIXES):
+        return OPENAI
+    if path.startswith(("/v1/messages", "/v1/complete")) or "anthropic-version" in headers or "x-api-key" in headers:
+        return ANTHROPIC
+    if headers.get("authorization", "").lower().startswith("bearer "):
+        return OPENAI
+    return ANTHROPIC
+
+
+__all__ = ["Adapter", "Slot", "adapter_for", "provider_for", "ANTHROPIC", "OPENAI"]

@@ -1,0 +1,192 @@
+"""The mitmproxy addon: route, compress LLM request bodies, stream replies, serve /headroom/*."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from mitmproxy import http
+
+from headroom_cli import __version__
+from headroom_cli.config import Settings
+from headroom_cli.ledger import Ledger
+from headroom_cli.pipeline import Pipeline
+from headroom_cli.providers import ANTHROPIC, OPENAI, adapter_for, provider_for
+from headroom_cli.proxy import errors
+from headroom_cli.proxy.recorder import Exchange, Recorder
+from headroom_cli.proxy.usage import UsageTap, usage_from_body
+from headroom_cli.rewrite import NotRewritable, rewrite_body
+
+log = logging.getLogger("headroom.proxy")
+
+BODY_CAP = 32 * 1024 * 1024  # larger request bodies go upstream untouched
+_EXCHANGE = "headroom.exchange"
+_TAP = "headroom.tap"
+
+
+@dataclass(frozen=True)
+class Upstream:
+    scheme: str
+    host: str
+    port: int
+    prefix: str  # a path prefix kept from the upstream URL, e.g. "/proxy/anthropic"
+
+    @classmethod
+    def parse(cls, url: str) -> "Upstream":
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return cls(parts.scheme, parts.hostname, port, parts.path.rstrip("/"))
+
+    @property
+    def origin(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    @property
+    def host_header(self) -> str:
+        default = 443 if self.scheme == "https" else 80
+        return self.host if self.port == default else f"{self.host}:{self.port}"
+
+
+class HeadroomAddon:
+    def __init__(self, settings: Settings, pipeline: Pipeline, recorder: Recorder, ledger: Ledger, session: str):
+        self.settings = settings
+        self.pipeline = pipeline
+        self.recorder = recorder
+        self.ledger = ledger
+        self.session = session
+        self.upstreams = {
+            ANTHROPIC: Upstream.parse(settings.anthropic_upstream),
+            OPENAI: Upstream.parse(settings.openai_upstream),
+        }
+        self.started = time.time()
+        self.listen_port: int | None = None
+
+    # -- requests -------------------------------------------------------------------------
+    async def request(self, flow: http.HTTPFlow) -> None:
+        req = flow.request
+        path = req.path.partition("?")[0]
+        if path.startswith("/headroom/"):
+            await self._serve_own(flow, path)
+            return
+        provider = provider_for(path, {k.lower(): v for k, v in req.headers.items()})
+        self._route(flow, self.upstreams[provider])
+        adapter = adapter_for(path)
+        if req.method != "POST" or adapter is None:
+            log.debug("passthrough %s %s", req.method, path)
+            return
+        exchange = Exchange(ts=time.time(), session=self.session, provider=provider, path=path, body_text="")
+        flow.metadata[_EXCHANGE] = exchange
+        raw = req.raw_content or b""
+        encoding = req.headers.get("content-encoding", "").strip().lower()
+        if encoding not in ("", "identity"):
+            log.warning("forwarded unchanged: %s %s has content-encoding %s", req.method, path, encoding)
+            return
+        if len(raw) > BODY_CAP:
+            log.warning("forwarded unchanged: %s %s body is %d MB, over the %d MB cap", req.method, path,
+                        len(raw) >> 20, BODY_CAP >> 20)
+            return
+        exchange.body_text = raw.decode("utf-8", "replace")
+        if not self.settings.compress:
+            return
+        try:
+            rewrite = await asyncio.to_thread(rewrite_body, raw, adapter, self.pipeline)
+        except NotRewritable as exc:
+            log.warning("forwarded unchanged: %s %s: %s", req.method, path, exc)
+            return
+        exchange.model = rewrite.model
+        exchange.outcomes = rewrite.outcomes
+        if rewrite.changed:
+            req.content = rewrite.body  # also fixes Content-Length
+            self.recorder.keep_originals(rewrite.outcomes)
+
+    def _route(self, flow: http.HTTPFlow, upstream: Upstream) -> None:
+        req = flow.request
+        req.scheme, req.host, req.port = upstream.scheme, upstream.host, upstream.port
+        req.host_header = upstream.host_header
+        if upstream.prefix:
+            req.path = upstream.prefix + req.path
+
+    # -- replies --------------------------------------------------------------------------
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        # Stream every reply: SSE must reach the client event by event, and nothing is gained by
+        # buffering. LLM replies are watched for usage on the way through.
+        assert flow.response is not None
+        if _EXCHANGE in flow.metadata and "text/event-stream" in flow.response.headers.get("content-type", ""):
+            tap = UsageTap(flow.response.headers.get("content-encoding", ""))
+            flow.metadata[_TAP] = tap
+            flow.response.stream = tap
+        elif _EXCHANGE not in flow.metadata:
+            flow.response.stream = True
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        exchange: Exchange | None = flow.metadata.get(_EXCHANGE)
+        if exchange is None or flow.response is None:
+            return
+        exchange.status = flow.response.status_code
+        tap: UsageTap | None = flow.metadata.get(_TAP)
+        if tap is not None:
+            exchange.usage = tap.usage
+        elif flow.response.status_code < 400:
+            exchange.usage = usage_from_body(flow.response.get_content(strict=False) or b"")
+        self._finish(exchange)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        message = flow.error.msg if flow.error else "unknown error"
+        exchange: Exchange | None = flow.metadata.get(_EXCHANGE)
+        provider = exchange.provider if exchange else provider_for(
+            flow.request.path, {k.lower(): v for k, v in flow.request.headers.items()})
+        if flow.response is None:
+            errors.note_failure(message, provider)
+            log.error("upstream %s unreachable for %s %s: %s", self.upstreams[provider].origin,
+                      flow.request.method, flow.request.path.partition("?")[0], message)
+        if exchange is not None:
+            exchange.status = flow.response.status_code if flow.response else 502
+            self._finish(exchange)
+
+    def _finish(self, exchange: Exchange) -> None:
+        exchange.duration_ms = (time.time() - exchange.ts) * 1000
+        self.recorder.record(exchange)
+
+    # -- our own endpoints ------------------------------------------------------------------
+    async def _serve_own(self, flow: http.HTTPFlow, path: str) -> None:
+        if flow.request.method != "GET":
+            self._json(flow, 405, {"error": "method not allowed"})
+        elif path == "/headroom/health":
+            self._json(flow, 200, {
+                "status": "ok", "version": __version__, "session": self.session, "compress": self.settings.compress,
+                "uptime_s": round(time.time() - self.started, 3),
+                "upstreams": {name: up.origin + up.prefix for name, up in self.upstreams.items()},
+            })
+        elif path == "/headroom/stats":
+            await asyncio.to_thread(self.recorder.flush)  # so the numbers include the latest request
+            session, total = self.ledger.totals(self.session), self.ledger.totals()
+            self._json(flow, 200, {
+                "session": self.session,
+                "tokenizer": "cl100k_base",
+                "this_session": _totals_json(session),
+                "all_time": _totals_json(total),
+                "engines": {name: {"parts": p, "tokens_before": b, "tokens_after": a}
+                            for name, (p, b, a) in self.ledger.per_engine(self.session).items()},
+            })
+        else:
+            self._json(flow, 404, {"error": f"no such endpoint: {path}", "endpoints": ["/headroom/health", "/headroom/stats"]})
+
+    @staticmethod
+    def _json(flow: http.HTTPFlow, status: int, payload: dict) -> None:
+        flow.response = http.Response.make(status, json.dumps(payload, indent=2).encode(), {"Content-Type": "application/json"})
+
+
+def _totals_json(t) -> dict:
+    return {
+        "requests": t.requests, "tokens_before": t.tokens_before, "tokens_after": t.tokens_after,
+        "tokens_saved": t.tokens_saved, "percent_saved": round(t.percent_saved, 2),
+        "dollars_saved": round(t.dollars_saved, 6),
+        "upstream_usage": {"input": t.usage_input, "output": t.usage_output, "cache_read": t.usage_cache_read,
+                           "cache_write": t.usage_cache_write},
+    }

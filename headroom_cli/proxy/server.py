@@ -1,0 +1,136 @@
+"""Run mitmproxy in reverse mode with our addon, in a background thread of this process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+
+from headroom_cli.config import Settings
+from headroom_cli.ledger import Ledger
+from headroom_cli.pipeline import Pipeline
+from headroom_cli.proxy import errors
+from headroom_cli.proxy.addon import HeadroomAddon, Upstream
+from headroom_cli.proxy.recorder import Recorder
+from headroom_cli.store import Store
+
+log = logging.getLogger("headroom.proxy")
+
+
+class ProxyStartError(RuntimeError):
+    """The proxy could not listen (port taken, bad upstream URL); the message says which."""
+
+
+def new_session_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+class _Ready:
+    """Tells the starting thread which address mitmproxy actually bound (port 0 → a free one)."""
+
+    def __init__(self, server: "ProxyServer"):
+        self.server = server
+
+    def running(self) -> None:
+        addrs = self.server._master.addons.get("proxyserver").listen_addrs()
+        self.server._bound = addrs[0][1] if addrs else None
+        self.server._ready.set()
+
+
+class ProxyServer:
+    def __init__(self, settings: Settings, session: str | None = None):
+        self.settings = settings
+        self.session = session or new_session_id()
+        self.store = Store(settings.store_path)
+        self.ledger = Ledger(settings.ledger_path)
+        self.recorder = Recorder(self.store, self.ledger)
+        try:
+            self.addon = HeadroomAddon(settings, Pipeline(), self.recorder, self.ledger, self.session)
+        except ValueError as exc:
+            raise ProxyStartError(f"bad upstream URL: {exc}") from None
+        self._master = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._bound: int | None = None
+        self._failure: BaseException | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._bound is not None, "the proxy is not running"
+        return self._bound
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.host}:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> "ProxyServer":
+        errors.install()
+        for name in ("mitmproxy", "asyncio"):
+            logging.getLogger(name).setLevel(logging.WARNING if not self.settings.debug else logging.INFO)
+        self._thread = threading.Thread(target=self._run, name="headroom-proxy", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise ProxyStartError("the proxy did not start within %.0f s" % timeout)
+        if self._failure is not None or self._bound is None:
+            self.stop()
+            reason = f"{self._failure}" if self._failure else "the address may be in use"
+            raise ProxyStartError(f"could not listen on {self.settings.host}:{self.settings.port} ({reason})")
+        log.info("proxy listening on %s (session %s)", self.url, self.session)
+        return self
+
+    def stop(self) -> None:
+        if self._master is not None and self._loop is not None and not self._loop.is_closed():
+            try:
+                self._master.shutdown()
+            except RuntimeError:
+                pass  # the loop already ended
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.recorder.close()
+
+    def __enter__(self) -> "ProxyServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # surfaced to start() / logged, never raised in a thread
+            self._failure = exc
+            self._ready.set()
+
+    async def _main(self) -> None:
+        from mitmproxy import options
+        from mitmproxy.addons import default_addons
+        from mitmproxy.master import Master
+
+        self._loop = asyncio.get_running_loop()
+        self._loop.set_exception_handler(_quiet_cancellations)
+        anthropic = Upstream.parse(self.settings.anthropic_upstream)
+        confdir = self.settings.home / "mitmproxy"
+        opts = options.Options(
+            mode=[f"reverse:{anthropic.origin}"],
+            listen_host=self.settings.host,
+            listen_port=self.settings.port,
+            confdir=str(confdir),
+        )
+        master = Master(opts, with_termlog=False)  # Master() needs the running loop
+        master.addons.add(*default_addons())
+        master.addons.add(self.addon, _Ready(self))
+        # Connect per request, not per client: a down upstream then yields a 502 (eager would drop
+        # the client), and requests can be routed to the OpenAI upstream in the request hook.
+        master.options.update(connection_strategy="lazy")
+        self._master = master
+        await master.run()
+
+
+def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    # Client connections still open at shutdown end in CancelledError; that is not news.
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)

@@ -1,0 +1,82 @@
+"""Read the upstream's reported usage from its reply, streamed (SSE) or whole, without changing it."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+from headroom_cli.ledger import Usage
+
+
+def _usage_of(event: Any) -> dict[str, Any] | None:
+    if not isinstance(event, dict):
+        return None
+    for holder in (event, event.get("message"), event.get("response")):
+        if isinstance(holder, dict) and isinstance(holder.get("usage"), dict):
+            return holder["usage"]
+    return None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def absorb(usage: Usage, event: Any) -> None:
+    """Fold one event's usage into ``usage``: Anthropic, OpenAI chat and Responses field names."""
+    found = _usage_of(event)
+    if found is None:
+        return
+    details = found.get("prompt_tokens_details") or found.get("input_tokens_details") or {}
+    pairs = (
+        ("input", _int(found.get("input_tokens", found.get("prompt_tokens")))),
+        ("output", _int(found.get("output_tokens", found.get("completion_tokens")))),
+        ("cache_read", _int(found.get("cache_read_input_tokens", details.get("cached_tokens") if isinstance(details, dict) else None))),
+        ("cache_write", _int(found.get("cache_creation_input_tokens"))),
+    )
+    for name, value in pairs:
+        if value is not None:  # later events (message_delta) refine earlier ones
+            setattr(usage, name, value)
+
+
+class UsageTap:
+    """A mitmproxy stream callable: returns every chunk unchanged and watches SSE data lines for usage."""
+
+    MAX_LINE = 1 << 20  # a line longer than this is no usage event; stop buffering it
+
+    def __init__(self, content_encoding: str = ""):
+        self.usage = Usage()
+        self._pending = b""
+        encoding = content_encoding.strip().lower()
+        self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 32) if encoding in ("gzip", "deflate") else None
+        self._readable = encoding in ("", "identity", "gzip", "deflate")
+
+    def __call__(self, chunk: bytes) -> bytes:
+        if self._readable and chunk:
+            try:
+                self._watch(self._inflate.decompress(chunk) if self._inflate else chunk)
+            except zlib.error:
+                self._readable = False
+        return chunk
+
+    def _watch(self, data: bytes) -> None:
+        data = self._pending + data
+        lines = data.split(b"\n")
+        self._pending = lines.pop()
+        if len(self._pending) > self.MAX_LINE:
+            self._pending = b""
+        for line in lines:
+            if line.startswith(b"data:") and b'"usage"' in line:
+                try:
+                    absorb(self.usage, json.loads(line[5:]))
+                except ValueError:
+                    continue
+
+
+def usage_from_body(body: bytes) -> Usage:
+    usage = Usage()
+    try:
+        absorb(usage, json.loads(body))
+    except ValueError:
+        pass
+    return usage

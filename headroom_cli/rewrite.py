@@ -1,0 +1,94 @@
+"""Rewrite one request body: compress its tool outputs and change nothing else.
+
+The new body is the old bytes with only the rewritten JSON strings spliced in, so key order,
+spacing and escapes elsewhere stay byte-identical (prompt caches hash those bytes). If splicing
+cannot be proven right, the body is re-serialised compactly instead.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from headroom_cli.engines import Part
+from headroom_cli.pipeline import Outcome, Pipeline
+from headroom_cli.providers import Adapter
+
+
+class NotRewritable(Exception):
+    """The body is not a JSON object we understand; it goes upstream unchanged."""
+
+
+@dataclass
+class Rewrite:
+    body: bytes
+    outcomes: list[Outcome] = field(default_factory=list)
+    model: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return any(o.changed for o in self.outcomes)
+
+
+def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline) -> Rewrite:
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise NotRewritable(f"body is not JSON ({exc.__class__.__name__})") from None
+    if not isinstance(body, dict):
+        raise NotRewritable("body is not a JSON object")
+    model = body.get("model") if isinstance(body.get("model"), str) else None
+    outcomes: list[Outcome] = []
+    for slot in adapter.slots(body):
+        outcome = pipeline.run(Part(text=slot.text, tool_name=slot.tool_name))
+        outcomes.append(outcome)
+        if outcome.changed:
+            slot.write(outcome.text)
+    changed = [o for o in outcomes if o.changed]
+    if not changed:
+        return Rewrite(raw, outcomes, model)
+    new = _splice(raw, [(o.original, o.text) for o in changed], body)
+    if new is None:
+        new = _dumps(body)
+    return Rewrite(new, outcomes, model)
+
+
+def _encodings(text: str) -> list[tuple[bytes, bool]]:
+    """How a client may have written this string: raw UTF-8 (JavaScript) or \\u-escaped (Python)."""
+    found = []
+    for ascii_only in (False, True):
+        try:
+            found.append((json.dumps(text, ensure_ascii=ascii_only).encode("utf-8"), ascii_only))
+        except UnicodeEncodeError:  # lone surrogates only survive as escapes
+            continue
+    return found
+
+
+def _splice(raw: bytes, replacements: list[tuple[str, str]], expected: dict[str, Any]) -> bytes | None:
+    pieces: list[bytes] = []
+    pos = 0
+    for old, new in replacements:
+        for encoded, ascii_only in _encodings(old):
+            at = raw.find(encoded, pos)
+            if at >= 0:
+                break
+        else:
+            return None
+        pieces.append(raw[pos:at])
+        pieces.append(json.dumps(new, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass"))
+        pos = at + len(encoded)
+    pieces.append(raw[pos:])
+    spliced = b"".join(pieces)
+    # The same text could also stand earlier in a field we must not touch: prove the result.
+    try:
+        return spliced if json.loads(spliced) == expected else None
+    except ValueError:
+        return None
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    try:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(body, ensure_ascii=True, separators=(",", ":")).encode("ascii")

@@ -1,0 +1,1 @@
+"""rich renderables, each in its own module; nothing here decides anything."""

@@ -1,0 +1,1 @@
+"""`headroom wrap TOOL`: the proxy on a free port plus the tool as a child process."""

@@ -1,0 +1,77 @@
+"""Wrapper files: one declarative TOML file per wrapped tool (wrappers/*.toml)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+# Installed wheels carry the files inside the package; a source checkout keeps them at the top.
+WRAPPER_DIRS = (_PACKAGE / "wrappers", _PACKAGE.parent / "wrappers")
+
+
+class WrapperError(Exception):
+    """A wrapper that does not exist or does not parse; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Wrapper:
+    name: str
+    description: str
+    binary: str
+    install_hint: str
+    binary_env: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
+    savings_display: str = "none"  # "statusline": inside the tool's own status line
+    savings_args: tuple[str, ...] = ()
+
+    def render(self, proxy_url: str) -> tuple[dict[str, str], list[str]]:
+        """The child's extra environment and leading arguments, with placeholders filled in."""
+        values = {
+            "proxy_url": proxy_url,
+            "python": sys.executable,
+            # Its own light module: the tool runs it often, so it must start fast (no typer, no mitmproxy).
+            # JSON-escaped, as it lands inside a JSON string in the settings argument.
+            "statusline_command": json.dumps(shlex.join([sys.executable, "-m", "headroom_cli.ui.statusline"]))[1:-1],
+        }
+        env = {key: value.format(**values) for key, value in self.env.items()}
+        args = [a.format(**values) for a in self.args]
+        if self.savings_display == "statusline":
+            args += [a.format(**values) for a in self.savings_args]
+        return env, args
+
+
+def available() -> list[str]:
+    names = {p.stem for d in WRAPPER_DIRS if d.is_dir() for p in d.glob("*.toml")}
+    return sorted(names)
+
+
+def load(name: str) -> Wrapper:
+    for directory in WRAPPER_DIRS:
+        path = directory / f"{name}.toml"
+        if path.is_file():
+            break
+    else:
+        known = ", ".join(available()) or "none"
+        raise WrapperError(f"no wrapper for {name!r} (known: {known})")
+    try:
+        data = tomllib.loads(path.read_text())
+        savings = data.get("savings", {})
+        return Wrapper(
+            name=data["name"],
+            description=data.get("description", data["name"]),
+            binary=data["binary"],
+            install_hint=data.get("install_hint", f"{data['binary']} is not installed or not on PATH."),
+            binary_env=data.get("binary_env"),
+            env=dict(data.get("env", {})),
+            args=tuple(data.get("args", ())),
+            savings_display=savings.get("display", "none"),
+            savings_args=tuple(savings.get("args", ())),
+        )
+    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+        raise WrapperError(f"wrapper file {path} is invalid: {exc}") from None
