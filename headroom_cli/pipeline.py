@@ -65,6 +65,7 @@ class Pipeline:
 
     def _compress(self, part: Part) -> Outcome:
         unchanged = Outcome(part.text, part.text)
+        engine = None
         try:
             engine = self.route(part)
             if engine is None:
@@ -75,7 +76,7 @@ class Pipeline:
             log.warning("engine ran past its %.0f ms budget; part kept as it was", self.part_budget_s * 1000)
             return unchanged
         except Exception as exc:  # an engine bug must never cost the user a request
-            log.warning("engine %s failed (%s: %s); part kept as it was", getattr(engine, "name", "?"), type(exc).__name__, exc)
+            log.warning("engine %s failed (%s: %s); part kept as it was", getattr(engine, "name", "router"), type(exc).__name__, exc)
             return unchanged
         if result is None or len(result.text) >= len(part.text):
             return unchanged

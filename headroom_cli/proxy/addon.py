@@ -99,6 +99,10 @@ class HeadroomAddon:
         except NotRewritable as exc:
             log.warning("forwarded unchanged: %s %s: %s", req.method, path, exc)
             return
+        except Exception as exc:  # a bug of ours must never cost the user a request
+            log.error("forwarded unchanged: %s %s: internal error %s: %s", req.method, path, type(exc).__name__, exc,
+                      exc_info=self.settings.debug)
+            return
         exchange.model = rewrite.model
         exchange.outcomes = rewrite.outcomes
         if rewrite.changed:

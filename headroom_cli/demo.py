@@ -1,0 +1,212 @@
+"""`headroom demo`: the main job end to end with no API key and no coding agent installed.
+
+An embedded mock Anthropic upstream plays the model; this module plays the agent (it runs the
+"tools" by returning real captured outputs); the real proxy sits between them and compresses.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import json
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from headroom_cli.config import Settings
+from headroom_cli.markers import find_markers
+from headroom_cli.mock_upstream import MockUpstream, ToolStep
+from headroom_cli.proxy.server import ProxyServer
+from headroom_cli.retrieve import retrieve
+from headroom_cli.tokens import count_tokens
+from headroom_cli.ui.format import dollars, percent, tokens
+
+MODEL = "claude-sonnet-4-5"
+PROMPT = "The billing tests fail since this morning and invoices stopped going out. Find out why."
+TEST_COMMAND = "pytest -v"
+LOG_PATH = "/srv/api/logs/billing_api.log"
+TOOLS = [
+    {"name": "Bash", "description": "Run a shell command.",
+     "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}},
+    {"name": "Read", "description": "Read a file.",
+     "input_schema": {"type": "object", "properties": {"file_path": {"type": "string"}}, "required": ["file_path"]}},
+]
+
+
+def _data(name: str) -> str:
+    return gzip.decompress(resources.files("headroom_cli.demo_data").joinpath(name).read_bytes()).decode()
+
+
+def _read_format(text: str) -> str:
+    """How Claude Code's Read tool presents a file: `N<TAB>line`."""
+    return "".join(f"{n}\t{line}" for n, line in enumerate(text.splitlines(keepends=True), start=1))
+
+
+@dataclass
+class Turn:
+    label: str
+    before: int = 0
+    after: int = 0
+
+
+@dataclass
+class AgentReply:
+    text: str = ""
+    tool_use: dict | None = None
+    stop_reason: str | None = None
+    events: int = 0
+
+
+@dataclass
+class Session:
+    messages: list = field(default_factory=list)
+    turns: list[Turn] = field(default_factory=list)
+    final: str = ""
+
+
+def _stream_message(conn: http.client.HTTPConnection, body: dict) -> AgentReply:
+    conn.request("POST", "/v1/messages?beta=true", json.dumps(body),
+                 {"content-type": "application/json", "x-api-key": "demo-key-not-needed", "anthropic-version": "2023-06-01"})
+    response = conn.getresponse()
+    if response.status != 200:
+        raise RuntimeError(f"the proxy answered {response.status}: {response.read()[:300]!r}")
+    reply, partial = AgentReply(), ""
+    for raw in response:
+        line = raw.decode().rstrip("\n")
+        if not line.startswith("data:"):
+            continue
+        event = json.loads(line[5:])
+        reply.events += 1
+        kind = event.get("type")
+        if kind == "content_block_start" and event["content_block"]["type"] == "tool_use":
+            reply.tool_use = dict(event["content_block"])
+        elif kind == "content_block_delta":
+            delta = event["delta"]
+            reply.text += delta.get("text", "")
+            partial += delta.get("partial_json", "")
+        elif kind == "message_delta":
+            reply.stop_reason = event["delta"].get("stop_reason")
+    if reply.tool_use is not None:
+        reply.tool_use["input"] = json.loads(partial or "{}")
+    return reply
+
+
+def _view(session: Session, proxy_url: str) -> Group:
+    table = Table(title=f"requests through the proxy ({proxy_url})", title_justify="left", header_style="bold")
+    for name, justify in (("#", "right"), ("what the agent sent", "left"), ("tokens before", "right"),
+                          ("tokens after", "right"), ("saved", "right")):
+        table.add_column(name, justify=justify)
+    for i, t in enumerate(session.turns, start=1):
+        saved = t.before - t.after
+        table.add_row(str(i), t.label, tokens(t.before), tokens(t.after),
+                      f"[green]{tokens(saved)} ({percent(100 * saved / t.before if t.before else 0)})[/]")
+    before = sum(t.before for t in session.turns)
+    after = sum(t.after for t in session.turns)
+    table.add_section()
+    table.add_row("", "[bold]session[/]", tokens(before), tokens(after),
+                  f"[bold green]{tokens(before - after)} ({percent(100 * (before - after) / before if before else 0)})[/]")
+    return Group(table)
+
+
+def run_demo(console: Console, pause: float = 0.6) -> int:
+    pytest_log = _data("pytest_run.txt.gz")
+    service_log = _read_format(_data("billing_api.log.gz"))
+    outputs = {"Bash": pytest_log, "Read": service_log}
+    script = [ToolStep("Bash", {"command": TEST_COMMAND, "description": "Run the test suite"}),
+              ToolStep("Read", {"file_path": LOG_PATH})]
+
+    console.print(Panel.fit(
+        "[bold]headroom demo[/]: a coding agent's session, sent through the real proxy to a mock model.\n"
+        "No API key, no network, no Claude Code needed. State for this demo lives in a temporary folder.",
+        border_style="cyan"))
+    with tempfile.TemporaryDirectory(prefix="headroom-demo-") as home, MockUpstream(script) as upstream:
+        settings = Settings(host="127.0.0.1", port=0, anthropic_upstream=upstream.url, openai_upstream=upstream.url,
+                            compress=True, home=Path(home))
+        with ProxyServer(settings, session="demo") as proxy:
+            session = _run_session(console, proxy, outputs, pause)
+            proxy.recorder.flush()
+            received = upstream.tool_results(upstream.requests[-1])
+            _show_before_after(console, proxy, outputs, received)
+    _show_how_to(console, session)
+    return 0
+
+
+def _run_session(console: Console, proxy: ProxyServer, outputs: dict[str, str], pause: float) -> Session:
+    session = Session(messages=[{"role": "user", "content": PROMPT}])
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
+    labels = {"Bash": f"Bash `{TEST_COMMAND}` → {len(outputs['Bash'].splitlines()):,} lines",
+              "Read": f"Read {LOG_PATH} → {len(outputs['Read'].splitlines()):,} lines"}
+    with Live(_view(session, proxy.url), console=console, refresh_per_second=8) as live:
+        label = "the user's question"
+        while True:
+            body = {"model": MODEL, "max_tokens": 1024, "stream": True, "system": "You are a coding agent.",
+                    "tools": TOOLS, "messages": session.messages}
+            reply = _stream_message(conn, body)
+            proxy.recorder.flush()
+            latest = proxy.ledger.recent(1, proxy.session)[0]
+            session.turns.append(Turn(label, latest.tokens_before, latest.tokens_after))
+            live.update(_view(session, proxy.url))
+            content = ([{"type": "text", "text": reply.text}] if reply.text else [])
+            if reply.tool_use is None:
+                session.messages.append({"role": "assistant", "content": content})
+                session.final = reply.text
+                break
+            tool = reply.tool_use
+            content.append({"type": "tool_use", "id": tool["id"], "name": tool["name"], "input": tool["input"]})
+            session.messages.append({"role": "assistant", "content": content})
+            session.messages.append({"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": tool["id"], "content": outputs[tool["name"]]}]})
+            label = labels[tool["name"]]
+            time.sleep(pause)
+    conn.close()
+    return session
+
+
+def _show_before_after(console: Console, proxy: ProxyServer, outputs: dict[str, str], received: list[dict]) -> None:
+    for (name, original), got in zip(outputs.items(), received):
+        compressed = got["text"]
+        before, after = count_tokens(original), count_tokens(compressed)
+        head = "\n".join(original.splitlines()[:12])
+        console.print(Panel(
+            Text(head + f"\n… {len(original.splitlines()) - 12:,} more lines", overflow="fold"),
+            title=f"{name} output as the agent read it: {len(original.splitlines()):,} lines, {tokens(before)} tokens",
+            border_style="red", title_align="left"))
+        console.print(Panel(
+            Text(compressed, overflow="fold"),
+            title=f"what the model read instead: {len(compressed.splitlines()):,} lines, {tokens(after)} tokens "
+                  f"({percent(100 * (before - after) / before)} smaller)",
+            border_style="green", title_align="left"))
+    markers = [m for got in received for m in find_markers(got["text"])]
+    if markers:
+        m = markers[0]
+        first = int(m.group("a"))
+        back = retrieve(proxy.store, m.group("id"), lines=f"{first}-{first + 2}")
+        console.print(Panel(Text(back.rstrip("\n"), overflow="fold"),
+                            title=f"nothing is lost: `headroom retrieve {m.group('id')} --lines {first}-{first + 2}`",
+                            border_style="cyan", title_align="left"))
+
+
+def _show_how_to(console: Console, session: Session) -> None:
+    before = sum(t.before for t in session.turns)
+    after = sum(t.after for t in session.turns)
+    from headroom_cli.tokens import dollars_for_input_tokens
+
+    console.print(
+        f"[bold]Saved {tokens(before - after)} of {tokens(before)} input tokens "
+        f"({percent(100 * (before - after) / before)}), {dollars(dollars_for_input_tokens(MODEL, before - after))} "
+        f"at {MODEL} list price[/] (counted with cl100k_base).\n"
+        "The model still got the failing test, its assertion and the FATAL line with its traceback; "
+        "every omitted line stays retrievable.\n\n"
+        "[bold]Run it for real:[/]\n"
+        "  headroom wrap claude            # Claude Code, with its tool outputs compressed\n"
+        "  headroom proxy --port 8787      # any Anthropic/OpenAI client: ANTHROPIC_BASE_URL=http://127.0.0.1:8787\n"
+        "  headroom dashboard              # live savings in another terminal"
+    )

@@ -1,0 +1,174 @@
+"""The real Claude Code CLI under `headroom wrap claude`, against a local mock Anthropic upstream.
+
+The mock asks Claude Code to run a Bash command that prints a long pytest log (under Claude Code's
+own 30,000-character cap, exit 0, so Claude Code sends it whole) and then to Read a long service log.
+What the mock receives must be far smaller and still hold the facts that matter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from headroom_cli.markers import find_markers
+from headroom_cli.mock_upstream import MockUpstream, ToolStep
+from headroom_cli.tokens import count_tokens
+
+REPO = Path(__file__).resolve().parents[2]
+
+FAILED_ID = "tests/test_billing.py::test_invoice_total_includes_tax"
+ASSERTION = "AssertionError: invoice INV-2291 total must include 25% VAT: expected 12500, got 10000"
+SUMMARY = "1 failed, 379 passed in 4.21s"
+FATAL = "2026-11-24T09:12:44.120Z FATAL [worker-2] billing.queue - queue consumer died; 41 invoices stuck in SENDING"
+CAUSE = "ConnectionResetError: [Errno 104] Connection reset by peer"
+
+GEN_PYTEST = f'''
+print("=" * 29 + " test session starts " + "=" * 30)
+print("platform linux -- Python 3.11.7, pytest-8.3.4, pluggy-1.5.0")
+print("collected 380 items")
+print()
+for i in range(380):
+    name = "tests/test_%s.py::test_case_%03d" % (["cart", "billing", "users", "tax"][i % 4], i)
+    if i == 190:
+        print("{FAILED_ID} FAILED" + " " * 20 + "[ 50%]")
+    else:
+        print(name + " PASSED" + " " * (40 - len(name) % 40) + "[%3d%%]" % (i * 100 // 380))
+print()
+print("=" * 35 + " FAILURES " + "=" * 35)
+print("_" * 30 + " test_invoice_total_includes_tax " + "_" * 30)
+print()
+print("    def test_invoice_total_includes_tax():")
+print("        invoice = make_invoice(net=10000, vat=25)")
+print(">       assert invoice.total == 12500, 'invoice INV-2291 total must include 25% VAT'")
+print("E       {ASSERTION}")
+print()
+print("tests/test_billing.py:88: AssertionError")
+print("=" * 30 + " short test summary info " + "=" * 30)
+print("FAILED {FAILED_ID} - AssertionError: invoice INV-2291...")
+print("=" * 30 + " {SUMMARY} " + "=" * 30)
+'''
+
+
+def _service_log() -> str:
+    lines = []
+    for i in range(1200):
+        lines.append(f"2026-11-24T09:{i // 60 % 60:02d}:{i % 60:02d}.{i % 1000:03d}Z INFO  [worker-{i % 4}] "
+                     f"billing.http - GET /v1/invoices/{10000 + i} 200 {i % 90 + 3}ms")
+        if i == 900:
+            lines += [FATAL, "Traceback (most recent call last):",
+                      '  File "/srv/billing/queue.py", line 211, in consume',
+                      "    batch = self.broker.fetch(max_items=50)",
+                      '  File "/srv/billing/broker.py", line 74, in fetch',
+                      "    raise ConnectionResetError(104, 'Connection reset by peer')",
+                      CAUSE]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def claude_bin() -> str:
+    path = os.environ.get("HEADROOM_CLAUDE_BIN") or str(REPO / ".cache/npm/node_modules/.bin/claude")
+    assert Path(path).is_file(), f"Claude Code is not installed at {path}: run scripts/test, which installs it"
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    proj = tmp_path / "project"
+    proj.mkdir()
+    (proj / "gen_pytest_log.py").write_text(GEN_PYTEST)
+    (proj / "service.log").write_text(_service_log())
+    return proj
+
+
+def _wrap_claude(claude_bin: str, upstream: MockUpstream, project: Path, home: Path, *extra: str) -> subprocess.CompletedProcess:
+    user_home = project.parent / "home"
+    user_home.mkdir(exist_ok=True)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(user_home),
+        "HEADROOM_HOME": str(home),
+        "HEADROOM_CLAUDE_BIN": claude_bin,
+        "ANTHROPIC_API_KEY": "sk-ant-test-dummy",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "CLAUDE_CODE_MAX_RETRIES": "0",
+        "IS_SANDBOX": "1",  # tests may run as root, where Claude Code refuses to skip permissions otherwise
+    }
+    argv = [sys.executable, "-m", "headroom_cli", "wrap", "claude", "--anthropic-upstream", upstream.url, "--",
+            "-p", "run the tests, then read service.log, and tell me what failed",
+            "--dangerously-skip-permissions", "--output-format", "json", *extra]
+    return subprocess.run(argv, cwd=project, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+
+
+def _script(project: Path) -> list[ToolStep]:
+    return [ToolStep("Bash", {"command": "python3 gen_pytest_log.py", "description": "Run the test suite"}),
+            ToolStep("Read", {"file_path": str(project / "service.log")})]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "non-streamed"])
+def test_wrap_claude_compresses_tool_results(claude_bin, project, headroom_home, streamed):
+    bash_output = subprocess.run([sys.executable, "gen_pytest_log.py"], cwd=project, capture_output=True, text=True).stdout
+    assert 20_000 < len(bash_output) < 30_000, "the log must stay under Claude Code's own 30,000-character cap"
+
+    with MockUpstream(_script(project)) as upstream:
+        if not streamed:
+            upstream.stream_fail_status = 404  # Claude Code then retries each call without streaming
+        run = _wrap_claude(claude_bin, upstream, project, headroom_home)
+        requests = [r for r in upstream.requests if r.path == "/v1/messages"]
+
+    assert run.returncode == 0, run.stderr[-2000:]
+    answer = json.loads(run.stdout)
+    assert answer["result"].startswith("MOCK-FINAL: 2 tool_results"), answer  # the mock's answer reached Claude Code
+    final = requests[-1]
+    assert (final.json().get("stream") is True) is streamed
+
+    bash_result, read_result = (r["text"] for r in upstream.tool_results(final))
+    # Bash: far fewer tokens, and the failing test, its assertion and the summary survive.
+    assert count_tokens(bash_result) < 0.25 * count_tokens(bash_output)
+    for needle in (FAILED_ID, ASSERTION, SUMMARY):
+        assert needle in bash_result
+    assert find_markers(bash_result), "omissions must be marked where they were"
+    # Read: line-numbered; the FATAL line and its whole stack survive.
+    original_read = "".join(f"{n}\t{line}" for n, line in enumerate(_service_log().splitlines(keepends=True), 1))
+    assert count_tokens(read_result) < 0.15 * count_tokens(original_read)
+    for needle in (FATAL, 'File "/srv/billing/broker.py", line 74, in fetch', CAUSE):
+        assert needle in read_result
+
+    # Every marker can be redeemed from the store with `headroom retrieve`.
+    marker = find_markers(bash_result)[0]
+    back = subprocess.run([sys.executable, "-m", "headroom_cli", "retrieve", marker.group("id"), "--lines",
+                           f"{marker.group('a')}-{marker.group('b')}"], capture_output=True, text=True,
+                          env={**os.environ, "HEADROOM_HOME": str(headroom_home)})
+    assert back.returncode == 0, back.stderr
+    lines = bash_output.splitlines(keepends=True)
+    assert back.stdout == "".join(lines[int(marker.group("a")) - 1 : int(marker.group("b"))])
+
+    # Re-sent history is byte-identical: the first tool_result reads the same in every later request.
+    firsts = [upstream.tool_results(r)[0]["text"] for r in requests if upstream.tool_results(r)]
+    assert len(firsts) >= 2 and len(set(firsts)) == 1
+
+
+@pytest.mark.e2e
+def test_wrap_claude_returns_claudes_exit_code_and_leaves_no_settings(claude_bin, project, headroom_home):
+    with MockUpstream() as upstream:
+        upstream.fail_status = 500  # Claude Code gives up with exit code 1
+        run = _wrap_claude(claude_bin, upstream, project, headroom_home)
+    assert run.returncode == 1, (run.returncode, run.stdout[-500:])
+    home = project.parent / "home"
+    settings = home / ".claude" / "settings.json"
+    assert not settings.exists() or "headroom" not in settings.read_text()
+
+
+@pytest.mark.e2e
+def test_wrap_reports_a_missing_tool_in_one_line(project, headroom_home):
+    env = {**os.environ, "HEADROOM_CLAUDE_BIN": "/nonexistent/claude", "HEADROOM_HOME": str(headroom_home)}
+    run = subprocess.run([sys.executable, "-m", "headroom_cli", "wrap", "claude"], cwd=project, env=env,
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 127
+    assert "npm install -g @anthropic-ai/claude-code" in run.stderr
+    assert len(run.stderr.strip().splitlines()) <= 2

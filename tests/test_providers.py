@@ -1,0 +1,78 @@
+"""Adapters find tool outputs, and only tool outputs, in each wire format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from headroom_cli.providers import ANTHROPIC, OPENAI, adapter_for, provider_for
+
+CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "clients" / "captures"
+
+
+def test_routes_by_path_then_headers():
+    assert adapter_for("/v1/messages").api == "anthropic-messages"
+    assert adapter_for("/v1/messages/count_tokens") is None
+    assert adapter_for("/v1/chat/completions").api == "openai-chat"
+    assert adapter_for("/v1/responses").api == "openai-responses"
+    assert provider_for("/v1/chat/completions", {"x-api-key": "k"}) == OPENAI
+    assert provider_for("/v1/models", {"anthropic-version": "2023-06-01", "authorization": "Bearer t"}) == ANTHROPIC
+    assert provider_for("/v1/models", {"authorization": "Bearer sk-x"}) == OPENAI
+    assert provider_for("/", {}) == ANTHROPIC
+
+
+def test_anthropic_real_claude_code_capture():
+    capture = json.loads((CAPTURES / "claude-code_3_bash-error-truncated_and_read-result.json").read_text())
+    body = capture["body"]
+    slots = adapter_for("/v1/messages").slots(body)
+    tool_results = [b for m in body["messages"] if isinstance(m["content"], list) for b in m["content"]
+                    if b.get("type") == "tool_result"]
+    assert len(slots) == len(tool_results) >= 2
+    assert {s.tool_name for s in slots} == {"Bash", "Read"}
+    assert all(isinstance(s.text, str) for s in slots)
+
+
+def test_anthropic_never_offers_system_user_or_assistant_text():
+    body = {"system": "sys", "messages": [
+        {"role": "system", "content": "Available agent types"},
+        {"role": "user", "content": "typed by the user"},
+        {"role": "user", "content": [{"type": "text", "text": "also typed"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "assistant"},
+                                           {"type": "tool_use", "id": "t1", "name": "Read", "input": {}}]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "t1", "content": [
+                {"type": "text", "text": "block one"},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AA=="}},
+                {"type": "text", "text": "block two"}]},
+            {"type": "text", "text": "user note after the result"}]},
+    ]}
+    slots = adapter_for("/v1/messages").slots(body)
+    assert [s.text for s in slots] == ["block one", "block two"]
+    assert all(s.tool_name == "Read" for s in slots)
+    slots[0].write("changed")
+    assert body["messages"][4]["content"][0]["content"][0]["text"] == "changed"
+
+
+def test_openai_chat_tool_messages_string_and_parts():
+    body = {"messages": [
+        {"role": "system", "content": "sys"},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "function": {"name": "shell"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "output one"},
+        {"role": "tool", "tool_call_id": "c2", "content": [{"type": "text", "text": "output two"}]},
+        {"role": "user", "content": "I ran this command: long output"},
+    ]}
+    slots = adapter_for("/v1/chat/completions").slots(body)
+    assert [(s.text, s.tool_name) for s in slots] == [("output one", "shell"), ("output two", None)]
+
+
+def test_openai_responses_real_codex_capture():
+    capture = json.loads((CAPTURES / "codex_1_function-call-output.json").read_text())
+    slots = adapter_for("/v1/responses").slots(capture["body"])
+    assert len(slots) == 1 and slots[0].tool_name == "exec_command"
+    assert "Process exited with code" in slots[0].text
+
+
+def test_malformed_shapes_yield_nothing():
+    for body in ({}, {"messages": "x"}, {"messages": [1, None, {"content": [1, "a"]}]}, {"input": "just text"}):
+        for path in ("/v1/messages", "/v1/chat/completions", "/v1/responses"):
+            assert adapter_for(path).slots(body) == []
