@@ -33,7 +33,7 @@ def _fail(message: str, code: int = 1) -> None:
     """One clear line on stderr; the traceback only with --debug."""
     if _state["debug"]:
         raise
-    err.print(f"[bold red]headroom:[/] {message}", highlight=False)
+    err.print(f"[bold red]headroom:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -86,6 +86,7 @@ def proxy(
     Point the client at it: ANTHROPIC_BASE_URL=http://127.0.0.1:8787 or OPENAI_BASE_URL=http://127.0.0.1:8787/v1.
     Prints one line per LLM request with the tokens saved. Ctrl-C stops it.
     """
+    import signal
     import threading
 
     from headroom_cli.proxy.server import ProxyServer, ProxyStartError
@@ -109,6 +110,10 @@ def proxy(
     err.print(banner("proxy", server.url, settings, server.session,
                      [("health", f"{server.url}/headroom/health"), ("stats", f"{server.url}/headroom/stats")]))
     err.print(f"Point a client at it: [bold]ANTHROPIC_BASE_URL={server.url}[/] or [bold]OPENAI_BASE_URL={server.url}/v1[/] · Ctrl-C to stop")
+    def stop_on_term(*_) -> None:
+        raise KeyboardInterrupt  # SIGTERM ends it like Ctrl-C: clean shutdown and the summary
+
+    signal.signal(signal.SIGTERM, stop_on_term)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
@@ -195,7 +200,7 @@ def compress(
     except UnicodeDecodeError:
         if as_json:
             _fail(f"{path} is not UTF-8 text; nothing was compressed")
-        err.print("[yellow]headroom:[/] input is not UTF-8 text; passed through unchanged", highlight=False)
+        err.print("[yellow]headroom:[/] input is not UTF-8 text; passed through unchanged", highlight=False, soft_wrap=True)
         sys.stdout.buffer.write(raw)
         return
     outcome = Pipeline().run(Part(text=text, kind_hint=kind, query=query))

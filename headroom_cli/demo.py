@@ -166,6 +166,7 @@ def _run_session(console: Console, proxy: ProxyServer, outputs: dict[str, str], 
                 {"type": "tool_result", "tool_use_id": tool["id"], "content": outputs[tool["name"]]}]})
             label = labels[tool["name"]]
             time.sleep(pause)
+    console.print()
     conn.close()
     return session
 

@@ -24,11 +24,16 @@ def ccr_id(original: str) -> str:
 def describe_counts(counts: Counter[str] | dict[str, int], limit: int = 3) -> str:
     """'1,995 PASSED, 12 INFO' — the biggest categories first, ties by name for determinism."""
     items = sorted(((n, k) for k, n in counts.items() if n), key=lambda item: (-item[0], item[1]))
-    shown = [f"{n:,} {k}" for n, k in items[:limit]]
+    shown = [f"{n:,} {_singular(k) if n == 1 else k}" for n, k in items[:limit]]
     rest = sum(n for n, _ in items[limit:])
     if rest:
         shown.append(f"{rest:,} other")
     return ", ".join(shown)
+
+
+def _singular(label: str) -> str:
+    """'1 blank line', not '1 blank lines': plural phrases ("blank lines", "repeated warnings") lose the s."""
+    return label[:-1] if " " in label and label.endswith("s") else label
 
 
 def line_marker(part_id: str, first_line: int, last_line: int, counts: Counter[str] | dict[str, int]) -> str:

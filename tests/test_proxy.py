@@ -6,6 +6,7 @@ import gzip
 import http.client
 import json
 import logging
+import socket
 import time
 from pathlib import Path
 
@@ -324,8 +325,20 @@ def test_upstream_down_gives_a_provider_shaped_502(headroom_home, caplog, path, 
     assert "unreachable" in _one_warning(caplog)
 
 
-def test_port_in_use_is_one_clear_error(proxy, headroom_home):
-    settings = Settings(host="127.0.0.1", port=proxy.port, anthropic_upstream="http://127.0.0.1:9",
-                        openai_upstream="http://127.0.0.1:9", compress=True, home=headroom_home)
-    with pytest.raises(ProxyStartError, match="could not listen"):
-        ProxyServer(settings).start()
+def test_port_in_use_is_one_clear_error(headroom_home):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        settings = Settings(host="127.0.0.1", port=taken.getsockname()[1], anthropic_upstream="http://127.0.0.1:9",
+                            openai_upstream="http://127.0.0.1:9", compress=True, home=headroom_home)
+        with pytest.raises(ProxyStartError, match="could not listen"):
+            ProxyServer(settings).start()
+    ProxyServer(Settings(**{**settings.__dict__, "port": 0})).start().stop()  # the failed start left nothing behind
+
+
+def test_one_proxy_per_process(proxy, headroom_home):
+    # mitmproxy serves every port with the newest master: a second one must be refused, not half-work.
+    with pytest.raises(ProxyStartError, match="already running"):
+        _proxy("http://127.0.0.1:9", headroom_home)
+    status, _, _ = _send(proxy.port, "GET", "/headroom/health", None, {})
+    assert status == 200

@@ -40,6 +40,12 @@ class _Ready:
 
 
 class ProxyServer:
+    """One per process: mitmproxy hands every new connection to the process-wide ``ctx.master``,
+    so a second running master would silently serve the first one's port with its own addon."""
+
+    _running: "ProxyServer | None" = None
+    _running_lock = threading.Lock()
+
     def __init__(self, settings: Settings, session: str | None = None):
         self.settings = settings
         self.session = session or new_session_id()
@@ -67,6 +73,19 @@ class ProxyServer:
         return f"http://{self.settings.host}:{self.port}"
 
     def start(self, timeout: float = 15.0) -> "ProxyServer":
+        with ProxyServer._running_lock:
+            if ProxyServer._running is not None:
+                other = ProxyServer._running
+                raise ProxyStartError(f"a proxy is already running in this process (port {other._bound or '?'}); "
+                                      "stop it first")
+            ProxyServer._running = self
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self._release()
+            raise
+
+    def _start(self, timeout: float) -> "ProxyServer":
         errors.install()
         for name in ("mitmproxy", "asyncio"):
             logging.getLogger(name).setLevel(logging.WARNING if not self.settings.debug else logging.INFO)
@@ -75,13 +94,22 @@ class ProxyServer:
         if not self._ready.wait(timeout):
             raise ProxyStartError("the proxy did not start within %.0f s" % timeout)
         if self._failure is not None or self._bound is None:
-            self.stop()
+            self._shutdown()
             reason = f"{self._failure}" if self._failure else "the address may be in use"
             raise ProxyStartError(f"could not listen on {self.settings.host}:{self.settings.port} ({reason})")
-        log.info("proxy listening on %s (session %s)", self.url, self.session)
+        log.debug("proxy listening on %s (session %s)", self.url, self.session)
         return self
 
     def stop(self) -> None:
+        self._shutdown()
+        self._release()
+
+    def _release(self) -> None:
+        with ProxyServer._running_lock:
+            if ProxyServer._running is self:
+                ProxyServer._running = None
+
+    def _shutdown(self) -> None:
         if self._master is not None and self._loop is not None and not self._loop.is_closed():
             try:
                 self._master.shutdown()
