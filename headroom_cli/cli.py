@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -235,7 +236,7 @@ def retrieve(
         sys.stdout.write(fetch(store, ccr_id, lines, grep))
     except NotFound:
         _fail(f"no stored original for {ccr_id} (is HEADROOM_HOME the same as when it was compressed?)")
-    except (ValueError, __import__("re").error) as exc:
+    except (ValueError, re.error) as exc:
         _fail(str(exc), 2)
     finally:
         store.close()
@@ -250,14 +251,12 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
     ledger = Ledger(headroom_home() / "ledger.sqlite3")
     session = ledger.latest_session()
     if as_json:
-        from headroom_cli.proxy.addon import _totals_json
-
         out.print_json(json.dumps({
             "tokenizer": "cl100k_base",
             "latest_session": session,
-            "session": _totals_json(ledger.totals(session)) if session else None,
-            "all_time": _totals_json(ledger.totals()),
-            "engines": {n: {"parts": p, "tokens_before": b, "tokens_after": a} for n, (p, b, a) in ledger.per_engine().items()},
+            "session": ledger.totals(session).to_json() if session else None,
+            "all_time": ledger.totals().to_json(),
+            "engines": ledger.engines_json(),
         }))
         return
     if session is None:

@@ -78,6 +78,15 @@ class Totals:
     def percent_saved(self) -> float:
         return 100.0 * self.tokens_saved / self.tokens_before if self.tokens_before else 0.0
 
+    def to_json(self) -> dict:
+        return {
+            "requests": self.requests, "tokens_before": self.tokens_before, "tokens_after": self.tokens_after,
+            "tokens_saved": self.tokens_saved, "percent_saved": round(self.percent_saved, 2),
+            "dollars_saved": round(self.dollars_saved, 6),
+            "upstream_usage": {"input": self.usage_input, "output": self.usage_output,
+                               "cache_read": self.usage_cache_read, "cache_write": self.usage_cache_write},
+        }
+
 
 class Ledger:
     def __init__(self, path: Path):
@@ -143,6 +152,10 @@ class Ledger:
             )
             for row in rows
         ]
+
+    def engines_json(self, session: str | None = None) -> dict:
+        return {name: {"parts": p, "tokens_before": b, "tokens_after": a}
+                for name, (p, b, a) in self.per_engine(session).items()}
 
     def latest_session(self) -> str | None:
         with self._lock:

@@ -173,10 +173,9 @@ class HeadroomAddon:
             self._json(flow, 200, {
                 "session": self.session,
                 "tokenizer": "cl100k_base",
-                "this_session": _totals_json(session),
-                "all_time": _totals_json(total),
-                "engines": {name: {"parts": p, "tokens_before": b, "tokens_after": a}
-                            for name, (p, b, a) in self.ledger.per_engine(self.session).items()},
+                "this_session": session.to_json(),
+                "all_time": total.to_json(),
+                "engines": self.ledger.engines_json(self.session),
             })
         else:
             self._json(flow, 404, {"error": f"no such endpoint: {path}", "endpoints": ["/headroom/health", "/headroom/stats"]})
@@ -185,12 +184,3 @@ class HeadroomAddon:
     def _json(flow: http.HTTPFlow, status: int, payload: dict) -> None:
         flow.response = http.Response.make(status, json.dumps(payload, indent=2).encode(), {"Content-Type": "application/json"})
 
-
-def _totals_json(t) -> dict:
-    return {
-        "requests": t.requests, "tokens_before": t.tokens_before, "tokens_after": t.tokens_after,
-        "tokens_saved": t.tokens_saved, "percent_saved": round(t.percent_saved, 2),
-        "dollars_saved": round(t.dollars_saved, 6),
-        "upstream_usage": {"input": t.usage_input, "output": t.usage_output, "cache_read": t.usage_cache_read,
-                           "cache_write": t.usage_cache_write},
-    }
