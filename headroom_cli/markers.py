@@ -45,5 +45,17 @@ def line_marker(part_id: str, first_line: int, last_line: int, counts: Counter[s
     return f"[headroom: {what} · retrieve {part_id} --lines {first_line}-{last_line}]"
 
 
+def omission_marker(part_id: str, count: int, unit: str, counts: Counter[str] | dict[str, int] | None = None) -> str:
+    """A marker for omitted items that are not one run of original lines (records, rows, matches).
+
+    ``unit`` is plural ("records", "rows"); the whole original is retrievable by the ID.
+    e.g. ``[headroom: 480 records omitted (470 status=ok, 10 status=skipped) · retrieve hr_…]``
+    """
+    noun = unit[:-1] if count == 1 and unit.endswith("s") else unit
+    detail = describe_counts(counts or {})
+    what = f"{count:,} {noun} omitted" + (f" ({detail})" if detail else "")
+    return f"[headroom: {what} · retrieve {part_id}]"
+
+
 def find_markers(text: str) -> list[re.Match[str]]:
     return list(MARKER_RE.finditer(text))

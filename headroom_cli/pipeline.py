@@ -80,4 +80,4 @@ class Pipeline:
             return unchanged
         if result is None or len(result.text) >= len(part.text):
             return unchanged
-        return Outcome(part.text, result.text, engine.name, result.kind, part_id if result.omitted_lines else None)
+        return Outcome(part.text, result.text, engine.name, result.kind, part_id if result.omitted else None)

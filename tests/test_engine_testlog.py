@@ -68,7 +68,7 @@ def check(text: str, needles: list[str], min_reduction: float | None = None, **p
     assert len(out) < len(text)
     marks = markers_in(out, part_id)
     assert marks, "no marker in the output"
-    assert result.omitted_lines == sum(int(m["b"]) - int(m["a"]) + 1 for m in marks)
+    assert result.omitted == sum(int(m["b"]) - int(m["a"]) + 1 for m in marks)
     again, _ = compress(text, **part_kw)
     assert again is not None and again.text == out, "not deterministic"
     if min_reduction is not None:

@@ -13,7 +13,8 @@ class Part:
     text: str
     kind_hint: str | None = None  # e.g. "tests", "logs" when the caller knows (--kind)
     tool_name: str | None = None  # e.g. "Bash", "Read" when the adapter can tell
-    query: str | None = None
+    tool_input: str | None = None  # what the tool was asked: a Bash command, a Read file_path, a grep pattern
+    query: str | None = None  # the question the agent has in mind, where known
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,9 @@ class Context:
 class Result:
     text: str
     kind: str  # what the engine judged the content to be, e.g. "tests", "logs"
-    omitted_lines: int = 0
+    # How many lines/records/items the output leaves out that it cannot give back by itself. Nonzero
+    # means lossy: the pipeline then stores the original under ctx.part_id for its markers to redeem.
+    omitted: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 

@@ -701,7 +701,7 @@ class TestLogEngine:
             kind = "logs"
         else:
             kind = "tests" if test_hits and test_hits >= log_hits else "logs"
-        return Result(text=result, kind=kind, omitted_lines=omitted)
+        return Result(text=result, kind=kind, omitted=omitted)
 
     @staticmethod
     def _extend(i: int, k: int, cls: list[int], ind: list[int], contents: list[str], keep: bytearray | None,
