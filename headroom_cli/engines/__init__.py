@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from headroom_cli.engines.base import Context, Engine, EngineTimeout, Part, Result
+from headroom_cli.engines.base import Context, Engine, EngineTimeout, Part, Result, query_terms
 
 _ENGINES: dict[str, Engine] = {}
 
@@ -22,9 +22,31 @@ def get(name: str) -> Engine | None:
     return _ENGINES.get(name)
 
 
+_loaded = False
+
+
 def _load_builtin() -> None:
-    # Importing an engine module registers it; done lazily so `import headroom_cli` stays cheap.
-    from headroom_cli.engines import testlog  # noqa: F401
+    """Import every engine module in this package once; importing one registers it.
+
+    Done lazily so `import headroom_cli` stays cheap. A module that fails to import is reported
+    and skipped: one broken engine must not take the others down.
+    """
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import importlib
+    import logging
+    import pkgutil
+
+    for module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+        if module == "base":
+            continue
+        try:
+            importlib.import_module(f"{__name__}.{module}")
+        except Exception as exc:
+            logging.getLogger("headroom.engines").error("engine module %s failed to load: %s: %s",
+                                                        module, type(exc).__name__, exc)
 
 
-__all__ = ["Context", "Engine", "EngineTimeout", "Part", "Result", "register", "registered", "get"]
+__all__ = ["Context", "Engine", "EngineTimeout", "Part", "Result", "query_terms", "register", "registered", "get"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -45,3 +46,23 @@ class Engine(Protocol):
 
     def compress(self, part: Part, ctx: Context) -> Result | None:
         """A shorter rendering that keeps what matters, or None to leave the part alone."""
+
+
+_STOPWORDS = frozenset(
+    "a an and any are as at be but by can did do does for from has have how in into is it its of on or "
+    "that the their then there these this to was were what when where which who why will with "
+    "between about after before does doing done each other than them they those while".split()
+)
+_TERM = re.compile(r"[A-Za-z_][\w.\-/]*[\w]|\d[\w.\-]*[\w]")
+
+
+def query_terms(query: str | None) -> tuple[str, ...]:
+    """The words of a question worth searching for (lower-cased, no stopwords, 3+ characters)."""
+    if not query:
+        return ()
+    terms = []
+    for match in _TERM.finditer(query):
+        word = match.group(0).strip(".-/").lower()
+        if len(word) >= 3 and word not in _STOPWORDS and word not in terms:
+            terms.append(word)
+    return tuple(terms)
