@@ -1,17 +1,21 @@
 """The pipeline: route each part to one engine, and fall back to the original on any trouble.
 
-The one place that decides what runs. Engines are pure, so the same part always gives the same
-output; a small memo spares re-sent history from being compressed again on every turn.
+The one place that decides what runs. Engines are pure; a decision that could differ the next time
+(a query-aware choice, a timeout on a busy machine) is made once, on first sight of the part, and
+frozen: in memory, and in the store when the pipeline is given one, so re-sent history stays
+byte-identical turn after turn and across restarts.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
-from headroom_cli import engines
+from headroom_cli import engines, readformat
 from headroom_cli.engines import Context, Engine, EngineTimeout, Part
 from headroom_cli.markers import ccr_id
 
@@ -28,19 +32,45 @@ class Outcome:
     text: str
     engine: str | None = None
     kind: str | None = None
-    part_id: str | None = None  # the CCR ID when lines were omitted; the original must be stored under it
+    part_id: str | None = None  # the CCR ID when something was omitted; the original must be stored under it
 
     @property
     def changed(self) -> bool:
         return self.text != self.original
 
 
+@dataclass
+class Explanation:
+    """Why a part came out as it did: every engine's score, the choice, and what happened."""
+
+    scores: dict[str, float] = field(default_factory=dict)
+    chosen: str | None = None
+    decision: str = ""
+    read_format: bool = False
+    elapsed_ms: float = 0.0
+
+
+class FrozenDecisions(Protocol):
+    def recall(self, part_hash: str, original: str) -> Outcome | None: ...
+
+    def freeze(self, part_hash: str, outcome: Outcome) -> None: ...
+
+
+def part_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class Pipeline:
-    def __init__(self, *, min_chars: int = MIN_CHARS, part_budget_s: float = PART_BUDGET_S, memo_size: int = 256):
+    def __init__(self, *, min_chars: int = MIN_CHARS, part_budget_s: float = PART_BUDGET_S, memo_size: int = 256,
+                 frozen: FrozenDecisions | None = None):
         self.min_chars = min_chars
         self.part_budget_s = part_budget_s
+        self.frozen = frozen
         self._memo: OrderedDict[tuple[str, str | None], Outcome] = OrderedDict()
         self._memo_size = memo_size
+
+    def scores(self, part: Part) -> dict[str, float]:
+        return {engine.name: engine.detect(part) for engine in engines.registered()}
 
     def route(self, part: Part) -> Engine | None:
         best, best_score = None, 0.0
@@ -57,27 +87,61 @@ class Pipeline:
         if key in self._memo:
             self._memo.move_to_end(key)
             return self._memo[key]
-        outcome = self._compress(part)
+        digest = part_hash(part.text) if self.frozen is not None else None
+        outcome = self.frozen.recall(digest, part.text) if digest else None
+        if outcome is None:
+            outcome = self._compress(part)
+            if digest:
+                self.frozen.freeze(digest, outcome)
         self._memo[key] = outcome
         if len(self._memo) > self._memo_size:
             self._memo.popitem(last=False)
         return outcome
 
+    def explain(self, part: Part) -> tuple[Outcome, Explanation]:
+        """Run without memo or frozen decisions, and say what each step decided."""
+        started = time.perf_counter()
+        why = Explanation()
+        if len(part.text) < self.min_chars:
+            why.decision = f"passed through: under {self.min_chars:,} characters"
+            return Outcome(part.text, part.text), why
+        unwrapped = readformat.unwrap(part.text)
+        why.read_format = unwrapped is not None
+        plain = replace(part, text=unwrapped[0]) if unwrapped else part
+        why.scores = self.scores(plain)
+        chosen = self.route(plain)
+        why.chosen = chosen.name if chosen else None
+        outcome = self._compress(part)
+        why.elapsed_ms = (time.perf_counter() - started) * 1000
+        if chosen is None:
+            why.decision = f"passed through: no engine scored {MIN_SCORE} or more"
+        elif not outcome.changed:
+            why.decision = f"passed through: {chosen.name} found nothing worth removing (or failed; see the log)"
+        else:
+            why.decision = f"compressed by {chosen.name}" + (" (lossy: original stored)" if outcome.part_id else " (lossless)")
+        return outcome, why
+
     def _compress(self, part: Part) -> Outcome:
         unchanged = Outcome(part.text, part.text)
+        unwrapped = readformat.unwrap(part.text)
+        plain = replace(part, text=unwrapped[0]) if unwrapped else part
         engine = None
         try:
-            engine = self.route(part)
+            engine = self.route(plain)
             if engine is None:
                 return unchanged
-            part_id = ccr_id(part.text)
-            result = engine.compress(part, Context(part_id=part_id, deadline=time.perf_counter() + self.part_budget_s))
+            part_id = ccr_id(part.text)  # always the part as the client sent it: that is what gets stored
+            result = engine.compress(plain, Context(part_id=part_id, deadline=time.perf_counter() + self.part_budget_s))
         except EngineTimeout:
-            log.warning("engine ran past its %.0f ms budget; part kept as it was", self.part_budget_s * 1000)
+            log.warning("engine %s ran past its %.0f ms budget; part kept as it was", engine.name, self.part_budget_s * 1000)
             return unchanged
         except Exception as exc:  # an engine bug must never cost the user a request
-            log.warning("engine %s failed (%s: %s); part kept as it was", getattr(engine, "name", "router"), type(exc).__name__, exc)
+            log.warning("engine %s failed (%s: %s); part kept as it was", getattr(engine, "name", "router"),
+                        type(exc).__name__, exc)
             return unchanged
-        if result is None or len(result.text) >= len(part.text):
+        if result is None:
             return unchanged
-        return Outcome(part.text, result.text, engine.name, result.kind, part_id if result.omitted else None)
+        text = readformat.rewrap(result.text, plain.text, unwrapped[1]) if unwrapped else result.text
+        if len(text) >= len(part.text):
+            return unchanged
+        return Outcome(part.text, text, engine.name, result.kind, part_id if result.omitted else None)

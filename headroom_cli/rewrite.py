@@ -41,7 +41,7 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline) -> Rewrite:
     model = body.get("model") if isinstance(body.get("model"), str) else None
     outcomes: list[Outcome] = []
     for slot in adapter.slots(body):
-        outcome = pipeline.run(Part(text=slot.text, tool_name=slot.tool_name))
+        outcome = pipeline.run(Part(text=slot.text, tool_name=slot.tool_name, tool_input=slot.tool_input))
         outcomes.append(outcome)
         if outcome.changed:
             slot.write(outcome.text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from headroom_cli.providers.base import Slot, text_slots
+from headroom_cli.providers.base import Slot, ToolCall, text_slots, tool_call
 
 
 class AnthropicMessages:
@@ -15,7 +15,7 @@ class AnthropicMessages:
         messages = body.get("messages")
         if not isinstance(messages, list):
             return []
-        tool_names: dict[str, str] = {}
+        calls: dict[str, ToolCall] = {}
         found: list[Slot] = []
         for message in messages:
             if not isinstance(message, dict) or not isinstance(message.get("content"), list):
@@ -24,12 +24,12 @@ class AnthropicMessages:
                 if not isinstance(block, dict):
                     continue
                 if block.get("type") == "tool_use" and isinstance(block.get("id"), str):
-                    tool_names[block["id"]] = str(block.get("name") or "")
+                    calls[block["id"]] = tool_call(block.get("name"), block.get("input"))
                 elif block.get("type") == "tool_result" and message.get("role") == "user":
-                    name = tool_names.get(block.get("tool_use_id"))
+                    call = calls.get(block.get("tool_use_id"))
                     content = block.get("content")
                     if isinstance(content, str):
-                        found.append(Slot(block, "content", name))
+                        found.append(Slot(block, "content", call))
                     else:
-                        found.extend(text_slots(content, ("text",), name))  # image blocks stay as they are
+                        found.extend(text_slots(content, ("text",), call))  # image blocks stay as they are
         return found

@@ -2,8 +2,37 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+# The input field that says most about what a tool printed, for the router's hints.
+_TELLING_INPUTS = ("command", "cmd", "file_path", "path", "pattern", "url", "query")
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    name: str
+    input: str | None  # the telling part of its input: a shell command, a file path, a pattern
+
+
+def tool_call(name: Any, arguments: Any) -> ToolCall:
+    """A tool call from its name and its input, given as a dict or as a JSON string of one."""
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            return ToolCall(str(name or ""), arguments[:500] or None)
+    described = None
+    if isinstance(arguments, dict):
+        for key in _TELLING_INPUTS:
+            value = arguments.get(key)
+            if isinstance(value, list):
+                value = " ".join(str(v) for v in value)
+            if isinstance(value, str) and value:
+                described = value[:500]
+                break
+    return ToolCall(str(name or ""), described)
 
 
 @dataclass
@@ -12,7 +41,15 @@ class Slot:
 
     holder: dict[str, Any]
     key: str
-    tool_name: str | None = None
+    call: ToolCall | None = None
+
+    @property
+    def tool_name(self) -> str | None:
+        return self.call.name if self.call else None
+
+    @property
+    def tool_input(self) -> str | None:
+        return self.call.input if self.call else None
 
     @property
     def text(self) -> str:
@@ -31,11 +68,11 @@ class Adapter(Protocol):
         text, assistant text, tool definitions or cache_control."""
 
 
-def text_slots(content: Any, text_types: tuple[str, ...], tool_name: str | None) -> list[Slot]:
+def text_slots(content: Any, text_types: tuple[str, ...], call: ToolCall | None) -> list[Slot]:
     """A tool output given as a string lives in its holder; given as a list, in its text blocks."""
     if isinstance(content, list):
         return [
-            Slot(block, "text", tool_name)
+            Slot(block, "text", call)
             for block in content
             if isinstance(block, dict) and block.get("type") in text_types and isinstance(block.get("text"), str)
         ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from headroom_cli.providers.base import Slot, text_slots
+from headroom_cli.providers.base import Slot, ToolCall, text_slots, tool_call
 
 
 class OpenAIChat:
@@ -15,19 +15,20 @@ class OpenAIChat:
         messages = body.get("messages")
         if not isinstance(messages, list):
             return []
-        tool_names: dict[str, str] = {}
+        calls: dict[str, ToolCall] = {}
         found: list[Slot] = []
         for message in messages:
             if not isinstance(message, dict):
                 continue
-            for call in message.get("tool_calls") or []:
-                if isinstance(call, dict) and isinstance(call.get("function"), dict):
-                    tool_names[str(call.get("id"))] = str(call["function"].get("name") or "")
+            for requested in message.get("tool_calls") or []:
+                if isinstance(requested, dict) and isinstance(requested.get("function"), dict):
+                    function = requested["function"]
+                    calls[str(requested.get("id"))] = tool_call(function.get("name"), function.get("arguments"))
             if message.get("role") != "tool":
                 continue
-            name = tool_names.get(str(message.get("tool_call_id")))
+            call = calls.get(str(message.get("tool_call_id")))
             if isinstance(message.get("content"), str):
-                found.append(Slot(message, "content", name))
+                found.append(Slot(message, "content", call))
             else:
-                found.extend(text_slots(message.get("content"), ("text",), name))
+                found.extend(text_slots(message.get("content"), ("text",), call))
         return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from headroom_cli.providers.base import Slot, text_slots
+from headroom_cli.providers.base import Slot, ToolCall, text_slots, tool_call
 
 
 class OpenAIResponses:
@@ -15,17 +15,17 @@ class OpenAIResponses:
         items = body.get("input")
         if not isinstance(items, list):
             return []  # a plain string input is the user's own text
-        tool_names: dict[str, str] = {}
+        calls: dict[str, ToolCall] = {}
         found: list[Slot] = []
         for item in items:
             if not isinstance(item, dict):
                 continue
             if item.get("type") == "function_call":
-                tool_names[str(item.get("call_id"))] = str(item.get("name") or "")
+                calls[str(item.get("call_id"))] = tool_call(item.get("name"), item.get("arguments"))
             elif item.get("type") == "function_call_output":
-                name = tool_names.get(str(item.get("call_id")))
+                call = calls.get(str(item.get("call_id")))
                 if isinstance(item.get("output"), str):
-                    found.append(Slot(item, "output", name))
+                    found.append(Slot(item, "output", call))
                 else:
-                    found.extend(text_slots(item.get("output"), ("input_text", "output_text", "text"), name))
+                    found.extend(text_slots(item.get("output"), ("input_text", "output_text", "text"), call))
         return found

@@ -106,8 +106,7 @@ class HeadroomAddon:
         exchange.model = rewrite.model
         exchange.outcomes = rewrite.outcomes
         if rewrite.changed:
-            req.content = rewrite.body  # also fixes Content-Length
-            self.recorder.keep_originals(rewrite.outcomes)
+            req.content = rewrite.body  # also fixes Content-Length; originals are in the store already
 
     def _route(self, flow: http.HTTPFlow, upstream: Upstream) -> None:
         req = flow.request

@@ -1,7 +1,7 @@
-"""Off the request path: count tokens, keep originals in the CCR store, write ledger rows.
+"""Off the request path: count tokens and write ledger rows.
 
-One worker thread does all of it in order, so the proxy's event loop never waits on tiktoken or
-SQLite, and a record is never written before the originals its markers point to.
+One worker thread does it in order, so the proxy's event loop never waits on tiktoken or SQLite.
+(Originals are stored with the frozen decision, before the request goes upstream.)
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Callable
 
 from headroom_cli.ledger import Ledger, RequestRecord, Usage
 from headroom_cli.pipeline import Outcome
-from headroom_cli.store import Store
 from headroom_cli.tokens import count_tokens, dollars_for_input_tokens
 
 log = logging.getLogger("headroom.recorder")
@@ -37,17 +36,11 @@ class Exchange:
 
 
 class Recorder:
-    def __init__(self, store: Store, ledger: Ledger):
-        self.store = store
+    def __init__(self, ledger: Ledger):
         self.ledger = ledger
         self.listeners: list[Callable[[RequestRecord], None]] = []  # called on the worker after each write
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="headroom-recorder")
         self._counts: OrderedDict[str, int] = OrderedDict()  # re-sent parts are counted once
-        self._stored: set[str] = set()
-
-    def keep_originals(self, outcomes: list[Outcome]) -> None:
-        """Store the originals of omissions; called as soon as a body is rewritten."""
-        self._worker.submit(self._guard, self._keep, outcomes)
 
     def record(self, exchange: Exchange) -> None:
         self._worker.submit(self._guard, self._record, exchange)
@@ -63,12 +56,6 @@ class Recorder:
             fn(arg)
         except Exception as exc:  # bookkeeping must never take the proxy down
             log.warning("could not record savings: %s: %s", type(exc).__name__, exc)
-
-    def _keep(self, outcomes: list[Outcome]) -> None:
-        for o in outcomes:
-            if o.part_id and o.part_id not in self._stored:
-                self.store.put(o.part_id, o.kind or "text", o.original)
-                self._stored.add(o.part_id)
 
     def _count(self, text: str) -> int:
         if text in self._counts:

@@ -51,9 +51,9 @@ class ProxyServer:
         self.session = session or new_session_id()
         self.store = Store(settings.store_path)
         self.ledger = Ledger(settings.ledger_path)
-        self.recorder = Recorder(self.store, self.ledger)
+        self.recorder = Recorder(self.ledger)
         try:
-            self.addon = HeadroomAddon(settings, Pipeline(), self.recorder, self.ledger, self.session)
+            self.addon = HeadroomAddon(settings, Pipeline(frozen=self.store), self.recorder, self.ledger, self.session)
         except ValueError as exc:
             raise ProxyStartError(f"bad upstream URL: {exc}") from None
         self._master = None

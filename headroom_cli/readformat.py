@@ -1,0 +1,52 @@
+"""Claude Code's Read tool numbers every line (`N<TAB>line`). Engines see the plain text; kept lines
+get their numbers back afterwards, so the model still reads the file's own line numbers."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+
+_NUMBERED = re.compile(r"( *(\d+)(?:\t|\u2192))(.*)", re.DOTALL)
+
+
+def unwrap(text: str) -> tuple[str, list[str]] | None:
+    """(text without the prefixes, the prefix of each line), or None when it is not in Read format.
+
+    Every line must be numbered, consecutively from any start, for the text to count as Read output.
+    """
+    lines = text.splitlines(keepends=True)
+    if len(lines) < 2:
+        return None
+    prefixes, plain = [], []
+    expected = None
+    for line in lines:
+        match = _NUMBERED.match(line)
+        if not match:
+            return None
+        number = int(match.group(2))
+        if expected is not None and number != expected:
+            return None
+        expected = number + 1
+        prefixes.append(match.group(1))
+        plain.append(match.group(3))
+    return "".join(plain), prefixes
+
+
+def rewrap(compressed: str, plain: str, prefixes: list[str]) -> str:
+    """Give each kept line its number back: output lines that are original lines, in order, get that
+    line's prefix; anything else (markers, re-rendered text) stays as it is."""
+    where: dict[str, list[int]] = {}
+    for index, original in enumerate(plain.splitlines()):
+        where.setdefault(original, []).append(index)
+    out = []
+    i = 0  # original lines before i are used up
+    for line in compressed.splitlines(keepends=True):
+        places = where.get(line.rstrip("\r\n"))
+        k = bisect_left(places, i) if places else 0
+        if places and k < len(places):
+            j = places[k]
+            out.append(prefixes[j] + line)
+            i = j + 1
+        else:
+            out.append(line)
+    return "".join(out)
