@@ -182,6 +182,7 @@ def compress(
     kind: Optional[str] = typer.Option(None, help="Say what it is (tests, logs) instead of letting the router guess."),
     query: Optional[str] = typer.Option(None, help="What you are looking for (used by query-aware engines)."),
     as_json: bool = typer.Option(False, "--json", help='Print {"kind","engine","tokens_before","tokens_after","ccr_ids","text"}.'),
+    explain: bool = typer.Option(False, "--explain", help="Also print (to stderr) each engine's score, the route taken and why."),
 ) -> None:
     """Run the compression pipeline on one input and print the result.
 
@@ -204,7 +205,14 @@ def compress(
         err.print("[yellow]headroom:[/] input is not UTF-8 text; passed through unchanged", highlight=False, soft_wrap=True)
         sys.stdout.buffer.write(raw)
         return
-    outcome = Pipeline().run(Part(text=text, kind_hint=kind, query=query))
+    part = Part(text=text, kind_hint=kind, query=query)
+    if explain:
+        from headroom_cli.ui.explain import explanation
+
+        outcome, why = Pipeline().explain(part)
+        err.print(explanation(why, outcome))
+    else:
+        outcome = Pipeline().run(part)
     if outcome.part_id:
         store = Store(headroom_home() / "store.sqlite3")
         store.put(outcome.part_id, outcome.kind or "text", outcome.original)

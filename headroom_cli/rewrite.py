@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from headroom_cli.engines import Part
+from headroom_cli.markers import ccr_id
 from headroom_cli.pipeline import Outcome, Pipeline
-from headroom_cli.providers import Adapter
+from headroom_cli.providers import Adapter, Slot
 
 
 class NotRewritable(Exception):
@@ -31,7 +32,9 @@ class Rewrite:
         return any(o.changed for o in self.outcomes)
 
 
-def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline) -> Rewrite:
+def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
+                 keep_original: Callable[[str, str, str], None] | None = None) -> Rewrite:
+    """``keep_original(part_id, kind, text)`` stores what a repeat reference points at."""
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -40,8 +43,15 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline) -> Rewrite:
         raise NotRewritable("body is not a JSON object")
     model = body.get("model") if isinstance(body.get("model"), str) else None
     outcomes: list[Outcome] = []
+    query = adapter.query(body)
+    earlier: dict[str, Slot] = {}  # tool outputs already seen in this request, by their text
     for slot in adapter.slots(body):
-        outcome = pipeline.run(Part(text=slot.text, tool_name=slot.tool_name, tool_input=slot.tool_input))
+        first = earlier.setdefault(slot.text, slot) if len(slot.text) >= pipeline.min_chars else slot
+        if first is not slot and keep_original is not None:
+            outcome = _repeat(slot.text, first)
+            keep_original(outcome.part_id, outcome.kind, outcome.original)
+        else:
+            outcome = pipeline.run(Part(text=slot.text, tool_name=slot.tool_name, tool_input=slot.tool_input, query=query))
         outcomes.append(outcome)
         if outcome.changed:
             slot.write(outcome.text)
@@ -52,6 +62,17 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline) -> Rewrite:
     if new is None:
         new = _dumps(body)
     return Rewrite(new, outcomes, model)
+
+
+def _repeat(text: str, first: Slot) -> Outcome:
+    """A tool output identical to an earlier one in the same request becomes a reference to it.
+
+    Depends only on what came before it in the request, so re-sent history keeps the same bytes."""
+    part_id = ccr_id(text)
+    who = " ".join(x for x in (first.tool_name, f"({first.call.id})" if first.call and first.call.id else "") if x)
+    lines = text.count("\n") + (not text.endswith("\n"))
+    what = f"identical to the earlier output of {who or 'a tool'} above ({lines:,} lines)"
+    return Outcome(text, f"[headroom: {what} · retrieve {part_id}]", "repeat", "repeat", part_id)
 
 
 def _encodings(text: str) -> list[tuple[bytes, bool]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from headroom_cli.providers.base import Slot, ToolCall, text_slots, tool_call
+from headroom_cli.providers.base import Slot, ToolCall, text_slots, tool_call, user_text
 
 
 class AnthropicMessages:
@@ -24,7 +24,7 @@ class AnthropicMessages:
                 if not isinstance(block, dict):
                     continue
                 if block.get("type") == "tool_use" and isinstance(block.get("id"), str):
-                    calls[block["id"]] = tool_call(block.get("name"), block.get("input"))
+                    calls[block["id"]] = tool_call(block.get("name"), block.get("input"), block["id"])
                 elif block.get("type") == "tool_result" and message.get("role") == "user":
                     call = calls.get(block.get("tool_use_id"))
                     content = block.get("content")
@@ -33,3 +33,11 @@ class AnthropicMessages:
                     else:
                         found.extend(text_slots(content, ("text",), call))  # image blocks stay as they are
         return found
+
+    def query(self, body: dict[str, Any]) -> str | None:
+        for message in reversed(body.get("messages") or []):
+            if isinstance(message, dict) and message.get("role") == "user":
+                found = user_text(message.get("content"))
+                if found:
+                    return found
+        return None

@@ -14,15 +14,17 @@ _TELLING_INPUTS = ("command", "cmd", "file_path", "path", "pattern", "url", "que
 class ToolCall:
     name: str
     input: str | None  # the telling part of its input: a shell command, a file path, a pattern
+    id: str = ""
 
 
-def tool_call(name: Any, arguments: Any) -> ToolCall:
+def tool_call(name: Any, arguments: Any, call_id: Any = "") -> ToolCall:
     """A tool call from its name and its input, given as a dict or as a JSON string of one."""
+    call_id = str(call_id or "")
     if isinstance(arguments, str):
         try:
             arguments = json.loads(arguments)
         except ValueError:
-            return ToolCall(str(name or ""), arguments[:500] or None)
+            return ToolCall(str(name or ""), arguments[:500] or None, call_id)
     described = None
     if isinstance(arguments, dict):
         for key in _TELLING_INPUTS:
@@ -32,7 +34,7 @@ def tool_call(name: Any, arguments: Any) -> ToolCall:
             if isinstance(value, str) and value:
                 described = value[:500]
                 break
-    return ToolCall(str(name or ""), described)
+    return ToolCall(str(name or ""), described, call_id)
 
 
 @dataclass
@@ -66,6 +68,25 @@ class Adapter(Protocol):
     def slots(self, body: dict[str, Any]) -> list[Slot]:
         """Every compressible tool-output string, in document order. Never system prompts, user-typed
         text, assistant text, tool definitions or cache_control."""
+
+    def query(self, body: dict[str, Any]) -> str | None:
+        """The user's latest own words: the question the agent has in mind while it reads."""
+
+
+QUERY_CHARS = 1_000
+
+
+def user_text(content: Any, text_types: tuple[str, ...] = ("text",)) -> str | None:
+    """The user's own words in a message's content, leaving out client-injected reminders."""
+    if isinstance(content, str):
+        texts = [content]
+    elif isinstance(content, list):
+        texts = [b["text"] for b in content
+                 if isinstance(b, dict) and b.get("type") in text_types and isinstance(b.get("text"), str)]
+    else:
+        return None
+    words = "\n".join(t for t in texts if t.strip() and not t.lstrip().startswith("<system-reminder>"))
+    return words[:QUERY_CHARS] or None
 
 
 def text_slots(content: Any, text_types: tuple[str, ...], call: ToolCall | None) -> list[Slot]:

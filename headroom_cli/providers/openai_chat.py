@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from headroom_cli.providers.base import Slot, ToolCall, text_slots, tool_call
+from headroom_cli.providers.base import Slot, ToolCall, text_slots, tool_call, user_text
 
 
 class OpenAIChat:
@@ -23,7 +23,7 @@ class OpenAIChat:
             for requested in message.get("tool_calls") or []:
                 if isinstance(requested, dict) and isinstance(requested.get("function"), dict):
                     function = requested["function"]
-                    calls[str(requested.get("id"))] = tool_call(function.get("name"), function.get("arguments"))
+                    calls[str(requested.get("id"))] = tool_call(function.get("name"), function.get("arguments"), requested.get("id"))
             if message.get("role") != "tool":
                 continue
             call = calls.get(str(message.get("tool_call_id")))
@@ -32,3 +32,11 @@ class OpenAIChat:
             else:
                 found.extend(text_slots(message.get("content"), ("text",), call))
         return found
+
+    def query(self, body: dict[str, Any]) -> str | None:
+        for message in reversed(body.get("messages") or []):
+            if isinstance(message, dict) and message.get("role") == "user":
+                found = user_text(message.get("content"))
+                if found:
+                    return found
+        return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from headroom_cli.providers.base import Slot, ToolCall, text_slots, tool_call
+from headroom_cli.providers.base import Slot, ToolCall, text_slots, tool_call, user_text
 
 
 class OpenAIResponses:
@@ -21,7 +21,7 @@ class OpenAIResponses:
             if not isinstance(item, dict):
                 continue
             if item.get("type") == "function_call":
-                calls[str(item.get("call_id"))] = tool_call(item.get("name"), item.get("arguments"))
+                calls[str(item.get("call_id"))] = tool_call(item.get("name"), item.get("arguments"), item.get("call_id"))
             elif item.get("type") == "function_call_output":
                 call = calls.get(str(item.get("call_id")))
                 if isinstance(item.get("output"), str):
@@ -29,3 +29,14 @@ class OpenAIResponses:
                 else:
                     found.extend(text_slots(item.get("output"), ("input_text", "output_text", "text"), call))
         return found
+
+    def query(self, body: dict[str, Any]) -> str | None:
+        items = body.get("input")
+        if isinstance(items, str):
+            return user_text(items)
+        for item in reversed(items if isinstance(items, list) else []):
+            if isinstance(item, dict) and item.get("role") == "user":
+                found = user_text(item.get("content"), ("input_text", "text"))
+                if found:
+                    return found
+        return None

@@ -20,6 +20,7 @@ from headroom_cli.proxy import errors
 from headroom_cli.proxy.recorder import Exchange, Recorder
 from headroom_cli.proxy.usage import UsageTap, usage_from_body
 from headroom_cli.rewrite import NotRewritable, rewrite_body
+from headroom_cli.store import Store
 
 log = logging.getLogger("headroom.proxy")
 
@@ -54,9 +55,11 @@ class Upstream:
 
 
 class HeadroomAddon:
-    def __init__(self, settings: Settings, pipeline: Pipeline, recorder: Recorder, ledger: Ledger, session: str):
+    def __init__(self, settings: Settings, pipeline: Pipeline, recorder: Recorder, ledger: Ledger, store: Store,
+                 session: str):
         self.settings = settings
         self.pipeline = pipeline
+        self.store = store
         self.recorder = recorder
         self.ledger = ledger
         self.session = session
@@ -95,7 +98,7 @@ class HeadroomAddon:
         if not self.settings.compress:
             return
         try:
-            rewrite = await asyncio.to_thread(rewrite_body, raw, adapter, self.pipeline)
+            rewrite = await asyncio.to_thread(rewrite_body, raw, adapter, self.pipeline, self.store.put)
         except NotRewritable as exc:
             log.warning("forwarded unchanged: %s %s: %s", req.method, path, exc)
             return

@@ -53,7 +53,8 @@ class ProxyServer:
         self.ledger = Ledger(settings.ledger_path)
         self.recorder = Recorder(self.ledger)
         try:
-            self.addon = HeadroomAddon(settings, Pipeline(frozen=self.store), self.recorder, self.ledger, self.session)
+            self.addon = HeadroomAddon(settings, Pipeline(frozen=self.store), self.recorder, self.ledger, self.store,
+                                       self.session)
         except ValueError as exc:
             raise ProxyStartError(f"bad upstream URL: {exc}") from None
         self._master = None

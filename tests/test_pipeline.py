@@ -1,0 +1,103 @@
+"""Routing, Read-format parts, frozen decisions, explanations, repeats within a request."""
+
+from __future__ import annotations
+
+import json
+
+from headroom_cli.engines import Part
+from headroom_cli.markers import find_markers
+from headroom_cli.pipeline import Pipeline, part_hash
+from headroom_cli.providers import adapter_for
+from headroom_cli.rewrite import rewrite_body
+from headroom_cli.store import Store
+
+from samples import FAILED_TEST, PYTEST_SUMMARY, pytest_verbose_log
+
+
+def _read_format(text: str, start: int = 1) -> str:
+    return "".join(f"{n}\t{line}" for n, line in enumerate(text.splitlines(keepends=True), start))
+
+
+def test_read_format_keeps_line_numbers_and_markers_redeem_the_numbered_lines(tmp_path):
+    log = _read_format(pytest_verbose_log(1500), start=1)
+    outcome = Pipeline().run(Part(log, tool_name="Read", tool_input="/srv/app/test-output.log"))
+    assert outcome.engine == "testlog" and outcome.part_id
+    lines = log.splitlines(keepends=True)
+    for line in outcome.text.splitlines(keepends=True):
+        assert find_markers(line) or line in lines  # every kept line carries its own number
+    assert any(FAILED_TEST in line and line.split("\t")[0].isdigit() for line in outcome.text.splitlines())
+    marker = find_markers(outcome.text)[0]
+    store = Store(tmp_path / "s.sqlite3")
+    store.put(outcome.part_id, outcome.kind, outcome.original)
+    from headroom_cli.retrieve import retrieve
+
+    a, b = int(marker.group("a")), int(marker.group("b"))
+    assert retrieve(store, outcome.part_id, lines=f"{a}-{b}") == "".join(lines[a - 1:b])
+
+
+def test_decisions_are_frozen_on_first_sight(tmp_path):
+    store = Store(tmp_path / "s.sqlite3")
+    log = pytest_verbose_log(1500)
+    first = Pipeline(frozen=store).run(Part(log))
+    assert first.changed and store.get(first.part_id) == log  # the original went in with the decision
+    # A later process whose engine would give up at once still replays the first decision.
+    replay = Pipeline(frozen=store, part_budget_s=0.0).run(Part(log))
+    assert replay.text == first.text and replay.part_id == first.part_id
+    # And a part first seen when its engine timed out stays as it was, even when it could compress now.
+    other = pytest_verbose_log(1400)
+    assert not Pipeline(frozen=store, part_budget_s=0.0).run(Part(other)).changed
+    assert not Pipeline(frozen=store).run(Part(other)).changed
+    assert store.recall(part_hash(other), other) is not None
+
+
+def test_code_is_recognised_and_passed_through(corpus_dir):
+    source = (corpus_dir / "code" / "python_rich_table.txt").read_text()
+    pipeline = Pipeline()
+    assert pipeline.route(Part(source)).name == "code"
+    assert not pipeline.run(Part(source)).changed
+    read = Part(_read_format(source), tool_name="Read", tool_input="rich/table.py")
+    outcome, why = pipeline.explain(read)
+    assert why.read_format and why.chosen == "code" and not outcome.changed
+
+
+def test_explain_names_every_engine_and_the_choice():
+    outcome, why = Pipeline().explain(Part(pytest_verbose_log(1000)))
+    assert why.chosen == "testlog" and "testlog" in why.scores and "code" in why.scores
+    assert why.decision.startswith("compressed by testlog") and outcome.changed
+    small, why_small = Pipeline().explain(Part("tiny"))
+    assert not small.changed and "under" in why_small.decision
+
+
+def test_identical_tool_output_in_one_request_becomes_a_reference():
+    log = pytest_verbose_log(1200)
+    body = {"messages": [
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_a", "name": "Bash", "input": {"command": "pytest -v"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_a", "content": log}]},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_b", "name": "Bash", "input": {"command": "pytest -v"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_b", "content": log}]}]}
+    kept = {}
+    raw = json.dumps(body).encode()
+    result = rewrite_body(raw, adapter_for("/v1/messages"), Pipeline(), lambda i, k, t: kept.setdefault(i, t))
+    got = json.loads(result.body)
+    first, second = got["messages"][1]["content"][0]["content"], got["messages"][3]["content"][0]["content"]
+    assert FAILED_TEST in first and PYTEST_SUMMARY in first
+    (marker,) = find_markers(second)
+    assert second == marker.group(0) and "identical to the earlier output of Bash (toolu_a)" in second
+    assert kept[marker.group("id")] == log
+    again = rewrite_body(raw, adapter_for("/v1/messages"), Pipeline(), lambda *_: None)
+    assert again.body == result.body  # the same request gives the same bytes
+
+
+def test_the_users_latest_words_are_the_query():
+    body = {"messages": [
+        {"role": "user", "content": [{"type": "text", "text": "<system-reminder>ctx</system-reminder>"},
+                                     {"type": "text", "text": "why does the refund test fail?"}]},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "Bash", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": "x"}]}]}
+    assert adapter_for("/v1/messages").query(body) == "why does the refund test fail?"
+    chat = {"messages": [{"role": "user", "content": "first"}, {"role": "user", "content": "latest question"},
+                         {"role": "tool", "tool_call_id": "c", "content": "out"}]}
+    assert adapter_for("/v1/chat/completions").query(chat) == "latest question"
+    responses = {"input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "what broke?"}]},
+                           {"type": "function_call_output", "call_id": "c", "output": "x"}]}
+    assert adapter_for("/v1/responses").query(responses) == "what broke?"
