@@ -15,8 +15,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from headroom_cli import engines, readformat
-from headroom_cli.engines import Context, Engine, EngineTimeout, Part
+from headroom_cli import engines, readformat, sections
+from headroom_cli.engines import Context, Engine, EngineTimeout, Part, Result
 from headroom_cli.markers import ccr_id
 
 log = logging.getLogger("headroom.pipeline")
@@ -125,23 +125,40 @@ class Pipeline:
         unchanged = Outcome(part.text, part.text)
         unwrapped = readformat.unwrap(part.text)
         plain = replace(part, text=unwrapped[0]) if unwrapped else part
+        part_id = ccr_id(part.text)  # always the part as the client sent it: that is what gets stored
+        deadline = time.perf_counter() + self.part_budget_s
+        pieces = sections.split(plain.text) or [sections.Section(0, plain.text, False)]
+        texts, omitted, chosen = [], 0, None
+        for piece in pieces:
+            if piece.protected or len(piece.text) < self.min_chars:
+                texts.append(piece.text)
+                continue
+            result, engine = self._compress_section(replace(plain, text=piece.text), part_id, deadline)
+            if result is None:
+                texts.append(piece.text)
+                continue
+            texts.append(sections.shift_markers(result.text, part_id, piece.first_line))
+            omitted += result.omitted
+            chosen = chosen or (engine, result.kind)
+        if chosen is None:
+            return unchanged
+        text = "".join(texts)
+        if unwrapped:
+            text = readformat.rewrap(text, plain.text, unwrapped[1])
+        if len(text) >= len(part.text):
+            return unchanged
+        return Outcome(part.text, text, chosen[0].name, chosen[1], part_id if omitted else None)
+
+    def _compress_section(self, section: Part, part_id: str, deadline: float) -> tuple[Result | None, Engine | None]:
         engine = None
         try:
-            engine = self.route(plain)
+            engine = self.route(section)
             if engine is None:
-                return unchanged
-            part_id = ccr_id(part.text)  # always the part as the client sent it: that is what gets stored
-            result = engine.compress(plain, Context(part_id=part_id, deadline=time.perf_counter() + self.part_budget_s))
+                return None, None
+            return engine.compress(section, Context(part_id=part_id, deadline=deadline)), engine
         except EngineTimeout:
             log.warning("engine %s ran past its %.0f ms budget; part kept as it was", engine.name, self.part_budget_s * 1000)
-            return unchanged
         except Exception as exc:  # an engine bug must never cost the user a request
             log.warning("engine %s failed (%s: %s); part kept as it was", getattr(engine, "name", "router"),
                         type(exc).__name__, exc)
-            return unchanged
-        if result is None:
-            return unchanged
-        text = readformat.rewrap(result.text, plain.text, unwrapped[1]) if unwrapped else result.text
-        if len(text) >= len(part.text):
-            return unchanged
-        return Outcome(part.text, text, engine.name, result.kind, part_id if result.omitted else None)
+        return None, None

@@ -101,3 +101,21 @@ def test_the_users_latest_words_are_the_query():
     responses = {"input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "what broke?"}]},
                            {"type": "function_call_output", "call_id": "c", "output": "x"}]}
     assert adapter_for("/v1/responses").query(responses) == "what broke?"
+
+
+def test_a_client_cut_is_kept_and_each_side_compressed_on_its_own(tmp_path):
+    head = pytest_verbose_log(1999)[:5000]
+    tail = pytest_verbose_log(1999)[-5000:]
+    cut = "Exit code 1\n" + head + "\n\n... [109921 characters truncated] ...\n\n" + tail
+    outcome = Pipeline().run(Part(cut, tool_name="Bash"))
+    assert outcome.changed and "... [109921 characters truncated] ..." in outcome.text
+    assert PYTEST_SUMMARY in outcome.text
+    store = Store(tmp_path / "s.sqlite3")
+    store.put(outcome.part_id, outcome.kind, cut)
+    from headroom_cli.retrieve import retrieve
+
+    lines = cut.splitlines(keepends=True)
+    for marker in find_markers(outcome.text):  # markers after the cut count the part's lines, not the section's
+        a, b = int(marker.group("a")), int(marker.group("b"))
+        assert retrieve(store, outcome.part_id, lines=f"{a}-{b}") == "".join(lines[a - 1:b])
+    assert any(int(m.group("a")) > cut[:cut.index("... [")].count("\n") for m in find_markers(outcome.text))
