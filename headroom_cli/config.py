@@ -40,6 +40,8 @@ class Settings:
     compress: bool
     home: Path
     debug: bool = False
+    # Where a wrapped client keeps whole tool outputs it sends only a preview of (set by `wrap`).
+    saved_outputs_root: Path | None = None
 
     @property
     def store_path(self) -> Path:

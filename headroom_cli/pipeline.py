@@ -13,7 +13,7 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Callable, Protocol
 
 from headroom_cli import engines, readformat, sections
 from headroom_cli.engines import Context, Engine, EngineTimeout, Part, Result
@@ -33,6 +33,7 @@ class Outcome:
     engine: str | None = None
     kind: str | None = None
     part_id: str | None = None  # the CCR ID when something was omitted; the original must be stored under it
+    stored: str | None = None  # what part_id redeems, when not the original (a whole output behind a note)
 
     @property
     def changed(self) -> bool:
@@ -96,6 +97,25 @@ class Pipeline:
         self._memo[key] = outcome
         if len(self._memo) > self._memo_size:
             self._memo.popitem(last=False)
+        return outcome
+
+    def run_whole(self, part: Part, whole: str, render: Callable[[str], str], max_chars: int) -> Outcome:
+        """A part that stands for a larger whole (a client's preview of a saved output): the whole is
+        compressed and rendered in the part's place, if that fits in max_chars. Frozen like any part."""
+        key = (part.text, "whole")
+        if key in self._memo:
+            return self._memo[key]
+        digest = part_hash(part.text) if self.frozen is not None else None
+        outcome = self.frozen.recall(digest, part.text) if digest else None
+        if outcome is None:
+            inner = self._compress(replace(part, text=whole))
+            text = render(inner.text)
+            outcome = Outcome(part.text, part.text)
+            if len(text) <= max_chars:
+                outcome = Outcome(part.text, text, inner.engine or "whole", inner.kind, inner.part_id, stored=whole)
+            if digest:
+                self.frozen.freeze(digest, outcome)
+        self._memo[key] = outcome
         return outcome
 
     def explain(self, part: Part) -> tuple[Outcome, Explanation]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
+from headroom_cli import persisted
 from headroom_cli.engines import Part
 from headroom_cli.markers import ccr_id
 from headroom_cli.pipeline import Outcome, Pipeline
@@ -33,8 +35,10 @@ class Rewrite:
 
 
 def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
-                 keep_original: Callable[[str, str, str], None] | None = None) -> Rewrite:
-    """``keep_original(part_id, kind, text)`` stores what a repeat reference points at."""
+                 keep_original: Callable[[str, str, str], None] | None = None,
+                 saved_outputs_root: Path | None = None) -> Rewrite:
+    """``keep_original(part_id, kind, text)`` stores what a repeat reference points at;
+    ``saved_outputs_root`` is where the client keeps whole outputs it sent only a preview of."""
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -47,9 +51,15 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
     earlier: dict[str, Slot] = {}  # tool outputs already seen in this request, by their text
     for slot in adapter.slots(body):
         first = earlier.setdefault(slot.text, slot) if len(slot.text) >= pipeline.min_chars else slot
+        whole = persisted.saved_output(slot.text, saved_outputs_root) if saved_outputs_root else None
         if first is not slot and keep_original is not None:
             outcome = _repeat(slot.text, first)
             keep_original(outcome.part_id, outcome.kind, outcome.original)
+        elif whole is not None:
+            note = slot.text
+            outcome = pipeline.run_whole(Part(text=note, tool_name=slot.tool_name, tool_input=slot.tool_input, query=query),
+                                         whole, lambda body: persisted.render(note, body, whole),
+                                         persisted.MAX_RENDERED_CHARS)
         else:
             outcome = pipeline.run(Part(text=slot.text, tool_name=slot.tool_name, tool_input=slot.tool_input, query=query))
         outcomes.append(outcome)

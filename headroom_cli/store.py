@@ -63,7 +63,7 @@ class Store:
             if outcome.part_id:
                 self._conn.execute(
                     "INSERT OR IGNORE INTO originals (id, kind, text, created) VALUES (?, ?, ?, ?)",
-                    (outcome.part_id, outcome.kind or "text", outcome.original, time.time()),
+                    (outcome.part_id, outcome.kind or "text", outcome.stored or outcome.original, time.time()),
                 )
             self._conn.execute(
                 "INSERT OR IGNORE INTO decisions (hash, engine, kind, part_id, text, created) VALUES (?, ?, ?, ?, ?, ?)",

@@ -119,3 +119,37 @@ def test_a_client_cut_is_kept_and_each_side_compressed_on_its_own(tmp_path):
         a, b = int(marker.group("a")), int(marker.group("b"))
         assert retrieve(store, outcome.part_id, lines=f"{a}-{b}") == "".join(lines[a - 1:b])
     assert any(int(m.group("a")) > cut[:cut.index("... [")].count("\n") for m in find_markers(outcome.text))
+
+
+def test_persisted_output_notes_are_read_only_from_tool_results_folders(tmp_path):
+    from headroom_cli import persisted
+
+    root = tmp_path / ".claude" / "projects"
+    saved = root / "-proj" / "session" / "tool-results" / "toolu_1.txt"
+    saved.parent.mkdir(parents=True)
+    whole = pytest_verbose_log(1999)
+    saved.write_text(whole)
+    outside = tmp_path / "secrets.txt"
+    outside.write_text("api key")
+
+    def note(path) -> str:
+        return (f"<persisted-output>\nOutput too large (92KB). Full output saved to: {path}\n\n"
+                f"Preview (first 2KB):\n{whole[:2000]}\n...\n</persisted-output>")
+
+    assert persisted.saved_output(note(saved), root) == whole
+    assert persisted.saved_output(note(outside), root) is None  # not a tool-results folder
+    assert persisted.saved_output(note(saved), tmp_path / "elsewhere") is None  # not under the client's root
+    assert persisted.saved_output("plain text", root) is None
+    body = {"messages": [
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "Bash", "input": {"command": "pytest"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": note(saved)}]}]}
+    store = Store(tmp_path / "s.sqlite3")
+    result = rewrite_body(json.dumps(body).encode(), adapter_for("/v1/messages"), Pipeline(frozen=store),
+                          store.put, root)
+    text = json.loads(result.body)["messages"][1]["content"][0]["content"]
+    assert FAILED_TEST in text and f"Full output saved to: {saved}" in text
+    (marker,) = find_markers(text)[:1]
+    assert store.get(marker.group("id")) == whole  # markers redeem the whole output, not the note
+    saved.write_text("changed later")  # frozen on first sight: the same note gives the same bytes
+    again = rewrite_body(json.dumps(body).encode(), adapter_for("/v1/messages"), Pipeline(frozen=store), store.put, root)
+    assert again.body == result.body

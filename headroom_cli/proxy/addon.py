@@ -98,7 +98,8 @@ class HeadroomAddon:
         if not self.settings.compress:
             return
         try:
-            rewrite = await asyncio.to_thread(rewrite_body, raw, adapter, self.pipeline, self.store.put)
+            rewrite = await asyncio.to_thread(rewrite_body, raw, adapter, self.pipeline, self.store.put,
+                                              self.settings.saved_outputs_root)
         except NotRewritable as exc:
             log.warning("forwarded unchanged: %s %s: %s", req.method, path, exc)
             return

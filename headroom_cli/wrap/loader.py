@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 import tomllib
@@ -29,6 +30,10 @@ class Wrapper:
     args: tuple[str, ...] = ()
     savings_display: str = "none"  # "statusline": inside the tool's own status line
     savings_args: tuple[str, ...] = ()
+    saved_outputs_dir: str | None = None  # where the tool keeps whole outputs it sends a preview of
+
+    def saved_outputs_root(self) -> Path | None:
+        return Path(os.path.expandvars(self.saved_outputs_dir)).expanduser() if self.saved_outputs_dir else None
 
     def render(self, proxy_url: str) -> tuple[dict[str, str], list[str]]:
         """The child's extra environment and leading arguments, with placeholders filled in."""
@@ -72,6 +77,7 @@ def load(name: str) -> Wrapper:
             args=tuple(data.get("args", ())),
             savings_display=savings.get("display", "none"),
             savings_args=tuple(savings.get("args", ())),
+            saved_outputs_dir=data.get("proxy", {}).get("saved_outputs_dir"),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
         raise WrapperError(f"wrapper file {path} is invalid: {exc}") from None

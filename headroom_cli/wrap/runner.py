@@ -8,6 +8,7 @@ leaves nothing behind in the tool's own configuration.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -51,6 +52,7 @@ def child_environment(wrapper: Wrapper, proxy: ProxyServer) -> tuple[dict[str, s
 
 def run(wrapper: Wrapper, settings: Settings, user_args: list[str], on_started=None) -> WrapRun:
     binary = find_binary(wrapper)
+    settings = dataclasses.replace(settings, saved_outputs_root=wrapper.saved_outputs_root())
     proxy = ProxyServer(settings).start()
     try:
         env, lead_args = child_environment(wrapper, proxy)

@@ -172,3 +172,26 @@ def test_wrap_reports_a_missing_tool_in_one_line(project, headroom_home):
     assert run.returncode == 127
     assert "npm install -g @anthropic-ai/claude-code" in run.stderr
     assert len(run.stderr.strip().splitlines()) <= 2
+
+
+@pytest.mark.e2e
+def test_persisted_output_preview_is_replaced_by_the_compressed_whole(claude_bin, project, headroom_home):
+    # Over 30,000 characters, Claude Code sends only a 2 KB preview and saves the rest to a file;
+    # the failing test sits far past the preview.
+    (project / "big_log.py").write_text(
+        "import sys\nsys.path.insert(0, '.')\nfrom samples import pytest_verbose_log\nprint(pytest_verbose_log(1999), end='')\n")
+    (project / "samples.py").write_text((REPO / "tests" / "samples.py").read_text())
+    from samples import FAILED_MESSAGE, FAILED_TEST as BIG_FAILED, PYTEST_SUMMARY as BIG_SUMMARY
+
+    script = [ToolStep("Bash", {"command": "python3 big_log.py", "description": "Run the test suite"})]
+    with MockUpstream(script) as upstream:
+        run = _wrap_claude(claude_bin, upstream, project, headroom_home)
+        final = [r for r in upstream.requests if r.path == "/v1/messages"][-1]
+    assert run.returncode == 0, run.stderr[-2000:]
+    (result,) = (r["text"] for r in upstream.tool_results(final))
+    assert result.startswith("<persisted-output>") and "Full output saved to: " in result
+    assert "Preview (first 2KB)" not in result
+    for needle in (BIG_FAILED, FAILED_MESSAGE, BIG_SUMMARY):
+        assert needle in result  # beyond the 2 KB preview: only the whole output has them
+    assert find_markers(result)
+    assert len(result) < 30_000
