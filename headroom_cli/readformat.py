@@ -34,14 +34,15 @@ def unwrap(text: str) -> tuple[str, list[str]] | None:
 
 def rewrap(compressed: str, plain: str, prefixes: list[str]) -> str:
     """Give each kept line its number back: output lines that are original lines, in order, get that
-    line's prefix; anything else (markers, re-rendered text) stays as it is."""
+    line's prefix; anything else (markers, re-rendered text, blank lines) stays as it is."""
     where: dict[str, list[int]] = {}
     for index, original in enumerate(plain.splitlines()):
         where.setdefault(original, []).append(index)
     out = []
     i = 0  # original lines before i are used up
     for line in compressed.splitlines(keepends=True):
-        places = where.get(line.rstrip("\r\n"))
+        # A blank line carries no information worth a number, and re-rendered output has many.
+        places = where.get(line.rstrip("\r\n")) if line.strip() else None
         k = bisect_left(places, i) if places else 0
         if places and k < len(places):
             j = places[k]
