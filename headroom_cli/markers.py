@@ -36,6 +36,12 @@ def _singular(label: str) -> str:
     return label[:-1] if " " in label and label.endswith("s") else label
 
 
+def _singular_noun(unit: str) -> str:
+    if unit.endswith("ies"):
+        return unit[:-3] + "y"  # entries → entry
+    return unit[:-1] if unit.endswith("s") else unit
+
+
 def line_marker(part_id: str, first_line: int, last_line: int, counts: Counter[str] | dict[str, int]) -> str:
     """The marker for lines first_line..last_line (1-based, inclusive) of the part."""
     n = last_line - first_line + 1
@@ -51,7 +57,7 @@ def omission_marker(part_id: str, count: int, unit: str, counts: Counter[str] | 
     ``unit`` is plural ("records", "rows"); the whole original is retrievable by the ID.
     e.g. ``[headroom: 480 records omitted (470 status=ok, 10 status=skipped) · retrieve hr_…]``
     """
-    noun = unit[:-1] if count == 1 and unit.endswith("s") else unit
+    noun = _singular_noun(unit) if count == 1 else unit
     detail = describe_counts(counts or {})
     what = f"{count:,} {noun} omitted" + (f" ({detail})" if detail else "")
     return f"[headroom: {what} · retrieve {part_id}]"
