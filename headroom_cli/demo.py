@@ -31,8 +31,32 @@ from headroom_cli.ui.format import dollars, percent, tokens
 
 MODEL = "claude-sonnet-4-5"
 PROMPT = "The billing tests fail since this morning and invoices stopped going out. Find out why."
-TEST_COMMAND = "pytest -v"
-LOG_PATH = "/srv/api/logs/billing_api.log"
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    """One tool call of the scripted session, and the real output the agent gets back."""
+
+    tool: str
+    input: dict
+    label: str
+    data_file: str
+    read_format: bool = False
+
+    def output(self) -> str:
+        text = _data(self.data_file)
+        return _read_format(text) if self.read_format else text
+
+
+STEPS = (
+    DemoStep("Bash", {"command": "pytest -v", "description": "Run the test suite"}, "Bash `pytest -v`",
+             "pytest_run.txt.gz"),
+    DemoStep("Read", {"file_path": "/srv/api/logs/billing_api.log"}, "Read billing_api.log",
+             "billing_api.log.gz", read_format=True),
+    DemoStep("Bash", {"command": "curl -s 'https://billing.internal/api/invoices?date=2026-06-20'",
+                      "description": "List today's invoices"}, "Bash `curl …/api/invoices` (JSON)",
+             "invoices_api.json.gz"),
+)
 TOOLS = [
     {"name": "Bash", "description": "Run a shell command.",
      "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}},
@@ -117,11 +141,8 @@ def _view(session: Session, proxy_url: str) -> Group:
 
 
 def run_demo(console: Console, pause: float = 0.6) -> int:
-    pytest_log = _data("pytest_run.txt.gz")
-    service_log = _read_format(_data("billing_api.log.gz"))
-    outputs = {"Bash": pytest_log, "Read": service_log}
-    script = [ToolStep("Bash", {"command": TEST_COMMAND, "description": "Run the test suite"}),
-              ToolStep("Read", {"file_path": LOG_PATH})]
+    outputs = [step.output() for step in STEPS]
+    script = [ToolStep(step.tool, step.input) for step in STEPS]
 
     console.print(Panel.fit(
         "[bold]headroom demo[/]: a coding agent's session, sent through the real proxy to a mock model.\n"
@@ -139,11 +160,9 @@ def run_demo(console: Console, pause: float = 0.6) -> int:
     return 0
 
 
-def _run_session(console: Console, proxy: ProxyServer, outputs: dict[str, str], pause: float) -> Session:
+def _run_session(console: Console, proxy: ProxyServer, outputs: list[str], pause: float) -> Session:
     session = Session(messages=[{"role": "user", "content": PROMPT}])
     conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
-    labels = {"Bash": f"Bash `{TEST_COMMAND}` → {len(outputs['Bash'].splitlines()):,} lines",
-              "Read": f"Read {LOG_PATH} → {len(outputs['Read'].splitlines()):,} lines"}
     with Live(_view(session, proxy.url), console=console, refresh_per_second=8) as live:
         label = "the user's question"
         while True:
@@ -162,17 +181,19 @@ def _run_session(console: Console, proxy: ProxyServer, outputs: dict[str, str], 
             tool = reply.tool_use
             content.append({"type": "tool_use", "id": tool["id"], "name": tool["name"], "input": tool["input"]})
             session.messages.append({"role": "assistant", "content": content})
+            step = len(session.turns) - 1  # the mock asks for the script's tool calls in order
             session.messages.append({"role": "user", "content": [
-                {"type": "tool_result", "tool_use_id": tool["id"], "content": outputs[tool["name"]]}]})
-            label = labels[tool["name"]]
+                {"type": "tool_result", "tool_use_id": tool["id"], "content": outputs[step]}]})
+            label = f"{STEPS[step].label} → {len(outputs[step].splitlines()):,} lines"
             time.sleep(pause)
     console.print()
     conn.close()
     return session
 
 
-def _show_before_after(console: Console, proxy: ProxyServer, outputs: dict[str, str], received: list[dict]) -> None:
-    for (name, original), got in zip(outputs.items(), received):
+def _show_before_after(console: Console, proxy: ProxyServer, outputs: list[str], received: list[dict]) -> None:
+    for step, original, got in zip(STEPS, outputs, received):
+        name = step.label
         compressed = got["text"]
         before, after = count_tokens(original), count_tokens(compressed)
         head = "\n".join(original.splitlines()[:12])
@@ -204,8 +225,8 @@ def _show_how_to(console: Console, session: Session) -> None:
         f"[bold]Saved {tokens(before - after)} of {tokens(before)} input tokens "
         f"({percent(100 * (before - after) / before)}), {dollars(dollars_for_input_tokens(MODEL, before - after))} "
         f"at {MODEL} list price[/] (counted with cl100k_base).\n"
-        "The model still got the failing test, its assertion and the FATAL line with its traceback; "
-        "every omitted line stays retrievable.\n\n"
+        "The model still got the failing test and its assertion, the FATAL line with its traceback, and the "
+        "one failed invoice among 420; every omitted line stays retrievable.\n\n"
         "[bold]Run it for real:[/]\n"
         "  headroom wrap claude            # Claude Code, with its tool outputs compressed\n"
         "  headroom proxy --port 8787      # any Anthropic/OpenAI client: ANTHROPIC_BASE_URL=http://127.0.0.1:8787\n"
