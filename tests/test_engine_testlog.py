@@ -20,6 +20,7 @@ BIG_SAMPLES = {  # sample name -> least token reduction
     "pytest_verbose_more_itertools": 0.60,
     "pip_wheel_verbose_psutil": 0.60,
     "app_orderservice": 0.90,
+    "pytest_x_tb_long_toolz": 0.40,  # --tb=long: whole function sources per frame, folded to their ends
 }
 
 
@@ -452,6 +453,58 @@ def gen_cargo_test(n: int = 250) -> tuple[str, list[str]]:
     return "\n".join(lines) + "\n", needles
 
 
+SEP = "_ " * 40
+
+
+def _tb_frame(name: str, args: list[str], doc: int, body: int, raise_line: str, loc: str,
+              errors: tuple[str, ...] = ()) -> list[str]:
+    """One --tb=long frame: arguments, the function's source down to its ">" line, E lines, location."""
+    lines = ["", *args, ""] if args else [""]
+    lines += [f"    def {name}(data, *funcs, **options):", f'        """{name}: a docstring that goes on.', "    "]
+    lines += [f"        Prose line {k} of the docstring of {name}, with an example below." for k in range(doc)]
+    lines += ["    ", f"        >>> {name}([1, 2, 3])", "        [2, 4, 6]", '        """']
+    lines += [f"        step_{k} = options.get('step_{k}', {k})  # {name} body line {k}" for k in range(body)]
+    lines += [f">       {raise_line}", *errors, "", loc]
+    return lines
+
+
+def gen_pytest_tb_long(frames: int = 7) -> tuple[str, list[str]]:
+    """pytest -x --tb=long: a chained exception raised {frames} frames below the test, long functions."""
+    lines = ["=" * 29 + " test session starts " + "=" * 30, "platform linux -- Python 3.12.1, pytest-8.2.0",
+             "rootdir: /srv/src/pipekit", "collected 240 items", ""]
+    lines += [_pct_line("tests/test_stages_%02d.py " % k + "." * 60, k * 5) for k in range(12)]
+    lines += [_pct_line("tests/test_pipeline.py " + "." * 37 + "F", 60), ""]
+    lines += ["=" * 35 + " FAILURES " + "=" * 35, f"{'_' * 22} test_pipeline_rejects_bad_stage {'_' * 22}"]
+    first_error = "E           KeyError: 'stage_7'"
+    lines += _tb_frame("lookup_stage", ["name = 'stage_7', registry = {'stage_1': <Stage 1>, 'stage_2': <Stage 2>}"],
+                       6, 12, "return registry[name]", "pipekit/registry.py:88: KeyError", (first_error,))
+    lines += ["", "The above exception was the direct cause of the following exception:"]
+    lines += ["", "    def test_pipeline_rejects_bad_stage():"]
+    lines += [f"        stage_{k} = make_stage({k})" for k in range(15)]
+    lines += [">       run_pipeline([stage_1, 'stage_7'], strict=True)", "", "tests/test_pipeline.py:212: "]
+    for k in range(frames):
+        args = [f"data = [{k}, {k + 1}, {k + 2}]", f"funcs = (<function stage_{k} at 0x7f00deadbe{k:02d}>,)",
+                "options = {'strict': True}"]
+        lines += [SEP] + _tb_frame(f"runner_{k}", args, 10, 20, f"return runner_{k + 1}(data, *funcs, **options)",
+                                   f"pipekit/runner.py:{100 + 40 * k}: ")
+    final_error = "E           pipekit.errors.StageError: unknown stage 'stage_7' in strict mode"
+    final_loc = "pipekit/registry.py:95: StageError"
+    raise_line = "raise StageError(f'unknown stage {name!r} in strict mode') from exc"
+    lines += [SEP] + _tb_frame("resolve", ["name = 'stage_7'"], 8, 10, raise_line, final_loc, (final_error,))
+    lines += ["=" * 28 + " short test summary info " + "=" * 27,
+              "FAILED tests/test_pipeline.py::test_pipeline_rejects_bad_stage - pipekit.errors.StageError: unknown...",
+              "!" * 26 + " stopping after 1 failures " + "!" * 27,
+              "=" * 24 + " 1 failed, 197 passed in 3.21s " + "=" * 25]
+    needles = [first_error, "pipekit/registry.py:88: KeyError",
+               "The above exception was the direct cause of the following exception:", final_error, final_loc,
+               "tests/test_pipeline.py::test_pipeline_rejects_bad_stage",
+               "1 failed, 197 passed in 3.21s", "    def test_pipeline_rejects_bad_stage():",
+               ">       run_pipeline([stage_1, 'stage_7'], strict=True)", "tests/test_pipeline.py:212: "]
+    needles += [f"pipekit/runner.py:{100 + 40 * k}: " for k in range(frames)]
+    needles += [f">       return runner_{k + 1}(data, *funcs, **options)" for k in range(frames)]
+    return "\n".join(lines) + "\n", needles
+
+
 # --------------------------------------------------------------------------- synthetic tests
 
 
@@ -519,6 +572,93 @@ def test_cargo_test_panic():
     text, needles = gen_cargo_test()
     assert ENGINE.detect(Part(text)) >= 0.8
     check(text, needles, min_reduction=0.7)
+
+
+def test_pytest_tb_long_folds_frame_sources():
+    text, needles = gen_pytest_tb_long()
+    assert ENGINE.detect(Part(text)) >= 0.8
+    result = check(text, needles, min_reduction=0.5)
+    out = result.text
+    assert result.kind == "tests"
+    # the raising frame keeps its def line, its arguments and the source right above its ">" line
+    raising = "\n".join(["name = 'stage_7'", "", "    def resolve(data, *funcs, **options):"])
+    assert raising in out
+    assert "        step_9 = options.get('step_9', 9)  # resolve body line 9" in out
+    assert "Prose line 3 of the docstring of resolve" not in out  # docstrings and bodies folded
+    assert "step_5 = options.get('step_5', 5)  # resolve body line 5" not in out
+    assert "source lines" in out and "frame lines" in out  # the markers say what they hold
+    # the first exception of the chain, in full, then the test's frame
+    assert "\n".join(["E           KeyError: 'stage_7'", "", "pipekit/registry.py:88: KeyError", "",
+                      "The above exception was the direct cause of the following exception:", "",
+                      "    def test_pipeline_rejects_bad_stage():"]) in out
+    assert "        stage_14 = make_stage(14)" in out and "        stage_3 = make_stage(3)" not in out
+
+
+def test_pytest_tb_long_frames_between_are_short():
+    """In a deep traceback the frames between the test's and the last two show their ">" line and
+    location only; the last two keep def line, arguments and context."""
+    text, _ = gen_pytest_tb_long(frames=7)
+    result, part_id = compress(text)
+    out = result.text
+    assert "    def runner_6(data, *funcs, **options):" in out  # the caller of the raise
+    assert "    def runner_0(data, *funcs, **options):" not in out
+    assert "data = [6, 7, 8]" in out and "data = [2, 3, 4]" not in out
+    assert out.count(SEP.rstrip()) == 2  # the separators above the last two frames
+    # a shallow traceback keeps every frame's def line
+    text, needles = gen_pytest_tb_long(frames=2)
+    result = check(text, needles, min_reduction=0.4)
+    assert "    def runner_0(data, *funcs, **options):" in result.text
+
+
+def test_pytest_tb_long_in_read_format_and_crlf():
+    plain, needles = gen_pytest_tb_long()
+    numbered = "\n".join(f"{i:>6}\t{line}" for i, line in enumerate(plain.splitlines(), 1)) + "\n"
+    result = check(numbered, [], min_reduction=0.4, tool_name="Read")
+    kept = [line.split("\t", 1)[1] for line in result.text.splitlines() if not MARKER_RE.fullmatch(line)]
+    assert [n for n in needles if not any(n in k for k in kept)] == []
+    check(plain.replace("\n", "\r\n"), [n.replace("\n", "\r\n") for n in needles], min_reduction=0.4)
+
+
+def test_pytest_showlocals_keeps_the_variables_of_the_failing_line():
+    lines = ["=" * 35 + " FAILURES " + "=" * 35, "_" * 30 + " test_totals " + "_" * 30, "",
+             "    def test_totals():"]
+    lines += [f"        v{k} = compute({k})" for k in range(20)]
+    lines += [">       assert grand_total == expected", "E       assert 410 == 420", ""]
+    names = sorted([f"v{k}" for k in range(20)] + ["grand_total", "expected"])
+    lines += [f"{name:10s} = {420 if name == 'expected' else 410 if name == 'grand_total' else 7}" for name in names]
+    lines += ["", "tests/test_totals.py:31: AssertionError", "=" * 28 + " short test summary info " + "=" * 27,
+              "FAILED tests/test_totals.py::test_totals - assert 410 == 420",
+              "=" * 30 + " 1 failed in 0.12s " + "=" * 30]
+    text = "\n".join(lines) + "\n"
+    result = check(text, ["E       assert 410 == 420", "expected   = 420", "grand_total = 410",
+                          "tests/test_totals.py:31: AssertionError"])
+    assert "frame locals" in result.text
+    assert "v13        = 7" not in result.text
+
+
+def test_short_pytest_failure_report_is_kept_whole():
+    text, _ = gen_pytest_verbose(n=400, fail_at=200)
+    result, _ = compress(text)
+    start = text.index("=" * 35 + " FAILURES ")
+    report = text[start:text.index("=" * 28 + " short test summary")]
+    assert report in result.text
+
+
+def test_cargo_passing_suites_fold_once_one_failed():
+    text, needles = gen_cargo_test(n=120)
+    more = ["     Running tests/integration.rs (target/debug/deps/integration-0123456789abcdef)", "",
+            "running 2 tests", "test roundtrip ... ok", "test reimport ... ok", "",
+            "test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s", "",
+            "   Doc-tests stockbook", "", "running 0 tests", "",
+            "test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s", "",
+            "error: 1 target failed:", "    `--lib`"]
+    result = check(text + "\n".join(more) + "\n", needles)
+    assert "running 2 tests" not in result.text and "passing suites" in result.text
+    assert "running 120 tests" in result.text  # the failing binary's
+    # all passing: every suite's summary stays
+    ok = text.replace(" ... FAILED", " ... ok").split("\nfailures:")[0] + "\n" + "\n".join(more[:7]) + "\n"
+    result, _ = compress(ok)
+    assert result is not None and "running 2 tests" in result.text
 
 
 def test_read_tool_format():

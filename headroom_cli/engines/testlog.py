@@ -13,9 +13,13 @@ The engine works in one pass over the lines, on shapes rather than on any partic
 2. keep every error/summary/first-warning line and extend each error or warning to its block:
    more-indented lines, code snippets under compiler diagnostics, and for errors a short
    paragraph (the exception line after a traceback, a panic message, ``Caused by:``);
-3. keep the head and tail of the part, the whole pytest FAILURES/ERRORS sections, a failing
-   test's report (``FAIL: x``, ``● a › b``) through its blank lines, and one line of context
-   above an error (the compile command, gcc's "In function");
+3. keep the head and tail of the part, the pytest FAILURES/ERRORS sections, a failing test's
+   report (``FAIL: x``, ``● a › b``) through its blank lines, and one line of context above an
+   error (the compile command, gcc's "In function"); in a long pytest report, each traceback
+   frame is cut to its ``def`` line, the lines just above ``>``, the ``>`` statement, the ``E``
+   lines and the location (``--tb=long`` prints every function whole), the frames between the
+   test's and the last two of a deep traceback to their ``>`` line and location; and once a Rust
+   test binary failed, the binaries that passed fold whole;
 4. replace every remaining run of at least ``MIN_RUN`` lines by one marker line naming the
    omitted 1-based line range of the original and what the lines were, so that expanding the
    markers gives back the original text exactly.
@@ -48,6 +52,11 @@ MIN_LINES = 12  # a shorter part is left alone
 CONT_LIMIT = 400  # the most lines one error block may pull in after its anchor
 PARA_LIMIT = 8  # the most same-indent lines an error paragraph may pull in
 CHECK_EVERY = 2048  # lines between deadline checks
+REPORT_SHORT = 30  # a pytest failure report (one test's traceback) this short is kept whole
+SRC_CONTEXT = 3  # source lines kept right above a traceback frame's ">" line
+ARGS_MAX = 6  # a frame's argument/local lines kept whole up to this many; of more, those that name a
+ARGS_HEAD = 3  # variable of the failing line, or else the first ARGS_HEAD
+TB_FULL_FRAMES = 4  # a traceback of more frames shows the ones between its first and last two in short
 
 # Line classes. The first five are kept; the rest may be folded into a marker.
 E, W, S, F, K = 1, 2, 3, 4, 5  # error, first warning, summary/structure, stack frame, keep (section)
@@ -220,6 +229,15 @@ _FAIL_HEADER = re.compile(r"(?:FAIL(?:ED)?(?::| +\S)|ERROR:|\u25cf |\d+\) \S)")
 _BLOCK_HEADER = re.compile(_FAIL_HEADER.pattern + "|" + _TRACEBACK.pattern)
 _RULE = re.compile(r"([-=_*#~\u23af\u2500\u2501])\1{5,}")  # a horizontal rule, maybe with a title
 _GO_FAIL = re.compile(r"--- FAIL: (\S+)")
+_LIBTEST_OK = re.compile(r"test result: ok\. \d+ passed; 0 failed\b")  # a Rust test binary that passed
+# pytest tracebacks: the "_ _ _ _" line between frames, the lines that chain exceptions, a def line
+_TB_SEPARATOR = re.compile(r"(?:_ ){3,}_?$")
+_TB_CHAIN = ("The above exception was the direct cause", "During handling of the above exception")
+_TB_DEF = re.compile(r"(?:async +)?(?:def|class) ")
+_TB_DEF_END = re.compile(r":\s*(?:#.*)?$")  # the colon that ends a signature
+_TB_LOCAL = re.compile(r"[A-Za-z_.][\w.]* += ")  # "value = '2x'", "x          = 3" (--showlocals)
+_TB_LOCAL_NAMES = re.compile(r"(?:^|, )([A-Za-z_.][\w.]*) += ")  # "d = {...}, k = 'checkout-api'"
+_IDENT = re.compile(r"[A-Za-z_]\w*")
 _DIGITS = frozenset("0123456789")
 _MASK = re.compile(r"[0-9a-fA-F]*\d[0-9a-fA-F]*")
 
@@ -397,9 +415,12 @@ class TestLogEngine:
         label = ["other"] * n
         ind = [0] * n
         compile_line = bytearray(n)
-        in_fail = False  # inside a pytest FAILURES / ERRORS section: keep everything
+        in_fail = False  # inside a pytest FAILURES / ERRORS section: keep everything (but see _fold_report)
         in_captured = False  # ... except captured output there, which is treated like any log
         in_warnings = False  # inside pytest's warnings summary
+        libtest: list[int] = []  # Rust libtest's "running N tests" and "test result: ..." lines
+        reports: list[tuple[int, int]] = []  # one failing test's report in FAILURES/ERRORS: [start, end)
+        report_start = -1
         pass_indent = -1  # indentation of the last passing line, for labelling its details
         level_col = -1  # where the level word sat in the last levelled line
         level_search = True
@@ -431,6 +452,9 @@ class TestLogEngine:
             # pytest-style section rules
             if c0 in "=_-" and s[-1] == c0 and len(s) < 400 and (sec := _SECTION.match(s)):
                 rule, title = sec.group(1), sec.group(2)
+                if report_start >= 0:
+                    reports.append((report_start, i))
+                report_start = i + 1 if rule == "_" and in_fail else -1
                 if rule == "=":
                     in_fail = title in ("FAILURES", "ERRORS")
                     in_warnings = title == "warnings summary"
@@ -550,6 +574,8 @@ class TestLogEngine:
                 cls[i] = S
                 if c0.isdigit() or _RUNNER.match(s):
                     test_hits += 1
+                if c0 in "rt" and s.startswith(("running ", "test result: ")):
+                    libtest.append(i)
                 continue
             if not flags & 1:
                 if phrase_flags is not None:
@@ -620,6 +646,14 @@ class TestLogEngine:
                 label[i] = "test headers"
             elif prefixed:
                 label[i] = "log lines"
+
+        if report_start >= 0:
+            reports.append((report_start, n))
+        for a, b in reports:
+            if b - a > REPORT_SHORT:
+                _fold_report(a, b, cls, label, contents)
+        if libtest:
+            _fold_passing_suites(libtest, cls, label, contents)
 
         if perf() > deadline:
             raise EngineTimeout()
@@ -756,6 +790,142 @@ class TestLogEngine:
             blanks = 0
             j += 1
         return j if k != S else i + 1
+
+
+def _fold_passing_suites(libtest: list[int], cls: list[int], label: list[str], contents: list[str]) -> None:
+    """cargo test: once some test binary failed, the ``running N tests`` and ``test result: ok.`` lines
+    of the binaries that passed whole (nothing kept between them) fold with their ``... ok`` lines."""
+    if not any(contents[j].lstrip().startswith("test result: FAILED") for j in libtest):
+        return
+    run_at = -1
+    for j in libtest:
+        s = contents[j].lstrip()
+        if s.startswith("running "):
+            run_at = j
+            continue
+        if s.startswith("test result: ok.") and _LIBTEST_OK.match(s):
+            if run_at >= 0 and all(cls[x] not in _KEEP_CLASSES for x in range(run_at + 1, j)):
+                for x in (run_at, j):
+                    cls[x] = D
+                    label[x] = "passing suites"
+        run_at = -1
+
+
+def _fold_report(a: int, b: int, cls: list[int], label: list[str], contents: list[str]) -> None:
+    """Mark the lines of one pytest failure report (lines a..b-1) that need not be read as foldable.
+
+    ``--tb=long``/``auto`` print, for every frame of a traceback, the function's source from its
+    ``def`` down to the failing ``>`` line (docstrings, doctests, whole bodies) and its arguments.
+    Per frame this keeps the decorators and ``def`` line, the last SRC_CONTEXT lines above ``>``,
+    the ``>`` line and the rest of its statement, every ``E`` line, the ``path:line:`` location and
+    the arguments (of a long list, those named in the failing statement). In a traceback of more than TB_FULL_FRAMES
+    frames, the frames between the first (the test) and the last two (the raise and its caller)
+    keep only their ``>`` statement and location, as ``--tb=short`` would show them. The chaining
+    lines ("The above exception was the direct cause ...") are kept.
+    """
+    frames: list[tuple[int, int]] = []  # the frames of the current exception's traceback
+    start = a
+    for i in range(a, b + 1):
+        chain = i == b
+        if not chain:
+            s = contents[i].strip()
+            if not s or s[0] not in "_TD":
+                continue
+            if s[0] == "_":
+                if not _TB_SEPARATOR.match(s):
+                    continue
+            elif s.startswith(_TB_CHAIN):
+                chain = True
+            else:
+                continue
+        frames.append((start, i))
+        start = i + 1
+        if chain:
+            last = len(frames) - 2
+            for k, (f0, f1) in enumerate(frames):
+                _fold_frame(f0, f1, cls, label, contents, len(frames) > TB_FULL_FRAMES and 0 < k < last)
+            frames = []
+
+
+def _fold_frame(f0: int, f1: int, cls: list[int], label: list[str], contents: list[str], short: bool) -> None:
+    """Fold the middle of one traceback frame's source and of its long argument/locals lists; for a
+    ``short`` frame, everything above its ``>`` line, from the separator line before it."""
+    gt = -1
+    for i in range(f0, f1):
+        c = contents[i]
+        if c[:1] == ">" and (len(c) == 1 or c[1] == " "):
+            gt = i
+            break
+    if gt < 0:
+        return
+    if short:
+        for x in range(f0 - 1, gt):
+            if cls[x] == B:
+                label[x] = "frame lines"
+            elif cls[x] == K and contents[x][:2] not in ("E ", "E"):
+                cls[x] = D
+                label[x] = "frame lines"
+        _fold_locals(gt + 1, f1, cls, label, contents, _statement_names(gt, f1, contents))
+        return
+    # the source above ">": the lines printed with pytest's 4-space source indent (blank ones included)
+    src0 = gt
+    while src0 > f0 and contents[src0 - 1][:4] == "    ":
+        src0 -= 1
+    # keep the decorators and the def line, through a signature that spans lines
+    h = src0
+    while h < gt and h - src0 < 8 and contents[h].lstrip().startswith("@"):
+        h += 1
+    if h < gt and _TB_DEF.match(contents[h].lstrip()):
+        x = h
+        while x < gt - 1 and x - h < 8 and not _TB_DEF_END.search(contents[x]):
+            x += 1
+        head_end = x + 1
+    else:
+        head_end = src0 + 1
+    for x in range(head_end, max(head_end, gt - SRC_CONTEXT)):
+        if cls[x] == K:
+            cls[x] = D
+            label[x] = "source lines"
+    # arguments above the source, locals (--showlocals) below it: a long list keeps its first lines
+    names = _statement_names(gt, f1, contents)
+    _fold_locals(f0, src0, cls, label, contents, names)
+    _fold_locals(gt + 1, f1, cls, label, contents, names)
+
+
+def _fold_locals(lo: int, hi: int, cls: list[int], label: list[str], contents: list[str], names: set[str]) -> None:
+    """Fold a long list of ``name = value`` lines (the first such list in lo..hi-1) down to the lines
+    that name a variable of the failing statement (``names``), or else to its first ARGS_HEAD lines."""
+    if hi - lo <= ARGS_MAX:
+        return
+    found: list[int] = []
+    for x in range(lo, hi):
+        if cls[x] == B:
+            continue
+        c = contents[x]
+        if c[:1] in " E>" or not _TB_LOCAL.match(c):
+            if found:
+                break
+            continue
+        found.append(x)
+    if len(found) <= ARGS_MAX:
+        return
+    named = [x for x in found if names.intersection(_TB_LOCAL_NAMES.findall(contents[x]))]
+    kept = set(named or found[:ARGS_HEAD])
+    for x in found:
+        if x not in kept and cls[x] == K:
+            cls[x] = D
+            label[x] = "frame locals"
+
+
+def _statement_names(gt: int, f1: int, contents: list[str]) -> set[str]:
+    """The identifiers of a frame's failing statement: its ``>`` line and the source lines after it."""
+    names: set[str] = set()
+    for x in range(gt, f1):
+        c = contents[x]
+        if x > gt and c[:4] != "    ":
+            break
+        names.update(_IDENT.findall(c))
+    return names
 
 
 def _candidates(scan: str, contents: list[str], groups: tuple[tuple[int, tuple[str, ...]], ...]) -> bytearray:
