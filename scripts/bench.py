@@ -288,6 +288,7 @@ def run(dirs: list[Path], repeat: int, use_query: bool, part_tokens: int) -> dic
                 rows = [bench_sample(sample, store, repeat, use_query) for sample in samples]
             finally:
                 store.close()
+            previews = bench_persisted(samples, Path(tmp))
         big = bench_big_part(samples, repeat, use_query, part_tokens)
     finally:
         logging.getLogger().removeHandler(collector)
@@ -302,10 +303,67 @@ def run(dirs: list[Path], repeat: int, use_query: bool, part_tokens: int) -> dic
         "kinds": [asdict(t) for t in per_kind(rows)],
         "overall": asdict(totals("all", rows, TARGET_SAVED_OVERALL)),
         "latency": {"largest": largest(rows), "big_part": big},
+        "persisted_previews": previews,
         "warnings": dict(collector.counts.most_common(10)),
         "problems": problems,
         "ok": not problems,
     }
+
+
+# ----------------------------------------------------------------------------- persisted-output previews
+
+CLIENT_PREVIEW_OVER = 30_000  # Claude Code sends a Bash output longer than this as a 2 KB preview
+READ_LINES_PER_CALL = 2_000  # Claude Code's Read tool returns at most this many lines per call
+
+
+def bench_persisted(samples: list[Sample], tmp: Path) -> list[dict]:
+    """For every sample Claude Code would only preview: what the model gets without Headroom (the 2 KB
+    preview, then Read turns to see the rest) and with it under `wrap claude` (the compressed whole)."""
+    from headroom_cli import persisted
+
+    root = tmp / ".claude" / "projects"
+    store = Store(tmp / "persisted.sqlite3")
+    rows = []
+    try:
+        for n, sample in enumerate(s for s in samples if len(s.text) > CLIENT_PREVIEW_OVER):
+            saved = root / "-project" / "session" / "tool-results" / f"toolu_{n:04d}.txt"
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            saved.write_text(sample.text)
+            note = (f"<persisted-output>\nOutput too large ({len(sample.text) // 1024}KB). Full output saved to: "
+                    f"{saved}\n\nPreview (first 2KB):\n{sample.text[:2048]}\n...\n</persisted-output>")
+            whole = persisted.saved_output(note, root)
+            outcome = Pipeline(frozen=store).run_whole(
+                Part(note, tool_name="Bash", query=sample.query), whole,
+                lambda body, note=note, whole=whole: persisted.render(note, body, whole), persisted.MAX_RENDERED_CHARS)
+            lines = sample.text.count("\n") + 1
+            turns = -(-lines // READ_LINES_PER_CALL)
+            rows.append({
+                "sample": sample.name, "kind": sample.kind, "chars": len(sample.text),
+                "preview_tokens": count_tokens(note),
+                "preview_needles": sum(needle in note for needle in sample.needles),
+                "headroom_tokens": count_tokens(outcome.text) if outcome.changed else None,
+                "headroom_needles": sum(needle in outcome.text for needle in sample.needles) if outcome.changed else None,
+                "needles": len(sample.needles),
+                "read_turns_avoided": turns if outcome.changed else 0,
+                "read_tokens_avoided": (count_tokens(sample.text) - count_tokens(outcome.text)) if outcome.changed else 0,
+            })
+    finally:
+        store.close()
+    return rows
+
+
+def persisted_table(rows: list[dict]):
+    table = _table([("Sample", "left"), ("Kind", "left"), ("Chars", "right"), ("Preview tok", "right"),
+                    ("Needles in preview", "right"), ("Headroom tok", "right"), ("Needles", "right"),
+                    ("Read turns saved", "right"), ("Tokens saved vs Read", "right")])
+    table.title = "Claude Code previews (Bash output > 30,000 chars) under `wrap claude`: the compressed whole instead"
+    for r in rows:
+        table.add_row(Path(r["sample"]).stem, r["kind"], f"{r['chars']:,}", f"{r['preview_tokens']:,}",
+                      f"{r['preview_needles']}/{r['needles']}",
+                      "kept as preview" if r["headroom_tokens"] is None else f"{r['headroom_tokens']:,}",
+                      "—" if r["headroom_needles"] is None else f"{r['headroom_needles']}/{r['needles']}",
+                      str(r["read_turns_avoided"]), f"{r['read_tokens_avoided']:,}")
+    return table
 
 
 # ------------------------------------------------------------------------------------------------ report
@@ -326,6 +384,8 @@ def print_report(result: dict) -> None:
     console.print(kind_table(result["kinds"], result["overall"]))
     console.print(summary_line(result["overall"]), soft_wrap=True)
     console.print(latency_line(result["latency"]), soft_wrap=True)
+    if result["persisted_previews"]:
+        console.print(persisted_table(result["persisted_previews"]))
     for message, count in result["warnings"].items():
         console.print(f"[yellow]warning ×{count}[/yellow]: {message}", highlight=False)
     for problem in result["problems"]:
