@@ -596,7 +596,6 @@ def test_number_with_a_note_counts_as_its_number():
 
 
 def test_headerless_tsv():
-    rng = random.Random(10)
     rows = [[str(4000 + i), f"Fix thing {i}", f"branch-{i}", "OPEN", f"2024-05-{1 + i % 28:02d}"] for i in range(60)]
     rows[17][3] = "CLOSED"
     text = "\n".join("\t".join(r) for r in rows) + "\n"

@@ -48,6 +48,29 @@ class Engine(Protocol):
         """A shorter rendering that keeps what matters, or None to leave the part alone."""
 
 
+# Shared by every engine that reads terminal output: colour and cursor escapes.
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def hint_score(part: Part, mine: frozenset[str]) -> float | None:
+    """1.0 when the caller said the part is one of ``mine`` (e.g. --kind tests), 0.0 when it named
+    another kind, None when it said nothing and detection must decide."""
+    hint = (part.kind_hint or "").strip().lower()
+    if not hint:
+        return None
+    return 1.0 if hint in mine else 0.0
+
+
+def split_lines(text: str) -> tuple[list[str], bool]:
+    """The lines of text without their newlines, and whether the text ended with one, so that
+    ``"\n".join(lines) + ("\n" if ended else "")`` gives the text back."""
+    lines = text.split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+        return lines, True
+    return lines, False
+
+
 _STOPWORDS = frozenset(
     "a an and any are as at be but by can did do does for from has have how in into is it its of on or "
     "that the their then there these this to was were what when where which who why will with "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import Context, Part, Result
+from headroom_cli.engines.base import Context, hint_score, Part, Result
 
 CODE_EXTENSIONS = frozenset(
     ".py .pyi .js .jsx .mjs .cjs .ts .tsx .go .rs .c .h .cc .cpp .cxx .hpp .hh .java .kt .kts .scala .swift "
@@ -33,8 +33,9 @@ class CodeEngine:
     name = "code"
 
     def detect(self, part: Part) -> float:
-        if part.kind_hint is not None:
-            return 1.0 if part.kind_hint == "code" else 0.0
+        hinted = hint_score(part, frozenset(("code", "source")))
+        if hinted is not None:
+            return hinted
         path = (part.tool_input or "").strip().lower()
         if part.tool_name in ("Read", "read_file", "view") and any(path.endswith(ext) for ext in CODE_EXTENSIONS):
             return 0.9

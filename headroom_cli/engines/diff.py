@@ -38,7 +38,7 @@ import time
 from collections import Counter
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import Context, EngineTimeout, Part, Result, query_terms
+from headroom_cli.engines.base import ANSI, Context, EngineTimeout, hint_score, Part, query_terms, Result, split_lines
 from headroom_cli.markers import line_marker
 
 CONTEXT = 3  # unchanged lines kept on each side of a change
@@ -68,7 +68,6 @@ _NOUNS = {"binary": "binary patch", "lockfile": "lockfile", "vendored": "vendore
 _FILES = {"binary": "binary files", "lockfile": "lock files", "vendored": "vendored files",
           "generated": "generated files", "minified": "minified files"}  # a group: "(24 binary files)"
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _COMBINED_HUNK = re.compile(r"(@{3,}) (?:-\d+(?:,\d+)? )+\+\d+(?:,\d+)? @{3,}")
 # a line that starts a file section
@@ -149,14 +148,6 @@ _TOOL_DIFF = re.compile(r"\b(?:git\s+(?:-C\s+\S+\s+)?(?:diff|show|log\s[^|]*(?:-
 _PATCH_PATH = re.compile(r"\.(?:diff|patch|rej)$")
 
 
-def _split(text: str) -> tuple[list[str], bool]:
-    lines = text.split("\n")
-    if len(lines) > 1 and lines[-1] == "":
-        lines.pop()
-        return lines, True
-    return lines, False
-
-
 def _strip_cr(s: str) -> str:
     return s[:-1] if s.endswith("\r") else s
 
@@ -206,12 +197,12 @@ class DiffEngine:
     # ------------------------------------------------------------------ detect
 
     def detect(self, part: Part) -> float:
-        hint = (part.kind_hint or "").strip().lower()
-        if hint:
-            return 1.0 if hint in _HINTS_MINE else 0.0
+        hinted = hint_score(part, _HINTS_MINE)
+        if hinted is not None:
+            return hinted
         sample = part.text[:20000]
         if "\x1b[" in sample:
-            sample = _ANSI.sub("", sample)
+            sample = ANSI.sub("", sample)
         lines = sample.split("\n", 200)[:200]
         n = 0
         hunks = heads = commits = stats = summary = shaped = diff_lines = 0
@@ -284,11 +275,11 @@ class DiffEngine:
         text = part.text
         if not text:
             return None
-        lines, ends_nl = _split(text)
+        lines, ends_nl = split_lines(text)
         n = len(lines)
         if n < MIN_LINES:
             return None
-        contents = [_ANSI.sub("", s) for s in lines] if "\x1b[" in text else lines
+        contents = [ANSI.sub("", s) for s in lines] if "\x1b[" in text else lines
         perf = time.perf_counter
         deadline = ctx.deadline
 

@@ -45,7 +45,7 @@ from html.parser import HTMLParser
 from urllib.parse import unquote
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import Context, EngineTimeout, Part, Result, query_terms
+from headroom_cli.engines.base import Context, EngineTimeout, hint_score, Part, query_terms, Result
 from headroom_cli.markers import omission_marker
 
 MIN_CHARS = 200  # a shorter part is left alone
@@ -912,9 +912,9 @@ class HtmlEngine:
     name = "html"
 
     def detect(self, part: Part) -> float:
-        hint = (part.kind_hint or "").lower()
-        if hint:
-            return 1.0 if hint in _HINTS_MINE else 0.0
+        hinted = hint_score(part, _HINTS_MINE)
+        if hinted is not None:
+            return hinted
         head = part.text[:20_000].lstrip("\ufeff")
         if head.startswith("HTTP/"):  # curl -i: the response's headers, then the page
             end = head.find("\n\n") if "\r\n\r\n" not in head else head.find("\r\n\r\n")

@@ -36,7 +36,7 @@ from collections import Counter
 from itertools import accumulate, compress
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import Context, EngineTimeout, Part, Result, query_terms
+from headroom_cli.engines.base import Context, EngineTimeout, hint_score, Part, query_terms, Result
 from headroom_cli.markers import line_marker, omission_marker
 
 MIN_CHARS = 200  # a shorter part is left alone
@@ -882,9 +882,9 @@ class JsonEngine:
 
     # ------------------------------------------------------------------ detect
     def detect(self, part: Part) -> float:
-        hint = (part.kind_hint or "").strip().lower()
-        if hint:
-            return 1.0 if hint in _HINTS_MINE else 0.0
+        hinted = hint_score(part, _HINTS_MINE)
+        if hinted is not None:
+            return hinted
         text = part.text
         if _READ_PREFIX.match(text):  # a Read tool's numbered listing of a file
             if len(text) <= 50_000:

@@ -44,7 +44,7 @@ from collections import Counter
 from itertools import accumulate
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import Context, EngineTimeout, Part, Result, query_terms
+from headroom_cli.engines.base import ANSI, Context, EngineTimeout, hint_score, Part, query_terms, Result, split_lines
 from headroom_cli.markers import line_marker
 
 MIN_LINES = 12  # a shorter part is left alone
@@ -67,7 +67,6 @@ MIN_RUN = 3  # a shorter dropped run is kept: its marker would save next to noth
 
 # --------------------------------------------------------------------------- regexes
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 # ls -l: optional inode / blocks columns, the mode, then the rest
 _LS = re.compile(r"\s*(?:\d+\s+){0,2}([-bcdlpsDnw?.][-rwxsStTlL]{9})[.+@]?\s+(\S.*)$")
 _LS_DATE = re.compile(
@@ -155,19 +154,11 @@ _SEARCH_COMMANDS = frozenset(("grep", "egrep", "fgrep", "rg", "ag", "ack", "git 
 # --------------------------------------------------------------------------- small helpers
 
 
-def _split(text: str) -> tuple[list[str], bool]:
-    lines = text.split("\n")
-    if len(lines) > 1 and lines[-1] == "":
-        lines.pop()
-        return lines, True
-    return lines, False
-
-
 def _clean(lines: list[str], text: str) -> list[str]:
     """Lines as parsed: without ANSI colours (ls --color, tree -C) or a trailing CR."""
     out = lines
     if "\x1b[" in text:
-        out = [_ANSI.sub("", ln) if "\x1b[" in ln else ln for ln in out]
+        out = [ANSI.sub("", ln) if "\x1b[" in ln else ln for ln in out]
     if "\r" in text:
         out = [ln.rstrip("\r") for ln in out]
     return out
@@ -375,9 +366,9 @@ class ListingEngine:
 
     # ------------------------------------------------------------------ detect
     def detect(self, part: Part) -> float:
-        hint = (part.kind_hint or "").strip().lower()
-        if hint:
-            return 1.0 if hint in _HINTS_MINE else 0.0
+        hinted = hint_score(part, _HINTS_MINE)
+        if hinted is not None:
+            return hinted
         text = part.text
         if len(text) > 40_000:
             sample = text[:20_000].split("\n")[:200] + text[-8_000:].split("\n")[1:][-50:]
@@ -419,7 +410,7 @@ class ListingEngine:
         text = part.text
         if not text or not text.strip():
             return None
-        lines, ends_nl = _split(text)
+        lines, ends_nl = split_lines(text)
         n = len(lines)
         if n < MIN_LINES:
             return None

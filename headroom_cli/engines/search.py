@@ -40,7 +40,7 @@ import time
 from collections import Counter
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import Context, EngineTimeout, Part, Result, query_terms
+from headroom_cli.engines.base import ANSI, Context, EngineTimeout, hint_score, Part, query_terms, Result, split_lines
 from headroom_cli.markers import line_marker, omission_marker
 
 MIN_MATCHES = 24  # fewer matches are left alone: a marker would save next to nothing
@@ -59,7 +59,6 @@ CHECK_EVERY = 2048  # lines between deadline checks
 # line kinds
 M, C, H, S, B, O, E = 1, 2, 3, 4, 5, 6, 7  # match, context, heading, separator, blank, other, json end
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 # "path:12:text" or "path:12:5:text" (a column); the path holds no colon (a drive letter aside)
 _PREFIXED = re.compile(r"((?:[A-Za-z]:[\\/])?[^:\n]+?):(\d+):(?:(\d+):)?")
 # context lines: "path-12-text" (grep, rg), "path=12=text" (git grep -p / -W function lines)
@@ -116,14 +115,6 @@ _VALUE_OPTS = frozenset(
 _HINTS_MINE = frozenset(("search", "grep", "rg"))
 
 
-def _split(text: str) -> tuple[list[str], bool]:
-    lines = text.split("\n")
-    if len(lines) > 1 and lines[-1] == "":
-        lines.pop()
-        return lines, True
-    return lines, False
-
-
 def _path_ok(path: str) -> bool:
     """Whether the text before a ``:12:`` can be a file path (not a clock, a sentence or a key)."""
     if not path or path[0].isspace() or path[-1].isspace():
@@ -160,7 +151,7 @@ class _Parsed:
 def _clean(lines: list[str], text: str) -> list[str]:
     """Lines as parsed: ANSI colour codes and a trailing CR taken off (the originals are what is copied)."""
     if "\x1b[" in text:
-        lines = [_ANSI.sub("", ln) if "\x1b[" in ln else ln for ln in lines]
+        lines = [ANSI.sub("", ln) if "\x1b[" in ln else ln for ln in lines]
     if "\r" in text:
         lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
     return lines
@@ -510,11 +501,9 @@ class SearchEngine:
 
     # ------------------------------------------------------------------ detect
     def detect(self, part: Part) -> float:
-        hint = (part.kind_hint or "").strip().lower()
-        if hint in _HINTS_MINE:
-            return 1.0
-        if hint:
-            return 0.0
+        hinted = hint_score(part, _HINTS_MINE)
+        if hinted is not None:
+            return hinted
         text = part.text[:20_000]
         lines = text.split("\n")
         if len(lines) > 1 and len(part.text) > 20_000 and len(lines) <= 200:
@@ -572,7 +561,7 @@ class SearchEngine:
         text = part.text
         if not text or not text.strip():
             return None
-        raw, ends_nl = _split(text)
+        raw, ends_nl = split_lines(text)
         lines = _clean(raw, text)
         p = _parse(lines, ctx.deadline)
         if p is None or not p.nmatch:

@@ -53,7 +53,7 @@ from math import isfinite
 from operator import eq
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import Context, EngineTimeout, Part, Result, query_terms
+from headroom_cli.engines.base import Context, EngineTimeout, hint_score, Part, query_terms, Result, split_lines
 from headroom_cli.markers import line_marker
 
 MIN_LINES = 4  # a shorter part is left alone
@@ -136,8 +136,6 @@ _CODE_FILE = re.compile(
     re.I,
 )
 _HINTS_MINE = frozenset(("table", "tables", "csv", "tsv"))
-_HINTS_OTHER = frozenset(("tests", "test", "logs", "log", "json", "diff", "diffs", "code", "search", "listing", "html",
-                          "prose", "text"))
 
 
 class _Table:
@@ -187,14 +185,6 @@ class _Doc:
 
 
 # ============================================================================ reading the part
-
-
-def _split(text: str) -> tuple[list[str], bool]:
-    lines = text.split("\n")
-    if len(lines) > 1 and lines[-1] == "":
-        lines.pop()
-        return lines, True
-    return lines, False
 
 
 def _strip_read_prefix(lines: list[str]) -> tuple[list[str], list[int] | None]:
@@ -885,11 +875,9 @@ class TableEngine:
     name = "table"
 
     def detect(self, part: Part) -> float:
-        hint = (part.kind_hint or "").strip().lower()
-        if hint in _HINTS_MINE:
-            return 1.0
-        if hint in _HINTS_OTHER:
-            return 0.0
+        hinted = hint_score(part, _HINTS_MINE)
+        if hinted is not None:
+            return hinted
         text = part.text
         head = text[:DETECT_CHARS]
         lines = head.split("\n")
@@ -938,7 +926,7 @@ class TableEngine:
 
     def compress(self, part: Part, ctx: Context) -> Result | None:
         text = part.text
-        lines, ends_nl = _split(text)
+        lines, ends_nl = split_lines(text)
         if len(lines) < MIN_LINES:
             return None
         deadline = ctx.deadline

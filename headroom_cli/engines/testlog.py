@@ -42,7 +42,7 @@ from collections import Counter
 from itertools import accumulate
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import Context, EngineTimeout, Part, Result
+from headroom_cli.engines.base import ANSI, Context, EngineTimeout, hint_score, Part, Result, split_lines
 from headroom_cli.markers import line_marker
 
 HEAD = 5  # first lines of a part, always kept
@@ -72,7 +72,6 @@ _LINE_PREFIXES = (  # tried in this order, each taken off when most lines have i
     re.compile(r"\[pod/[^\]\s]+\] "),  # kubectl logs --prefix
     re.compile(r"\[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?(?: |$)"),  # ISO time
 )
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 # pytest-style section rules: "==== FAILURES ====", "____ test_x ____", "---- Captured log ----"
 _SECTION = re.compile(r"([=_-])\1{2,} (.*?) ?\1{3,}$")
@@ -265,15 +264,6 @@ _RUNNER = re.compile(
 )
 
 _HINTS_MINE = frozenset(("tests", "test", "logs", "log"))
-_HINTS_OTHER = frozenset(("json", "diff", "diffs", "code", "search", "listing", "table", "html", "prose", "text"))
-
-
-def _split(text: str) -> tuple[list[str], bool]:
-    lines = text.split("\n")
-    if len(lines) > 1 and lines[-1] == "":
-        lines.pop()
-        return lines, True
-    return lines, False
 
 
 def _contents(lines: list[str], text: str) -> tuple[list[str], bool]:
@@ -293,7 +283,7 @@ def _contents(lines: list[str], text: str) -> tuple[list[str], bool]:
     else:
         out = lines
     if "\x1b[" in text:
-        out = [_ANSI.sub("", ln) if "\x1b[" in ln else ln for ln in out]
+        out = [ANSI.sub("", ln) if "\x1b[" in ln else ln for ln in out]
     if "\r" in text:
         out = [ln.rstrip("\r") for ln in out]
     stripped = False
@@ -318,11 +308,9 @@ class TestLogEngine:
 
     # ------------------------------------------------------------------ detect
     def detect(self, part: Part) -> float:
-        hint = (part.kind_hint or "").strip().lower()
-        if hint in _HINTS_MINE:
-            return 1.0
-        if hint in _HINTS_OTHER:
-            return 0.0
+        hinted = hint_score(part, _HINTS_MINE)
+        if hinted is not None:
+            return hinted
         text = part.text
         if len(text) > 120_000:  # look at the first 200 and the last 50 lines only
             sample = text[:100_000].split("\n")[:200] + text[-20_000:].split("\n")[1:][-50:]
@@ -397,7 +385,7 @@ class TestLogEngine:
     # ---------------------------------------------------------------- compress
     def compress(self, part: Part, ctx: Context) -> Result | None:
         text = part.text
-        lines, ends_nl = _split(text)
+        lines, ends_nl = split_lines(text)
         n = len(lines)
         if n < MIN_LINES:
             return None
