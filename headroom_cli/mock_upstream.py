@@ -316,6 +316,10 @@ class _Server(ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
 
+    def handle_error(self, request, client_address) -> None:
+        # A client that hangs up mid-request is routine (tests, benchmarks); keep it off stderr.
+        self.mock._errors.append(traceback.format_exc())
+
 
 class _SSE:
     """Writes one event at a time and flushes it; chunked on HTTP/1.1 so the connection stays usable."""
