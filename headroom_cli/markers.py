@@ -63,5 +63,15 @@ def omission_marker(part_id: str, count: int, unit: str, counts: Counter[str] | 
     return f"[headroom: {what} · retrieve {part_id}]"
 
 
+def original_lines(text: str) -> list[str]:
+    """The lines marker ranges count: split at "\n" only (a lone "\r" or form feed is not a line
+    break here, whatever str.splitlines thinks), each keeping its "\n"."""
+    lines = text.split("\n")
+    out = [line + "\n" for line in lines[:-1]]
+    if lines[-1]:
+        out.append(lines[-1])
+    return out
+
+
 def find_markers(text: str) -> list[re.Match[str]]:
     return list(MARKER_RE.finditer(text))

@@ -73,13 +73,14 @@ class Pipeline:
     def scores(self, part: Part) -> dict[str, float]:
         return {engine.name: engine.detect(part) for engine in engines.registered()}
 
+    def candidates(self, part: Part) -> list[Engine]:
+        """Engines sure enough the part is theirs, surest first (ties by name, so always the same way)."""
+        scored = [(engine.detect(part), engine.name, engine) for engine in engines.registered()]
+        return [engine for score, _, engine in sorted(scored, key=lambda s: (-s[0], s[1])) if score >= MIN_SCORE]
+
     def route(self, part: Part) -> Engine | None:
-        best, best_score = None, 0.0
-        for engine in engines.registered():  # sorted by name, so ties always go the same way
-            score = engine.detect(part)
-            if score >= MIN_SCORE and score > best_score:
-                best, best_score = engine, score
-        return best
+        found = self.candidates(part)
+        return found[0] if found else None
 
     def run(self, part: Part) -> Outcome:
         if len(part.text) < self.min_chars:
@@ -129,16 +130,16 @@ class Pipeline:
         why.read_format = unwrapped is not None
         plain = replace(part, text=unwrapped[0]) if unwrapped else part
         why.scores = self.scores(plain)
-        chosen = self.route(plain)
-        why.chosen = chosen.name if chosen else None
+        tried = [engine.name for engine in self.candidates(plain)]
         outcome = self._compress(part)
+        why.chosen = outcome.engine if outcome.changed else (tried[0] if tried else None)
         why.elapsed_ms = (time.perf_counter() - started) * 1000
-        if chosen is None:
+        if not tried:
             why.decision = f"passed through: no engine scored {MIN_SCORE} or more"
         elif not outcome.changed:
-            why.decision = f"passed through: {chosen.name} found nothing worth removing (or failed; see the log)"
+            why.decision = f"passed through: {', '.join(tried)} found nothing worth removing (or failed; see the log)"
         else:
-            why.decision = f"compressed by {chosen.name}" + (" (lossy: original stored)" if outcome.part_id else " (lossless)")
+            why.decision = f"compressed by {outcome.engine}" + (" (lossy: original stored)" if outcome.part_id else " (lossless)")
         return outcome, why
 
     def _compress(self, part: Part) -> Outcome:
@@ -170,12 +171,14 @@ class Pipeline:
         return Outcome(part.text, text, chosen[0].name, chosen[1], part_id if omitted else None)
 
     def _compress_section(self, section: Part, part_id: str, deadline: float) -> tuple[Result | None, Engine | None]:
+        """The surest engine's result; when it finds nothing to do, the next one's (a fallback engine
+        may still clean up what a specialised one passed over)."""
         engine = None
         try:
-            engine = self.route(section)
-            if engine is None:
-                return None, None
-            return engine.compress(section, Context(part_id=part_id, deadline=deadline)), engine
+            for engine in self.candidates(section):
+                result = engine.compress(section, Context(part_id=part_id, deadline=deadline))
+                if result is not None:
+                    return result, engine
         except EngineTimeout:
             log.warning("engine %s ran past its %.0f ms budget; part kept as it was", engine.name, self.part_budget_s * 1000)
         except Exception as exc:  # an engine bug must never cost the user a request

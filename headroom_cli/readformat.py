@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 
+from headroom_cli.markers import original_lines
+
 _NUMBERED = re.compile(r"( *(\d+)(?:\t|\u2192))(.*)", re.DOTALL)
 
 
@@ -14,7 +16,7 @@ def unwrap(text: str) -> tuple[str, list[str]] | None:
 
     Every line must be numbered, consecutively from any start, for the text to count as Read output.
     """
-    lines = text.splitlines(keepends=True)
+    lines = original_lines(text)
     if len(lines) < 2:
         return None
     prefixes, plain = [], []
@@ -36,11 +38,11 @@ def rewrap(compressed: str, plain: str, prefixes: list[str]) -> str:
     """Give each kept line its number back: output lines that are original lines, in order, get that
     line's prefix; anything else (markers, re-rendered text, blank lines) stays as it is."""
     where: dict[str, list[int]] = {}
-    for index, original in enumerate(plain.splitlines()):
-        where.setdefault(original, []).append(index)
+    for index, original in enumerate(original_lines(plain)):
+        where.setdefault(original.rstrip("\r\n"), []).append(index)
     out = []
     i = 0  # original lines before i are used up
-    for line in compressed.splitlines(keepends=True):
+    for line in original_lines(compressed):
         # A blank line carries no information worth a number, and re-rendered output has many.
         places = where.get(line.rstrip("\r\n")) if line.strip() else None
         k = bisect_left(places, i) if places else 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from headroom_cli.markers import original_lines
 from headroom_cli.store import Store
 
 
@@ -29,7 +30,7 @@ def retrieve(store: Store, part_id: str, lines: str | None = None, grep: str | N
         raise NotFound(part_id)
     if lines is None and grep is None:
         return original
-    numbered = list(enumerate(original.splitlines(keepends=True), start=1))
+    numbered = list(enumerate(original_lines(original), start=1))
     if lines is not None:
         first, last = parse_range(lines)
         numbered = numbered[first - 1 : last]

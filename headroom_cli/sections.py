@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from headroom_cli.markers import MARKER_RE
+from headroom_cli.markers import MARKER_RE, original_lines
 
 # Notices that the client itself cut the output: Claude Code's and Codex's wording.
 CLIENT_CUT = re.compile(
@@ -32,7 +32,7 @@ def split(text: str) -> list[Section] | None:
     """The part's sections, or None when it is all one section (the usual case)."""
     if not CLIENT_CUT.search(text):
         return None
-    lines = text.splitlines(keepends=True)
+    lines = original_lines(text)
     sections: list[Section] = []
     start = 0
     for i, line in enumerate(lines):

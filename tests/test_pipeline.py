@@ -153,3 +153,17 @@ def test_persisted_output_notes_are_read_only_from_tool_results_folders(tmp_path
     saved.write_text("changed later")  # frozen on first sight: the same note gives the same bytes
     again = rewrite_body(json.dumps(body).encode(), adapter_for("/v1/messages"), Pipeline(frozen=store), store.put, root)
     assert again.body == result.body
+
+
+def test_when_the_surest_engine_passes_the_fallback_still_cleans_up():
+    # npm on a terminal: a spinner redrawn with \r hundreds of times. testlog claims it (log-like)
+    # but finds nothing to fold; the text engine's redraw replay then does the work.
+    frames = "".join(f"\r{'⠋⠙⠹⠸⠼⠴⠦⠧'[i % 8]} reify:lodash: timing reifyNode:node_modules/pkg{i} Completed in {i}ms"
+                     for i in range(400))
+    npm = "npm WARN deprecated inflight@1.0.6: This module is not supported\n" + frames + "\r\x1b[K\n" + \
+          "added 412 packages, and audited 413 packages in 9s\n\nfound 0 vulnerabilities\n"
+    pipeline = Pipeline()
+    assert [e.name for e in pipeline.candidates(Part(npm))][:2] == ["testlog", "text"]
+    outcome, why = pipeline.explain(Part(npm))
+    assert outcome.engine == "text" and why.chosen == "text"
+    assert "added 412 packages, and audited 413 packages in 9s" in outcome.text and len(outcome.text) < len(npm) // 10
