@@ -148,7 +148,9 @@ class Pipeline:
         plain = replace(part, text=unwrapped[0]) if unwrapped else part
         part_id = ccr_id(part.text)  # always the part as the client sent it: that is what gets stored
         deadline = time.perf_counter() + self.part_budget_s
-        pieces = sections.split(plain.text) or [sections.Section(0, plain.text, False)]
+        pieces = sections.split(plain.text)
+        if pieces is None or (not any(p.protected for p in pieces) and self._is_code(plain)):
+            pieces = [sections.Section(0, plain.text, False)]  # a data literal inside code stays code
         texts, omitted, chosen = [], 0, None
         for piece in pieces:
             if piece.protected or len(piece.text) < self.min_chars:
@@ -169,6 +171,10 @@ class Pipeline:
         if len(text) >= len(part.text):
             return unchanged
         return Outcome(part.text, text, chosen[0].name, chosen[1], part_id if omitted else None)
+
+    def _is_code(self, part: Part) -> bool:
+        surest = self.route(part)
+        return surest is not None and surest.name == "code"
 
     def _compress_section(self, section: Part, part_id: str, deadline: float) -> tuple[Result | None, Engine | None]:
         """The surest engine's result; when it finds nothing to do, the next one's (a fallback engine

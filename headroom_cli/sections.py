@@ -1,14 +1,19 @@
 """Split a part into sections that are compressed on their own.
 
-A client may already have cut a tool output (Claude Code drops the middle of a failing command's
-output over 10,000 characters; Codex cuts inline). The notice it leaves is kept verbatim, so the
-model never takes the rest for the whole, and the text on each side is routed on its own.
+Two things make sections:
+- A client may already have cut a tool output (Claude Code drops the middle of a failing command's
+  output over 10,000 characters; Codex cuts inline). The notice it leaves is kept verbatim, so the
+  model never takes the rest for the whole, and the text on each side is routed on its own.
+- Mixed content: a multi-line JSON document inside other output (a log that dumps a response body,
+  a command that prints a banner and then JSON) is routed on its own, and so is the text around it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from itertools import accumulate
 
 from headroom_cli.markers import MARKER_RE, original_lines
 
@@ -28,22 +33,67 @@ class Section:
     protected: bool  # kept verbatim
 
 
+MIN_JSON_LINES = 15  # a smaller embedded JSON value stays with the text around it
+_JSON_START = re.compile(r"[ \t]*[\[{]\s*$|[ \t]*[\[{]\s*[\"\[{]")  # a line that opens a JSON array or object
+_decoder = json.JSONDecoder()
+
+
 def split(text: str) -> list[Section] | None:
     """The part's sections, or None when it is all one section (the usual case)."""
-    if not CLIENT_CUT.search(text):
-        return None
     lines = original_lines(text)
+    bounds = _json_blocks(lines)  # (first, end) line ranges of embedded JSON documents
+    cut = CLIENT_CUT.search(text) is not None
+    if not bounds and not cut:
+        return None
     sections: list[Section] = []
     start = 0
-    for i, line in enumerate(lines):
-        if CLIENT_CUT.search(line):
-            if start < i:
-                sections.append(Section(start, "".join(lines[start:i]), False))
-            sections.append(Section(i, line, True))
+
+    def flush(end: int) -> None:
+        if start < end:
+            sections.append(Section(start, "".join(lines[start:end]), False))
+
+    blocks = dict(bounds)
+    i = 0
+    while i < len(lines):
+        if i in blocks:
+            flush(i)
+            sections.append(Section(i, "".join(lines[i:blocks[i]]), False))
+            start = i = blocks[i]
+            continue
+        if cut and CLIENT_CUT.search(lines[i]):
+            flush(i)
+            sections.append(Section(i, lines[i], True))
             start = i + 1
-    if start < len(lines):
-        sections.append(Section(start, "".join(lines[start:]), False))
-    return sections
+        i += 1
+    flush(len(lines))
+    return sections if len(sections) > 1 else None
+
+
+def _json_blocks(lines: list[str]) -> list[tuple[int, int]]:
+    """Multi-line JSON values that start at the beginning of a line, inside text that is not all JSON."""
+    found: list[tuple[int, int]] = []
+    text = "".join(lines)
+    starts = list(accumulate(map(len, lines), initial=0))
+    i = 0
+    while i < len(lines):
+        if not _JSON_START.match(lines[i]):
+            i += 1
+            continue
+        at = starts[i] + len(lines[i]) - len(lines[i].lstrip(" \t"))
+        try:
+            _, end = _decoder.raw_decode(text, at)
+        except ValueError:
+            i += 1
+            continue
+        span = text.count("\n", at, end) + 1
+        if span >= MIN_JSON_LINES:
+            found.append((i, i + span))
+            i += span
+        else:
+            i += 1
+    if found == [(0, len(lines))] or (len(found) == 1 and found[0][0] == 0 and found[0][1] >= len(lines) - 1):
+        return []  # the whole part is one JSON document: not mixed content
+    return found
 
 
 def shift_markers(text: str, part_id: str, offset: int) -> str:

@@ -167,3 +167,33 @@ def test_when_the_surest_engine_passes_the_fallback_still_cleans_up():
     outcome, why = pipeline.explain(Part(npm))
     assert outcome.engine == "text" and why.chosen == "text"
     assert "added 412 packages, and audited 413 packages in 9s" in outcome.text and len(outcome.text) < len(npm) // 10
+
+
+def test_json_inside_a_log_is_routed_on_its_own(tmp_path):
+    records = [{"id": i, "sku": f"SKU-{1000 + i}", "status": "ok", "qty": i % 7} for i in range(300)]
+    records[123].update(status="error", reason="warehouse EU-2 returned 503")
+    body = json.dumps({"items": records}, indent=2)
+    log = ("".join(f"2026-03-02T10:00:{i % 60:02d}Z INFO  sync - page {i} fetched\n" for i in range(200))
+           + "2026-03-02T10:04:00Z ERROR sync - inventory sync failed; response body follows\n"
+           + body + "\n"
+           + "".join(f"2026-03-02T10:05:{i % 60:02d}Z INFO  sync - retry {i} scheduled\n" for i in range(200)))
+    store = Store(tmp_path / "s.sqlite3")
+    outcome = Pipeline(frozen=store).run(Part(log, query="why did the inventory sync fail?"))
+    assert outcome.engine == "testlog" and "inventory sync failed; response body follows" in outcome.text
+    assert '"reason": "warehouse EU-2 returned 503"' in outcome.text  # the JSON engine kept the anomaly
+    assert len(outcome.text) < len(log) // 5
+    from headroom_cli.markers import original_lines
+    from headroom_cli.retrieve import retrieve
+
+    lines = original_lines(log)
+    for marker in find_markers(outcome.text):
+        if marker.group("a"):
+            a, b = int(marker.group("a")), int(marker.group("b"))
+            assert retrieve(store, outcome.part_id, lines=f"{a}-{b}") == "".join(lines[a - 1:b])
+
+
+def test_a_data_literal_inside_code_is_not_split_out(corpus_dir):
+    source = (corpus_dir / "code" / "go_cobra_command.txt").read_text()
+    literal = json.dumps({"flags": [{"name": f"flag{i}", "usage": "x"} for i in range(20)]}, indent=2)
+    code = source[:5000] + "\n" + literal + "\n" + source[5000:]
+    assert not Pipeline().run(Part(code)).changed
