@@ -15,6 +15,8 @@ from headroom_cli.markers import MARKER_RE, ccr_id
 from headroom_cli.pipeline import Pipeline
 from headroom_cli.tokens import count_tokens
 
+from marker_checks import expand_markers, markers_in
+
 ENGINE = DiffEngine()
 KIND = "diffs"
 TARGET = 0.25  # least aggregate token saving over the corpus diffs
@@ -41,25 +43,6 @@ def _lines(text: str) -> list[str]:
     return lines
 
 
-def reconstruct(original: str, compressed: str, part_id: str) -> str:
-    """Replace each marker line by the original lines it names (what `headroom retrieve --lines` gives)."""
-    orig_lines = _lines(original)
-    rebuilt: list[str] = []
-    for line in _lines(compressed):
-        m = MARKER_RE.fullmatch(line)
-        if m and m["id"] == part_id:
-            a, b = int(m["a"]), int(m["b"])
-            assert 1 <= a <= b <= len(orig_lines), line
-            rebuilt.extend(orig_lines[a - 1 : b])
-        else:
-            rebuilt.append(line)
-    return "\n".join(rebuilt) + ("\n" if compressed.endswith("\n") else "")
-
-
-def markers_in(text: str, part_id: str) -> list[re.Match[str]]:
-    return [m for line in _lines(text) if (m := MARKER_RE.fullmatch(line)) and m["id"] == part_id]
-
-
 def recoverable(needle: str, original: str, out: str, part_id: str) -> bool:
     orig_lines = _lines(original)
     for m in markers_in(out, part_id):
@@ -76,7 +59,7 @@ def check(text: str, needles: list[str] = (), min_reduction: float | None = None
     out = result.text
     missing = [n for n in needles if n not in out]
     assert not missing, f"needles lost: {missing}\n---\n{out}"
-    assert reconstruct(text, out, part_id) == text, "markers do not expand back to the original"
+    assert expand_markers(text, out, part_id) == text, "markers do not expand back to the original"
     assert len(out) < len(text)
     marks = markers_in(out, part_id)
     assert marks, "no marker in the output"
@@ -144,7 +127,7 @@ def test_corpus_samples_keep_needles_and_expand_back(corpus_dir, needles):
             if result is not None:
                 assert result.kind == KIND
                 assert len(out) < len(text)
-                assert reconstruct(text, out, part_id) == text, name
+                assert expand_markers(text, out, part_id) == text, name
                 marks = markers_in(out, part_id)
                 assert result.omitted == sum(int(m["b"]) - int(m["a"]) + 1 for m in marks)
                 again, _ = compress(text, query=query)
@@ -208,7 +191,7 @@ def test_every_corpus_sample_expands_back_when_forced(corpus_dir, needles):
         for variant in (text, text.replace("\n", "\r\n")):
             result, part_id = compress(variant, kind_hint="diffs")
             if result is not None:
-                assert reconstruct(variant, result.text, part_id) == variant, entry["file"]
+                assert expand_markers(variant, result.text, part_id) == variant, entry["file"]
                 assert len(result.text) < len(variant)
 
 
@@ -716,7 +699,7 @@ def test_hunk_counts_wrong_or_missing():
         text = "\n".join(body) + "\n"
         result, part_id = compress(text)
         if result is not None:
-            assert reconstruct(text, result.text, part_id) == text
+            assert expand_markers(text, result.text, part_id) == text
             assert "-a" in result.text and "+b" in result.text
 
 
@@ -745,7 +728,7 @@ def test_read_of_a_patch_file_through_the_pipeline():
 def test_edge_cases_do_not_raise(text):
     result, part_id = compress(text)
     if result is not None:
-        assert reconstruct(text, result.text, part_id) == text
+        assert expand_markers(text, result.text, part_id) == text
         assert len(result.text) < len(text)
     ENGINE.detect(Part(text))
 

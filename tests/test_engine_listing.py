@@ -16,6 +16,8 @@ from headroom_cli.markers import MARKER_RE, ccr_id
 from headroom_cli.pipeline import Pipeline
 from headroom_cli.tokens import count_tokens
 
+from marker_checks import markers_in
+
 ENGINE = ListingEngine()
 TARGET = 0.50  # least token saving over the corpus's listing samples, in aggregate
 VERBATIM = 0.95  # least share of the corpus's listing needles kept verbatim
@@ -62,10 +64,6 @@ def reconstruct(original: str, compressed: str, part_id: str) -> str:
             rebuilt.extend(prefix + conn.translate(_NOT_LAST) + name for name in names[:-1])
             rebuilt.append(prefix + conn + names[-1])
     return "\n".join(rebuilt) + ("\n" if compressed.endswith("\n") else "")
-
-
-def markers_in(text: str, part_id: str) -> list[re.Match[str]]:
-    return [m for line in text.split("\n") if (m := MARKER_RE.fullmatch(line)) and m["id"] == part_id]
 
 
 def recoverable(needle: str, original: str, compressed: str, part_id: str) -> bool:

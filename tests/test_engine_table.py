@@ -14,6 +14,8 @@ from headroom_cli.engines.table import TableEngine
 from headroom_cli.markers import MARKER_RE, ccr_id
 from headroom_cli.tokens import count_tokens
 
+from marker_checks import expand_markers, markers_in
+
 ENGINE = TableEngine()
 MIN_SAVING = 0.40  # the kind's target, over all table samples together
 
@@ -32,26 +34,6 @@ def _lines(text: str) -> tuple[list[str], bool]:
         lines.pop()
         return lines, True
     return lines, False
-
-
-def expand(original: str, compressed: str, part_id: str) -> str:
-    """Replace each marker line by the original lines it names (what `headroom retrieve --lines` gives)."""
-    orig, _ = _lines(original)
-    out, ends_nl = _lines(compressed)
-    rebuilt: list[str] = []
-    for line in out:
-        m = MARKER_RE.fullmatch(line)
-        if m and m["id"] == part_id:
-            a, b = int(m["a"]), int(m["b"])
-            assert 1 <= a <= b <= len(orig), line
-            rebuilt.extend(orig[a - 1:b])
-        else:
-            rebuilt.append(line)
-    return "\n".join(rebuilt) + ("\n" if ends_nl else "")
-
-
-def markers_in(text: str, part_id: str) -> list[re.Match[str]]:
-    return [m for line in text.split("\n") if (m := MARKER_RE.fullmatch(line)) and m["id"] == part_id]
 
 
 _BORDER = re.compile(r"[\u2500-\u257f+\-=|: ]*$")
@@ -129,7 +111,7 @@ def check(text: str, needles: list[str], *, exact: bool = True, pipe: bool = Fal
     assert result.omitted == sum(int(m["b"]) - int(m["a"]) + 1 for m in marks)
     if lossless:
         assert not marks and result.omitted == 0
-    expanded = expand(text, out, part_id)
+    expanded = expand_markers(text, out, part_id)
     if exact:
         assert expanded == text, "markers do not expand back to the original"
     else:
@@ -204,7 +186,7 @@ def test_every_corpus_sample_is_safe_when_forced(corpus_dir, needles):
             continue
         assert len(result.text) < len(text)
         if entry["kind"] != "table":
-            expanded = expand(text, result.text, part_id)
+            expanded = expand_markers(text, result.text, part_id)
             a, b = normalise_pair(text, expanded)
             assert a == b, entry["file"]
 
@@ -636,7 +618,7 @@ def test_marker_labels_stay_parseable():
     marks = markers_in(result.text, part_id)
     assert marks and all("[" not in m["what"] for m in marks)
     assert result.omitted == sum(int(m["b"]) - int(m["a"]) + 1 for m in marks)
-    assert expand(text, result.text, part_id) == text
+    assert expand_markers(text, result.text, part_id) == text
 
 
 def test_dataframe_prints():

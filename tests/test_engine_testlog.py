@@ -15,6 +15,8 @@ from headroom_cli.engines.testlog import TestLogEngine
 from headroom_cli.markers import MARKER_RE, ccr_id
 from headroom_cli.tokens import count_tokens
 
+from marker_checks import expand_markers, markers_in
+
 ENGINE = TestLogEngine()
 BIG_SAMPLES = {  # sample name -> least token reduction
     "pytest_verbose_more_itertools": 0.60,
@@ -33,31 +35,6 @@ def compress(text: str, **part_kw) -> tuple[Result | None, str]:
     return result, part_id
 
 
-def reconstruct(original: str, compressed: str, part_id: str) -> str:
-    """Replace each marker line by the original lines it names (what `headroom retrieve` gives back)."""
-    orig_lines = original.split("\n")
-    if original.endswith("\n"):
-        orig_lines.pop()
-    out_lines = compressed.split("\n")
-    ends_nl = compressed.endswith("\n")
-    if ends_nl:
-        out_lines.pop()
-    rebuilt: list[str] = []
-    for line in out_lines:
-        m = MARKER_RE.fullmatch(line)
-        if m and m["id"] == part_id:
-            a, b = int(m["a"]), int(m["b"])
-            assert 1 <= a <= b <= len(orig_lines), line
-            rebuilt.extend(orig_lines[a - 1 : b])
-        else:
-            rebuilt.append(line)
-    return "\n".join(rebuilt) + ("\n" if ends_nl else "")
-
-
-def markers_in(text: str, part_id: str) -> list[re.Match[str]]:
-    return [m for line in text.split("\n") if (m := MARKER_RE.fullmatch(line)) and m["id"] == part_id]
-
-
 def check(text: str, needles: list[str], min_reduction: float | None = None, **part_kw) -> Result:
     """The properties every compression must have; returns the result for further checks."""
     result, part_id = compress(text, **part_kw)
@@ -65,7 +42,7 @@ def check(text: str, needles: list[str], min_reduction: float | None = None, **p
     out = result.text
     missing = [n for n in needles if n not in out]
     assert not missing, f"needles lost: {missing}\n---\n{out}"
-    assert reconstruct(text, out, part_id) == text, "markers do not expand back to the original"
+    assert expand_markers(text, out, part_id) == text, "markers do not expand back to the original"
     assert len(out) < len(text)
     marks = markers_in(out, part_id)
     assert marks, "no marker in the output"
@@ -125,7 +102,7 @@ def test_every_corpus_sample_expands_back_when_forced(corpus_dir, needles):
         for variant in (text, numbered):
             result, part_id = compress(variant, kind_hint="logs")
             if result is not None:
-                assert reconstruct(variant, result.text, part_id) == variant, entry["file"]
+                assert expand_markers(variant, result.text, part_id) == variant, entry["file"]
                 assert len(result.text) < len(variant)
 
 

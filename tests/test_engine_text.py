@@ -14,6 +14,8 @@ from headroom_cli.engines.text import SCORE, TextEngine, render
 from headroom_cli.markers import MARKER_RE, ccr_id, original_lines
 from headroom_cli.tokens import count_tokens
 
+from marker_checks import markers_in
+
 ENGINE = TextEngine()
 ESC = "\x1b"
 
@@ -25,10 +27,6 @@ def compress(text: str, **part_kw) -> tuple[Result | None, str]:
     part_id = ccr_id(text)
     result = ENGINE.compress(Part(text, **part_kw), Context(part_id=part_id, deadline=time.perf_counter() + 60))
     return result, part_id
-
-
-def markers_in(text: str, part_id: str) -> list[re.Match[str]]:
-    return [m for line in text.split("\n") if (m := MARKER_RE.fullmatch(line)) and m["id"] == part_id]
 
 
 def reconstruct(original: str, compressed: str, part_id: str) -> str:
