@@ -28,3 +28,26 @@ def expand_markers(original: str, compressed: str, part_id: str) -> str:
         else:
             rebuilt.append(line)
     return "\n".join(rebuilt) + ("\n" if ends_nl else "")
+
+
+def assert_line_compression(text: str, compress, needles: list[str], min_reduction: float | None = None, **part_kw):
+    """The properties every line-keeping compression must have; ``compress(text, **part_kw)`` returns
+    (result, part_id). Returns the result for further checks."""
+    from headroom_cli.tokens import count_tokens
+
+    result, part_id = compress(text, **part_kw)
+    assert result is not None, "expected the engine to compress this"
+    out = result.text
+    missing = [n for n in needles if n not in out]
+    assert not missing, f"needles lost: {missing}\n---\n{out}"
+    assert expand_markers(text, out, part_id) == text, "markers do not expand back to the original"
+    assert len(out) < len(text)
+    marks = markers_in(out, part_id)
+    assert marks, "no marker in the output"
+    assert result.omitted == sum(int(m["b"]) - int(m["a"]) + 1 for m in marks)
+    again, _ = compress(text, **part_kw)
+    assert again is not None and again.text == out, "not deterministic"
+    if min_reduction is not None:
+        before, after = count_tokens(text), count_tokens(out)
+        assert after <= (1 - min_reduction) * before, f"tokens {before} -> {after} ({1 - after / before:.1%} saved)"
+    return result

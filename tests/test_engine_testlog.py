@@ -15,7 +15,7 @@ from headroom_cli.engines.testlog import TestLogEngine
 from headroom_cli.markers import MARKER_RE, ccr_id
 from headroom_cli.tokens import count_tokens
 
-from marker_checks import expand_markers, markers_in
+from marker_checks import assert_line_compression, expand_markers
 
 ENGINE = TestLogEngine()
 BIG_SAMPLES = {  # sample name -> least token reduction
@@ -37,22 +37,7 @@ def compress(text: str, **part_kw) -> tuple[Result | None, str]:
 
 def check(text: str, needles: list[str], min_reduction: float | None = None, **part_kw) -> Result:
     """The properties every compression must have; returns the result for further checks."""
-    result, part_id = compress(text, **part_kw)
-    assert result is not None, "expected the engine to compress this"
-    out = result.text
-    missing = [n for n in needles if n not in out]
-    assert not missing, f"needles lost: {missing}\n---\n{out}"
-    assert expand_markers(text, out, part_id) == text, "markers do not expand back to the original"
-    assert len(out) < len(text)
-    marks = markers_in(out, part_id)
-    assert marks, "no marker in the output"
-    assert result.omitted == sum(int(m["b"]) - int(m["a"]) + 1 for m in marks)
-    again, _ = compress(text, **part_kw)
-    assert again is not None and again.text == out, "not deterministic"
-    if min_reduction is not None:
-        before, after = count_tokens(text), count_tokens(out)
-        assert after <= (1 - min_reduction) * before, f"tokens {before} -> {after} ({1 - after / before:.1%} saved)"
-    return result
+    return assert_line_compression(text, compress, needles, min_reduction, **part_kw)
 
 
 # --------------------------------------------------------------------------- the corpus
