@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from headroom_cli.providers.base import Slot, ToolCall, text_slots, tool_call, user_text
+from headroom_cli.providers.base import Slot, ToolCall, text_slots, latest_user_words, tool_call
 
 
 class AnthropicMessages:
@@ -35,9 +35,4 @@ class AnthropicMessages:
         return found
 
     def query(self, body: dict[str, Any]) -> str | None:
-        for message in reversed(body.get("messages") or []):
-            if isinstance(message, dict) and message.get("role") == "user":
-                found = user_text(message.get("content"))
-                if found:
-                    return found
-        return None
+        return latest_user_words(body.get("messages"))

@@ -98,3 +98,13 @@ def text_slots(content: Any, text_types: tuple[str, ...], call: ToolCall | None)
             if isinstance(block, dict) and block.get("type") in text_types and isinstance(block.get("text"), str)
         ]
     return []
+
+
+def latest_user_words(messages: Any, text_types: tuple[str, ...] = ("text",)) -> str | None:
+    """The newest user message that has words of the user's own (not only tool results)."""
+    for message in reversed(messages if isinstance(messages, list) else []):
+        if isinstance(message, dict) and message.get("role") == "user":
+            found = user_text(message.get("content"), text_types)
+            if found:
+                return found
+    return None

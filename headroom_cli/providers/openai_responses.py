@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from headroom_cli.providers.base import Slot, ToolCall, text_slots, tool_call, user_text
+from headroom_cli.providers.base import Slot, ToolCall, text_slots, latest_user_words, tool_call, user_text
 
 
 class OpenAIResponses:
@@ -34,9 +34,4 @@ class OpenAIResponses:
         items = body.get("input")
         if isinstance(items, str):
             return user_text(items)
-        for item in reversed(items if isinstance(items, list) else []):
-            if isinstance(item, dict) and item.get("role") == "user":
-                found = user_text(item.get("content"), ("input_text", "text"))
-                if found:
-                    return found
-        return None
+        return latest_user_words(items, ("input_text", "text"))
