@@ -74,8 +74,13 @@ class Pipeline:
         return {engine.name: engine.detect(part) for engine in engines.registered()}
 
     def candidates(self, part: Part) -> list[Engine]:
-        """Engines sure enough the part is theirs, surest first (ties by name, so always the same way)."""
-        scored = [(engine.detect(part), engine.name, engine) for engine in engines.registered()]
+        """Engines sure enough the part is theirs: the specialised ones surest first (ties by name, so
+        always the same way), then the fallbacks (plain text)."""
+        return self._sure(part, fallback=False) + self._sure(part, fallback=True)
+
+    def _sure(self, part: Part, fallback: bool) -> list[Engine]:
+        scored = [(engine.detect(part), engine.name, engine) for engine in engines.registered()
+                  if getattr(engine, "fallback", False) is fallback]
         return [engine for score, _, engine in sorted(scored, key=lambda s: (-s[0], s[1])) if score >= MIN_SCORE]
 
     def route(self, part: Part) -> Engine | None:
@@ -177,14 +182,16 @@ class Pipeline:
         return surest is not None and surest.name == "code"
 
     def _compress_section(self, section: Part, part_id: str, deadline: float) -> tuple[Result | None, Engine | None]:
-        """The surest engine's result; when it finds nothing to do, the next one's (a fallback engine
-        may still clean up what a specialised one passed over)."""
+        """The surest specialised engine's result; when it finds nothing to do, the next one's, and
+        last a fallback engine's (which may still clean up what the specialised ones passed over).
+        Fallbacks are only asked once no specialised engine has anything to offer."""
         engine = None
         try:
-            for engine in self.candidates(section):
-                result = engine.compress(section, Context(part_id=part_id, deadline=deadline))
-                if result is not None:
-                    return result, engine
+            for fallback in (False, True):  # a fallback's detect() is only paid for when needed
+                for engine in self._sure(section, fallback):
+                    result = engine.compress(section, Context(part_id=part_id, deadline=deadline))
+                    if result is not None:
+                        return result, engine
         except EngineTimeout:
             log.warning("engine %s ran past its %.0f ms budget; part kept as it was", engine.name, self.part_budget_s * 1000)
         except Exception as exc:  # an engine bug must never cost the user a request

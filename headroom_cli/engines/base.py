@@ -40,6 +40,8 @@ class EngineTimeout(Exception):
 
 class Engine(Protocol):
     name: str
+    # Optional: a fallback engine (plain text) is asked only after every specialised one passed.
+    # fallback: bool = False
 
     def detect(self, part: Part) -> float:
         """0.0 (not mine) .. 1.0 (certainly mine). Must be cheap."""

@@ -56,7 +56,7 @@ from functools import lru_cache
 from itertools import accumulate
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import Context, EngineTimeout, Part, Result, query_terms
+from headroom_cli.engines.base import Context, EngineTimeout, hint_score, Part, query_terms, Result
 from headroom_cli.markers import line_marker
 
 SCORE = 0.55  # a fallback: specialised engines score 0.6 and more on their own kinds
@@ -71,8 +71,6 @@ CHECK_EVERY = 4096  # loop iterations between deadline checks
 SNIPPET = 40  # characters of a repeated block's first line quoted in its marker
 
 _HINTS_MINE = frozenset(("text", "txt", "plain", "plaintext", "terminal"))
-_HINTS_OTHER = frozenset(("tests", "test", "logs", "log", "json", "diff", "diffs", "code", "search", "listing",
-                          "table", "html", "prose", "markdown"))
 _FILE_TOOLS = frozenset(("read", "read_file", "view", "cat", "open", "readfile"))
 
 # --- rendering --------------------------------------------------------------------------------
@@ -689,13 +687,12 @@ class TextEngine:
 
     __test__ = False
     name = "text"
+    fallback = True  # the pipeline asks it only when no specialised engine had anything to offer
 
     def detect(self, part: Part) -> float:
-        hint = (part.kind_hint or "").strip().lower()
-        if hint in _HINTS_MINE:
-            return 1.0
-        if hint in _HINTS_OTHER:
-            return 0.0
+        hinted = hint_score(part, _HINTS_MINE)
+        if hinted is not None:
+            return hinted
         text = part.text
         if len(text) < 2:
             return 0.0
