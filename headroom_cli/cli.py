@@ -14,6 +14,7 @@ from rich.console import Console
 
 from headroom_cli import __version__
 from headroom_cli.config import Settings, headroom_home
+from headroom_cli.mcp.cli import mcp_app
 
 app = typer.Typer(
     name="headroom",
@@ -265,6 +266,8 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
             "session": ledger.totals(session).to_json() if session else None,
             "all_time": ledger.totals().to_json(),
             "engines": ledger.engines_json(),
+            "retrievals": {"session": ledger.retrieval_count(session) if session else 0,
+                           "all_time": ledger.retrieval_count()},
         }))
         return
     if session is None:
@@ -302,6 +305,9 @@ def demo(
     from headroom_cli.demo import run_demo
 
     raise typer.Exit(run_demo(out, pause=0.0 if fast else 0.6))
+
+
+app.add_typer(mcp_app, name="mcp")
 
 
 def main() -> None:

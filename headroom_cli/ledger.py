@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,14 @@ CREATE TABLE IF NOT EXISTS requests (
     duration_ms REAL
 );
 CREATE INDEX IF NOT EXISTS requests_session ON requests (session, id);
+CREATE TABLE IF NOT EXISTS retrievals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    session TEXT,
+    part_id TEXT NOT NULL,
+    lines TEXT,
+    bytes INTEGER NOT NULL
+);
 """
 
 
@@ -106,6 +115,17 @@ class Ledger:
                     r.usage.cache_write, r.dollars_saved, r.duration_ms,
                 ),
             )
+
+    def record_retrieval(self, session: str | None, part_id: str, lines: str | None, size: int) -> None:
+        """One omitted part read back (through the MCP tool): which, which lines, how many bytes."""
+        with self._lock, self._conn:
+            self._conn.execute("INSERT INTO retrievals (ts, session, part_id, lines, bytes) VALUES (?, ?, ?, ?, ?)",
+                               (time.time(), session, part_id, lines, size))
+
+    def retrieval_count(self, session: str | None = None) -> int:
+        where, args = self._where(session)
+        with self._lock:
+            return self._conn.execute(f"SELECT COUNT(*) FROM retrievals {where}", args).fetchone()[0]
 
     def _where(self, session: str | None) -> tuple[str, tuple]:
         return ("WHERE session = ?", (session,)) if session else ("", ())

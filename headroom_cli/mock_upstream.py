@@ -31,6 +31,7 @@ import gzip
 import json
 import math
 import os
+import re
 import signal
 import socket
 import socketserver
@@ -66,8 +67,32 @@ _OPENAI_PATHS = (OPENAI_CHAT, OPENAI_RESPONSES)
 class ToolStep:
     """One scripted tool call the mock asks the agent to make."""
 
-    name: str  # "Bash" or "Read" (Claude Code tool names)
-    input: dict[str, Any]  # {"command": "...", "description": "..."} or {"file_path": "/abs/path"}
+    name: str  # "Bash", "Read", an MCP tool such as "mcp__headroom__headroom_retrieve", …
+    # {"command": "...", "description": "..."} or {"file_path": "/abs/path"}. String values may hold
+    # {marker.id}, {marker.lines} ("A-B", or "" without a range), {marker.first} and {marker.last}: filled
+    # from the first [headroom: …] marker in the request's latest tool_result (left as is when none).
+    input: dict[str, Any]
+
+
+_MARKER_RE = re.compile(r"\[headroom: [^\]\n]*? · retrieve (hr_[0-9a-f]{16})(?: --lines (\d+)-(\d+))?\]")
+
+
+def _fill_markers(value: Any, latest_result: str) -> Any:
+    """A step's input with {marker.*} placeholders filled from the latest tool_result's first marker."""
+    if isinstance(value, dict):
+        return {k: _fill_markers(v, latest_result) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill_markers(v, latest_result) for v in value]
+    if not isinstance(value, str) or "{marker." not in value:
+        return value
+    found = _MARKER_RE.search(latest_result)
+    if not found:
+        return value
+    part_id, first, last = found.groups()
+    for key, filled in (("id", part_id), ("lines", f"{first}-{last}" if first else ""),
+                        ("first", first or ""), ("last", last or "")):
+        value = value.replace("{marker.%s}" % key, filled)
+    return value
 
 
 class _Headers(dict):
@@ -569,7 +594,8 @@ class _Handler(BaseHTTPRequestHandler):
             step = script[k]
             content = [
                 {"type": "text", "text": f"Next step: {step.name.lower()}."},
-                {"type": "tool_use", "id": "toolu_mock_%06d" % (k + 1), "name": step.name, "input": step.input},
+                {"type": "tool_use", "id": "toolu_mock_%06d" % (k + 1), "name": step.name,
+                 "input": _fill_markers(step.input, results[-1]["text"] if results else "")},
             ]
             stop_reason = "tool_use"
         else:

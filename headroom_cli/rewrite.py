@@ -15,6 +15,7 @@ from typing import Any, Callable
 from headroom_cli import persisted
 from headroom_cli.engines import Part
 from headroom_cli.markers import ccr_id
+from headroom_cli.mcp import is_retrieval
 from headroom_cli.pipeline import Outcome, Pipeline
 from headroom_cli.providers import Adapter, Slot
 
@@ -50,6 +51,9 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
     query = adapter.query(body)
     earlier: dict[str, Slot] = {}  # tool outputs already seen in this request, by their text
     for slot in adapter.slots(body):
+        if is_retrieval(slot.tool_name, slot.tool_input):
+            outcomes.append(Outcome(slot.text, slot.text))  # asked for whole: never compressed again
+            continue
         first = earlier.setdefault(slot.text, slot) if len(slot.text) >= pipeline.min_chars else slot
         whole = persisted.saved_output(slot.text, saved_outputs_root) if saved_outputs_root else None
         if first is not slot and keep_original is not None:

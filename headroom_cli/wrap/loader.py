@@ -10,6 +10,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from headroom_cli.mcp import SERVER_NAME
+
 _PACKAGE = Path(__file__).resolve().parents[1]
 # Installed wheels carry the files inside the package; a source checkout keeps them at the top.
 WRAPPER_DIRS = (_PACKAGE / "wrappers", _PACKAGE.parent / "wrappers")
@@ -31,11 +33,12 @@ class Wrapper:
     savings_display: str = "none"  # "statusline": inside the tool's own status line
     savings_args: tuple[str, ...] = ()
     saved_outputs_dir: str | None = None  # where the tool keeps whole outputs it sends a preview of
+    mcp_args: tuple[str, ...] = ()  # hand the tool Headroom's MCP server for this session ({mcp_config})
 
     def saved_outputs_root(self) -> Path | None:
         return Path(os.path.expandvars(self.saved_outputs_dir)).expanduser() if self.saved_outputs_dir else None
 
-    def render(self, proxy_url: str) -> tuple[dict[str, str], list[str]]:
+    def render(self, proxy_url: str, session: str = "", home: str = "") -> tuple[dict[str, str], list[str]]:
         """The child's extra environment and leading arguments, with placeholders filled in."""
         values = {
             "proxy_url": proxy_url,
@@ -43,11 +46,16 @@ class Wrapper:
             # Its own light module: the tool runs it often, so it must start fast (no typer, no mitmproxy).
             # JSON-escaped, as it lands inside a JSON string in the settings argument.
             "statusline_command": json.dumps(shlex.join([sys.executable, "-m", "headroom_cli.ui.statusline"]))[1:-1],
+            # The MCP server as an `{"mcpServers": …}` JSON document, bound to this session's store and ledger.
+            "mcp_config": json.dumps({"mcpServers": {SERVER_NAME: {
+                "type": "stdio", "command": sys.executable, "args": ["-m", "headroom_cli", "mcp", "serve"],
+                "env": {"HEADROOM_HOME": home, "HEADROOM_SESSION": session}}}}, separators=(",", ":")),
         }
         env = {key: value.format(**values) for key, value in self.env.items()}
         args = [a.format(**values) for a in self.args]
         if self.savings_display == "statusline":
             args += [a.format(**values) for a in self.savings_args]
+        args += [a.format(**values) for a in self.mcp_args]
         return env, args
 
 
@@ -78,6 +86,7 @@ def load(name: str) -> Wrapper:
             savings_display=savings.get("display", "none"),
             savings_args=tuple(savings.get("args", ())),
             saved_outputs_dir=data.get("proxy", {}).get("saved_outputs_dir"),
+            mcp_args=tuple(data.get("mcp", {}).get("args", ())),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
         raise WrapperError(f"wrapper file {path} is invalid: {exc}") from None

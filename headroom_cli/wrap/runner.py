@@ -42,7 +42,7 @@ def find_binary(wrapper: Wrapper) -> str:
 
 
 def child_environment(wrapper: Wrapper, proxy: ProxyServer) -> tuple[dict[str, str], list[str]]:
-    extra_env, lead_args = wrapper.render(proxy.url)
+    extra_env, lead_args = wrapper.render(proxy.url, proxy.session, str(proxy.settings.home))
     env = dict(os.environ)
     env.update(extra_env)
     # So `headroom statusline` (run by the tool) and nested headroom commands find this session.

@@ -195,3 +195,38 @@ def test_persisted_output_preview_is_replaced_by_the_compressed_whole(claude_bin
         assert needle in result  # beyond the 2 KB preview: only the whole output has them
     assert find_markers(result)
     assert len(result) < 30_000
+
+
+@pytest.mark.e2e
+def test_claude_redeems_a_marker_through_the_mcp_retrieve_tool(claude_bin, project, headroom_home):
+    """The model, seeing a marker in the compressed Bash output, calls Headroom's MCP tool with the
+    marker's ID and range; Claude Code runs it through `headroom mcp serve` (handed over by `wrap` on
+    the command line) and the next request carries the original lines, uncompressed."""
+    bash_output = subprocess.run([sys.executable, "gen_pytest_log.py"], cwd=project, capture_output=True, text=True).stdout
+    script = [ToolStep("Bash", {"command": "python3 gen_pytest_log.py", "description": "Run the test suite"}),
+              ToolStep("mcp__headroom__headroom_retrieve", {"id": "{marker.id}", "lines": "{marker.lines}"})]
+    with MockUpstream(script) as upstream:
+        run = _wrap_claude(claude_bin, upstream, project, headroom_home)
+        requests = [r for r in upstream.requests if r.path == "/v1/messages"]
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert json.loads(run.stdout)["result"].startswith("MOCK-FINAL: 2 tool_results")
+    tool_names = {t["name"] for t in requests[0].json()["tools"]}
+    assert "mcp__headroom__headroom_retrieve" in tool_names
+
+    bash_result, retrieved = upstream.tool_results(requests[-1])
+    marker = find_markers(bash_result["text"])[0]
+    a, b = int(marker.group("a")), int(marker.group("b"))
+    omitted = "".join(bash_output.splitlines(keepends=True)[a - 1 : b])
+    assert b - a > 10 and omitted.strip() not in bash_result["text"]
+    assert retrieved["text"].strip() == omitted.strip()  # the original lines, not compressed again
+    assert not find_markers(retrieved["text"])
+
+    from headroom_cli.ledger import Ledger
+
+    ledger = Ledger(headroom_home / "ledger.sqlite3")
+    assert ledger.retrieval_count(ledger.latest_session()) == 1
+    ledger.close()
+    # Nothing about Headroom was written into the user's Claude Code configuration.
+    user_home = project.parent / "home"
+    for config in (user_home / ".claude.json", user_home / ".claude" / "settings.json", project / ".mcp.json"):
+        assert not config.exists() or "headroom" not in config.read_text()

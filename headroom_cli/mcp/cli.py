@@ -1,0 +1,146 @@
+"""`headroom mcp serve|install|uninstall`: run the MCP server, or register it with Claude Code.
+
+install/uninstall go through Claude Code's own `claude mcp add/remove` when it is installed; otherwise
+they edit the file Claude Code documents for the scope (project: ./.mcp.json, user: ~/.claude.json),
+touching only the `mcpServers.headroom` entry, and print exactly what changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from headroom_cli.mcp import SERVER_NAME
+
+mcp_app = typer.Typer(name="mcp", help="Headroom as an MCP server: lets the model retrieve what markers left out.",
+                      no_args_is_help=True, add_completion=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Scope(str, Enum):
+    user = "user"
+    project = "project"
+
+
+def serve_command() -> list[str]:
+    """How Claude Code starts the server: this Python, so it runs with this install's packages."""
+    return [sys.executable, "-m", "headroom_cli", "mcp", "serve"]
+
+
+def server_entry() -> dict:
+    command, *args = serve_command()
+    return {"type": "stdio", "command": command, "args": args, "env": {}}
+
+
+def config_path(scope: Scope) -> Path:
+    return Path.cwd() / ".mcp.json" if scope is Scope.project else Path.home() / ".claude.json"
+
+
+def _is_ours(entry: object) -> bool:
+    return isinstance(entry, dict) and entry.get("args", [])[-3:] == ["headroom_cli", "mcp", "serve"]
+
+
+def _claude_cli() -> str | None:
+    return shutil.which(os.environ.get("HEADROOM_CLAUDE_BIN") or "claude")
+
+
+def _read(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text() or "{}")
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"{path} is not valid JSON ({exc}); fix it or use `claude mcp add`") from None
+    if not isinstance(data, dict):
+        raise typer.BadParameter(f"{path} does not hold a JSON object")
+    return data
+
+
+def _write(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".headroom-tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def _run_claude(argv: list[str]) -> None:
+    out.print("$ " + " ".join(argv))
+    done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    for stream in (done.stdout, done.stderr):
+        if stream.strip():
+            out.print(stream.rstrip())
+    if done.returncode != 0:
+        raise typer.Exit(done.returncode)
+
+
+@mcp_app.command()
+def serve() -> None:
+    """Run the MCP server on stdio (Claude Code starts it; you rarely run it by hand).
+
+    Tools: headroom_retrieve (id, lines, pattern), headroom_compress (text, kind), headroom_stats.
+    """
+    from headroom_cli.mcp.server import serve as run
+
+    run()
+
+
+@mcp_app.command()
+def install(
+    scope: Scope = typer.Option(Scope.user, help="user: all your projects (~/.claude.json); project: this folder (.mcp.json, shareable)."),
+) -> None:
+    """Register the Headroom MCP server with Claude Code, and print what changed."""
+    claude = _claude_cli()
+    if claude:
+        _run_claude([claude, "mcp", "add", "--scope", scope.value, SERVER_NAME, "--", *serve_command()])
+        return
+    path = config_path(scope)
+    data = _read(path)
+    servers = data.setdefault("mcpServers", {})
+    if SERVER_NAME in servers:
+        if _is_ours(servers[SERVER_NAME]):
+            out.print(f"Already installed: mcpServers.{SERVER_NAME} in {path}; nothing changed.")
+            return
+        err.print(f"headroom: {path} already has an mcpServers.{SERVER_NAME} entry that is not Headroom's; left it alone.")
+        raise typer.Exit(1)
+    servers[SERVER_NAME] = server_entry()
+    _write(path, data)
+    out.print(f"Added mcpServers.{SERVER_NAME} to {path}:")
+    out.print(json.dumps(servers[SERVER_NAME], indent=2))
+    out.print("Undo with `headroom mcp uninstall" + (" --scope project`." if scope is Scope.project else "`."))
+
+
+@mcp_app.command()
+def uninstall(
+    scope: Scope = typer.Option(Scope.user, help="The scope it was installed with."),
+) -> None:
+    """Remove exactly what `headroom mcp install` added, and print what changed."""
+    claude = _claude_cli()
+    if claude:
+        _run_claude([claude, "mcp", "remove", "--scope", scope.value, SERVER_NAME])
+        return
+    path = config_path(scope)
+    data = _read(path)
+    servers = data.get("mcpServers")
+    if not isinstance(servers, dict) or SERVER_NAME not in servers:
+        out.print(f"Not installed: no mcpServers.{SERVER_NAME} in {path}; nothing changed.")
+        return
+    if not _is_ours(servers[SERVER_NAME]):
+        err.print(f"headroom: mcpServers.{SERVER_NAME} in {path} is not Headroom's; left it alone.")
+        raise typer.Exit(1)
+    del servers[SERVER_NAME]
+    if not servers:
+        del data["mcpServers"]
+    if not data and scope is Scope.project:
+        path.unlink()  # install created it
+        out.print(f"Removed mcpServers.{SERVER_NAME} and the now empty {path}.")
+        return
+    _write(path, data)
+    out.print(f"Removed mcpServers.{SERVER_NAME} from {path}.")

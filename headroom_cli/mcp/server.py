@@ -1,0 +1,135 @@
+"""The MCP stdio server: `headroom_retrieve`, `headroom_compress` and `headroom_stats`.
+
+The tool functions are plain functions (tested directly); `build_server` registers them with the
+official `mcp` SDK. Each call opens the store or ledger under HEADROOM_HOME and closes it again, so
+the server holds no lock between calls and sees what the proxy wrote a moment ago.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Annotated, Optional
+
+from pydantic import Field
+
+from headroom_cli.config import headroom_home
+from headroom_cli.markers import ID_PREFIX
+
+from headroom_cli.mcp import SERVER_NAME
+_ID_RE = re.compile(rf"{ID_PREFIX}[0-9a-f]{{16}}")
+
+RETRIEVE_DESCRIPTION = (
+    "Get back lines that Headroom left out of a tool output. Call this when a "
+    "[headroom: … · retrieve hr_… --lines A-B] marker hides lines you need (a failing test's details, "
+    "an error's context, the exact text you must quote or edit): pass the ID and the --lines range from "
+    "the marker. Give `pattern` (a regular expression) instead of or with `lines` to get only matching "
+    "lines, each prefixed with its line number. Without `lines` or `pattern` the whole original comes "
+    "back. Do not call it when the summary in the marker already answers the question."
+)
+COMPRESS_DESCRIPTION = (
+    "Compress a long text (test run, log, JSON, diff, search results, listing, table, HTML, code) with "
+    "Headroom. Omitted lines are replaced by [headroom: …] markers and can be read back with headroom_retrieve. "
+    "`kind` names what it is instead of letting Headroom guess: tests, logs, json, diff, search, listing, "
+    "table, html, code or text."
+)
+STATS_DESCRIPTION = "Headroom's savings: tokens saved in this session and all time, and how many retrievals were made."
+
+
+class ToolFailure(Exception):
+    """A clear, final error for the model: the message says what happened and not to retry."""
+
+
+def _session() -> Optional[str]:
+    return os.environ.get("HEADROOM_SESSION") or None
+
+
+def headroom_retrieve(
+    id: Annotated[str, Field(description="The hr_… ID from the marker.")],  # noqa: A002
+    lines: Annotated[Optional[str], Field(description="The marker's --lines range, A-B (1-based, inclusive), or one line N.")] = None,
+    pattern: Annotated[Optional[str], Field(description="Only lines matching this regular expression, each prefixed N:.")] = None,
+) -> str:
+    from headroom_cli.ledger import Ledger
+    from headroom_cli.retrieve import NotFound, retrieve
+    from headroom_cli.store import Store
+
+    part_id = (id or "").strip()
+    if not _ID_RE.fullmatch(part_id):
+        raise ToolFailure(f"{part_id!r} is not a Headroom ID: IDs look like hr_ followed by 16 hex digits, "
+                          "as in the [headroom: … retrieve hr_… --lines A-B] marker. Do not retry with a guess.")
+    home = headroom_home()
+    store = Store(home / "store.sqlite3")
+    try:
+        text = retrieve(store, part_id, lines or None, pattern or None)
+    except NotFound:
+        raise ToolFailure(
+            f"No stored original for {part_id} on this machine: it was never compressed here (or under another "
+            "HEADROOM_HOME or machine), so it cannot be retrieved. Do not retry; work with what the marker "
+            "shows, or re-run the command that produced the output.") from None
+    except re.error as exc:
+        raise ToolFailure(f"pattern {pattern!r} is not a valid regular expression: {exc}") from None
+    except ValueError as exc:
+        raise ToolFailure(str(exc)) from None
+    finally:
+        store.close()
+    ledger = Ledger(home / "ledger.sqlite3")
+    try:
+        ledger.record_retrieval(_session(), part_id, lines or None, len(text.encode("utf-8", "surrogatepass")))
+    finally:
+        ledger.close()
+    if not text:
+        return "(no lines matched)" if pattern else "(nothing in that range: the original is shorter)"
+    return text
+
+
+def headroom_compress(
+    text: Annotated[str, Field(description="The text to compress.")],
+    kind: Annotated[Optional[str], Field(description="tests, logs, json, diff, search, listing, table, html, code or text.")] = None,
+) -> str:
+    from headroom_cli.engines import Part
+    from headroom_cli.pipeline import Pipeline
+    from headroom_cli.store import Store
+
+    outcome = Pipeline().run(Part(text=text, kind_hint=kind or None))
+    if outcome.part_id:
+        store = Store(headroom_home() / "store.sqlite3")
+        try:
+            store.put(outcome.part_id, outcome.kind or "text", outcome.stored or outcome.original)
+        finally:
+            store.close()
+    return outcome.text
+
+
+def headroom_stats() -> str:
+    from headroom_cli.ledger import Ledger
+
+    ledger = Ledger(headroom_home() / "ledger.sqlite3")
+    try:
+        session = _session() or ledger.latest_session()
+        return json.dumps({
+            "session": session,
+            "this_session": ledger.totals(session).to_json() if session else None,
+            "all_time": ledger.totals().to_json(),
+            "retrievals": {"this_session": ledger.retrieval_count(session) if session else 0,
+                           "all_time": ledger.retrieval_count()},
+        }, indent=1)
+    finally:
+        ledger.close()
+
+
+def build_server():
+    from mcp.server.fastmcp import FastMCP
+
+    server = FastMCP(SERVER_NAME, instructions=(
+        "Headroom compresses long tool outputs and marks each omission with "
+        "[headroom: … · retrieve hr_… --lines A-B]. Use headroom_retrieve with that ID and range to read "
+        "what a marker hides."), log_level="WARNING")
+    for fn, description in ((headroom_retrieve, RETRIEVE_DESCRIPTION), (headroom_compress, COMPRESS_DESCRIPTION),
+                            (headroom_stats, STATS_DESCRIPTION)):
+        server.tool(name=fn.__name__, description=description, structured_output=False)(fn)
+    return server
+
+
+def serve() -> None:
+    build_server().run("stdio")
