@@ -15,6 +15,7 @@ from rich.console import Console
 from headroom_cli import __version__
 from headroom_cli.config import Settings, headroom_home
 from headroom_cli.mcp.cli import mcp_app
+from headroom_cli.store_cli import store_app
 
 app = typer.Typer(
     name="headroom",
@@ -236,19 +237,40 @@ def retrieve(
     grep: Optional[str] = typer.Option(None, help="Only lines matching this regular expression, prefixed N:."),
 ) -> None:
     """Print what a marker left out: the whole original, or the lines it names."""
+    import sqlite3
+
+    from headroom_cli.markers import ID_PREFIX
     from headroom_cli.retrieve import NotFound
     from headroom_cli.retrieve import retrieve as fetch
     from headroom_cli.store import Store
 
-    store = Store(headroom_home() / "store.sqlite3")
+    home = headroom_home()
+    path = home / "store.sqlite3"
+    unknown = (f"no stored original for {ccr_id}: it was pruned or never stored here (HEADROOM_HOME={home}); "
+               "re-run the command that produced it to see its full output")
     try:
-        sys.stdout.write(fetch(store, ccr_id, lines, grep))
+        if not re.fullmatch(re.escape(ID_PREFIX) + r"[0-9a-f]{16}", ccr_id):
+            raise ValueError(f"{ccr_id!r} is not a Headroom ID: markers name them as hr_ and 16 hex digits")
+        if not path.exists():
+            raise NotFound(ccr_id)
+    except ValueError as exc:
+        _fail(str(exc), 2)
     except NotFound:
-        _fail(f"no stored original for {ccr_id} (is HEADROOM_HOME the same as when it was compressed?)")
+        _fail(unknown)
+    try:
+        store = Store(path)
+    except (sqlite3.Error, OSError) as exc:
+        _fail(f"the store {path} cannot be read ({exc}); `headroom store clear --yes` starts a new one")
+    try:
+        text = fetch(store, ccr_id, lines, grep)
+    except NotFound:
+        _fail(unknown)
     except (ValueError, re.error) as exc:
         _fail(str(exc), 2)
     finally:
         store.close()
+    sys.stdout.buffer.write(text.encode("utf-8", "surrogatepass"))
+    sys.stdout.flush()
 
 
 @app.command()
@@ -308,6 +330,7 @@ def demo(
 
 
 app.add_typer(mcp_app, name="mcp")
+app.add_typer(store_app, name="store")
 
 
 def main() -> None:

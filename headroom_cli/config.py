@@ -8,6 +8,8 @@ from pathlib import Path
 
 import platformdirs
 
+from headroom_cli.db import private_dir
+
 DEFAULT_ANTHROPIC_UPSTREAM = "https://api.anthropic.com"
 DEFAULT_OPENAI_UPSTREAM = "https://api.openai.com"
 DEFAULT_PORT = 8787
@@ -27,8 +29,32 @@ def headroom_home() -> Path:
     """Where all state lives: HEADROOM_HOME, else the platform's user data dir."""
     home = _env("HEADROOM_HOME")
     path = Path(home).expanduser() if home else Path(platformdirs.user_data_dir("headroom", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    private_dir(path)
     return path
+
+
+DEFAULT_STORE_MAX_MB = 512
+DEFAULT_STORE_MAX_DAYS = 30
+
+
+def _env_number(name: str, default: float) -> float:
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {value!r}") from None
+    if number <= 0:
+        raise ValueError(f"{name} must be more than 0, not {value!r}")
+    return number
+
+
+def store_budget() -> tuple[int, float]:
+    """(max bytes, max days unused) for the CCR store: HEADROOM_STORE_MAX_MB, HEADROOM_STORE_MAX_DAYS."""
+    megabytes = _env_number("HEADROOM_STORE_MAX_MB", DEFAULT_STORE_MAX_MB)
+    days = _env_number("HEADROOM_STORE_MAX_DAYS", DEFAULT_STORE_MAX_DAYS)
+    return int(megabytes * 1024 * 1024), days
 
 
 @dataclass(frozen=True)

@@ -63,8 +63,11 @@ def part_hash(text: str) -> str:
 
 class Pipeline:
     def __init__(self, *, min_chars: int = MIN_CHARS, part_budget_s: float = PART_BUDGET_S, memo_size: int = 256,
-                 frozen: FrozenDecisions | None = None):
+                 frozen: FrozenDecisions | None = None, lossy: bool = True):
+        """``lossy=False``: only lossless results are used (no markers), for when omitted content
+        could not be stored, so a marker could never be redeemed."""
         self.min_chars = min_chars
+        self.lossy = lossy
         self.part_budget_s = part_budget_s
         self.frozen = frozen
         self._memo: OrderedDict[tuple[str, str | None], Outcome] = OrderedDict()
@@ -117,7 +120,7 @@ class Pipeline:
             inner = self._compress(replace(part, text=whole))
             text = render(inner.text)
             outcome = Outcome(part.text, part.text)
-            if len(text) <= max_chars:
+            if len(text) <= max_chars and (self.lossy or not inner.part_id):
                 outcome = Outcome(part.text, text, inner.engine or "whole", inner.kind, inner.part_id, stored=whole)
             if digest:
                 self.frozen.freeze(digest, outcome)
@@ -151,6 +154,8 @@ class Pipeline:
         unchanged = Outcome(part.text, part.text)
         unwrapped = readformat.unwrap(part.text)
         plain = replace(part, text=unwrapped[0]) if unwrapped else part
+        if not self.lossy:
+            plain = replace(plain, query=None)  # a query only steers what to omit
         part_id = ccr_id(part.text)  # always the part as the client sent it: that is what gets stored
         deadline = time.perf_counter() + self.part_budget_s
         pieces = sections.split(plain.text)
@@ -173,7 +178,7 @@ class Pipeline:
         text = "".join(texts)
         if unwrapped:
             text = readformat.rewrap(text, plain.text, unwrapped[1])
-        if len(text) >= len(part.text):
+        if len(text) >= len(part.text) or (omitted and not self.lossy):
             return unchanged
         return Outcome(part.text, text, chosen[0].name, chosen[1], part_id if omitted else None)
 
@@ -190,7 +195,7 @@ class Pipeline:
             for fallback in (False, True):  # a fallback's detect() is only paid for when needed
                 for engine in self._sure(section, fallback):
                     result = engine.compress(section, Context(part_id=part_id, deadline=deadline))
-                    if result is not None:
+                    if result is not None and (self.lossy or not result.omitted):
                         return result, engine
         except EngineTimeout:
             log.warning("engine %s ran past its %.0f ms budget; part kept as it was", engine.name, self.part_budget_s * 1000)

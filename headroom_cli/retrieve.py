@@ -25,7 +25,7 @@ def parse_range(spec: str) -> tuple[int, int]:
 
 
 def retrieve(store: Store, part_id: str, lines: str | None = None, grep: str | None = None) -> str:
-    original = store.get(part_id)
+    original = store.fetch_for_retrieval(part_id)
     if original is None:
         raise NotFound(part_id)
     if lines is None and grep is None:

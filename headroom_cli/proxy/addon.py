@@ -55,7 +55,7 @@ class Upstream:
 
 
 class HeadroomAddon:
-    def __init__(self, settings: Settings, pipeline: Pipeline, recorder: Recorder, ledger: Ledger, store: Store,
+    def __init__(self, settings: Settings, pipeline: Pipeline, recorder: Recorder, ledger: Ledger, store: Store | None,
                  session: str):
         self.settings = settings
         self.pipeline = pipeline
@@ -98,7 +98,8 @@ class HeadroomAddon:
         if not self.settings.compress:
             return
         try:
-            rewrite = await asyncio.to_thread(rewrite_body, raw, adapter, self.pipeline, self.store.put,
+            rewrite = await asyncio.to_thread(rewrite_body, raw, adapter, self.pipeline,
+                                              self.store.put if self.store is not None else None,
                                               self.settings.saved_outputs_root)
         except NotRewritable as exc:
             log.warning("forwarded unchanged: %s %s: %s", req.method, path, exc)

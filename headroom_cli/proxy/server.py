@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import threading
 import time
 import uuid
 
-from headroom_cli.config import Settings
+from headroom_cli.config import DEFAULT_STORE_MAX_DAYS, DEFAULT_STORE_MAX_MB, Settings, store_budget
 from headroom_cli.ledger import Ledger
 from headroom_cli.pipeline import Pipeline
 from headroom_cli.proxy import errors
@@ -49,12 +50,13 @@ class ProxyServer:
     def __init__(self, settings: Settings, session: str | None = None):
         self.settings = settings
         self.session = session or new_session_id()
-        self.store = Store(settings.store_path)
+        self.store = _open_store(settings)
+        # Without a store an omission could never be redeemed: compress only losslessly then.
+        pipeline = Pipeline(frozen=self.store) if self.store is not None else Pipeline(lossy=False)
         self.ledger = Ledger(settings.ledger_path)
         self.recorder = Recorder(self.ledger)
         try:
-            self.addon = HeadroomAddon(settings, Pipeline(frozen=self.store), self.recorder, self.ledger, self.store,
-                                       self.session)
+            self.addon = HeadroomAddon(settings, pipeline, self.recorder, self.ledger, self.store, self.session)
         except ValueError as exc:
             raise ProxyStartError(f"bad upstream URL: {exc}") from None
         self._master = None
@@ -156,6 +158,29 @@ class ProxyServer:
         master.options.update(connection_strategy="lazy")
         self._master = master
         await master.run()
+
+
+def _open_store(settings: Settings) -> Store | None:
+    """The CCR store, pruned to its budget; None (and one warning) when it cannot be used."""
+    try:
+        store = Store(settings.store_path)
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("the store %s cannot be used (%s); compressing only losslessly (no omissions) until it can. "
+                    "`headroom store clear --yes` starts a new one", settings.store_path, exc)
+        return None
+    try:
+        max_bytes, max_days = store_budget()
+    except ValueError as exc:
+        log.warning("%s; using the default store budget", exc)
+        max_bytes, max_days = DEFAULT_STORE_MAX_MB * 1024 * 1024, DEFAULT_STORE_MAX_DAYS
+    try:
+        removed, freed = store.prune(max_bytes=max_bytes, max_age_days=max_days)
+    except sqlite3.Error as exc:
+        log.warning("could not prune the store %s (%s)", settings.store_path, exc)
+    else:
+        if removed:
+            log.info("store pruned: %d originals (%.1f MB) past the budget", removed, freed / (1024 * 1024))
+    return store
 
 
 def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict) -> None:
