@@ -63,10 +63,12 @@ def part_hash(text: str) -> str:
 
 class Pipeline:
     def __init__(self, *, min_chars: int = MIN_CHARS, part_budget_s: float = PART_BUDGET_S, memo_size: int = 256,
-                 frozen: FrozenDecisions | None = None, lossy: bool = True):
+                 frozen: FrozenDecisions | None = None, lossy: bool = True, code_min_lines: int | None = None):
         """``lossy=False``: only lossless results are used (no markers), for when omitted content
-        could not be stored, so a marker could never be redeemed."""
+        could not be stored, so a marker could never be redeemed. ``code_min_lines``: source files
+        shorter than this stay verbatim (None: HEADROOM_CODE_MIN_LINES or its default)."""
         self.min_chars = min_chars
+        self.code_min_lines = code_min_lines
         self.lossy = lossy
         self.part_budget_s = part_budget_s
         self.frozen = frozen
@@ -194,7 +196,8 @@ class Pipeline:
         try:
             for fallback in (False, True):  # a fallback's detect() is only paid for when needed
                 for engine in self._sure(section, fallback):
-                    result = engine.compress(section, Context(part_id=part_id, deadline=deadline))
+                    result = engine.compress(section, Context(part_id=part_id, deadline=deadline,
+                                                              code_min_lines=self.code_min_lines))
                     if result is not None and (self.lossy or not result.omitted):
                         return result, engine
         except EngineTimeout:

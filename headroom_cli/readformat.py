@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 
-from headroom_cli.markers import original_lines
+from headroom_cli.markers import MARKER_RE, original_lines
 
 _NUMBERED = re.compile(r"( *(\d+)(?:\t|\u2192))(.*)", re.DOTALL)
 
@@ -52,4 +52,9 @@ def rewrap(compressed: str, plain: str, prefixes: list[str]) -> str:
             i = j + 1
         else:
             out.append(line)
+            # Lines a marker stands for are used up: a `}` after an elided body is the body's own,
+            # not one of the same text inside it.
+            for marker in MARKER_RE.finditer(line):
+                if marker["b"] and int(marker["a"]) - 1 >= i:  # a gap in order, just after what was kept
+                    i = int(marker["b"])
     return "".join(out)

@@ -16,10 +16,16 @@ put in a fresh temporary store, as the proxy would. Then, per sample:
 Per kind and overall it sums tokens and needles and compares them with the targets, and it times the
 largest samples and a ~50K-token part built by repeating the corpus's largest log sample.
 
+Source code is also judged per language (``bench_code.py``): the corpus's code samples and the real
+files under ``tests/data/code`` (or ``--code-dir``): tokens saved on files over 300 lines, signatures
+kept verbatim, outputs that parse, markers that give back their lines byte for byte, time per 2,000
+lines; and the "left alone" policy's numbers per file size.
+
     .venv/bin/python scripts/bench.py                      # tables for ../shared/corpus
     .venv/bin/python scripts/bench.py --json               # one JSON object instead
     .venv/bin/python scripts/bench.py --no-query           # query-blind: every part with query=None
     .venv/bin/python scripts/bench.py CORPUS_DIR ... --repeat 9
+    .venv/bin/python scripts/bench.py --code-dir ~/src/some-project   # code tables over your own sources
 """
 
 from __future__ import annotations
@@ -47,7 +53,11 @@ from headroom_cli.retrieve import retrieve  # noqa: E402
 from headroom_cli.store import Store  # noqa: E402
 from headroom_cli.tokens import count_tokens  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_code  # noqa: E402  (the code part: per language)
+
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
+DEFAULT_CODE_DIRS = [REPO / "tests" / "data" / "code"]  # real source files for the per-language code bench
 
 # The product's targets: % of cl100k tokens saved per kind (None: no target yet).
 TARGET_SAVED = {"tests": 85.0, "logs": 85.0, "json": 75.0, "html": 70.0, "listing": 50.0, "search": 40.0,
@@ -307,8 +317,9 @@ def problems_of(rows: list[SampleResult], big: dict | None) -> list[str]:
     return found
 
 
-def run(dirs: list[Path], repeat: int, use_query: bool, part_tokens: int) -> dict:
+def run(dirs: list[Path], repeat: int, use_query: bool, part_tokens: int, code_dirs: list[Path] | None = None) -> dict:
     samples, skipped = load_corpora(dirs)
+    code_dirs = [d for d in (DEFAULT_CODE_DIRS if code_dirs is None else code_dirs) if d.is_dir()]
     collector = WarningCollector()
     logging.getLogger().addHandler(collector)  # also keeps them off stderr
     try:
@@ -319,11 +330,12 @@ def run(dirs: list[Path], repeat: int, use_query: bool, part_tokens: int) -> dic
             finally:
                 store.close()
             previews = bench_persisted(samples, Path(tmp))
+            code = bench_code.run(samples, code_dirs, repeat, Path(tmp))
         big = bench_big_part(samples, repeat, use_query, part_tokens)
         kind_parts = bench_kind_parts(samples, repeat, use_query, part_tokens)
     finally:
         logging.getLogger().removeHandler(collector)
-    problems = problems_of(rows, big)
+    problems = problems_of(rows, big) + code["problems"]
     return {
         "corpora": [str(d) for d in dirs if str(d) not in skipped],
         "skipped": skipped,
@@ -335,6 +347,7 @@ def run(dirs: list[Path], repeat: int, use_query: bool, part_tokens: int) -> dic
         "overall": asdict(totals("all", rows, TARGET_SAVED_OVERALL)),
         "latency": {"largest": largest(rows), "big_part": big, "by_kind": kind_parts},
         "persisted_previews": previews,
+        "code": code,
         "warnings": dict(collector.counts.most_common(10)),
         "problems": problems,
         "ok": not problems,
@@ -419,6 +432,9 @@ def print_report(result: dict) -> None:
         console.print(kind_parts_table(result["latency"]["by_kind"]))
     if result["persisted_previews"]:
         console.print(persisted_table(result["persisted_previews"]))
+    if result["code"]["languages"]:
+        console.print(bench_code.language_table(result["code"]["languages"], _table))
+        console.print(bench_code.policy_table(result["code"]["policy"], _table))
     for message, count in result["warnings"].items():
         console.print(f"[yellow]warning ×{count}[/yellow]: {message}", highlight=False)
     for problem in result["problems"]:
@@ -501,13 +517,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Run the compression pipeline over needle corpora and compare with the targets.",
         epilog="Exit status: 1 if any needle is neither kept nor recoverable, any output is larger than its "
-               "input, or any output differs between runs; 0 otherwise. A missed %-saved or latency target "
+               "input, any output differs between runs, or (source code) a signature is not kept verbatim, an "
+               "output has a new syntax error or a marker does not give back its lines; 0 otherwise. "
+               "A missed %-saved or latency target "
                "shows as FAIL in the tables but does not change the exit status.")
     parser.add_argument("corpora", nargs="*", type=Path, metavar="CORPUS_DIR",
                         help=f"folders with a needles.json (default: {DEFAULT_CORPUS})")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
     parser.add_argument("--no-query", action="store_true", help="compress every sample with query=None")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per sample, median reported (5)")
+    parser.add_argument("--code-dir", type=Path, action="append", metavar="DIR",
+                        help="source files under DIR for the per-language code tables (repeatable; default: "
+                             "tests/data/code); the corpus's code samples are always included")
     parser.add_argument("--part-tokens", type=int, default=BIG_PART_TOKENS,
                         help=f"size of the synthetic part timed for latency ({BIG_PART_TOKENS})")
     args = parser.parse_args(argv)
@@ -517,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     if not any((d / "needles.json").is_file() for d in dirs):
         parser.error(f"no needles.json in {', '.join(map(str, dirs))}")
 
-    result = run(dirs, args.repeat, not args.no_query, args.part_tokens)
+    result = run(dirs, args.repeat, not args.no_query, args.part_tokens, args.code_dir)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:

@@ -156,3 +156,42 @@ def load_script():
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
     return module
+
+
+def test_bench_reports_code_per_language(tmp_path: Path):
+    """Source files under --code-dir get their own table: per language, tokens saved on files over
+    300 lines, signatures kept verbatim, outputs that parse, markers that give their lines back."""
+    sources = tmp_path / "src"
+    sources.mkdir()
+    data = REPO / "tests" / "data" / "code"
+    for name in ("mux_route.go", "click_parser.py", "zlib_gun.c"):
+        (sources / name).write_text((data / name).read_text())
+    (sources / "notes.txt").write_text("not source code\n" * 100)  # not a source file: skipped
+    corpus = write_corpus(tmp_path / "corpus", [("tests/pytest_cart.txt", pytest_log(), [FAILED_LINE])])
+    done = run_bench(str(corpus), "--json", "--code-dir", str(sources))
+    assert done.returncode == 0, done.stdout + done.stderr
+    code = json.loads(done.stdout)["code"]
+    assert sorted(Path(f["name"]).name for f in code["files"]) == ["click_parser.py", "mux_route.go", "zlib_gun.c"]
+    languages = {row["language"]: row for row in code["languages"]}
+    assert list(languages) == ["python", "go", "c"]  # in the report's order
+    for row in languages.values():
+        assert row["files"] == row["files_over_min"] == 1
+        assert row["signatures"] >= 5 and row["signatures_kept"] == row["signatures"]
+        assert row["parse_ok"] == row["retrievable"] == 1
+        assert 0 < row["tokens_after"] < row["tokens_before"] and row["ms_per_2k_lines"] > 0
+    assert languages["c"]["saved_ok"] is True and languages["c"]["percent_saved"] >= 50
+    assert [p["lines"] for p in code["policy"]] == ["500-999"] and code["problems"] == []
+
+    tables = run_bench(str(corpus), "--code-dir", str(sources))
+    assert "Source code per language" in tables.stdout and "Left-alone policy" in tables.stdout
+
+
+def test_bench_code_defaults_to_the_checked_in_sources(tmp_path: Path):
+    corpus = write_corpus(tmp_path / "corpus", [("tests/pytest_cart.txt", pytest_log(), [FAILED_LINE])])
+    done = run_bench(str(corpus), "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    code = json.loads(done.stdout)["code"]
+    assert code["dirs"] == [str(REPO / "tests" / "data" / "code")]
+    assert {row["language"] for row in code["languages"]} == {
+        "python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp", "ruby", "php"}
+    assert all(row["signatures_kept"] == row["signatures"] for row in code["languages"])

@@ -50,14 +50,24 @@ def test_decisions_are_frozen_on_first_sight(tmp_path):
     assert store.recall(part_hash(other), other) is not None
 
 
-def test_code_is_recognised_and_passed_through(corpus_dir):
+def test_code_is_outlined_and_a_read_keeps_its_line_numbers(corpus_dir):
     source = (corpus_dir / "code" / "python_rich_table.txt").read_text()
     pipeline = Pipeline()
     assert pipeline.route(Part(source)).name == "code"
-    assert not pipeline.run(Part(source)).changed
-    read = Part(_read_format(source), tool_name="Read", tool_input="rich/table.py")
-    outcome, why = pipeline.explain(read)
-    assert why.read_format and why.chosen == "code" and not outcome.changed
+    plain = pipeline.run(Part(source))
+    assert plain.engine == "code" and plain.part_id and "    def add_row(" in plain.text
+    read = _read_format(source)
+    outcome, why = pipeline.explain(Part(read, tool_name="Read", tool_input="rich/table.py"))
+    assert why.read_format and why.chosen == "code" and outcome.changed
+    numbered = read.splitlines(keepends=True)
+    for line in outcome.text.splitlines(keepends=True):
+        assert find_markers(line) or line in numbered or not line.strip()
+    # A marker's range is lines of the Read output; the line after the gap has the number after the range.
+    lines = outcome.text.splitlines()
+    for i, line in enumerate(lines[:-1]):
+        marker = find_markers(line)
+        if marker and lines[i + 1].split("\t")[0].isdigit():
+            assert int(lines[i + 1].split("\t")[0]) > int(marker[0]["b"])
 
 
 def test_explain_names_every_engine_and_the_choice():

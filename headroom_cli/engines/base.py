@@ -22,6 +22,8 @@ class Part:
 class Context:
     part_id: str  # the CCR ID of the original part, for markers
     deadline: float  # time.perf_counter() value after which an engine should give up
+    # Source files with fewer lines stay verbatim (HEADROOM_CODE_MIN_LINES); None: the environment's or the default.
+    code_min_lines: int | None = None
 
 
 @dataclass(frozen=True)

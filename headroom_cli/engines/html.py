@@ -856,10 +856,8 @@ def _take(block: _Block, used: int, budget: int) -> int:
 
 def _section_marker(part_id: str, count: int, first: int, last: int, lost: Counter[str]) -> str:
     """An omission marker for a section's blocks, naming the original lines they came from."""
-    marker = omission_marker(part_id, count, "blocks of this section", lost)
-    if count == 1:
-        marker = marker.replace("1 blocks of", "1 block of", 1)
-    return f"{marker[:-1]} --lines {first}-{last}]"
+    return omission_marker(part_id, count, "block of this section" if count == 1 else "blocks of this section",
+                           lost, (first, last))
 
 
 def _cut_text(block: _Block) -> str:

@@ -41,7 +41,7 @@ from collections import Counter
 
 from headroom_cli.engines import register
 from headroom_cli.engines.base import ANSI, Context, EngineTimeout, hint_score, Part, query_terms, Result, split_lines
-from headroom_cli.markers import line_marker, omission_marker
+from headroom_cli.markers import line_marker, marker, omission_marker
 
 MIN_MATCHES = 24  # fewer matches are left alone: a marker would save next to nothing
 CAP = 5  # plain matches kept per file (first and last included)
@@ -941,10 +941,9 @@ class SearchEngine:
         if hi - lo >= len(line) - start - 20:
             return line
         cut = len(line) - start - (hi - lo)
-        marker = (f"[headroom: line shortened, {cut:,} of {len(line) - start:,} characters left out"
-                  f" · retrieve {part_id} --lines {number}-{number}]")
+        note = marker(part_id, f"line shortened, {cut:,} of {len(line) - start:,} characters left out", (number, number))
         head = line[:start] + ("…" if lo > start else "")
-        return head + line[lo:hi] + ("…" if hi < len(line) else "") + " " + marker
+        return head + line[lo:hi] + ("…" if hi < len(line) else "") + " " + note
 
 
 register(SearchEngine())
