@@ -1,0 +1,133 @@
+"""Where each value sits in a JSON text: character spans of objects, arrays and their members.
+
+Lets a request body be changed by splicing (insert a key, drop array items, replace one value)
+while every other byte stays as the client wrote it: prompt caches hash those bytes. Only the top
+few levels are indexed (``depth``); deeper values are stepped over by the C JSON scanner.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from json.decoder import scanstring
+from typing import Any
+
+_DECODER = json.JSONDecoder()
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+class SpanError(ValueError):
+    """The text is not the JSON the index expected."""
+
+
+@dataclass
+class Node:
+    start: int  # index of the first character of the value
+    end: int  # one past its last character
+    kind: str  # "object" | "array" | "string" | "scalar"
+    members: dict[str, "Node"] = field(default_factory=dict)  # objects, within depth
+    items: list["Node"] = field(default_factory=list)  # arrays, within depth
+
+    def get(self, *path: str | int) -> "Node | None":
+        node: Node | None = self
+        for step in path:
+            if node is None:
+                return None
+            if isinstance(step, int):
+                node = node.items[step] if node.kind == "array" and -len(node.items) <= step < len(node.items) else None
+            else:
+                node = node.members.get(step) if node.kind == "object" else None
+        return node
+
+
+def index(text: str, depth: int = 4) -> Node:
+    """The span tree of a JSON text, members and items recorded ``depth`` levels deep. Values below
+    that depth, strings and scalars are stepped over by the C JSON scanner."""
+    try:
+        node, end = _value(text, _WS.match(text, 0).end(), depth)
+    except IndexError:
+        raise SpanError("unexpected end of JSON") from None
+    if _WS.match(text, end).end() != len(text):
+        raise SpanError("text after the JSON value")
+    return node
+
+
+def _value(text: str, pos: int, depth: int) -> tuple[Node, int]:
+    ch = text[pos]
+    if ch in "{[" and depth >= 0:
+        return _container(text, pos, depth, "object" if ch == "{" else "array")
+    if ch in "}],:":
+        raise SpanError(f"unexpected {ch!r} at {pos}")
+    try:
+        _, end = _DECODER.raw_decode(text, pos)
+    except ValueError as exc:
+        raise SpanError(str(exc)) from None
+    kind = {"{": "object", "[": "array", '"': "string"}.get(ch, "scalar")
+    return Node(pos, end, kind), end
+
+
+def _container(text: str, start: int, depth: int, kind: str) -> tuple[Node, int]:
+    node = Node(start, -1, kind)
+    close = "}" if kind == "object" else "]"
+    pos = _WS.match(text, start + 1).end()
+    if text[pos] == close:
+        node.end = pos + 1
+        return node, node.end
+    while True:
+        if kind == "object":
+            if text[pos] != '"':
+                raise SpanError(f"expected a key at {pos}")
+            try:
+                key, pos = scanstring(text, pos + 1)
+            except ValueError as exc:
+                raise SpanError(str(exc)) from None
+            pos = _WS.match(text, pos).end()
+            if text[pos] != ":":
+                raise SpanError(f"expected ':' after a key at {pos}")
+            pos = _WS.match(text, pos + 1).end()
+        child, pos = _value(text, pos, depth - 1)
+        if depth > 0:
+            if kind == "object":
+                node.members[key] = child
+            else:
+                node.items.append(child)
+        pos = _WS.match(text, pos).end()
+        if text[pos] == close:
+            node.end = pos + 1
+            return node, node.end
+        if text[pos] != ",":
+            raise SpanError(f"expected ',' or {close!r} at {pos}")
+        pos = _WS.match(text, pos + 1).end()
+
+
+def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """Replace text[a:b] by each new string; edits must not overlap (any order)."""
+    out, pos = [], 0
+    for a, b, new in sorted(edits, key=lambda e: (e[0], e[1])):
+        if a < pos:
+            raise SpanError("overlapping edits")
+        out.append(text[pos:a])
+        out.append(new)
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def insert_member(text: str, obj: Node, member: str) -> tuple[int, int, str]:
+    """The edit that adds ``member`` (``"key":value``) as the last member of object ``obj``."""
+    close = obj.end - 1
+    inner = text[obj.start + 1:close]
+    sep = "," if inner.strip() else ""
+    return (close, close, sep + member)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Structural equality that tells 1 from 1.0 and True from 1, as a JSON reader would."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b

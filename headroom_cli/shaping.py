@@ -1,0 +1,105 @@
+"""After the engines: fit the request to the context window and align it with the prompt cache.
+
+One step of the proxy's request path, between compression (``rewrite.py``) and sending:
+
+1. IntelligentContext (``context_fit.py``): replay this conversation's frozen fit decisions, and
+   fit the request when it is over the model's window or the user's budget;
+2. CacheAligner (``cache_aligner.py``): automatic cache breakpoints for Anthropic requests that
+   carry none; then, per conversation, volatile values in the prefix and history Headroom sent
+   differently from last time are noticed for the ledger.
+
+Each stage that fails leaves the request as the stage before it made it: never a lost request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field, replace
+
+from headroom_cli import cache_aligner
+from headroom_cli.cache_aligner import ConversationTracker, VolatileFinding
+from headroom_cli.config import Settings
+from headroom_cli.context_fit import FitMemory, Fitter, limit_for
+from headroom_cli.providers import Adapter
+from headroom_cli.rewrite import Rewrite
+
+log = logging.getLogger("headroom.cache")
+
+
+@dataclass
+class CacheNote:
+    """What this step did and saw, for the ledger."""
+
+    conversation: str = ""
+    breakpoints: int = 0  # automatic cache_control markers added
+    findings: list[VolatileFinding] = field(default_factory=list)  # volatile prefix values, first seen now
+    broken_chars: int = 0  # characters of history sent differently from last time though the client's were not
+    fit_decided: bool = False  # a new fit decision changed the history this request
+    fit_moved: int = 0
+    fit_hardened: int = 0
+    sent: str = ""  # the body as shaped, for where each saving sits in the provider's cache regions
+
+
+class RequestShaper:
+    def __init__(self, settings: Settings, store=None):
+        self.settings = settings
+        self.tracker = ConversationTracker()
+        memory = FitMemory(settings.store_path if store is not None else None)
+        self.fitter = Fitter(memory, store.put if store is not None else None, store.has if store is not None else None)
+        self._logged: set[tuple[str, str]] = set()
+
+    def shape(self, raw: bytes, rewrite: Rewrite, adapter: Adapter, provider: str, beta: str = "") -> Rewrite:
+        """The request fitted and cache-aligned, with a CacheNote as its ``note``."""
+        note = CacheNote()
+        body = rewrite.parsed
+        if body is None:
+            return replace(rewrite, note=note)
+        text = rewrite.body.decode("utf-8", "surrogatepass")
+        api = adapter.api
+        try:
+            prefix = cache_aligner.prefix_texts(body, api)
+            note.conversation = cache_aligner.conversation_key(body, api, prefix)
+        except Exception as exc:  # noqa: BLE001 - never cost the request
+            log.warning("cache alignment skipped: %s: %s", type(exc).__name__, exc)
+            return replace(rewrite, note=note)
+        outcomes = list(rewrite.outcomes)
+        try:
+            fit = self.fitter.fit(text, body, adapter, rewrite.outcomes, note.conversation,
+                                  limit_for(body, self.settings.budget, beta))
+            if fit.text != text:
+                text, body = fit.text, json.loads(fit.text)
+                outcomes += fit.outcomes
+            note.fit_decided, note.fit_moved, note.fit_hardened = fit.decided, fit.moved, fit.hardened
+        except Exception as exc:  # noqa: BLE001
+            log.warning("context fit skipped: %s: %s", type(exc).__name__, exc, exc_info=self.settings.debug)
+        if provider == "anthropic" and api == "anthropic-messages" and self.settings.cache_breakpoints:
+            try:
+                marked, note.breakpoints = cache_aligner.add_breakpoints(text, body)
+                if note.breakpoints:
+                    text, body = marked, json.loads(marked)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("cache breakpoints skipped: %s: %s", type(exc).__name__, exc)
+        try:
+            unchanged = not any(o.changed for o in outcomes)  # only breakpoints, if anything, were added
+            self._observe(raw, prefix, body, api, note, unchanged)
+        except Exception as exc:  # noqa: BLE001
+            log.debug("cache observation skipped: %s: %s", type(exc).__name__, exc)
+        note.sent = text
+        if text == rewrite.body.decode("utf-8", "surrogatepass"):
+            return replace(rewrite, note=note)
+        return replace(rewrite, body=text.encode("utf-8", "surrogatepass"), outcomes=outcomes, parsed=body, note=note,
+                       reshaped=True)
+
+    def _observe(self, raw: bytes, prefix: dict[str, str], body: dict, api: str, note: CacheNote, same: bool) -> None:
+        """``prefix``: the system prompt and tools as the client wrote them; ``same``: what is sent
+        carries the client's messages unchanged (cache_control aside)."""
+        client, client_sizes = cache_aligner.message_digests(json.loads(raw), api)
+        sent, sizes = (client, client_sizes) if same else cache_aligner.message_digests(body, api)
+        seen = self.tracker.observe(note.conversation, prefix, client, sent, sizes)
+        note.findings = seen.findings
+        note.broken_chars = seen.broken_chars
+        for finding in seen.findings:
+            if (finding.location, finding.kind) not in self._logged:
+                self._logged.add((finding.location, finding.kind))
+                log.warning("volatile prompt prefix: %s", finding.describe())
