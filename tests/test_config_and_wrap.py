@@ -45,11 +45,12 @@ def test_unknown_wrapper_names_the_known_ones():
 
 FAKE_TOOL = textwrap.dedent("""
     import json, os, signal, sys, time, urllib.request
+    if "--wait" in sys.argv:  # before it says it is up: the test sends SIGTERM as soon as it reads that
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(42))
     health = json.load(urllib.request.urlopen(os.environ["FAKE_BASE"] + "/headroom/health"))
     print(json.dumps({"base": os.environ["FAKE_BASE"], "session": os.environ["HEADROOM_SESSION"],
                       "health": health["status"], "args": sys.argv[1:]}), flush=True)
     if "--wait" in sys.argv:
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(42))
         time.sleep(30)
     sys.exit(int(sys.argv[-1]))
 """)

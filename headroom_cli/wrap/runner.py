@@ -14,11 +14,13 @@ import os
 import shutil
 import signal
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
 
 from headroom_cli.config import Settings
 from headroom_cli.proxy.server import ProxyServer
 from headroom_cli.wrap.loader import Wrapper
+from headroom_cli.wrap.upstreams import inherit_upstreams
 
 log = logging.getLogger("headroom.wrap")
 
@@ -33,16 +35,51 @@ class WrapRun:
     proxy: ProxyServer
 
 
-def find_binary(wrapper: Wrapper) -> str:
+@dataclass
+class Plan:
+    """What a wrap will run, decided before the proxy starts."""
+
+    binary: str
+    args: list[str]  # the person's arguments for the tool
+    providers: list[str]  # whose base URLs point at the proxy
+    settings: Settings
+    notes: list[str] = field(default_factory=list)  # one line each, for the person, before the tool starts
+
+
+def find_binary(wrapper: Wrapper, args: list[str] | None = None) -> tuple[str, list[str]]:
+    """The executable and the arguments it gets; for `wrap -- CMD …` the command is the first argument."""
+    args = list(args or [])
+    if wrapper.command_from_args:
+        if not args:
+            raise ToolNotInstalled("say which command to run after --, e.g. `headroom wrap -- python app.py`")
+        name, args = args[0], args[1:]
+        found = shutil.which(name)
+        if not found:
+            raise ToolNotInstalled(f"{name}: command not found")
+        return found, args
     override = os.environ.get(wrapper.binary_env) if wrapper.binary_env else None
     found = shutil.which(override or wrapper.binary)
     if not found:
         raise ToolNotInstalled(wrapper.install_hint)
-    return found
+    return found, args
 
 
-def child_environment(wrapper: Wrapper, proxy: ProxyServer) -> tuple[dict[str, str], list[str]]:
-    extra_env, lead_args = wrapper.render(proxy.url, proxy.session, str(proxy.settings.home))
+def prepare(wrapper: Wrapper, settings: Settings, user_args: list[str],
+            environ: Mapping[str, str] | None = None) -> Plan:
+    environ = os.environ if environ is None else environ
+    binary, args = find_binary(wrapper, user_args)
+    providers, unserved = wrapper.providers_for(args, environ)
+    notes = [f"model {m} is not an Anthropic or OpenAI model: its requests go straight to its provider, "
+             "uncompressed" for m in unserved]
+    settings, inherited = inherit_upstreams(wrapper, providers, settings, environ)
+    notes += inherited
+    settings = dataclasses.replace(settings, saved_outputs_root=wrapper.saved_outputs_root())
+    return Plan(binary, args, providers, settings, notes)
+
+
+def child_environment(wrapper: Wrapper, proxy: ProxyServer,
+                      providers: list[str] | None = None) -> tuple[dict[str, str], list[str]]:
+    extra_env, lead_args = wrapper.render(proxy.url, proxy.session, str(proxy.settings.home), providers, os.environ)
     env = dict(os.environ)
     env.update(extra_env)
     # So `headroom statusline` (run by the tool) and nested headroom commands find this session.
@@ -50,26 +87,43 @@ def child_environment(wrapper: Wrapper, proxy: ProxyServer) -> tuple[dict[str, s
     return env, lead_args
 
 
-def run(wrapper: Wrapper, settings: Settings, user_args: list[str], on_started=None) -> WrapRun:
-    binary = find_binary(wrapper)
-    settings = dataclasses.replace(settings, saved_outputs_root=wrapper.saved_outputs_root())
-    proxy = ProxyServer(settings).start()
+def run(wrapper: Wrapper, settings: Settings, user_args: list[str],
+        on_started: Callable[[ProxyServer, Plan], None] | None = None) -> WrapRun:
+    plan = prepare(wrapper, settings, user_args)
+    proxy = ProxyServer(plan.settings).start()
     try:
-        env, lead_args = child_environment(wrapper, proxy)
+        env, lead_args = child_environment(wrapper, proxy, plan.providers)
         if on_started is not None:
-            on_started(proxy)
-        code = _run_child([binary, *lead_args, *user_args], env)
+            on_started(proxy, plan)
+        code = _run_child([plan.binary, *lead_args, *plan.args], env)
     finally:
         proxy.stop()
     return WrapRun(code, proxy)
 
 
+def serve(wrapper: Wrapper, settings: Settings, show: Callable[[ProxyServer, str], None]) -> WrapRun:
+    """A tool that cannot be started for the person (a desktop app): run the proxy in the foreground;
+    ``show(proxy, instructions)`` tells them what to set, then blocks (the live dashboard) until Ctrl-C."""
+    proxy = ProxyServer(settings).start()
+    try:
+        values = wrapper.values(proxy.url, proxy.session, str(settings.home),
+                                anthropic_upstream=settings.anthropic_upstream, openai_upstream=settings.openai_upstream)
+        show(proxy, wrapper.instructions.format(**values).strip())
+    finally:
+        proxy.stop()
+    return WrapRun(0, proxy)
+
+
 def _run_child(argv: list[str], env: dict[str, str]) -> int:
-    child = subprocess.Popen(argv, env=env)
+    # Handlers go in before the child starts: a signal sent the moment it is up must not kill us.
+    started: list[subprocess.Popen] = []
+    pending: list[int] = []
 
     def forward(signum, _frame):
-        if child.poll() is None:
-            child.send_signal(signum)
+        if not started:
+            pending.append(signum)  # arrived while the child was being started: passed on once it runs
+        elif started[0].poll() is None:
+            started[0].send_signal(signum)
 
     # At a terminal, Ctrl-C already reaches the child (same foreground process group): passing it on
     # too would make it a double Ctrl-C. A no-op Python handler, not SIG_IGN: an ignored signal would
@@ -81,6 +135,10 @@ def _run_child(argv: list[str], env: dict[str, str]) -> int:
         signal.SIGHUP: signal.signal(signal.SIGHUP, forward),
     }
     try:
+        child = subprocess.Popen(argv, env=env)
+        started.append(child)
+        for signum in pending:
+            child.send_signal(signum)
         while True:
             try:
                 code = child.wait()
