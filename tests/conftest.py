@@ -20,6 +20,22 @@ def needles(corpus_dir: Path) -> list[dict]:
     return json.loads((corpus_dir / "needles.json").read_text())
 
 
+@pytest.fixture(scope="session")
+def log(corpus_dir: Path) -> str:
+    """A real 2,000-line pytest run with one failure (samples.FAILED_IN_LOG): what the integration tests send."""
+    return (corpus_dir / "tests" / "pytest_verbose_more_itertools.txt").read_text()
+
+
+@pytest.fixture
+def headroom(headroom_home: Path):
+    """The library's state object (store, ledger, settings) on this test's HEADROOM_HOME."""
+    from headroom_cli import Headroom
+    from headroom_cli.config import Settings
+    instance = Headroom(Settings.resolve())
+    yield instance
+    instance.close()
+
+
 @pytest.fixture(autouse=True)
 def headroom_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own state folder; nothing touches the real user data dir."""

@@ -16,7 +16,9 @@ def test_wheel_carries_wrappers_demo_data_and_the_console_script(tmp_path):
     assert build.returncode == 0, build.stderr
     (wheel,) = tmp_path.glob("headroom_cli-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for needed in ("headroom_cli/wrappers/claude.toml", "headroom_cli/demo_data/pytest_run.txt.gz",
+    wrappers = [f"headroom_cli/wrappers/{f.name}" for f in (REPO / "wrappers").glob("*.toml")]
+    assert len(wrappers) >= 5  # claude, aider, codex, cursor, command
+    for needed in (*wrappers, "headroom_cli/demo_data/pytest_run.txt.gz",
                    "headroom_cli/demo_data/billing_api.log.gz", "headroom_cli/engines/testlog.py",
                    "headroom_cli/mock_upstream.py"):
         assert needed in names

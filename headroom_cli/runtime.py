@@ -1,0 +1,64 @@
+"""What compressing requests needs, opened from Settings in one place for the proxy and the library.
+
+The store (originals and frozen decisions), the pipeline configured over it, the ledger, and the one
+request path both use: compress the tool outputs, then fit and cache-align the body. The proxy and
+``headroom_cli.compress`` therefore send the same bytes for the same request, and share state.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+import uuid
+
+from headroom_cli.config import DEFAULT_STORE_MAX_DAYS, DEFAULT_STORE_MAX_MB, Settings, store_budget
+from headroom_cli.pipeline import Pipeline
+from headroom_cli.providers import Adapter
+from headroom_cli.rewrite import Rewrite, rewrite_body
+from headroom_cli.shaping import RequestShaper
+from headroom_cli.store import Store
+
+log = logging.getLogger("headroom.store")
+
+
+def new_session_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+def open_store(settings: Settings) -> Store | None:
+    """The CCR store, pruned to its budget; None (and one warning) when it cannot be used."""
+    try:
+        store = Store(settings.store_path)
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("the store %s cannot be used (%s); compressing only losslessly (no omissions) until it can. "
+                    "`headroom store clear --yes` starts a new one", settings.store_path, exc)
+        return None
+    try:
+        max_bytes, max_days = store_budget()
+    except ValueError as exc:
+        log.warning("%s; using the default store budget", exc)
+        max_bytes, max_days = DEFAULT_STORE_MAX_MB * 1024 * 1024, DEFAULT_STORE_MAX_DAYS
+    try:
+        removed, freed = store.prune(max_bytes=max_bytes, max_age_days=max_days)
+    except sqlite3.Error as exc:
+        log.warning("could not prune the store %s (%s)", settings.store_path, exc)
+    else:
+        if removed:
+            log.info("store pruned: %d originals (%.1f MB) past the budget", removed, freed / (1024 * 1024))
+    return store
+
+
+def build_pipeline(settings: Settings, store: Store | None) -> Pipeline:
+    # Without a store an omission could never be redeemed: compress only losslessly then.
+    if store is None:
+        return Pipeline(lossy=False, code_min_lines=settings.code_min_lines)
+    return Pipeline(frozen=store, code_min_lines=settings.code_min_lines)
+
+
+def prepare_request(raw: bytes, adapter: Adapter, pipeline: Pipeline, store: Store | None, settings: Settings,
+                    shaper: RequestShaper, beta: str = "") -> Rewrite:
+    """One request body as Headroom sends it: tool outputs compressed (originals stored), then fitted
+    to the context window and cache-aligned. Raises ``NotRewritable`` for a body that is not JSON."""
+    rewrite = rewrite_body(raw, adapter, pipeline, store.put if store is not None else None, settings.saved_outputs_root)
+    return shaper.shape(raw, rewrite, adapter, adapter.provider, beta)
