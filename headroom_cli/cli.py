@@ -16,6 +16,7 @@ from headroom_cli import __version__
 from headroom_cli.config import Settings, headroom_home
 from headroom_cli.mcp.cli import mcp_app
 from headroom_cli.store_cli import store_app
+from headroom_cli.wrap.generic import WrapCommand
 
 app = typer.Typer(
     name="headroom",
@@ -71,9 +72,22 @@ def main_options(
     _state["debug"] = debug
 
 
-def _settings(host=None, port=None, anthropic_upstream=None, openai_upstream=None, no_compress=False) -> Settings:
-    return Settings.resolve(host=host, port=port, anthropic_upstream=anthropic_upstream,
-                            openai_upstream=openai_upstream, no_compress=no_compress, debug=_state["debug"])
+def _settings(host=None, port=None, anthropic_upstream=None, openai_upstream=None, no_compress=False,
+              no_retrieval_tool=False, budget=None, no_cache_breakpoints=False) -> Settings:
+    try:
+        return Settings.resolve(host=host, port=port, anthropic_upstream=anthropic_upstream,
+                                openai_upstream=openai_upstream, no_compress=no_compress,
+                                no_retrieval_tool=no_retrieval_tool, budget=budget,
+                                no_cache_breakpoints=no_cache_breakpoints, debug=_state["debug"])
+    except ValueError as exc:
+        _fail(str(exc), 2)
+
+
+BUDGET_HELP = ("Most input tokens (cl100k) a request may carry (env HEADROOM_BUDGET); a request over it, or over "
+               "the model's context window, is fitted: older tool outputs compressed harder, then middle turns moved "
+               "to the store behind one marker.")
+NO_BREAKPOINTS_HELP = ("Don't add Anthropic cache_control breakpoints to requests that carry none "
+                       "(env HEADROOM_NO_CACHE_BREAKPOINTS=1).")
 
 
 @app.command()
@@ -83,11 +97,18 @@ def proxy(
     anthropic_upstream: Optional[str] = typer.Option(None, help=UPSTREAM_HELP.format(env="HEADROOM_ANTHROPIC_UPSTREAM", default="https://api.anthropic.com")),
     openai_upstream: Optional[str] = typer.Option(None, help=UPSTREAM_HELP.format(env="HEADROOM_OPENAI_UPSTREAM", default="https://api.openai.com")),
     no_compress: bool = typer.Option(False, "--no-compress", help="Pass everything through unchanged (env HEADROOM_NO_COMPRESS=1); still measures."),
+    no_retrieval_tool: bool = typer.Option(False, "--no-retrieval-tool", help="Don't offer the model the headroom_retrieve tool that the proxy answers itself (env HEADROOM_NO_RETRIEVAL_TOOL=1)."),
+    budget: Optional[int] = typer.Option(None, "--budget", min=1, metavar="TOKENS", help=BUDGET_HELP),
+    no_cache_breakpoints: bool = typer.Option(False, "--no-cache-breakpoints", help=NO_BREAKPOINTS_HELP),
 ) -> None:
     """Run the compressing proxy alone, for any Anthropic or OpenAI API client.
 
     Point the client at it: ANTHROPIC_BASE_URL=http://127.0.0.1:8787 or OPENAI_BASE_URL=http://127.0.0.1:8787/v1.
     Prints one line per LLM request with the tokens saved. Ctrl-C stops it.
+
+    The model can read back what a marker left out by itself: the proxy adds a `headroom_retrieve` tool to
+    Anthropic Messages and OpenAI Chat requests (unless the client has Headroom's MCP server) and answers
+    its calls without the client seeing them.
     """
     import signal
     import threading
@@ -97,7 +118,8 @@ def proxy(
     from headroom_cli.ui.format import percent, tokens
 
     _setup_logging()
-    settings = _settings(host, port, anthropic_upstream, openai_upstream, no_compress)
+    settings = _settings(host, port, anthropic_upstream, openai_upstream, no_compress, no_retrieval_tool, budget,
+                         no_cache_breakpoints)
     try:
         server = ProxyServer(settings).start()
     except ProxyStartError as exc:
@@ -105,9 +127,11 @@ def proxy(
 
     def show(record) -> None:
         saved = record.tokens_before - record.tokens_after
-        pct = percent(100 * saved / record.tokens_before) if record.tokens_before else "0%"
+        pct = percent(100 * abs(saved) / record.tokens_before) if record.tokens_before else "0%"
+        rounds = f" · {record.retrieval_rounds} retrieval round(s) answered" if record.retrieval_rounds else ""
         err.print(f"{record.provider:9} {record.path} {record.model or '?'} → {record.status or 'error'} · "
-                  f"{tokens(record.tokens_before)} → {tokens(record.tokens_after)} tokens (−{pct})", highlight=False)
+                  f"{tokens(record.tokens_before)} → {tokens(record.tokens_after)} tokens "
+                  f"({'−' if saved >= 0 else '+'}{pct}){rounds}", highlight=False)
 
     server.recorder.listeners.append(show)
     err.print(banner("proxy", server.url, settings, server.session,
@@ -128,39 +152,56 @@ def proxy(
         err.print(session_summary(server.ledger, server.session))
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(cls=WrapCommand, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def wrap(
-    tool: str = typer.Argument(..., help="The tool to wrap: claude (see wrappers/)."),
+    tool: str = typer.Argument(..., help="The tool to wrap: claude, aider, codex, cursor (see wrappers/); "
+                                         "or `-- CMD …` for any command that reads ANTHROPIC_BASE_URL/OPENAI_BASE_URL."),
     args: Optional[List[str]] = typer.Argument(None, help="Arguments for the tool, after `--`."),
     port: int = typer.Option(0, help="Proxy port; 0 picks a free one."),
     anthropic_upstream: Optional[str] = typer.Option(None, help=UPSTREAM_HELP.format(env="HEADROOM_ANTHROPIC_UPSTREAM", default="https://api.anthropic.com")),
     openai_upstream: Optional[str] = typer.Option(None, help=UPSTREAM_HELP.format(env="HEADROOM_OPENAI_UPSTREAM", default="https://api.openai.com")),
     no_compress: bool = typer.Option(False, "--no-compress", help="Pass everything through unchanged; still measures."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No banner and no exit summary."),
+    budget: Optional[int] = typer.Option(None, "--budget", min=1, metavar="TOKENS", help=BUDGET_HELP),
+    no_cache_breakpoints: bool = typer.Option(False, "--no-cache-breakpoints", help=NO_BREAKPOINTS_HELP),
 ) -> None:
-    """Run a coding agent with its API traffic compressed: `headroom wrap claude [-- ARGS…]`.
+    """Run a coding agent with its API traffic compressed: `headroom wrap claude|aider|codex [-- ARGS…]`,
+    `headroom wrap -- CMD …`, or `headroom wrap cursor`.
 
     Starts the proxy on a free port, runs the tool with its API base URL pointed at it, shows live
-    savings in the tool's own status line, prints a summary when the tool exits, and exits with the
-    tool's exit code. Nothing is written into the tool's own settings files.
+    savings where the tool allows (Claude Code's status line; `headroom dashboard` in another terminal),
+    prints a summary when the tool exits, and exits with the tool's exit code. Nothing is written into
+    the tool's own settings files. `cursor` (a desktop app) prints what to set in Cursor instead and
+    runs the proxy in the foreground with the live dashboard until Ctrl-C.
     """
     from headroom_cli.proxy.server import ProxyStartError
     from headroom_cli.ui.banner import banner
     from headroom_cli.ui.summary import session_summary
     from headroom_cli.wrap import loader, runner
 
-    settings = _settings(None, port, anthropic_upstream, openai_upstream, no_compress)
+    settings = _settings(None, port, anthropic_upstream, openai_upstream, no_compress, budget=budget,
+                         no_cache_breakpoints=no_cache_breakpoints)
     _setup_logging(to_file=settings.home / "headroom.log")
     try:
         wrapper = loader.load(tool)
     except loader.WrapperError as exc:
         _fail(str(exc), 2)
 
-    def started(server) -> None:
+    if wrapper.mode == loader.FOREGROUND:
+        if args:
+            _fail(f"`headroom wrap {wrapper.name}` takes no arguments for the tool: it is set up by hand", 2)
+        _serve_foreground(wrapper, settings)
+        return
+    live = ("in the tool's status line; or `headroom dashboard` in another terminal"
+            if wrapper.savings_display == "statusline" else
+            "`headroom dashboard` in another terminal; a summary when it exits (nothing is drawn over the tool)")
+
+    def started(server, plan) -> None:
+        for note in plan.notes:
+            err.print(f"[yellow]headroom:[/] {note}", highlight=False, soft_wrap=True)
         if not quiet:
-            err.print(banner(f"wrap {wrapper.name}", server.url, settings, server.session,
-                             [("log", str(settings.home / "headroom.log")),
-                              ("live savings", "in the tool's status line; or `headroom dashboard` in another terminal")]))
+            err.print(banner(f"wrap {wrapper.name}", server.url, plan.settings, server.session,
+                             [("log", str(settings.home / "headroom.log")), ("live savings", live)]))
 
     try:
         result = runner.run(wrapper, settings, list(args or []), on_started=started)
@@ -178,6 +219,39 @@ def wrap(
     raise typer.Exit(result.exit_code)
 
 
+def _serve_foreground(wrapper, settings: Settings) -> None:
+    """An app Headroom cannot start (Cursor): what to set in it, then the proxy with the live dashboard."""
+    import signal
+
+    from headroom_cli.ledger import Ledger
+    from headroom_cli.proxy.server import ProxyStartError
+    from headroom_cli.ui import dashboard
+    from headroom_cli.ui.banner import banner
+    from headroom_cli.ui.instructions import instructions
+    from headroom_cli.ui.summary import session_summary
+    from headroom_cli.wrap import runner
+
+    def show(server, text: str) -> None:
+        err.print(banner(f"wrap {wrapper.name}", server.url, settings, server.session,
+                         [("log", str(settings.home / "headroom.log"))]))
+        err.print(instructions(wrapper.description, text), soft_wrap=True)
+        dashboard.run(Ledger(settings.ledger_path), server.session, console=err)  # until Ctrl-C
+        err.print()
+
+    def stop_on_term(*_) -> None:
+        raise KeyboardInterrupt  # SIGTERM ends it like Ctrl-C: clean shutdown and the summary
+
+    previous = signal.signal(signal.SIGTERM, stop_on_term)
+    try:
+        result = runner.serve(wrapper, settings, show)
+    except ProxyStartError as exc:
+        _fail(str(exc))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    err.print(session_summary(Ledger(settings.ledger_path), result.proxy.session,
+                              f"headroom · wrap {wrapper.name} · this session"))
+
+
 @app.command()
 def compress(
     path: str = typer.Argument("-", help="A file to compress, or - for standard input."),
@@ -185,6 +259,7 @@ def compress(
     query: Optional[str] = typer.Option(None, help="What you are looking for (used by query-aware engines)."),
     as_json: bool = typer.Option(False, "--json", help='Print {"kind","engine","tokens_before","tokens_after","ccr_ids","text"}.'),
     explain: bool = typer.Option(False, "--explain", help="Also print (to stderr) each engine's score, the route taken and why."),
+    code_min_lines: Optional[int] = typer.Option(None, "--code-min-lines", min=0, help="Source files with fewer lines stay verbatim (env HEADROOM_CODE_MIN_LINES; default 200; 0: compress any size)."),
 ) -> None:
     """Run the compression pipeline on one input and print the result.
 
@@ -211,10 +286,10 @@ def compress(
     if explain:
         from headroom_cli.ui.explain import explanation
 
-        outcome, why = Pipeline().explain(part)
+        outcome, why = Pipeline(code_min_lines=code_min_lines).explain(part)
         err.print(explanation(why, outcome))
     else:
-        outcome = Pipeline().run(part)
+        outcome = Pipeline(code_min_lines=code_min_lines).run(part)
     if outcome.part_id:
         store = Store(headroom_home() / "store.sqlite3")
         store.put(outcome.part_id, outcome.kind or "text", outcome.original)
@@ -289,7 +364,11 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
             "all_time": ledger.totals().to_json(),
             "engines": ledger.engines_json(),
             "retrievals": {"session": ledger.retrieval_count(session) if session else 0,
-                           "all_time": ledger.retrieval_count()},
+                           "all_time": ledger.retrieval_count(),
+                           "session_detail": ledger.retrieval_summary(session) if session else None,
+                           "all_time_detail": ledger.retrieval_summary()},
+            "volatile_prefixes": ledger.volatile(session) if session else [],
+            "cache_warnings": ledger.cache_warnings(session) if session else [],
         }))
         return
     if session is None:

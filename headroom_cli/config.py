@@ -57,6 +57,34 @@ def store_budget() -> tuple[int, float]:
     return int(megabytes * 1024 * 1024), days
 
 
+def _env_budget() -> int | None:
+    """HEADROOM_BUDGET: a token budget per request (whole number of tokens, more than 0)."""
+    value = _env("HEADROOM_BUDGET")
+    if value is None:
+        return None
+    if not value.strip().isdigit() or int(value) <= 0:
+        raise ValueError(f"HEADROOM_BUDGET must be a whole number of tokens, not {value!r}")
+    return int(value)
+
+
+# Source files shorter than this many lines stay verbatim (see the README's "Source code" section).
+DEFAULT_CODE_MIN_LINES = 200
+
+
+def code_min_lines_setting(flag: int | None = None) -> int:
+    """Source files with fewer lines are left as they are: a flag, else HEADROOM_CODE_MIN_LINES, else
+    the default (0 compresses files of any size)."""
+    if flag is not None:
+        return max(0, flag)
+    value = _env("HEADROOM_CODE_MIN_LINES")
+    if value is None:
+        return DEFAULT_CODE_MIN_LINES
+    try:
+        return max(0, int(value))
+    except ValueError:
+        raise ValueError(f"HEADROOM_CODE_MIN_LINES must be a whole number, not {value!r}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str
@@ -68,6 +96,14 @@ class Settings:
     debug: bool = False
     # Where a wrapped client keeps whole tool outputs it sends only a preview of (set by `wrap`).
     saved_outputs_root: Path | None = None
+    # Offer the model a headroom_retrieve tool that the proxy answers (clients without the MCP server).
+    retrieval_tool: bool = True
+    # Source files shorter than this many lines stay verbatim (HEADROOM_CODE_MIN_LINES).
+    code_min_lines: int = DEFAULT_CODE_MIN_LINES
+    # Add Anthropic cache_control breakpoints to requests that carry none (plain SDK apps).
+    cache_breakpoints: bool = True
+    # Most input tokens (cl100k) a request may carry; over it (or the model's window) it is fitted.
+    budget: int | None = None
 
     @property
     def store_path(self) -> Path:
@@ -86,6 +122,10 @@ class Settings:
         anthropic_upstream: str | None = None,
         openai_upstream: str | None = None,
         no_compress: bool = False,
+        no_retrieval_tool: bool = False,
+        no_cache_breakpoints: bool = False,
+        budget: int | None = None,
+        code_min_lines: int | None = None,
         debug: bool = False,
     ) -> "Settings":
         env_port = _env("HEADROOM_PORT")
@@ -95,6 +135,10 @@ class Settings:
             anthropic_upstream=(anthropic_upstream or _env("HEADROOM_ANTHROPIC_UPSTREAM") or DEFAULT_ANTHROPIC_UPSTREAM).rstrip("/"),
             openai_upstream=(openai_upstream or _env("HEADROOM_OPENAI_UPSTREAM") or DEFAULT_OPENAI_UPSTREAM).rstrip("/"),
             compress=not (no_compress or _truthy(_env("HEADROOM_NO_COMPRESS"))),
+            retrieval_tool=not (no_retrieval_tool or _truthy(_env("HEADROOM_NO_RETRIEVAL_TOOL"))),
+            cache_breakpoints=not (no_cache_breakpoints or _truthy(_env("HEADROOM_NO_CACHE_BREAKPOINTS"))),
+            budget=budget if budget is not None else _env_budget(),
             home=headroom_home(),
             debug=debug,
+            code_min_lines=code_min_lines_setting(code_min_lines),
         )

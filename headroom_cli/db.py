@@ -66,3 +66,17 @@ def connect(path: Path, schema: str) -> sqlite3.Connection:
         except OSError:
             pass
     return conn
+
+
+def add_columns(conn: sqlite3.Connection, table: str, columns: dict[str, str]) -> list[str]:
+    """Add the columns a file from an older release lacks; returns the ones added. Call inside a
+    transaction. Another process adding the same column at the same moment is not an error."""
+    have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    missing = [name for name in columns if name not in have]
+    for name in missing:
+        try:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {columns[name]}")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):
+                raise
+    return missing

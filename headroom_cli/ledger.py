@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from headroom_cli.db import connect
+from headroom_cli.db import add_columns, connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -38,7 +38,28 @@ CREATE TABLE IF NOT EXISTS retrievals (
     lines TEXT,
     bytes INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS volatile_prefixes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    session TEXT NOT NULL,
+    location TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    before TEXT NOT NULL,
+    after TEXT NOT NULL,
+    UNIQUE (session, location)
+);
 """
+# Columns added after the first release: a ledger file from then gets them on open.
+_ADDED_COLUMNS = {
+    "requests": {
+        "retrieval_rounds": "INTEGER NOT NULL DEFAULT 0",  # answered by the proxy, unseen by the client
+        "stream_rebuilt": "INTEGER NOT NULL DEFAULT 0",  # the client's stream was held and continued
+        "net_dollars_saved": "REAL",  # after the provider's cache prices (prices.py)
+        "cache_breakpoints": "INTEGER NOT NULL DEFAULT 0",  # automatic cache_control markers added
+        "cache_warning": "TEXT",  # Headroom made the provider write what it could have read: why
+    },
+}
 
 
 @dataclass
@@ -66,6 +87,11 @@ class RequestRecord:
     status: int | None = None
     dollars_saved: float = 0.0
     duration_ms: float | None = None
+    retrieval_rounds: int = 0
+    stream_rebuilt: bool = False
+    net_dollars_saved: float | None = None
+    cache_breakpoints: int = 0
+    cache_warning: str | None = None
 
 
 @dataclass
@@ -78,6 +104,8 @@ class Totals:
     usage_output: int = 0
     usage_cache_read: int = 0
     usage_cache_write: int = 0
+    net_dollars_saved: float = 0.0  # after the provider's cache prices
+    cache_warnings: int = 0  # requests where Headroom's changes cost a cache write
 
     @property
     def tokens_saved(self) -> int:
@@ -92,6 +120,7 @@ class Totals:
             "requests": self.requests, "tokens_before": self.tokens_before, "tokens_after": self.tokens_after,
             "tokens_saved": self.tokens_saved, "percent_saved": round(self.percent_saved, 2),
             "dollars_saved": round(self.dollars_saved, 6),
+            "net_dollars_saved": round(self.net_dollars_saved, 6), "cache_warnings": self.cache_warnings,
             "upstream_usage": {"input": self.usage_input, "output": self.usage_output,
                                "cache_read": self.usage_cache_read, "cache_write": self.usage_cache_write},
         }
@@ -102,17 +131,22 @@ class Ledger:
         self.path = path
         self._conn = connect(path, _SCHEMA)
         self._lock = threading.Lock()
+        with self._conn:
+            for table, columns in _ADDED_COLUMNS.items():
+                add_columns(self._conn, table, columns)
 
     def record(self, r: RequestRecord) -> None:
         with self._lock, self._conn:
             self._conn.execute(
                 "INSERT INTO requests (ts, session, provider, model, path, status, tokens_before, tokens_after,"
-                " engines, usage_input, usage_output, usage_cache_read, usage_cache_write, dollars_saved, duration_ms)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " engines, usage_input, usage_output, usage_cache_read, usage_cache_write, dollars_saved, duration_ms,"
+                " retrieval_rounds, stream_rebuilt, net_dollars_saved, cache_breakpoints, cache_warning)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     r.ts, r.session, r.provider, r.model, r.path, r.status, r.tokens_before, r.tokens_after,
                     json.dumps(r.engines, sort_keys=True), r.usage.input, r.usage.output, r.usage.cache_read,
-                    r.usage.cache_write, r.dollars_saved, r.duration_ms,
+                    r.usage.cache_write, r.dollars_saved, r.duration_ms, r.retrieval_rounds, int(r.stream_rebuilt),
+                    r.net_dollars_saved, r.cache_breakpoints, r.cache_warning,
                 ),
             )
 
@@ -127,6 +161,18 @@ class Ledger:
         with self._lock:
             return self._conn.execute(f"SELECT COUNT(*) FROM retrievals {where}", args).fetchone()[0]
 
+    def retrieval_summary(self, session: str | None = None) -> dict[str, int]:
+        """Retrievals made (MCP tool, proxy-answered tool), the bytes read back, and the rounds the
+        proxy answered unseen by the client (and how many of those held and continued a stream)."""
+        where, args = self._where(session)
+        with self._lock:
+            count, size = self._conn.execute(
+                f"SELECT COUNT(*), COALESCE(SUM(bytes),0) FROM retrievals {where}", args).fetchone()
+            rounds, rebuilt = self._conn.execute(
+                f"SELECT COALESCE(SUM(retrieval_rounds),0), COALESCE(SUM(stream_rebuilt),0) FROM requests {where}",
+                args).fetchone()
+        return {"retrievals": count, "bytes_read_back": size, "proxy_rounds": rounds, "streams_rebuilt": rebuilt}
+
     def _where(self, session: str | None) -> tuple[str, tuple]:
         return ("WHERE session = ?", (session,)) if session else ("", ())
 
@@ -136,7 +182,8 @@ class Ledger:
             row = self._conn.execute(
                 "SELECT COUNT(*), COALESCE(SUM(tokens_before),0), COALESCE(SUM(tokens_after),0),"
                 " COALESCE(SUM(dollars_saved),0), COALESCE(SUM(usage_input),0), COALESCE(SUM(usage_output),0),"
-                f" COALESCE(SUM(usage_cache_read),0), COALESCE(SUM(usage_cache_write),0) FROM requests {where}",
+                " COALESCE(SUM(usage_cache_read),0), COALESCE(SUM(usage_cache_write),0),"
+                f" COALESCE(SUM(COALESCE(net_dollars_saved, dollars_saved)),0), COUNT(cache_warning) FROM requests {where}",
                 args,
             ).fetchone()
         return Totals(*row)
@@ -160,7 +207,8 @@ class Ledger:
         with self._lock:
             rows = self._conn.execute(
                 "SELECT ts, session, provider, model, path, tokens_before, tokens_after, engines, usage_input,"
-                " usage_output, usage_cache_read, usage_cache_write, status, dollars_saved, duration_ms"
+                " usage_output, usage_cache_read, usage_cache_write, status, dollars_saved, duration_ms,"
+                " net_dollars_saved, cache_breakpoints, cache_warning, retrieval_rounds, stream_rebuilt"
                 f" FROM requests {where} ORDER BY id DESC LIMIT ?",
                 (*args, limit),
             ).fetchall()
@@ -168,10 +216,37 @@ class Ledger:
             RequestRecord(
                 ts=row[0], session=row[1], provider=row[2], model=row[3], path=row[4], tokens_before=row[5],
                 tokens_after=row[6], engines=json.loads(row[7]), usage=Usage(row[8], row[9], row[10], row[11]),
-                status=row[12], dollars_saved=row[13], duration_ms=row[14],
+                status=row[12], dollars_saved=row[13], duration_ms=row[14], net_dollars_saved=row[15],
+                cache_breakpoints=row[16], cache_warning=row[17], retrieval_rounds=row[18],
+                stream_rebuilt=bool(row[19]),
             )
             for row in rows
         ]
+
+    def record_volatile(self, session: str, location: str, offset: int, kind: str, before: str, after: str) -> None:
+        """A value in the prompt's prefix that changes between requests of one conversation (once per place)."""
+        with self._lock, self._conn:
+            self._conn.execute("INSERT OR IGNORE INTO volatile_prefixes (ts, session, location, offset, kind, before,"
+                               " after) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               (time.time(), session, location, offset, kind, before, after))
+
+    def volatile(self, session: str | None = None) -> list[dict]:
+        """Volatile prefix values found, newest first, one per place."""
+        where, args = self._where(session)
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT location, offset, kind, before, after, MAX(ts) FROM volatile_prefixes {where}"
+                " GROUP BY location ORDER BY MAX(ts) DESC, location", args).fetchall()
+        return [{"location": r[0], "offset": r[1], "kind": r[2], "before": r[3], "after": r[4]} for r in rows]
+
+    def cache_warnings(self, session: str | None = None, limit: int = 5) -> list[str]:
+        """The latest reasons Headroom's changes made the provider write what it could have read."""
+        where, args = self._where(session)
+        where = f"{where} AND cache_warning IS NOT NULL" if where else "WHERE cache_warning IS NOT NULL"
+        with self._lock:
+            rows = self._conn.execute(f"SELECT cache_warning FROM requests {where} ORDER BY id DESC LIMIT ?",
+                                      (*args, limit)).fetchall()
+        return [r[0] for r in rows]
 
     def engines_json(self, session: str | None = None) -> dict:
         return {name: {"parts": p, "tokens_before": b, "tokens_after": a}

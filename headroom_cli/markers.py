@@ -42,25 +42,42 @@ def _singular_noun(unit: str) -> str:
     return unit[:-1] if unit.endswith("s") else unit
 
 
+def marker(part_id: str, what: str, lines: tuple[int, int] | None = None) -> str:
+    """The one marker grammar every omission uses: ``[headroom: WHAT · retrieve ID[ --lines A-B]]``.
+    ``lines`` (1-based, inclusive) are the original's lines the gap held; ``what`` has no "]" or line break."""
+    span = f" --lines {lines[0]}-{lines[1]}" if lines else ""
+    return f"[headroom: {what} · retrieve {part_id}{span}]"
+
+
 def line_marker(part_id: str, first_line: int, last_line: int, counts: Counter[str] | dict[str, int]) -> str:
     """The marker for lines first_line..last_line (1-based, inclusive) of the part."""
     n = last_line - first_line + 1
     unit = "line" if n == 1 else "lines"
     detail = describe_counts(counts)
     what = f"{n:,} {unit} omitted" + (f" ({detail})" if detail else "")
-    return f"[headroom: {what} · retrieve {part_id} --lines {first_line}-{last_line}]"
+    return marker(part_id, what, (first_line, last_line))
 
 
-def omission_marker(part_id: str, count: int, unit: str, counts: Counter[str] | dict[str, int] | None = None) -> str:
-    """A marker for omitted items that are not one run of original lines (records, rows, matches).
+def span_marker(part_id: str, first_line: int, last_line: int, what: str) -> str:
+    """A marker for lines first_line..last_line (1-based, inclusive) that held one named thing, e.g.
+    ``[headroom: 34 lines omitted (body of parse_args) · retrieve hr_… --lines 120-153]``.
+    ``what`` must not hold "]" or a line break."""
+    n = last_line - first_line + 1
+    return marker(part_id, f"{n:,} {'line' if n == 1 else 'lines'} omitted ({what})", (first_line, last_line))
 
-    ``unit`` is plural ("records", "rows"); the whole original is retrievable by the ID.
+
+def omission_marker(part_id: str, count: int, unit: str, counts: Counter[str] | dict[str, int] | None = None,
+                    lines: tuple[int, int] | None = None) -> str:
+    """A marker for omitted items counted in their own unit (records, rows, matches, blocks).
+
+    ``unit`` is plural ("records", "rows"); the whole original is retrievable by the ID, and ``lines``
+    names the original lines the items came from when they were one run of them.
     e.g. ``[headroom: 480 records omitted (470 status=ok, 10 status=skipped) · retrieve hr_…]``
     """
     noun = _singular_noun(unit) if count == 1 else unit
     detail = describe_counts(counts or {})
     what = f"{count:,} {noun} omitted" + (f" ({detail})" if detail else "")
-    return f"[headroom: {what} · retrieve {part_id}]"
+    return marker(part_id, what, lines)
 
 
 def original_lines(text: str) -> list[str]:

@@ -15,7 +15,8 @@ Routes:
 * ``POST /v1/chat/completions``: OpenAI Chat Completions, JSON or SSE, a ``MOCK-FINAL:`` text summarising
   ``role: "tool"`` messages and user messages over 1,000 characters.
 * ``POST /v1/responses``: OpenAI Responses, JSON or SSE, a ``MOCK-FINAL:`` text summarising
-  ``function_call_output`` items.
+  ``function_call_output`` items; with tools in the request and k such items, k < len(script), a
+  ``function_call`` item for ``script[k]`` instead (call id ``call_mock_%06d`` % (k+1)), as for Anthropic.
 * ``GET /v1/models``: a small model list. Anything else: 404 with an Anthropic-shaped error.
 
 Per-request overrides by header: ``x-mock-sse-delay: SECONDS`` (pause between SSE events) and
@@ -580,6 +581,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _anthropic_messages(self, mock: MockUpstream, rec: RecordedRequest, body: dict) -> None:
         model = body.get("model") if isinstance(body.get("model"), str) else "claude-mock"
+        charged = mock.prompt_cache.anthropic(body) if mock.prompt_cache is not None else None
+        if charged is not None and charged.error:
+            self._send_error_json(400, charged.error, False)
+            return
         results = _anthropic_tool_results(body.get("messages"))
         k = len(results)
         script = list(mock.script)
@@ -611,6 +616,8 @@ class _Handler(BaseHTTPRequestHandler):
             "cache_creation_input_tokens": cache_creation,
             "cache_read_input_tokens": cache_read,
         }
+        if charged is not None:  # simulated faithfully (mock_cache.py)
+            usage_in = charged.anthropic_usage()
         output_tokens = max(1, len(_dumps(content)) // 4)
         msg_id = f"msg_mock_{mock._next_id():06d}"
         ids = [("request-id", f"req_mock_{mock._next_id():06d}")]
@@ -665,6 +672,16 @@ class _Handler(BaseHTTPRequestHandler):
                 if len(text) > LONG_USER_MESSAGE:
                     items.append((f"user message #{i}", text))
         text = final_text(items, "tool messages / long user messages")
+        # A scripted tool call, as for Anthropic: step k once the request carries k tool messages.
+        results = [m for m in messages if isinstance(m, dict) and m.get("role") == "tool"]
+        k, call = len(results), None
+        if k < len(mock.script) and isinstance(body.get("tools"), list) and body["tools"]:
+            step = mock.script[k]
+            latest = _text_of(results[-1].get("content")) if results else ""
+            call = {"id": "call_mock_%06d" % (k + 1), "type": "function", "function": {
+                "name": step.name, "arguments": json.dumps(_fill_markers(step.input, latest))}}
+            text = f"Next step: {step.name.lower()}."
+        finish = "tool_calls" if call else "stop"
         prompt_tokens = len(rec.body) // 4
         completion_tokens = max(1, len(text) // 4)
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
@@ -676,11 +693,13 @@ class _Handler(BaseHTTPRequestHandler):
         ids = self._id_headers(True)
 
         if body.get("stream") is not True:
+            message = {"role": "assistant", "content": text, "refusal": None}
+            if call:
+                message["tool_calls"] = [call]
             self._send_json(200, {
                 "id": cid, "object": "chat.completion", "created": created, "model": model,
                 "system_fingerprint": None,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": None},
-                             "logprobs": None, "finish_reason": "stop"}],
+                "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
                 "usage": usage,
             }, ids)
             return
@@ -700,7 +719,12 @@ class _Handler(BaseHTTPRequestHandler):
         sse.data(chunk({"role": "assistant", "content": ""}, None))
         for piece in _split(text):
             sse.data(chunk({"content": piece}, None))
-        sse.data(chunk({}, "stop"))
+        if call:
+            sse.data(chunk({"tool_calls": [{"index": 0, "id": call["id"], "type": "function",
+                                            "function": {"name": call["function"]["name"], "arguments": ""}}]}, None))
+            for piece in _split(call["function"]["arguments"], 2):
+                sse.data(chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}, None))
+        sse.data(chunk({}, finish))
         if include_usage:
             sse.data({"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
                       "system_fingerprint": None, "choices": [], "usage": usage})
@@ -723,6 +747,12 @@ class _Handler(BaseHTTPRequestHandler):
         part_done = {"type": "output_text", "text": text, "annotations": []}
         item_done = {"id": item_id, "type": "message", "status": "completed", "role": "assistant",
                      "content": [part_done]}
+        k = len(results)
+        if k < len(mock.script) and isinstance(body.get("tools"), list) and body["tools"]:
+            step = mock.script[k]  # a scripted tool call (Codex's exec_command, …)
+            item_done = {"id": f"fc_mock_{n:06d}", "type": "function_call", "status": "completed",
+                         "name": step.name, "call_id": "call_mock_%06d" % (k + 1),
+                         "arguments": json.dumps(_fill_markers(step.input, results[-1]["text"] if results else ""))}
 
         def response(status: str, output: list, use: dict | None) -> dict:
             return {"id": rid, "object": "response", "created_at": int(time.time()), "status": status,
@@ -733,7 +763,8 @@ class _Handler(BaseHTTPRequestHandler):
 
         ids = self._id_headers(True)
         if body.get("stream") is not True:
-            self._send_json(200, {**response("completed", [item_done], usage), "output_text": text}, ids)
+            said = text if item_done["type"] == "message" else ""
+            self._send_json(200, {**response("completed", [item_done], usage), "output_text": said}, ids)
             return
 
         sse = _SSE(self, self._sse_delay(mock, rec), ids)
@@ -744,6 +775,17 @@ class _Handler(BaseHTTPRequestHandler):
 
         event("response.created", {"response": response("in_progress", [], None)})
         event("response.in_progress", {"response": response("in_progress", [], None)})
+        if item_done["type"] == "function_call":
+            event("response.output_item.added", {"output_index": 0, "item": {
+                **item_done, "status": "in_progress", "arguments": ""}})
+            where = {"item_id": item_done["id"], "output_index": 0}
+            for piece in _split(item_done["arguments"], 2):
+                event("response.function_call_arguments.delta", {**where, "delta": piece})
+            event("response.function_call_arguments.done", {**where, "arguments": item_done["arguments"]})
+            event("response.output_item.done", {"output_index": 0, "item": item_done})
+            event("response.completed", {"response": response("completed", [item_done], usage)})
+            sse.close()
+            return
         event("response.output_item.added", {"output_index": 0, "item": {
             "id": item_id, "type": "message", "status": "in_progress", "role": "assistant", "content": []}})
         where = {"item_id": item_id, "output_index": 0, "content_index": 0}
@@ -783,6 +825,9 @@ class MockUpstream:
         # Answer every streamed request with this error status, so a client falls back to plain JSON
         # replies (Claude Code retries a failed streamed call without "stream").
         self.stream_fail_status: int | None = None
+        # A mock_cache.PromptCache: Anthropic usage with prompt caching simulated faithfully, and
+        # prompts over the model's context window refused (None: the fixed split below).
+        self.prompt_cache = None
         self.host = host
         self.port = port
         self.requests: list[RecordedRequest] = []

@@ -14,10 +14,13 @@ from typing import Any, Callable
 
 from headroom_cli import persisted
 from headroom_cli.engines import Part
-from headroom_cli.markers import ccr_id
+from headroom_cli.markers import ccr_id, marker
 from headroom_cli.mcp import is_retrieval
 from headroom_cli.pipeline import Outcome, Pipeline
 from headroom_cli.providers import Adapter, Slot
+
+
+RETRIEVED = "retrieved"  # the kind of an outcome that is a retrieval's result
 
 
 class NotRewritable(Exception):
@@ -29,10 +32,13 @@ class Rewrite:
     body: bytes
     outcomes: list[Outcome] = field(default_factory=list)
     model: str | None = None
+    parsed: dict[str, Any] | None = None  # the new body, parsed
+    note: Any = None  # what later steps noticed about it, for the ledger (shaping.CacheNote)
+    reshaped: bool = False  # changed by a later step (context fit, cache breakpoints)
 
     @property
     def changed(self) -> bool:
-        return any(o.changed for o in self.outcomes)
+        return self.reshaped or any(o.changed for o in self.outcomes)
 
 
 def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
@@ -50,9 +56,11 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
     outcomes: list[Outcome] = []
     query = adapter.query(body)
     earlier: dict[str, Slot] = {}  # tool outputs already seen in this request, by their text
-    for slot in adapter.slots(body):
+    slots = adapter.slots(body)
+    for slot in slots:
         if is_retrieval(slot.tool_name, slot.tool_input):
-            outcomes.append(Outcome(slot.text, slot.text))  # asked for whole: never compressed again
+            # Asked for whole: never compressed again. Marked, as it is in the request only because of us.
+            outcomes.append(Outcome(slot.text, slot.text, kind=RETRIEVED))
             continue
         first = earlier.setdefault(slot.text, slot) if len(slot.text) >= pipeline.min_chars else slot
         whole = persisted.saved_output(slot.text, saved_outputs_root) if saved_outputs_root else None
@@ -71,11 +79,21 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
             slot.write(outcome.text)
     changed = [o for o in outcomes if o.changed]
     if not changed:
-        return Rewrite(raw, outcomes, model)
-    new = _splice(raw, [(o.original, o.text) for o in changed], body)
+        return Rewrite(raw, outcomes, model, body)
+    new = _splice(raw, _edits(slots, outcomes), body)
     if new is None:
         new = _dumps(body)
-    return Rewrite(new, outcomes, model)
+    return Rewrite(new, outcomes, model, body)
+
+
+def _edits(slots: list[Slot], outcomes: list[Outcome]) -> list[tuple[str, str]]:
+    """Each changed JSON string once, as sent and as it reads now, in document order (a string may hold
+    several span slots, e.g. aider's pasted outputs inside one user message)."""
+    edits: dict[tuple[int, str], tuple[str, str]] = {}
+    for slot, outcome in zip(slots, outcomes):
+        if outcome.changed:
+            edits.setdefault(slot.string_id, slot.edit)
+    return list(edits.values())
 
 
 def _repeat(text: str, first: Slot) -> Outcome:
@@ -86,7 +104,7 @@ def _repeat(text: str, first: Slot) -> Outcome:
     who = " ".join(x for x in (first.tool_name, f"({first.call.id})" if first.call and first.call.id else "") if x)
     lines = text.count("\n") + (not text.endswith("\n"))
     what = f"identical to the earlier output of {who or 'a tool'} above ({lines:,} lines)"
-    return Outcome(text, f"[headroom: {what} · retrieve {part_id}]", "repeat", "repeat", part_id)
+    return Outcome(text, marker(part_id, what), "repeat", "repeat", part_id)
 
 
 def _encodings(text: str) -> list[tuple[bytes, bool]]:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from headroom_cli.db import connect
+from headroom_cli.db import add_columns, connect
 from headroom_cli.pipeline import Outcome
 
 _SCHEMA = """
@@ -85,15 +85,7 @@ class Store:
 
     def _migrate(self) -> None:
         with self._lock, self._conn:
-            have = {row[1] for row in self._conn.execute("PRAGMA table_info(originals)")}
-            missing = [name for name in _ADDED_COLUMNS if name not in have]
-            for name in missing:
-                try:
-                    self._conn.execute(f"ALTER TABLE originals ADD COLUMN {name} {_ADDED_COLUMNS[name]}")
-                except sqlite3.OperationalError as exc:
-                    if "duplicate column" not in str(exc):  # another process migrated it just now
-                        raise
-            if missing:
+            if add_columns(self._conn, "originals", _ADDED_COLUMNS):
                 self._conn.execute("UPDATE originals SET size = length(CAST(text AS BLOB)) WHERE size = 0")
                 self._conn.execute("UPDATE originals SET last_used = created WHERE last_used IS NULL")
             self._conn.executescript(_INDEXES)
@@ -109,6 +101,11 @@ class Store:
         with self._lock:
             row = self._conn.execute("SELECT text FROM originals WHERE id = ?", (part_id,)).fetchone()
         return row[0] if row else None
+
+    def has(self, part_id: str) -> bool:
+        """Whether an original is here (a cheap check; nothing is read or marked)."""
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM originals WHERE id = ?", (part_id,)).fetchone() is not None
 
     def fetch_for_retrieval(self, part_id: str, now: float | None = None) -> str | None:
         """The original for someone redeeming a marker: counted, and marked used so pruning keeps it."""

@@ -14,6 +14,7 @@ import pytest
 
 from headroom_cli.config import Settings
 from headroom_cli.mock_upstream import MockUpstream
+from headroom_cli.proxy.retrieval import ANTHROPIC_API, definition
 from headroom_cli.proxy.server import ProxyServer, ProxyStartError
 from headroom_cli.tokens import count_tokens
 
@@ -30,9 +31,9 @@ def upstream():
         yield mock
 
 
-def _proxy(upstream_url: str, home: Path, compress: bool = True) -> ProxyServer:
+def _proxy(upstream_url: str, home: Path, compress: bool = True, retrieval_tool: bool = True) -> ProxyServer:
     settings = Settings(host="127.0.0.1", port=0, anthropic_upstream=upstream_url, openai_upstream=upstream_url,
-                        compress=compress, home=home)
+                        compress=compress, home=home, retrieval_tool=retrieval_tool)
     return ProxyServer(settings).start()
 
 
@@ -71,6 +72,14 @@ def _anthropic_body(tool_output, stream: bool = False, **extra) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _with_retrieve_tool(body: bytes) -> bytes:
+    """What the proxy sends for an Anthropic body from _anthropic_body: our tool after the client's."""
+    ours = json.dumps(definition(ANTHROPIC_API), ensure_ascii=False, separators=(",", ":")).encode()
+    client_tools = b'"input_schema":{"type":"object"}}]'
+    assert body.count(client_tools) == 1
+    return body.replace(client_tools, client_tools[:-1] + b"," + ours + b"]")
+
+
 def _received_tool_output(upstream: MockUpstream) -> str:
     return upstream.tool_results(upstream.requests[-1])[0]["text"]
 
@@ -105,9 +114,10 @@ def test_only_the_tool_output_changes_and_the_rest_stays_byte_identical(proxy, u
     _send(proxy.port, "POST", "/v1/messages?beta=true", sent, ANTHROPIC_HEADERS)
     received = upstream.requests[-1].body
     compressed = _received_tool_output(upstream)
-    # Put the original text back where the compressed one is: the bytes must be exactly what was sent.
+    # Put the original text back where the compressed one is: the bytes must be exactly what was sent,
+    # with the retrieve tool the proxy answers itself after the client's tools.
     restored = received.replace(json.dumps(compressed, ensure_ascii=False).encode(), json.dumps(log, ensure_ascii=False).encode())
-    assert restored == sent
+    assert restored == _with_retrieve_tool(sent)
     assert upstream.requests[-1].query == "beta=true"
 
 
@@ -177,10 +187,20 @@ def test_other_paths_are_forwarded_byte_for_byte(proxy, upstream, path):
     assert upstream.requests[-1].path == path.partition("?")[0]
 
 
-def test_a_request_with_nothing_to_compress_is_forwarded_byte_for_byte(proxy, upstream):
+def test_a_request_with_nothing_to_compress_is_forwarded_byte_for_byte(upstream, headroom_home):
+    body = _anthropic_body("3 passed in 0.01s")
+    server = _proxy(upstream.url, headroom_home, retrieval_tool=False)
+    try:
+        _send(server.port, "POST", "/v1/messages", body, ANTHROPIC_HEADERS)
+    finally:
+        server.stop()
+    assert upstream.requests[-1].body == body
+
+
+def test_with_the_retrieve_tool_offered_only_the_tools_array_grows(proxy, upstream):
     body = _anthropic_body("3 passed in 0.01s")
     _send(proxy.port, "POST", "/v1/messages", body, ANTHROPIC_HEADERS)
-    assert upstream.requests[-1].body == body
+    assert upstream.requests[-1].body == _with_retrieve_tool(body)
 
 
 def test_auth_headers_pass_through_unchanged(proxy, upstream):

@@ -9,25 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from typing import Annotated, Optional
 
 from pydantic import Field
 
 from headroom_cli.config import headroom_home
-from headroom_cli.markers import ID_PREFIX
-
 from headroom_cli.mcp import SERVER_NAME
-_ID_RE = re.compile(rf"{ID_PREFIX}[0-9a-f]{{16}}")
+from headroom_cli.retrieve import RETRIEVE_DESCRIPTION, ToolFailure  # noqa: F401  (ToolFailure: raised through)
 
-RETRIEVE_DESCRIPTION = (
-    "Get back lines that Headroom left out of a tool output. Call this when a "
-    "[headroom: … · retrieve hr_… --lines A-B] marker hides lines you need (a failing test's details, "
-    "an error's context, the exact text you must quote or edit): pass the ID and the --lines range from "
-    "the marker. Give `pattern` (a regular expression) instead of or with `lines` to get only matching "
-    "lines, each prefixed with its line number. Without `lines` or `pattern` the whole original comes "
-    "back. Do not call it when the summary in the marker already answers the question."
-)
 COMPRESS_DESCRIPTION = (
     "Compress a long text (test run, log, JSON, diff, search results, listing, table, HTML, code) with "
     "Headroom. Omitted lines are replaced by [headroom: …] markers and can be read back with headroom_retrieve. "
@@ -35,10 +24,6 @@ COMPRESS_DESCRIPTION = (
     "table, html, code or text."
 )
 STATS_DESCRIPTION = "Headroom's savings: tokens saved in this session and all time, and how many retrievals were made."
-
-
-class ToolFailure(Exception):
-    """A clear, final error for the model: the message says what happened and not to retry."""
 
 
 def _session() -> Optional[str]:
@@ -51,35 +36,20 @@ def headroom_retrieve(
     pattern: Annotated[Optional[str], Field(description="Only lines matching this regular expression, each prefixed N:.")] = None,
 ) -> str:
     from headroom_cli.ledger import Ledger
-    from headroom_cli.retrieve import NotFound, retrieve
+    from headroom_cli.retrieve import redeem
     from headroom_cli.store import Store
 
-    part_id = (id or "").strip()
-    if not _ID_RE.fullmatch(part_id):
-        raise ToolFailure(f"{part_id!r} is not a Headroom ID: IDs look like hr_ followed by 16 hex digits, "
-                          "as in the [headroom: … retrieve hr_… --lines A-B] marker. Do not retry with a guess.")
     home = headroom_home()
     store = Store(home / "store.sqlite3")
     try:
-        text = retrieve(store, part_id, lines or None, pattern or None)
-    except NotFound:
-        raise ToolFailure(
-            f"No stored original for {part_id} on this machine: it was never compressed here (or under another "
-            "HEADROOM_HOME or machine), so it cannot be retrieved. Do not retry; work with what the marker "
-            "shows, or re-run the command that produced the output.") from None
-    except re.error as exc:
-        raise ToolFailure(f"pattern {pattern!r} is not a valid regular expression: {exc}") from None
-    except ValueError as exc:
-        raise ToolFailure(str(exc)) from None
+        text = redeem(store, id, lines, pattern)
     finally:
         store.close()
     ledger = Ledger(home / "ledger.sqlite3")
     try:
-        ledger.record_retrieval(_session(), part_id, lines or None, len(text.encode("utf-8", "surrogatepass")))
+        ledger.record_retrieval(_session(), id.strip(), lines or None, len(text.encode("utf-8", "surrogatepass")))
     finally:
         ledger.close()
-    if not text:
-        return "(no lines matched)" if pattern else "(nothing in that range: the original is shorter)"
     return text
 
 

@@ -1,9 +1,11 @@
-"""Anthropic Messages: tool outputs are ``tool_result`` blocks inside user messages."""
+"""Anthropic Messages: tool outputs are ``tool_result`` blocks inside user messages, and in aider's
+requests the outputs aider pastes into user messages (``providers/aider.py``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from headroom_cli.providers import aider
 from headroom_cli.providers.base import Slot, ToolCall, text_slots, latest_user_words, tool_call
 
 
@@ -15,15 +17,21 @@ class AnthropicMessages:
         messages = body.get("messages")
         if not isinstance(messages, list):
             return []
+        from_aider = aider.is_aider_request(messages)
+        systems = aider.system_texts(body) if from_aider else []
         calls: dict[str, ToolCall] = {}
         found: list[Slot] = []
         for message in messages:
+            if from_aider and isinstance(message, dict) and message.get("role") == "user" and isinstance(message.get("content"), str):
+                found.extend(aider.span_slots(message, "content", systems))  # aider's pasted outputs, never the typed words
             if not isinstance(message, dict) or not isinstance(message.get("content"), list):
-                continue  # string content is user-typed or system text: never touched
+                continue  # other string content is user-typed or system text: never touched
             for block in message["content"]:
                 if not isinstance(block, dict):
                     continue
-                if block.get("type") == "tool_use" and isinstance(block.get("id"), str):
+                if from_aider and block.get("type") == "text" and message.get("role") == "user" and isinstance(block.get("text"), str):
+                    found.extend(aider.span_slots(block, "text", systems))
+                elif block.get("type") == "tool_use" and isinstance(block.get("id"), str):
                     calls[block["id"]] = tool_call(block.get("name"), block.get("input"), block["id"])
                 elif block.get("type") == "tool_result" and message.get("role") == "user":
                     call = calls.get(block.get("tool_use_id"))
@@ -35,4 +43,7 @@ class AnthropicMessages:
         return found
 
     def query(self, body: dict[str, Any]) -> str | None:
-        return latest_user_words(body.get("messages"))
+        messages = body.get("messages")
+        if aider.is_aider_request(messages):
+            return aider.latest_typed(messages)
+        return latest_user_words(messages)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 # The input field that says most about what a tool printed, for the router's hints.
@@ -44,6 +44,10 @@ class Slot:
     holder: dict[str, Any]
     key: str
     call: ToolCall | None = None
+    sent: str = field(init=False, repr=False)  # the whole string as the client sent it
+
+    def __post_init__(self) -> None:
+        self.sent = self.holder[self.key]
 
     @property
     def tool_name(self) -> str | None:
@@ -59,6 +63,65 @@ class Slot:
 
     def write(self, text: str) -> None:
         self.holder[self.key] = text
+
+    @property
+    def string_id(self) -> tuple[int, str]:
+        """Which JSON string of the body this slot lives in (several span slots may share one)."""
+        return id(self.holder), self.key
+
+    @property
+    def edit(self) -> tuple[str, str]:
+        """The whole string it lives in: as sent, and as it reads now."""
+        return self.sent, self.holder[self.key]
+
+
+class SharedString:
+    """One string of the body that holds several compressible spans among text that must stay as sent
+    (aider pastes command output and files into a user message, between words of its own). Each span is
+    rewritten on its own; the string is rebuilt from what was sent, so the rest keeps its exact bytes."""
+
+    def __init__(self, holder: dict[str, Any], key: str):
+        self.holder, self.key = holder, key
+        self.sent: str = holder[key]
+        self._written: dict[int, tuple[int, str]] = {}  # start -> (end, new text)
+
+    def span(self, start: int, end: int, call: ToolCall | None = None) -> "SpanSlot":
+        if not 0 <= start <= end <= len(self.sent):
+            raise ValueError(f"span {start}-{end} is outside a string of {len(self.sent)} characters")
+        return SpanSlot(self.holder, self.key, call, start=start, end=end, shared=self)
+
+    def read(self, start: int, end: int) -> str:
+        written = self._written.get(start)
+        return written[1] if written else self.sent[start:end]
+
+    def write(self, start: int, end: int, text: str) -> None:
+        self._written[start] = (end, text)
+        pieces, pos = [], 0
+        for at in sorted(self._written):
+            stop, new = self._written[at]
+            pieces += [self.sent[pos:at], new]
+            pos = stop
+        pieces.append(self.sent[pos:])
+        self.holder[self.key] = "".join(pieces)
+
+
+@dataclass
+class SpanSlot(Slot):
+    """Part of a string, ``sent[start:end]``: only that part is compressed; the rest stays as sent."""
+
+    start: int = 0
+    end: int = 0
+    shared: SharedString | None = None
+
+    def __post_init__(self) -> None:
+        self.sent = self.shared.sent
+
+    @property
+    def text(self) -> str:
+        return self.shared.read(self.start, self.end)
+
+    def write(self, text: str) -> None:
+        self.shared.write(self.start, self.end, text)
 
 
 class Adapter(Protocol):

@@ -1,10 +1,13 @@
-"""OpenAI Chat Completions: tool outputs are ``role: "tool"`` messages."""
+"""OpenAI Chat Completions: tool outputs are ``role: "tool"`` messages, and in aider's requests the
+outputs aider pastes into user messages (``providers/aider.py``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from headroom_cli.providers import aider
 from headroom_cli.providers.base import Slot, ToolCall, text_slots, latest_user_words, tool_call
+from headroom_cli.providers.openai_responses import OpenAIResponses
 
 
 class OpenAIChat:
@@ -14,7 +17,10 @@ class OpenAIChat:
     def slots(self, body: dict[str, Any]) -> list[Slot]:
         messages = body.get("messages")
         if not isinstance(messages, list):
-            return []
+            # Cursor's agent posts Responses-shaped bodies (``input`` items) to this path.
+            return OpenAIResponses().slots(body) if isinstance(body.get("input"), list) else []
+        from_aider = aider.is_aider_request(messages)
+        systems = aider.system_texts(body) if from_aider else []
         calls: dict[str, ToolCall] = {}
         found: list[Slot] = []
         for message in messages:
@@ -24,6 +30,8 @@ class OpenAIChat:
                 if isinstance(requested, dict) and isinstance(requested.get("function"), dict):
                     function = requested["function"]
                     calls[str(requested.get("id"))] = tool_call(function.get("name"), function.get("arguments"), requested.get("id"))
+            if from_aider and message.get("role") == "user":
+                found.extend(aider.message_slots(message, systems))
             if message.get("role") != "tool":
                 continue
             call = calls.get(str(message.get("tool_call_id")))
@@ -34,4 +42,10 @@ class OpenAIChat:
         return found
 
     def query(self, body: dict[str, Any]) -> str | None:
-        return latest_user_words(body.get("messages"))
+        messages = body.get("messages")
+        if not isinstance(messages, list):
+            return OpenAIResponses().query(body)
+        if aider.is_aider_request(messages):
+            return aider.latest_typed(messages)
+        return latest_user_words(messages)
+

@@ -16,10 +16,13 @@ from headroom_cli.config import Settings
 from headroom_cli.ledger import Ledger
 from headroom_cli.pipeline import Pipeline
 from headroom_cli.providers import ANTHROPIC, OPENAI, adapter_for, provider_for
-from headroom_cli.proxy import errors
+from headroom_cli.proxy import errors, retrieval
 from headroom_cli.proxy.recorder import Exchange, Recorder
+from headroom_cli.proxy.relay import TICKET_HEADER, Relay, Ticket
 from headroom_cli.proxy.usage import UsageTap, usage_from_body
-from headroom_cli.rewrite import NotRewritable, rewrite_body
+from headroom_cli.rewrite import NotRewritable, Rewrite
+from headroom_cli.runtime import prepare_request
+from headroom_cli.shaping import RequestShaper
 from headroom_cli.store import Store
 
 log = logging.getLogger("headroom.proxy")
@@ -69,6 +72,9 @@ class HeadroomAddon:
         }
         self.started = time.time()
         self.listen_port: int | None = None
+        # Set by the server when the model may redeem markers through the proxy (a store is needed).
+        self.relay: Relay | None = None
+        self.shaper = RequestShaper(settings, store)  # context fit and prompt-cache alignment
 
     # -- requests -------------------------------------------------------------------------
     async def request(self, flow: http.HTTPFlow) -> None:
@@ -98,9 +104,7 @@ class HeadroomAddon:
         if not self.settings.compress:
             return
         try:
-            rewrite = await asyncio.to_thread(rewrite_body, raw, adapter, self.pipeline,
-                                              self.store.put if self.store is not None else None,
-                                              self.settings.saved_outputs_root)
+            rewrite, offered = await asyncio.to_thread(self._prepare, raw, adapter, req.headers.get("anthropic-beta", ""))
         except NotRewritable as exc:
             log.warning("forwarded unchanged: %s %s: %s", req.method, path, exc)
             return
@@ -110,8 +114,30 @@ class HeadroomAddon:
             return
         exchange.model = rewrite.model
         exchange.outcomes = rewrite.outcomes
-        if rewrite.changed:
+        exchange.cache = rewrite.note
+        if offered is not None:
+            req.content = offered
+            if retrieval.has_markers(rewrite.body):  # before that, the model has no ID to ask for
+                self._to_relay(flow, exchange, provider, adapter.api)
+        elif rewrite.changed:
             req.content = rewrite.body  # also fixes Content-Length; originals are in the store already
+
+    def _prepare(self, raw: bytes, adapter, beta: str = "") -> tuple[Rewrite, bytes | None]:
+        """The compressed body, and the same with our retrieve tool offered (None if not offered)."""
+        rewrite = prepare_request(raw, adapter, self.pipeline, self.store, self.settings, self.shaper, beta)
+        offered = None
+        if self.relay is not None and rewrite.parsed is not None:
+            offered = retrieval.offer(rewrite.body, rewrite.parsed, adapter.api)
+        return rewrite, offered
+
+    def _to_relay(self, flow: http.HTTPFlow, exchange: Exchange, provider: str, api: str) -> None:
+        """The relay calls the upstream and answers the model's retrieve calls (see proxy/relay.py)."""
+        assert self.relay is not None and self.relay.port is not None
+        req = flow.request
+        ticket = Ticket(upstream=f"{req.scheme}://{req.host}:{req.port}", api=api, provider=provider)
+        exchange.ticket = ticket
+        req.headers[TICKET_HEADER] = self.relay.issue(ticket)
+        req.scheme, req.host, req.port = "http", "127.0.0.1", self.relay.port
 
     def _route(self, flow: http.HTTPFlow, upstream: Upstream) -> None:
         req = flow.request
@@ -138,7 +164,9 @@ class HeadroomAddon:
             return
         exchange.status = flow.response.status_code
         tap: UsageTap | None = flow.metadata.get(_TAP)
-        if tap is not None:
+        if exchange.ticket is not None and exchange.ticket.usage is not None:
+            exchange.usage = exchange.ticket.usage  # summed over the retrieval rounds the client did not see
+        elif tap is not None:
             exchange.usage = tap.usage
         elif flow.response.status_code < 400:
             exchange.usage = usage_from_body(flow.response.get_content(strict=False) or b"")

@@ -6,14 +6,19 @@ One worker thread does it in order, so the proxy's event loop never waits on tik
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from headroom_cli.ledger import Ledger, RequestRecord, Usage
 from headroom_cli.pipeline import Outcome
+from headroom_cli.proxy.cache_account import account
+from headroom_cli.proxy.relay import Ticket
+from headroom_cli.proxy.retrieval import definition
+from headroom_cli.rewrite import RETRIEVED
 from headroom_cli.tokens import count_tokens, dollars_for_input_tokens
 
 log = logging.getLogger("headroom.recorder")
@@ -33,6 +38,8 @@ class Exchange:
     status: int | None = None
     usage: Usage = field(default_factory=Usage)
     duration_ms: float | None = None
+    ticket: Ticket | None = None  # set when the proxy offered its retrieve tool (the relay's report)
+    cache: Any = None  # shaping.CacheNote: breakpoints added, fit, volatile prefix, cache breaks
 
 
 class Recorder:
@@ -66,11 +73,36 @@ class Recorder:
             self._counts.popitem(last=False)
         return n
 
+    def _account(self, ex: Exchange, record: RequestRecord, savings: list[tuple[Outcome, int]], overhead: int) -> None:
+        """Net dollars after the provider's cache prices, cache-write warnings, volatile prefixes."""
+        note = ex.cache
+        record.net_dollars_saved = record.dollars_saved
+        if note is None:
+            return
+        record.cache_breakpoints = note.breakpoints
+        for finding in note.findings:
+            self.ledger.record_volatile(ex.session, finding.location, finding.offset, finding.kind, finding.before,
+                                        finding.after)
+        if ex.status is not None and ex.status >= 400:
+            return
+        sent = note.sent or ex.body_text
+        counted = account(ex.provider, ex.model, ex.usage, sent, savings, overhead, note.broken_chars,
+                          note.fit_decided, record.tokens_after)
+        record.net_dollars_saved, record.cache_warning = counted.net_dollars_saved, counted.warning
+        if counted.warning:
+            log.warning("%s", counted.warning)
+
     def _record(self, ex: Exchange) -> None:
-        before = count_tokens(ex.body_text)
+        # Counted honestly: a retrieval's result is in the request only because of Headroom, so it is
+        # not part of "before"; the retrieval rounds the proxy answered cost their whole requests.
+        sent = count_tokens(ex.body_text)
+        retrieved = 0
         engines: dict[str, list[int]] = {}
         saved = 0
+        savings: list[tuple[Outcome, int]] = []  # for what they were worth net of caching
         for o in ex.outcomes:
+            if o.kind == RETRIEVED:
+                retrieved += self._count(o.original)
             if not o.changed or not o.engine:
                 continue
             part_before, part_after = self._count(o.original), self._count(o.text)
@@ -79,12 +111,18 @@ class Recorder:
             entry[1] += part_before
             entry[2] += part_after
             saved += part_before - part_after
+            savings.append((o, part_before - part_after))
+        hidden = 0
+        if ex.ticket is not None:  # our tool's definition, and whole requests for the rounds we answered
+            hidden = self._count(json.dumps(definition(ex.ticket.api))) + sum(map(count_tokens, ex.ticket.continuations))
         record = RequestRecord(
             ts=ex.ts, session=ex.session, provider=ex.provider, model=ex.model, path=ex.path,
-            tokens_before=before, tokens_after=before - saved, engines=engines, usage=ex.usage,
-            status=ex.status, dollars_saved=dollars_for_input_tokens(ex.model, saved),
-            duration_ms=ex.duration_ms,
+            tokens_before=sent - retrieved, tokens_after=sent - saved + hidden, engines=engines, usage=ex.usage,
+            status=ex.status, dollars_saved=dollars_for_input_tokens(ex.model, saved - retrieved - hidden),
+            duration_ms=ex.duration_ms, retrieval_rounds=ex.ticket.rounds if ex.ticket else 0,
+            stream_rebuilt=bool(ex.ticket and ex.ticket.rebuilt),
         )
+        self._account(ex, record, savings, retrieved + hidden)
         self.ledger.record(record)
         for listener in self.listeners:
             listener(record)

@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import threading
-import time
-import uuid
 
-from headroom_cli.config import DEFAULT_STORE_MAX_DAYS, DEFAULT_STORE_MAX_MB, Settings, store_budget
+from headroom_cli.config import Settings
 from headroom_cli.ledger import Ledger
-from headroom_cli.pipeline import Pipeline
 from headroom_cli.proxy import errors
 from headroom_cli.proxy.addon import HeadroomAddon, Upstream
 from headroom_cli.proxy.recorder import Recorder
-from headroom_cli.store import Store
+from headroom_cli.proxy.relay import Relay
+from headroom_cli.runtime import build_pipeline, new_session_id, open_store
 
 log = logging.getLogger("headroom.proxy")
 
 
 class ProxyStartError(RuntimeError):
     """The proxy could not listen (port taken, bad upstream URL); the message says which."""
-
-
-def new_session_id() -> str:
-    return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
 
 
 class _Ready:
@@ -50,9 +43,8 @@ class ProxyServer:
     def __init__(self, settings: Settings, session: str | None = None):
         self.settings = settings
         self.session = session or new_session_id()
-        self.store = _open_store(settings)
-        # Without a store an omission could never be redeemed: compress only losslessly then.
-        pipeline = Pipeline(frozen=self.store) if self.store is not None else Pipeline(lossy=False)
+        self.store = open_store(settings)
+        pipeline = build_pipeline(settings, self.store)
         self.ledger = Ledger(settings.ledger_path)
         self.recorder = Recorder(self.ledger)
         try:
@@ -156,31 +148,15 @@ class ProxyServer:
         # Connect per request, not per client: a down upstream then yields a 502 (eager would drop
         # the client), and requests can be routed to the OpenAI upstream in the request hook.
         master.options.update(connection_strategy="lazy")
+        relay = None
+        if self.store is not None and self.settings.compress and self.settings.retrieval_tool:
+            relay = self.addon.relay = await Relay(self.store, self.ledger, self.session).start()
         self._master = master
-        await master.run()
-
-
-def _open_store(settings: Settings) -> Store | None:
-    """The CCR store, pruned to its budget; None (and one warning) when it cannot be used."""
-    try:
-        store = Store(settings.store_path)
-    except (sqlite3.Error, OSError) as exc:
-        log.warning("the store %s cannot be used (%s); compressing only losslessly (no omissions) until it can. "
-                    "`headroom store clear --yes` starts a new one", settings.store_path, exc)
-        return None
-    try:
-        max_bytes, max_days = store_budget()
-    except ValueError as exc:
-        log.warning("%s; using the default store budget", exc)
-        max_bytes, max_days = DEFAULT_STORE_MAX_MB * 1024 * 1024, DEFAULT_STORE_MAX_DAYS
-    try:
-        removed, freed = store.prune(max_bytes=max_bytes, max_age_days=max_days)
-    except sqlite3.Error as exc:
-        log.warning("could not prune the store %s (%s)", settings.store_path, exc)
-    else:
-        if removed:
-            log.info("store pruned: %d originals (%.1f MB) past the budget", removed, freed / (1024 * 1024))
-    return store
+        try:
+            await master.run()
+        finally:
+            if relay is not None:
+                await relay.stop()
 
 
 def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict) -> None:

@@ -9,7 +9,8 @@ from rich.live import Live
 from rich.text import Text
 
 from headroom_cli.ledger import Ledger
-from headroom_cli.ui.summary import engines_table, recent_table, totals_table, usage_line
+from headroom_cli.ui.cache_view import cache_notes
+from headroom_cli.ui.summary import engines_table, recent_table, retrieval_line, totals_table, usage_line
 
 
 def frame(ledger: Ledger, session: str | None) -> Group:
@@ -18,6 +19,8 @@ def frame(ledger: Ledger, session: str | None) -> Group:
     if session is None:
         return Group(heading, Text("No requests yet. Start `headroom wrap claude` or `headroom proxy`.", style="dim"))
     t = ledger.totals(session)
+    notes = cache_notes(ledger, session)
+    retrievals = retrieval_line(ledger, session)
     return Group(
         heading,
         totals_table(t, "this session"),
@@ -25,6 +28,8 @@ def frame(ledger: Ledger, session: str | None) -> Group:
         engines_table(ledger.per_engine(session)),
         recent_table(ledger.recent(8, session)),
         usage_line(t),
+        *([retrievals] if retrievals is not None else []),
+        *([notes] if notes is not None else []),
     )
 
 

@@ -1,0 +1,271 @@
+"""The retrieval relay: where the proxy sends requests it offered `headroom_retrieve` to.
+
+mitmproxy streams a reply through a synchronous callable, so it cannot hold a stream while it asks
+the upstream to go on. The addon therefore routes these requests to this small local HTTP server in
+the same event loop; it calls the upstream itself, streams the reply through as it comes, answers
+our tool's calls from the store, and continues the turn upstream, at most MAX_ROUNDS times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import h11
+import httpx
+
+from headroom_cli.ledger import Ledger, Usage
+from headroom_cli.proxy import errors
+from headroom_cli.proxy.retrieval import ANTHROPIC_API, answer
+from headroom_cli.proxy.rounds import (Event, SseParser, StreamRound, add_usage, assistant_message, calls_in,
+                                       continuation, error_event, usage_of_reply, with_earlier,
+                                       without_ours)
+from headroom_cli.store import Store
+
+log = logging.getLogger("headroom.relay")
+
+MAX_ROUNDS = 3  # retrieval rounds in one turn; a further call ends the turn with a clear error
+TICKET_HEADER = "x-headroom-relay"
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-authorization",
+               "proxy-authenticate", "trailer", "host", "content-length", "accept-encoding", TICKET_HEADER}
+_TIMEOUT = httpx.Timeout(connect=30.0, read=600.0, write=60.0, pool=30.0)
+
+
+@dataclass
+class Ticket:
+    """What the addon hands over with a request, and what the relay reports back for the ledger."""
+
+    upstream: str  # origin, e.g. https://api.anthropic.com
+    api: str
+    provider: str
+    rounds: int = 0  # retrieval rounds answered
+    rebuilt: bool = False  # the client's stream was held and continued
+    usage: Usage | None = None  # summed over rounds, when there was more than one
+    continuations: list[str] = field(default_factory=list)  # the extra request bodies, for the token count
+
+
+TOO_MANY_ROUNDS = (f"headroom: the model asked for headroom_retrieve more than {MAX_ROUNDS} times in one turn; "
+                   "the turn was stopped. Ask again, or run `headroom retrieve ID` yourself.")
+
+
+class Relay:
+    def __init__(self, store: Store, ledger: Ledger | None, session: str):
+        self.store = store
+        self.ledger = ledger
+        self.session = session
+        self.port: int | None = None
+        self._tickets: dict[str, Ticket] = {}
+        self._server: asyncio.AbstractServer | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    async def start(self) -> "Relay":
+        self._client = httpx.AsyncClient(timeout=_TIMEOUT, follow_redirects=False)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        if self._client is not None:
+            await self._client.aclose()
+
+    def issue(self, ticket: Ticket) -> str:
+        token = secrets.token_hex(16)
+        self._tickets[token] = ticket
+        while len(self._tickets) > 1024:  # one whose request never arrived (a client gone first)
+            self._tickets.pop(next(iter(self._tickets)))
+        return token
+
+    # -- HTTP/1.1 server side -------------------------------------------------------------------
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = h11.Connection(h11.SERVER)
+        try:
+            while True:
+                request, body = await _read_request(conn, reader)
+                if request is None:
+                    return
+                await self._handle(conn, writer, request, body)
+                if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
+                    return
+                conn.start_next_cycle()
+        except (ConnectionError, h11.ProtocolError, asyncio.IncompleteReadError) as exc:
+            log.debug("relay connection ended: %s", exc)
+        finally:
+            writer.close()
+
+    async def _handle(self, conn: h11.Connection, writer: asyncio.StreamWriter, request: h11.Request,
+                      body: bytes) -> None:
+        headers = [(k.decode().lower(), v.decode("latin-1")) for k, v in request.headers]
+        token = next((v for k, v in headers if k == TICKET_HEADER), "")
+        ticket = self._tickets.pop(token, None)
+        if ticket is None:
+            await _send(conn, writer, 400, [("content-type", "application/json")],
+                        errors.error_body("anthropic", 400, "headroom relay: unknown request"))
+            return
+        forward = [(k, v) for k, v in headers if k not in _HOP_BY_HOP] + [("accept-encoding", "identity")]
+        url = ticket.upstream + request.target.decode("latin-1")
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+        try:
+            if isinstance(parsed, dict) and parsed.get("stream") is True:
+                await self._streamed(conn, writer, ticket, url, forward, parsed, body)
+            else:
+                await self._whole(conn, writer, ticket, url, forward, parsed, body)
+        except (ConnectionError, h11.LocalProtocolError):
+            raise  # the client went away: nothing to tell it
+        except Exception as exc:  # the upstream failed, or a bug of ours: the client gets a clear error
+            if isinstance(exc, httpx.HTTPError):
+                log.error("upstream %s unreachable: %s", ticket.upstream, exc)
+                message = f"headroom: the upstream API could not be reached ({exc})"
+            else:
+                log.error("retrieval relay failed: %s: %s", type(exc).__name__, exc, exc_info=True)
+                message = f"headroom: internal error while answering headroom_retrieve ({type(exc).__name__})"
+            if conn.our_state is h11.SEND_RESPONSE:
+                await _send(conn, writer, 502, [("content-type", "application/json")],
+                            errors.error_body(ticket.provider, 502, message))
+            elif conn.our_state is h11.SEND_BODY:
+                await _write(conn, writer, h11.Data(data=error_event(ticket.api, message)))
+                await _write(conn, writer, h11.EndOfMessage())
+
+    # -- whole replies ----------------------------------------------------------------------------
+    async def _whole(self, conn, writer, ticket: Ticket, url: str, headers, body: dict | None, raw: bytes) -> None:
+        assert self._client is not None
+        total = Usage()
+        earlier: list[dict] = []  # the model's messages in the rounds answered here
+        while True:
+            response = await self._client.post(url, headers=headers, content=raw)
+            content = response.content
+            reply = _json_object(content) if response.status_code == 200 else None
+            if reply is None or body is None:
+                break
+            add_usage(total, usage_of_reply(reply))
+            ours, theirs = calls_in(ticket.api, reply)
+            if theirs:
+                reply = without_ours(ticket.api, reply)
+            if not ours or theirs:
+                if earlier or theirs:
+                    content = json.dumps(with_earlier(ticket.api, reply, earlier), ensure_ascii=False).encode()
+                break
+            if ticket.rounds >= MAX_ROUNDS:
+                await _send(conn, writer, 502, [("content-type", "application/json")],
+                            errors.error_body(ticket.provider, 502, TOO_MANY_ROUNDS))
+                return
+            earlier.append(assistant_message(ticket.api, reply))
+            body = await self._continue(ticket, body, earlier[-1], ours)
+            raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        if ticket.rounds:
+            ticket.usage = total
+        await _send(conn, writer, response.status_code, _reply_headers(response), content)
+
+    async def _continue(self, ticket: Ticket, body: dict, assistant: dict, calls) -> dict:
+        answers = [(call, await asyncio.to_thread(answer, self.store, self.ledger, self.session, call.arguments))
+                   for call in calls]
+        ticket.rounds += 1
+        for call, found in answers:
+            log.info("answered headroom_retrieve %s%s (round %d)", found.part_id or "?",
+                     " with an error" if found.is_error else "", ticket.rounds)
+        body = continuation(ticket.api, body, assistant, answers)
+        ticket.continuations.append(json.dumps(body, ensure_ascii=False))
+        return body
+
+    # -- streamed replies ---------------------------------------------------------------------------
+    async def _streamed(self, conn, writer, ticket: Ticket, url: str, headers, body: dict, raw: bytes) -> None:
+        assert self._client is not None
+        total = Usage()
+        offset, first = 0, True
+        while True:
+            round_ = StreamRound(ticket.api, first, offset)
+            async with self._client.stream("POST", url, headers=headers, content=raw) as response:
+                if first:
+                    if response.status_code != 200 or "text/event-stream" not in response.headers.get("content-type", ""):
+                        content = await response.aread()
+                        await _send(conn, writer, response.status_code, _reply_headers(response), content)
+                        return
+                    await _write(conn, writer, h11.Response(status_code=200, headers=_reply_headers(response)))
+                elif response.status_code != 200:
+                    content = (await response.aread()).decode("utf-8", "replace")[:500]
+                    await _write(conn, writer, h11.Data(data=error_event(
+                        ticket.api, f"headroom: the upstream refused the retrieval continuation ({response.status_code}): {content}")))
+                    break
+                parser = SseParser()
+                async for chunk in response.aiter_bytes():
+                    for event in parser.feed(chunk):
+                        for out in round_.feed(event):
+                            await _write(conn, writer, h11.Data(data=out))
+                tail = parser.rest()
+                if tail.strip():
+                    for out in round_.feed(Event(tail, None, "")):
+                        await _write(conn, writer, h11.Data(data=out))
+            add_usage(total, round_.usage)
+            calls = round_.calls()
+            if not calls or round_.theirs or round_.ended_in_error:
+                for out in round_.held(ending=True):
+                    await _write(conn, writer, h11.Data(data=out))
+                break
+            if ticket.rounds >= MAX_ROUNDS:
+                await _write(conn, writer, h11.Data(data=error_event(ticket.api, TOO_MANY_ROUNDS)))
+                break
+            for out in round_.held(ending=False):
+                await _write(conn, writer, h11.Data(data=out))
+            ticket.rebuilt = True
+            body = await self._continue(ticket, body, round_.assistant_message(), calls)
+            raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            offset, first = offset + round_.visible, False
+        if ticket.rounds:
+            ticket.usage = total
+        await _write(conn, writer, h11.EndOfMessage())
+
+
+def _json_object(content: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(content)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _reply_headers(response: httpx.Response) -> list[tuple[str, str]]:
+    drop = {"content-length", "transfer-encoding", "content-encoding", "connection", "keep-alive"}
+    return [(k, v) for k, v in response.headers.multi_items() if k.lower() not in drop]
+
+
+async def _read_request(conn: h11.Connection, reader: asyncio.StreamReader) -> tuple[h11.Request | None, bytes]:
+    request, body = None, bytearray()
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            data = await reader.read(65536)
+            conn.receive_data(data)
+            if not data and request is None:
+                return None, b""
+            continue
+        if isinstance(event, h11.Request):
+            request = event
+        elif isinstance(event, h11.Data):
+            body += event.data
+        elif isinstance(event, h11.EndOfMessage):
+            return request, bytes(body)
+        elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
+            return None, b""
+
+
+async def _write(conn: h11.Connection, writer: asyncio.StreamWriter, event) -> None:
+    data = conn.send(event)
+    if data:
+        writer.write(data)
+        await writer.drain()
+
+
+async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, status: int, headers: list[tuple[str, str]],
+                content: bytes) -> None:
+    headers = [*headers, ("content-length", str(len(content)))]
+    await _write(conn, writer, h11.Response(status_code=status, headers=headers))
+    await _write(conn, writer, h11.Data(data=content))
+    await _write(conn, writer, h11.EndOfMessage())

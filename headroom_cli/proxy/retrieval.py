@@ -1,0 +1,130 @@
+"""Proxy-answered retrieval: offer the model a `headroom_retrieve` tool, and answer its calls.
+
+For clients without Headroom's MCP server (SDK apps, anything behind `headroom proxy`). The tool is
+added to the request's tools with one byte splice, the same definition every time, so the tools
+array (and the provider's prompt cache over it) stays stable turn after turn. It is offered to a
+conversation that has tools of its own from its first request on, and to one without tools from
+the first request that carries a marker; never when the client already has the tool (the MCP
+server) or forces a tool choice (the model could then only call ours, round after round).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from headroom_cli import jsonspan
+from headroom_cli.ledger import Ledger
+from headroom_cli.mcp import is_retrieval
+from headroom_cli.retrieve import ARGUMENTS_SCHEMA, RETRIEVE_DESCRIPTION, ToolFailure, redeem
+from headroom_cli.store import Store
+
+log = logging.getLogger("headroom.retrieval")
+
+TOOL_NAME = "headroom_retrieve"
+ANTHROPIC_API = "anthropic-messages"
+OPENAI_CHAT_API = "openai-chat"
+APIS = (ANTHROPIC_API, OPENAI_CHAT_API)
+_MARKER_HINT = b"retrieve hr_"
+
+
+def definition(api: str) -> dict[str, Any]:
+    if api == ANTHROPIC_API:
+        return {"name": TOOL_NAME, "description": RETRIEVE_DESCRIPTION, "input_schema": ARGUMENTS_SCHEMA}
+    return {"type": "function", "function": {"name": TOOL_NAME, "description": RETRIEVE_DESCRIPTION,
+                                             "parameters": ARGUMENTS_SCHEMA}}
+
+
+def _tool_names(tools: list[Any], api: str) -> list[str]:
+    names = []
+    for tool in tools:
+        if isinstance(tool, dict):
+            spec = tool.get("function") if api == OPENAI_CHAT_API else tool
+            if isinstance(spec, dict) and isinstance(spec.get("name"), str):
+                names.append(spec["name"])
+    return names
+
+
+def _forces_a_tool(choice: Any, api: str) -> bool:
+    if api == ANTHROPIC_API:
+        return isinstance(choice, dict) and choice.get("type") in ("any", "tool", "none")
+    return choice in ("required", "none") or isinstance(choice, dict)
+
+
+def has_markers(raw: bytes) -> bool:
+    """Whether the conversation holds a marker: only then has the model an ID to ask for."""
+    return _MARKER_HINT in raw
+
+
+def should_offer(raw: bytes, body: dict[str, Any], api: str) -> bool:
+    if api not in APIS:
+        return False
+    tools = body.get("tools")
+    if tools is not None and not isinstance(tools, list):
+        return False
+    if any(is_retrieval(name) for name in _tool_names(tools or [], api)):
+        return False  # the client has the MCP tool: it answers the calls itself
+    if _forces_a_tool(body.get("tool_choice"), api):
+        return False
+    return bool(tools) or has_markers(raw)
+
+
+def offer(raw: bytes, body: dict[str, Any], api: str) -> bytes | None:
+    """The body with our tool appended to its tools (or a tools array added), every other byte as it
+    was; None when the tool is not to be offered or the splice cannot be proven right."""
+    if not should_offer(raw, body, api):
+        return None
+    tool = json.dumps(definition(api), ensure_ascii=False, separators=(",", ":"))
+    try:
+        text = raw.decode("utf-8")
+        root = jsonspan.index(text, depth=2)
+    except (UnicodeDecodeError, jsonspan.SpanError):
+        return None
+    tools = root.get("tools")
+    if tools is not None:
+        at = tools.items[-1].end if tools.items else tools.start + 1  # right after the client's last tool
+        edit = (at, at, ("," if tools.items else "") + tool)
+    else:
+        edit = jsonspan.insert_member(text, root, f'"tools":[{tool}]')
+    new = jsonspan.splice(text, [edit])
+    expected = dict(body, tools=[*(body.get("tools") or []), definition(api)])
+    try:
+        if not jsonspan.same(json.loads(new), expected):
+            return None
+    except ValueError:
+        return None
+    return new.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    is_error: bool
+    part_id: str
+
+
+def answer(store: Store, ledger: Ledger | None, session: str, arguments: Any) -> Answer:
+    """The model's retrieve call, answered from the store; a bad call gets a clear tool error."""
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments or "{}")
+        except ValueError:
+            arguments = None
+    if not isinstance(arguments, dict):
+        return Answer("headroom_retrieve takes a JSON object with `id` (and optionally `lines`, `pattern`). "
+                      "Do not retry with a guess.", True, "")
+    part_id = str(arguments.get("id") or "").strip()
+    lines, pattern = arguments.get("lines"), arguments.get("pattern")
+    try:
+        text = redeem(store, part_id, str(lines) if lines else None, str(pattern) if pattern else None)
+    except ToolFailure as exc:
+        return Answer(str(exc), True, part_id)
+    if ledger is not None:
+        try:
+            ledger.record_retrieval(session, part_id, str(lines) if lines else None,
+                                    len(text.encode("utf-8", "surrogatepass")))
+        except Exception as exc:  # bookkeeping must not cost the model its answer
+            log.warning("could not record a retrieval: %s", exc)
+    return Answer(text, False, part_id)
