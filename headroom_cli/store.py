@@ -7,7 +7,6 @@ with its original: a marker that could no longer be redeemed is never replayed."
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field

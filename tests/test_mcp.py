@@ -15,7 +15,8 @@ import pytest
 from headroom_cli.ledger import Ledger
 from headroom_cli.markers import find_markers
 from headroom_cli.mcp import is_retrieval
-from headroom_cli.mcp.server import ToolFailure, headroom_compress, headroom_retrieve, headroom_stats
+from headroom_cli.mcp.server import headroom_compress, headroom_retrieve, headroom_stats
+from headroom_cli.retrieve import ToolFailure
 from headroom_cli.mock_upstream import _fill_markers
 from headroom_cli.wrap import loader
 from samples import FAILED_TEST, pytest_verbose_log

@@ -20,7 +20,7 @@ from headroom_cli.proxy.retrieval import TOOL_NAME
 from headroom_cli.proxy.server import ProxyServer
 from headroom_cli.tokens import count_tokens
 
-from samples import FAILED_TEST, pytest_verbose_log
+from samples import pytest_verbose_log
 
 RETRIEVE = ToolStep(TOOL_NAME, {"id": "{marker.id}", "lines": "{marker.lines}"})
 BASH = ToolStep("Bash", {"command": "pytest -v"})

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from headroom_cli.config import headroom_home
 from headroom_cli.mcp import SERVER_NAME
-from headroom_cli.retrieve import RETRIEVE_DESCRIPTION, ToolFailure  # noqa: F401  (ToolFailure: raised through)
+from headroom_cli.retrieve import RETRIEVE_DESCRIPTION
 
 COMPRESS_DESCRIPTION = (
     "Compress a long text (test run, log, JSON, diff, search results, listing, table, HTML, code) with "

@@ -20,7 +20,7 @@ import httpx
 
 from headroom_cli.ledger import Ledger, Usage
 from headroom_cli.proxy import errors
-from headroom_cli.proxy.retrieval import ANTHROPIC_API, answer
+from headroom_cli.proxy.retrieval import answer
 from headroom_cli.proxy.rounds import (Event, SseParser, StreamRound, add_usage, assistant_message, calls_in,
                                        continuation, error_event, usage_of_reply, with_earlier,
                                        without_ours)
