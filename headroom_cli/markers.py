@@ -60,10 +60,10 @@ def line_marker(part_id: str, first_line: int, last_line: int, counts: Counter[s
 
 def span_marker(part_id: str, first_line: int, last_line: int, what: str) -> str:
     """A marker for lines first_line..last_line (1-based, inclusive) that held one named thing, e.g.
-    ``[headroom: 34 lines omitted (body of parse_args) · retrieve hr_… --lines 120-153]``.
+    ``[headroom: body of parse_args · retrieve hr_… --lines 120-153]``: the line range says how much,
+    so the marker does not repeat it (source code has many small gaps, each paying for its marker).
     ``what`` must not hold "]" or a line break."""
-    n = last_line - first_line + 1
-    return marker(part_id, f"{n:,} {'line' if n == 1 else 'lines'} omitted ({what})", (first_line, last_line))
+    return marker(part_id, what, (first_line, last_line))
 
 
 def omission_marker(part_id: str, count: int, unit: str, counts: Counter[str] | dict[str, int] | None = None,

@@ -257,30 +257,44 @@ def bench_big_part(samples: list[Sample], repeat: int, use_query: bool, target_t
 
 def bench_kind_parts(samples: list[Sample], repeat: int, use_query: bool, target_tokens: int) -> list[dict]:
     """Per kind, a part of about ``target_tokens``: the smallest sample that big, used as it is (a
-    repeated JSON document would not parse), else the kind's largest sample with its lines repeated."""
+    repeated JSON document would not parse), else the kind's largest sample with its lines repeated.
+    Source code is timed as its target says instead: a real file of 2,000 lines (repeated lines would
+    not be code), within ``bench_code.TARGET_MS_PER_2K``; its languages one by one are in the code tables."""
     rows = []
     for kind in sorted({s.kind for s in samples}, key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else 99):
         pool = [s for s in samples if s.kind == kind]
-        big_enough = [s for s in pool if count_tokens(s.text) >= target_tokens]
-        source = min(big_enough, key=lambda s: len(s.text)) if big_enough else max(pool, key=lambda s: len(s.text))
-        text = source.text if big_enough else repeat_to_tokens(source.text, target_tokens)
+        target_ms, text, shape = TARGET_BIG_PART_MS, None, None
+        if kind == "code":
+            for source in sorted(pool, key=lambda s: -len(s.text)):
+                language = bench_code.language_of(source.text)
+                text = bench_code.first_lines(language, source.text) if language else None
+                if text is not None:
+                    target_ms, shape = bench_code.TARGET_MS_PER_2K, f"first {text.count(chr(10)):,} lines"
+                    break
+        if text is None:
+            big_enough = [s for s in pool if count_tokens(s.text) >= target_tokens]
+            source = min(big_enough, key=lambda s: len(s.text)) if big_enough else max(pool, key=lambda s: len(s.text))
+            text = source.text if big_enough else repeat_to_tokens(source.text, target_tokens)
+            shape = None if big_enough else "lines repeated"
         outcomes, times_ms = timed_runs(Part(text=text, query=source.query if use_query else None), repeat)
         median_ms = round(statistics.median(times_ms), 3)
         tokens = count_tokens(text)
-        rows.append({"kind": kind, "source": source.name, "repeated": not big_enough, "tokens": tokens,
-                     "percent_saved": saved(tokens, count_tokens(outcomes[0].text)), "engine": outcomes[0].engine,
-                     "median_ms": median_ms, "passed": median_ms <= TARGET_BIG_PART_MS})
+        rows.append({"kind": kind, "source": source.name, "shape": shape, "repeated": shape == "lines repeated",
+                     "tokens": tokens, "percent_saved": saved(tokens, count_tokens(outcomes[0].text)),
+                     "engine": outcomes[0].engine, "median_ms": median_ms, "target_ms": target_ms,
+                     "passed": median_ms <= target_ms})
     return rows
 
 
 def kind_parts_table(rows: list[dict]):
     table = _table([("Kind", "left"), ("Part", "left"), ("Tokens", "right"), ("Engine", "left"), ("Saved", "right"),
                     ("Median ms", "right"), ("Target", "right"), ("Result", "left")])
-    table.title = "Latency of one large part per kind (the whole pipeline: routing and compression)"
+    table.title = ("Latency of one large part per kind (the whole pipeline: routing and compression; code: a real "
+                   "file's first 2,000 lines, as its target says)")
     for r in rows:
-        part = Path(r["source"]).stem + (" (lines repeated)" if r["repeated"] else "")
+        part = Path(r["source"]).stem + (f" ({r['shape']})" if r["shape"] else "")
         table.add_row(r["kind"], part, f"{r['tokens']:,}", r["engine"] or "—", f"{r['percent_saved']:.1f}%",
-                      f"{r['median_ms']:.2f}", f"≤ {TARGET_BIG_PART_MS:g}",
+                      f"{r['median_ms']:.2f}", f"≤ {r['target_ms']:g}",
                       "[green]PASS[/green]" if r["passed"] else "[red]FAIL[/red]")
     return table
 

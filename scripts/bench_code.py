@@ -7,7 +7,8 @@ whole pipeline runs with the default settings, and then, independently of the en
 - signatures kept: every function, method, class, struct, interface, trait, impl and type declaration
   that is not inside a function body, by the line that names it, must appear verbatim in the output;
 - parses: a fresh tree-sitter parse of the output has no syntax error, or (for an input that has some
-  itself, a C header full of macros) none on a line where the input had none;
+  itself, a C header full of macros) none on a line where the input had none; C and C++ also count as
+  parsing when that holds with the preprocessor's conditional lines and bare macros blanked out in both;
 - retrievable: every marker's ``--lines A-B``, fetched from a store the way ``headroom retrieve`` does,
   gives back exactly the lines it replaced, and putting them back rebuilds the input byte for byte;
 - the median time to compress a 2,000-line file (the pipeline's whole work: routing, parsing,
@@ -29,6 +30,7 @@ from pathlib import Path
 from headroom_cli.engines import Part
 from headroom_cli.engines.code import language_of
 from headroom_cli.engines.code.languages import EXTENSIONS
+from headroom_cli.engines.code.parsing import mask_conditionals
 from headroom_cli.markers import find_markers, original_lines
 from headroom_cli.pipeline import Pipeline
 from headroom_cli.retrieve import retrieve
@@ -97,7 +99,7 @@ def collect(corpus_samples: list, code_dirs: list[Path]) -> list[CodeSample]:
     samples = [CodeSample(s.name, s.text, None, s.query) for s in corpus_samples if s.kind == "code"]
     for folder in code_dirs:
         for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS):
-            if path.name.endswith((".d.ts", ".min.js")) or path.stat().st_size > MAX_FILE_BYTES:
+            if path.name.endswith((".d.ts", ".d.mts", ".d.cts", ".min.js")) or path.stat().st_size > MAX_FILE_BYTES:
                 continue
             try:
                 text = path.read_text(encoding="utf-8")
@@ -187,7 +189,19 @@ def _error_rows(tree) -> list[tuple[int, int]]:
 
 def parses(language: str, original: str, output: str) -> bool:
     """No syntax error in the output, or none on a line where the input had none (its lines mapped
-    back through the markers)."""
+    back through the markers). C and C++ may instead be read with the preprocessor's conditional
+    lines and bare macros blanked out, both the input and the output, as the engine may read them:
+    the grammar knows no preprocessor, and its error recovery over #if branches is not stable."""
+    if _no_new_errors(language, original, output):
+        return True
+    if language in ("c", "cpp"):
+        masked = [mask_conditionals(text.encode("utf-8", "surrogatepass")).decode("utf-8", "surrogatepass")
+                  for text in (original, output)]
+        return _no_new_errors(language, *masked)
+    return False
+
+
+def _no_new_errors(language: str, original: str, output: str) -> bool:
     out_errors = _error_rows(_parse(language, output))
     if not out_errors:
         return True
@@ -249,13 +263,11 @@ def two_thousand_lines(samples: list[CodeSample], rows: list[CodeRow], repeat: i
             by_language.setdefault(row.language, []).append((sample, row))
     for language, pairs in by_language.items():
         for sample, _ in sorted(pairs, key=lambda pair: (-pair[1].lines, pair[1].name)):
-            tree = _parse(language, sample.text)
-            end = max((node.end_point[0] for node in tree.root_node.children if node.end_point[0] < 2000), default=0)
-            if end >= 1800:
+            text = first_lines(language, sample.text)
+            if text is not None:
                 break
         else:
             continue
-        text = "\n".join(sample.text.split("\n")[:end + 1]) + "\n"
         part = Part(text, tool_name="Read" if sample.path else None, tool_input=sample.path)
         Pipeline().run(part)  # warm
         times = []
@@ -266,6 +278,14 @@ def two_thousand_lines(samples: list[CodeSample], rows: list[CodeRow], repeat: i
             times.append((time.perf_counter() - start) * 1000)
         out[language] = {"source": sample.name, "lines": text.count("\n"), "median_ms": round(statistics.median(times), 2)}
     return out
+
+
+def first_lines(language: str, text: str, lines: int = 2000) -> str | None:
+    """The text cut after the last top-level node that ends by line ``lines`` (so that it still
+    parses), when one ends after 90% of them; else None."""
+    tree = _parse(language, text)
+    end = max((node.end_point[0] for node in tree.root_node.children if node.end_point[0] < lines), default=0)
+    return "\n".join(text.split("\n")[:end + 1]) + "\n" if end >= lines * 0.9 else None
 
 
 def per_language(rows: list[CodeRow], timed: dict[str, dict]) -> list[dict]:

@@ -48,7 +48,8 @@ checks = _load_bench_code()
 FIXTURES = [
     ("click_parser.py", "python", 0.55), ("express_router_index.js", "javascript", 0.55),
     ("rxjs_timeout.ts", "typescript", 0.55), ("rtk_queryLifecycle.test.tsx", "tsx", 0.65),
-    ("mux_route.go", "go", 0.35), ("anyhow_error.rs", "rust", 0.40), ("JPypeContext.java", "java", 0.45),
+    ("mux_route.go", "go", 0.35), ("anyhow_error.rs", "rust", 0.40), ("regex_tests_crazy.rs", "rust", 0.60),
+    ("JPypeContext.java", "java", 0.45),
     ("zlib_gun.c", "c", 0.65), ("jpype_jp_exception.cpp", "cpp", 0.70), ("rack_request.rb", "ruby", 0.12),
     ("appengine_LogService.php", "php", 0.50),
 ]
@@ -125,23 +126,23 @@ def test_every_body_marker_names_its_symbol_and_lines():
     text = (DATA / "express_router_index.js").read_text()
     result, part_id = compress(text)
     lines = original_lines(text)
-    bodies = [m for m in find_markers(result.text) if m["what"].split("(", 1)[-1].startswith("body of ")]
+    bodies = [m for m in find_markers(result.text) if m["what"].startswith("body of ")]
     assert len(bodies) >= 10
     for marker in bodies:
-        symbol = re.search(r"\(body of (.+)\)$", marker["what"]).group(1)
+        symbol = marker["what"].removeprefix("body of ")
         a, b = int(marker["a"]), int(marker["b"])
-        assert f"{b - a + 1} line" in marker["what"]
+        assert 1 <= a <= b <= len(lines)
         header = "".join(lines[max(0, a - 4):a - 1])  # the signature is just above the body
         assert symbol.split(".")[-1].split("(")[0] in header, (symbol, header)
     assert "proto.handle = function handle(req, res, out) {\n  // [headroom: " in result.text
-    assert "(body of handle) · retrieve" in result.text
+    assert "[headroom: body of handle · retrieve" in result.text
 
 
 def test_python_bodies_stay_statements_and_docstrings_keep_their_first_line(corpus_dir):
     text = (corpus_dir / "code" / "python_rich_table.txt").read_text()
     result, _ = compress(text)
     assert '    """A console renderable to draw a table.' in result.text  # a class docstring's first line
-    assert re.search(r"^        \.\.\.  # \[headroom: \d+ lines omitted \(body of add_row\)", result.text, re.M)
+    assert re.search(r"^        \.\.\.  # \[headroom: body of add_row · retrieve hr_\w+ --lines \d+-\d+\]$", result.text, re.M)
     assert '        """Get the current row style."""\n        ...  # [headroom:' in result.text  # one-line docstrings stay
 
 
@@ -310,7 +311,7 @@ def test_a_cut_that_would_break_the_syntax_is_undone():
     body = next(i for i, line in enumerate(lines) if line.startswith("    def add_argument(")) + 1
     good = Cut(body, body + 5, "body of add_argument", "statement", "        ")  # a whole body: fine
     settled = ENGINE._settle(text, read(text, data, "parser.py"), [good], ctx)
-    assert settled is not None and "        ...  # [headroom: 6 lines omitted (body of add_argument)" in settled.text
+    assert settled is not None and f"        ...  # [headroom: body of add_argument · retrieve {ctx.part_id} --lines {body + 1}-{body + 6}]" in settled.text
     assert not parsing.parse(reading.lang, settled.text.encode()).root_node.has_error
 
 
@@ -329,6 +330,32 @@ def test_a_test_file_keeps_its_outline():
     result, _ = compress(text)
     names = re.findall(r"^\s*(?:test|it)\(.*$", text, re.M)
     assert len(names) >= 10 and all(name in result.text for name in names)
+
+
+def test_a_table_written_as_calls_keeps_its_first_calls():
+    """regex's tests/crazy.rs: runs of one-line mat!(…) / matiter!(…) calls, a table in code form."""
+    text = (DATA / "regex_tests_crazy.rs").read_text()
+    result, part_id = compress(text)
+    runs = [m for m in find_markers(result.text) if " more calls of " in m["what"]]
+    assert {m["what"].split(" more calls of ")[1] for m in runs} == {"mat!", "matiter!"}
+    lines = original_lines(text)
+    for marker in runs:
+        a, b = int(marker["a"]), int(marker["b"])
+        count = int(marker["what"].split()[0].replace(",", ""))
+        macro = marker["what"].rsplit(" ", 1)[1]
+        assert sum(line.startswith(macro + "(") for line in lines[a - 1:b]) == count  # says how many it holds
+        assert sum(line.startswith(macro + "(") for line in lines[a - 3:a - 1]) == 2  # the first two stay
+    assert expand(text, result.text, part_id) == text
+
+
+def test_calls_that_declare_are_never_a_table():
+    """Ruby's attr_accessor and require lines declare and import: kept, however many in a row."""
+    accessors = [f"  attr_accessor :option_{i}" for i in range(30)]
+    prints = [f'    puts "option {i}: " + option_{i}.inspect + " (as the user set it)"' for i in range(12)]
+    text = "\n".join(["require 'set'", "", "class Config", *accessors, "", "  def describe", *prints, "  end", "end", ""])
+    result, _ = compress(text, tool_name="Read", tool_input="config.rb")
+    assert all(line in result.text for line in accessors)
+    assert "more calls of" not in result.text and "body of describe" in result.text
 
 
 def test_c_macros_and_preprocessor_blocks(corpus_dir):

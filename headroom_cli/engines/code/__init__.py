@@ -54,7 +54,7 @@ class CodeEngine:
             return unchanged
         _check(ctx)
         wanted = wanted_symbols(part.query, part.tool_input)
-        outliner = Outliner(reading.lang, reading.data, wanted, ctx.deadline, function_query(reading.lang))
+        outliner = Outliner(reading.lang, reading.data, wanted, ctx.deadline, function_query(reading.lang), data)
         cuts = outliner.run(reading.tree.root_node)
         if reading.lang.preprocessor:
             original_rows = data.split(b"\n")
@@ -70,17 +70,12 @@ class CodeEngine:
                 return None
             _check(ctx)
             out, omitted, markers = apply(text, cuts, lang, ctx.part_id)
-            out_data = reading.prepare(out.encode("utf-8", "surrogatepass"))
             origin = _origin(cuts, text.count("\n") + 1)
             replacements = [(cut.first, cut.last, line.encode("utf-8", "surrogatepass"))
                             for cut, line in zip(cuts, markers)]
+            out_data = reading.prepare(out.encode("utf-8", "surrogatepass"), replacements)
             new = self._new_errors(lang, before, tree if attempt == 0 else None, reading.data, replacements,
                                    out_data, origin, ctx)
-            if not new and reading.plain_errors is not None:
-                # Read with the preprocessor masked; the output must also read no worse as it is.
-                plain = out.encode("utf-8", "surrogatepass")
-                new = self._new_errors(lang, reading.plain_errors, reading.plain_tree if attempt == 0 else None,
-                                       text.encode("utf-8", "surrogatepass"), replacements, plain, origin, ctx)
             if not new:
                 return Result(out, KIND, omitted=omitted)
             cuts = _without_cuts_near(cuts, new)

@@ -11,7 +11,9 @@ annotations, constants, doc comments. What is cut, where it is long enough to be
   comment after its summary line, and comments that document nothing (a licence header, a
   commented-out block);
 - the inside of a long data literal (a table, a big dict) and of a long ``#define``, their first
-  lines kept.
+  lines kept; likewise a table written as statements, a long run of calls of one function or macro
+  outside any function (``mat!(…);`` × 300 in a generated test, ``FMT_TYPE_CONSTANT(…);``,
+  ``register(…)``): its first calls show the pattern, the rest go.
 
 C and C++ are often read with the preprocessor's conditional lines and bare macros blanked out
 (``parsing.mask_conditionals``); cuts never split an ``#if`` block.
@@ -29,20 +31,24 @@ from dataclasses import dataclass
 
 from headroom_cli.engines.base import EngineTimeout
 from headroom_cli.engines.code.languages import Language
+from headroom_cli.engines.code.parsing import BARE_MACRO
 from headroom_cli.engines.code.wanted import is_wanted
 
 BODY_MIN_ROWS = 3  # a shorter body is kept: reading it costs less than a marker and a retrieval
 LITERAL_MIN_ROWS = 12  # a shorter data literal is kept whole
 MACRO_MIN_ROWS = 4  # a shorter #define is kept whole
 COMMENT_MIN_ROWS = 5  # a shorter comment is kept
-DOC_MAX_ROWS = 4  # a longer doc comment is cut down to its opening lines ...
+DOC_MAX_ROWS = 2  # a longer doc comment may be cut down to its opening lines (when the rest outweighs a marker) ...
 DOC_SUMMARY_ROWS = 1  # ... this many lines with words at most, up to its first blank line
 STATEMENTS_MIN_ROWS = 6  # a shorter run of statements inside an outlined body is kept
+CALL_RUN_MIN = 8  # this many calls of one function or macro in a row, outside any function, are a table ...
+CALL_RUN_KEEP = 2  # ... of which the first few stay, to show the pattern
+CALL_MAX_ROWS = 4  # (a longer call is code, not a table's row)
 OUTLINE_MIN_ROWS = 80  # a body this long that holds ...
 OUTLINE_MIN_FUNCTIONS = 3  # ... this many functions (not counting those inside them) ...
 OUTLINE_MIN_SHARE = 0.5  # ... making up this share of its lines is a module in disguise: outlined, not cut whole
 OUTLINE_FUNCTION_ROWS = 5  # (functions shorter than this do not count)
-MARKER_TOKENS = 40  # what a marker line costs (cl100k), its ID alone 15
+MARKER_BASE_TOKENS = 27  # what a marker line costs (cl100k) besides the words saying what it stands for
 WORTH = 1.25  # a cut must hold this many times its marker's tokens
 KEEP_WHOLE_MAX_ROWS = 400  # a class or namespace the question names is kept whole up to this size
 NAME_CHARS = 60  # longest symbol name a marker repeats
@@ -64,6 +70,12 @@ _TYPE_DECLARATIONS = frozenset({
     "abstract_class_declaration", "struct_item", "enum_item", "union_item", "trait_item", "impl_item",
     "type_item", "class_definition", "type_declaration", "record_declaration", "class",
 })
+# Calls that declare or import (Ruby's attr_accessor, require): never a table, whatever their number.
+_DECLARING_CALLS = frozenset({
+    "require", "require_relative", "load", "autoload", "include", "extend", "prepend", "using", "attr_reader",
+    "attr_writer", "attr_accessor", "attr", "private", "protected", "public", "module_function", "alias_method",
+    "private_constant", "public_constant", "delegate", "def_delegator", "def_delegators", "import", "importScripts",
+})
 _ATTRIBUTES = frozenset({"attribute_item", "attribute", "decorator", "annotation", "marker_annotation", "attribute_list"})
 _STRINGS = frozenset({"string", "string_literal", "raw_string_literal", "template_string", "interpreted_string_literal",
                       "concatenated_string", "heredoc_body", "encapsed_string"})
@@ -79,10 +91,13 @@ class Cut:
 
 
 class Outliner:
-    def __init__(self, lang: Language, data: bytes, wanted: frozenset[str], deadline: float, function_query=None):
+    def __init__(self, lang: Language, data: bytes, wanted: frozenset[str], deadline: float, function_query=None,
+                 source: bytes | None = None):
         self.lang = lang
         self.data = data
         self.rows = data.split(b"\n")
+        # The file as it is, when data is the file with its preprocessor lines blanked out.
+        self.source_rows = source.split(b"\n") if source is not None and source is not data else self.rows
         self.wanted = wanted
         self.deadline = deadline
         self.function_query = function_query  # a tree-sitter query that finds lang.functions under a node
@@ -120,6 +135,8 @@ class Outliner:
         outlined body (``statements_of`` names it: then runs of plain statements are cut too)."""
         comments: list = []  # consecutive comments, each alone on its lines
         plain: list = []  # consecutive statements with no function inside (outlined bodies only)
+        calls: list = []  # consecutive calls of one function or macro, with the comments among them
+        callee = None  # ... the one they call
         seen_code = not top  # a licence header comes before any code
         for node in children:
             self._tick()
@@ -140,10 +157,24 @@ class Outliner:
             if plain:
                 self._statements(plain, statements_of)
                 plain = []
+            calling = self._callee(node) if statements_of is None else None
+            if calls and calling == callee:
+                calls.extend(comments)
+                comments = []
+                calls.append(node)
+                continue
+            if calls:
+                self._call_run(calls, callee)
+                calls = []
             if comments:
                 self._comment_run(comments, node, licence_position)
                 comments = []
+            if calling is not None:
+                calls, callee = [node], calling
+                continue
             self._visit(node)
+        if calls:
+            self._call_run(calls, callee)
         if plain:
             self._statements(plain + comments, statements_of)
         elif comments:
@@ -357,13 +388,53 @@ class Outliner:
         if cut is not None:
             self.cuts.append(cut)
 
+    def _callee(self, node) -> str | None:
+        """What a statement that is one short call calls (``register``, ``mat!``), else None."""
+        if node.end_point[0] - node.start_point[0] >= CALL_MAX_ROWS:
+            return None
+        call = node
+        if node.type == "expression_statement" and node.named_child_count == 1:
+            call = node.named_children[0]
+        if call.type in ("call", "call_expression"):
+            function = call.child_by_field_name("function") or call.child_by_field_name("method")
+            if function is None or call.child_by_field_name("block") is not None:
+                return None
+            suffix = ""
+        elif call.type == "macro_invocation":
+            function, suffix = call.child_by_field_name("macro"), "!"
+        else:
+            return None
+        if function is None or function.start_point[0] != function.end_point[0] or self._has_function(node):
+            return None
+        name = _clean(self.data[function.start_byte:function.end_byte])
+        return None if name in _DECLARING_CALLS else name + suffix
+
+    def _call_run(self, run: list, callee: str) -> None:
+        """A long run of calls of one function or macro (a table written as code): the first
+        CALL_RUN_KEEP calls stay, the rest, with the comments among them, go."""
+        calls = [node for node in run if not (node.type == "comment" or node.type.endswith("_comment"))]
+        if len(calls) < CALL_RUN_MIN:
+            return
+        kept = calls[CALL_RUN_KEEP - 1]
+        following = run[run.index(kept) + 1]  # a comment or the next call: where the cut starts
+        first, last = following.start_point[0], _end_row(run[-1])
+        if first <= kept.end_point[0] or self.rows[last][run[-1].end_point[1]:].strip():
+            return  # shares a line with what stays
+        if self.lang.preprocessor and any(BARE_MACRO.match(row) for row in self.source_rows[first:last + 1]):
+            return  # a line such as FMT_END_NAMESPACE, blanked out for the grammar, may close a scope
+        style = "statement" if self.lang.name == "python" else "comment"
+        count = len(calls) - CALL_RUN_KEEP
+        cut = self._cut(first, last, f"{count:,} more calls of {callee}", style, 2)
+        if cut is not None:
+            self.cuts.append(cut)
+
     # ------------------------------------------------------------------------------------------- helpers
 
     def _cut(self, first: int, last: int, what: str, style: str, min_rows: int, indent: str | None = None) -> Cut | None:
         if last - first + 1 < min_rows:
             return None
         rows = self.rows[first:last + 1]
-        if _tokens(rows) < WORTH * MARKER_TOKENS:
+        if _tokens(rows) < WORTH * marker_tokens(what):
             return None
         if indent is None:
             indent = next((_indent(row) for row in rows if row.strip()), "")
@@ -403,6 +474,12 @@ def _tokens(rows: list[bytes]) -> float:
     """About how many cl100k tokens the rows hold: code runs near 3.3 characters a token, and each
     line's indentation and break take about one more (counting exactly would cost more than parsing)."""
     return sum(len(row.strip()) / 3.3 + 1 for row in rows if row.strip())
+
+
+def marker_tokens(what: str) -> float:
+    """About how many tokens the marker line for a cut costs: its ID, line range and syntax are
+    about the same for all; the words naming what it stands for run near 4 characters a token."""
+    return MARKER_BASE_TOKENS + len(what) / 4
 
 
 def _declares_type(node) -> bool:

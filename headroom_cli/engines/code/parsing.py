@@ -78,7 +78,7 @@ def error_spans(tree) -> list[tuple[int, int]]:
 
 _CONDITIONAL = re.compile(rb"^[ \t]*#[ \t]*(?:if|ifdef|ifndef|elif|elifdef|elifndef|else|endif)\b")
 # A line that is one upper-case macro and nothing else: FMT_BEGIN_NAMESPACE, G_BEGIN_DECLS, Q_OBJECT.
-_BARE_MACRO = re.compile(rb"^[ \t]*[A-Z_][A-Z0-9_]{2,}(?:[ \t]*\([^;{}]*\))?[ \t]*(?://.*)?\r?$")
+BARE_MACRO = re.compile(rb"^[ \t]*[A-Z_][A-Z0-9_]{2,}(?:[ \t]*\([^;{}]*\))?[ \t]*(?://.*)?\r?$")
 # Upper-case macros in front of a declaration, where the grammar expects a type: FMT_CONSTEXPR void f(),
 # SQLITE_API int sqlite3_open(…), FMT_MSC_WARNING(suppress : 26495) constexpr …
 _LEADING_MACROS = re.compile(rb"^([ \t]*(?:template[ \t]*<[^<>]*>[ \t]+)?(?:(?:static|inline|constexpr|explicit|friend|virtual|extern)[ \t]+)*)"
@@ -95,7 +95,7 @@ def mask_conditionals(data: bytes) -> bytes:
     blanking = False
     for i, row in enumerate(rows):
         head = row.lstrip()[:1]
-        if blanking or (head == b"#" and _CONDITIONAL.match(row)) or (_UPPER_START(head) and _BARE_MACRO.match(row)):
+        if blanking or (head == b"#" and _CONDITIONAL.match(row)) or (_UPPER_START(head) and BARE_MACRO.match(row)):
             blanking = row.rstrip(b"\r").endswith(b"\\")
             rows[i] = b" " * len(row)
             continue

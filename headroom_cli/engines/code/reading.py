@@ -26,12 +26,25 @@ class Reading:
     tree: object
     data: bytes  # what was parsed: the file, or for C/C++ maybe the file with its preprocessor lines masked
     masked: bool = False
-    plain_errors: list | None = None  # when masked: the file's own syntax errors, if it reads at all as it is
-    plain_tree: object | None = None  # ... and its tree as it is
 
-    def prepare(self, data: bytes) -> bytes:
-        """An output, as it must be parsed to compare it with this reading of the input."""
-        return parsing.mask_conditionals(data) if self.masked else data
+    def prepare(self, data: bytes, replacements: list[tuple[int, int, bytes]]) -> bytes:
+        """An output (``data``: the input with rows first..last of each replacement replaced by its
+        line), as it must be parsed to compare it with this reading of the input."""
+        if not self.masked:
+            return data
+        rows = self.data.split(b"\n")
+        if any(rows[first - 1].rstrip().endswith(b"\\") or rows[last].rstrip().endswith(b"\\")
+               for first, last, _ in replacements if first > 0):
+            return parsing.mask_conditionals(data)  # a cut next to a continued line: masking may differ there
+        # Masking works line by line and leaves a marker line (a comment) as it is, so the masked output
+        # is the masked input with the same rows replaced: no need to mask the whole output again.
+        out, at = [], 0
+        for first, last, line in replacements:
+            out.extend(rows[at:first])
+            out.append(line)
+            at = last + 1
+        out.extend(rows[at:])
+        return b"\n".join(out)
 
 
 def read(text: str, data: bytes, path: str | None, deadline: float | None = None) -> Reading | None:
@@ -61,10 +74,11 @@ def read(text: str, data: bytes, path: str | None, deadline: float | None = None
             masked_tree = parsing.parse(lang, masked, deadline=deadline)
             masked_bad = len(parsing.error_rows(masked_tree))
             if masked_bad < best[0]:
-                # The output must read no worse as it is either, unless the file as it is reads too
-                # badly to compare anything with.
-                plain_errors = None if parsing.broken(tree, rows, bad) else parsing.error_spans(tree)
-                best = (masked_bad, Reading(lang, masked_tree, masked, True, plain_errors, tree))
+                # Read so, the output is checked so too: the cuts keep #if blocks whole and cut only
+                # whole lines, so what the preprocessor makes of it is unchanged. (As it is, the
+                # grammar's error recovery over #if branches shifts with any edit far away: a check
+                # there would undo good cuts and cost two more parses.)
+                best = (masked_bad, Reading(lang, masked_tree, masked, True))
         # Another grammar is worth its time (error recovery is slow) only when this one reads badly.
         if not parsing.broken(best[1].tree, rows, best[0]):
             break
