@@ -155,7 +155,7 @@ class Pipeline:
     def _compress(self, part: Part) -> Outcome:
         unchanged = Outcome(part.text, part.text)
         unwrapped = readformat.unwrap(part.text)
-        plain = replace(part, text=unwrapped[0]) if unwrapped else part
+        plain = replace(part, text=unwrapped[0], first_line=readformat.first_number(unwrapped[1])) if unwrapped else part
         if not self.lossy:
             plain = replace(plain, query=None)  # a query only steers what to omit
         part_id = ccr_id(part.text)  # always the part as the client sent it: that is what gets stored
@@ -168,7 +168,8 @@ class Pipeline:
             if piece.protected or len(piece.text) < self.min_chars:
                 texts.append(piece.text)
                 continue
-            result, engine = self._compress_section(replace(plain, text=piece.text), part_id, deadline)
+            result, engine = self._compress_section(
+                replace(plain, text=piece.text, first_line=plain.first_line + piece.first_line), part_id, deadline)
             if result is None:
                 texts.append(piece.text)
                 continue

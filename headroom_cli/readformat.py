@@ -34,6 +34,12 @@ def unwrap(text: str) -> tuple[str, list[str]] | None:
     return "".join(plain), prefixes
 
 
+def first_number(prefixes: list[str]) -> int:
+    """The line number the first prefix shows: where in its file a Read window starts."""
+    match = _NUMBERED.match(prefixes[0]) if prefixes else None
+    return int(match.group(2)) if match else 1
+
+
 def rewrap(compressed: str, plain: str, prefixes: list[str]) -> str:
     """Give each kept line its number back: output lines that are original lines, in order, get that
     line's prefix; anything else (markers, re-rendered text, blank lines) stays as it is."""

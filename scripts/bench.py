@@ -449,6 +449,8 @@ def print_report(result: dict) -> None:
     if result["code"]["languages"]:
         console.print(bench_code.language_table(result["code"]["languages"], _table))
         console.print(bench_code.policy_table(result["code"]["policy"], _table))
+        if result["code"].get("windows"):
+            console.print(bench_code.windows_table(result["code"]["windows"], _table))
     for message, count in result["warnings"].items():
         console.print(f"[yellow]warning ×{count}[/yellow]: {message}", highlight=False)
     for problem in result["problems"]:

@@ -15,12 +15,17 @@ whole pipeline runs with the default settings, and then, independently of the en
   re-parsing): the language's largest file cut after the last top-level declaration that ends by line
   2,000 when one is that long, else the median over its files of the time per 2,000 lines.
 
+Windows (``window_rows``): every 250-line window at lines 1, 251, 501, … of each file over 600 lines,
+as Claude Code's Read returns it with offset/limit, judged the same way (signatures: of definitions
+wholly inside the window; parses: the output put back in its place in the whole file).
+
 It also measures the "left alone" policy (``HEADROOM_CODE_MIN_LINES``): per file size, what
 compressing saves against what one retrieval of an elided body costs.
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 import warnings
@@ -34,6 +39,7 @@ from headroom_cli.engines.code.parsing import mask_conditionals
 from headroom_cli.markers import find_markers, original_lines
 from headroom_cli.pipeline import Pipeline
 from headroom_cli.retrieve import retrieve
+from headroom_cli.sections import shift_markers
 from headroom_cli.store import Store
 from headroom_cli.tokens import count_tokens
 
@@ -44,6 +50,9 @@ MIN_FILE_LINES = 50  # smaller files are not worth timing (the policy table star
 MAX_FILE_BYTES = 400 * 1024  # the corpus's own bound on a sample
 POLICY_BUCKETS = ((50, 100), (100, 200), (200, 300), (300, 500), (500, 1000), (1000, 10**9))
 RETRIEVAL_OVERHEAD_TOKENS = 60  # the tool call and its framing, on top of the lines it returns
+WINDOW_LINES = 250  # Read windows of this many lines, at offsets 1, 251, 501, … (as agents page through a file)
+WINDOW_MIN_FILE_LINES = 600  # ... of files longer than this
+_READ_PREFIX = re.compile(r"^ *\d+\t", re.M)
 LANGUAGE_ORDER = ["python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp", "csharp", "ruby", "php"]
 
 # What the bench counts as a definition (by grammar node), and what as a function body it does not
@@ -63,6 +72,8 @@ _FUNCTIONS = frozenset({
     "lambda_expression", "method", "singleton_method", "static_initializer",
 })
 _GRAMMAR = {"csharp": "c_sharp"}
+_EXTENSION = {"python": ".py", "javascript": ".js", "typescript": ".ts", "tsx": ".tsx", "go": ".go", "rust": ".rs",
+              "java": ".java", "c": ".c", "cpp": ".cpp", "csharp": ".cs", "ruby": ".rb", "php": ".php"}
 
 
 @dataclass
@@ -159,6 +170,11 @@ def _parse(language: str, text: str):
 def signature_lines(language: str, text: str) -> list[str]:
     """The stripped line naming each definition that is not inside a function body (nor inside a
     syntax error, where the parser cannot tell what encloses it)."""
+    return [line for _, _, line in signatures(language, text)]
+
+
+def signatures(language: str, text: str) -> list[tuple[int, int, str]]:
+    """(first row, last row, stripped line naming it) of each definition signature_lines counts."""
     tree = _parse(language, text)
     rows = text.split("\n")
     found = []
@@ -169,7 +185,7 @@ def signature_lines(language: str, text: str) -> list[str]:
             name = node.child_by_field_name("name") or node.child_by_field_name("declarator")
             has_body = node.type not in ("class_specifier", "struct_specifier") or node.child_by_field_name("body")
             if name is not None and has_body:
-                found.append(rows[name.start_point[0]].strip())
+                found.append((node.start_point[0], node.end_point[0], rows[name.start_point[0]].strip()))
         if node.type in _FUNCTIONS or node.type == "ERROR":
             continue  # what is inside a function is not a top-level or class-level signature
         stack.extend((child, in_function) for child in node.children)
@@ -340,11 +356,95 @@ def policy(rows: list[CodeRow]) -> list[dict]:
     return out
 
 
+def window_rows(samples: list[CodeSample], store: Store) -> list[dict]:
+    """Every WINDOW_LINES-line window at lines 1, 251, 501, … of each file over WINDOW_MIN_FILE_LINES
+    lines, as Claude Code's Read returns it with offset/limit (``N<TAB>line``), through the pipeline
+    with the default settings: tokens, the signatures of definitions wholly inside the window kept
+    verbatim (from the whole file's parse, so not the engine's own reading), no new syntax error, and
+    every marker giving back exactly its lines."""
+    out = []
+    for sample in samples:
+        lines = sample.text.split("\n")
+        if len(lines) <= WINDOW_MIN_FILE_LINES:
+            continue
+        language = language_of(sample.text, sample.path)
+        if language is None:
+            continue
+        path = sample.path or f"/repo/{Path(sample.name).name}{_EXTENSION.get(language, '')}"
+        defined = signatures(language, sample.text)
+        for offset in range(1, len(lines) + 1, WINDOW_LINES):
+            shown = lines[offset - 1:offset - 1 + WINDOW_LINES]
+            text = "\n".join(f"{offset + i:>6}\t{line}" for i, line in enumerate(shown))
+            outcome = Pipeline().run(Part(text, tool_name="Read", tool_input=path))
+            if outcome.part_id:
+                store.put(outcome.part_id, outcome.kind or "code", outcome.original)
+            plain_in = "\n".join(shown)
+            plain_out = "\n".join(_READ_PREFIX.sub("", line) for line in outcome.text.split("\n"))
+            last = offset - 1 + len(shown) - 1
+            wanted = [line for first, end, line in defined if offset - 1 <= first and end <= last]
+            kept = {line.strip() for line in plain_out.split("\n")}
+            before, after = count_tokens(text), count_tokens(outcome.text)
+            out.append({
+                "name": sample.name, "language": language, "offset": offset, "lines": len(shown),
+                "tokens_before": before, "tokens_after": after, "changed": outcome.changed,
+                "signatures": len(wanted), "signatures_kept": sum(line in kept for line in wanted),
+                "parses": window_parses(language, lines, offset, len(shown), plain_out, outcome.part_id),
+                "retrievable": _window_retrievable(text, outcome.text, marker_spans(outcome.text, store)),
+            })
+    return out
+
+
+def window_parses(language: str, lines: list[str], offset: int, rows: int, plain_out: str, part_id: str | None) -> bool:
+    """parses(), for a window: its output put back in its place in the whole file (markers renumbered
+    to the file's lines) has no syntax error the file does not have. The window alone is no fair
+    judge: cut out of the file, it reads as errors at both edges, recovered from differently each time."""
+    if part_id:
+        plain_out = shift_markers(plain_out, part_id, offset - 1)
+    spliced = "\n".join(lines[:offset - 1] + plain_out.split("\n") + lines[offset - 1 + rows:])
+    return parses(language, "\n".join(lines), spliced)
+
+
+def _window_retrievable(original: str, output: str, spans: dict[str, str]) -> bool:
+    """retrievable(), for a Read listing: the pipeline gives kept lines their numbers back but not
+    blank ones, so the rebuilt listing is compared with the original with numbers taken off both."""
+    lines = original_lines(original)
+    rebuilt = []
+    for line in original_lines(output):
+        markers = [m for m in find_markers(line) if m["a"]]
+        if not markers:
+            rebuilt.append(line)
+            continue
+        a, b = int(markers[0]["a"]), int(markers[0]["b"])
+        got = spans.get(markers[0].group(0))
+        if got is None or got != "".join(lines[a - 1:b]):
+            return False
+        rebuilt.append(got)
+    return _READ_PREFIX.sub("", "".join(rebuilt)) == _READ_PREFIX.sub("", original)
+
+
+def per_language_windows(rows: list[dict]) -> list[dict]:
+    out = []
+    for language in LANGUAGE_ORDER + sorted({r["language"] for r in rows} - set(LANGUAGE_ORDER)):
+        mine = [r for r in rows if r["language"] == language]
+        if not mine:
+            continue
+        before, after = sum(r["tokens_before"] for r in mine), sum(r["tokens_after"] for r in mine)
+        out.append({
+            "language": language, "files": len({r["name"] for r in mine}), "windows": len(mine),
+            "compressed": sum(r["changed"] for r in mine), "tokens_before": before, "tokens_after": after,
+            "percent_saved": round(100 * (before - after) / before, 2) if before else 0.0,
+            "signatures": sum(r["signatures"] for r in mine), "signatures_kept": sum(r["signatures_kept"] for r in mine),
+            "parse_ok": sum(r["parses"] for r in mine), "retrievable": sum(r["retrievable"] for r in mine),
+        })
+    return out
+
+
 def run(corpus_samples: list, code_dirs: list[Path], repeat: int, store_dir: Path) -> dict:
     samples = collect(corpus_samples, code_dirs)
     store = Store(store_dir / "code-store.sqlite3")
     try:
         rows = [bench_file(sample, store, repeat) for sample in samples]
+        windows = window_rows(samples, store)
     finally:
         store.close()
     problems = []
@@ -354,9 +454,18 @@ def run(corpus_samples: list, code_dirs: list[Path], repeat: int, store_dir: Pat
             problems.append(f"{r.name}: output has a syntax error its input did not have")
         if not r.retrievable:
             problems.append(f"{r.name}: a marker does not give back exactly the lines it replaced")
+    for w in windows:
+        where = f"{w['name']} (window at line {w['offset']})"
+        if w["signatures_kept"] < w["signatures"]:
+            problems.append(f"{where}: a signature inside the window not kept verbatim")
+        if not w["parses"]:
+            problems.append(f"{where}: output has a syntax error its input did not have")
+        if not w["retrievable"]:
+            problems.append(f"{where}: a marker does not give back exactly the lines it replaced")
     timed = two_thousand_lines(samples, rows, repeat)
     return {"dirs": [str(d) for d in code_dirs], "files": [asdict(r) for r in rows],
-            "languages": per_language(rows, timed), "policy": policy(rows), "problems": problems}
+            "languages": per_language(rows, timed), "policy": policy(rows),
+            "windows": per_language_windows(windows), "window_rows": windows, "problems": problems}
 
 
 # ------------------------------------------------------------------------------------------------ tables
@@ -380,6 +489,20 @@ def language_table(languages: list[dict], make_table):
                       f"{r['tokens_after']:,}", saved, signatures, f"{r['parse_ok']}/{r['files']}",
                       f"{r['retrievable']}/{r['files']}", ms,
                       "[green]PASS[/green]" if r["passed"] else f"[red]FAIL[/red] ({', '.join(why)})")
+    return table
+
+
+def windows_table(rows: list[dict], make_table):
+    table = make_table([("Language", "left"), ("Files", "right"), ("Windows", "right"), ("Compressed", "right"),
+                        ("Tokens", "right"), ("After", "right"), ("Saved", "right"), ("Signatures kept", "right"),
+                        ("Parse OK", "right"), ("Retrievable", "right")])
+    table.title = (f"Windows: Read with offset/limit, every {WINDOW_LINES}-line window at lines 1, {WINDOW_LINES + 1}, "
+                   f"{2 * WINDOW_LINES + 1}, … of files over {WINDOW_MIN_FILE_LINES} lines (signatures: those wholly inside a window)")
+    for r in rows:
+        table.add_row(r["language"], str(r["files"]), str(r["windows"]), str(r["compressed"]),
+                      f"{r['tokens_before']:,}", f"{r['tokens_after']:,}", f"{r['percent_saved']:.1f}%",
+                      f"{r['signatures_kept']}/{r['signatures']}", f"{r['parse_ok']}/{r['windows']}",
+                      f"{r['retrievable']}/{r['windows']}")
     return table
 
 

@@ -401,3 +401,99 @@ def test_compressing_on_many_threads_at_once_gives_the_same_bytes():
     with ThreadPoolExecutor(max_workers=6) as pool:
         together = list(pool.map(lambda i: compress(texts[i % 4])[0].text, range(24)))
     assert together == [alone[i % 4] for i in range(24)]
+
+
+# -- windows: Read with offset/limit -------------------------------------------------------------------
+
+def _read_window(path: Path, offset: int, limit: int) -> tuple[str, list[str]]:
+    """Claude Code's Read of lines offset..offset+limit-1, and those lines as they are in the file."""
+    shown = path.read_text(encoding="utf-8").split("\n")[offset - 1:offset - 1 + limit]
+    return "\n".join(f"{offset + i:>6}\t{line}" for i, line in enumerate(shown)), shown
+
+
+def _check_window(headroom_home, path: Path, offset: int, limit: int, language: str):
+    """A window through the whole pipeline, checked as the bench checks windows: smaller, the
+    signatures of definitions wholly inside it verbatim, no new syntax error, every kept line with
+    its file's line number, every marker giving back its lines byte for byte, deterministic."""
+    read, shown = _read_window(path, offset, limit)
+    store = Store(headroom_home / "store.sqlite3")
+    outcome = Pipeline(frozen=store).run(Part(read, tool_name="Read", tool_input=str(path)))
+    assert outcome.engine == "code" and outcome.part_id and len(outcome.text) < len(read)
+    last = offset + len(shown) - 2  # 0-based row in the file
+    inside = [line for first, end, line in checks.signatures(language, path.read_text(encoding="utf-8"))
+              if offset - 1 <= first and end <= last]
+    plain_out = "\n".join(checks._READ_PREFIX.sub("", line) for line in outcome.text.split("\n"))
+    kept = {line.strip() for line in plain_out.split("\n")}
+    assert [s for s in inside if s not in kept] == []
+    file_lines = path.read_text(encoding="utf-8").split("\n")
+    assert checks.window_parses(language, file_lines, offset, len(shown), plain_out, outcome.part_id)
+    for line in original_lines(outcome.text):
+        match = re.match(r"^ *(\d+)\t(.*)$", line, re.S)
+        if match:
+            assert shown[int(match.group(1)) - offset] == match.group(2).rstrip("\n"), line
+    spans = checks.marker_spans(outcome.text, store)
+    assert spans and checks._window_retrievable(read, outcome.text, spans)
+    assert Pipeline().run(Part(read, tool_name="Read", tool_input=str(path))).text == outcome.text
+    store.close()
+    return outcome
+
+
+def test_a_window_that_starts_inside_a_class_and_a_method(headroom_home, corpus_dir):
+    """rxjs's Observable from line 251: the window opens with the `}` of a method, inside the class,
+    and ends with the class's `}`. Read in a frame (a class around a method), the methods wholly inside
+    lose their bodies; the edges stay as they are."""
+    source = corpus_dir / "code" / "ts_rxjs_observable.txt"
+    path = headroom_home / "observable.ts"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    outcome = _check_window(headroom_home, path, 251, 250, "typescript")
+    lines = outcome.text.split("\n")
+    assert lines[0] == "   251\t  }"  # the cut edge, verbatim
+    assert any("body of forEach" in line for line in lines)
+    assert count_tokens(outcome.text) < 0.75 * count_tokens(_read_window(path, 251, 250)[0])
+
+
+def test_a_window_that_ends_inside_a_function(headroom_home, corpus_dir):
+    """The same file's first 250 lines end inside the class, in the middle of a method: the bodies
+    before it go, the unfinished method stays verbatim."""
+    source = corpus_dir / "code" / "ts_rxjs_observable.txt"
+    path = headroom_home / "observable.ts"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    outcome = _check_window(headroom_home, path, 1, 250, "typescript")
+    assert outcome.text.endswith(_read_window(path, 1, 250)[0].split("\n")[-1])
+    assert "\n".join(outcome.text.split("\n")[-5:]) == "\n".join(_read_window(path, 246, 5)[0].split("\n"))
+
+
+@pytest.mark.parametrize("name,language,offset", [
+    ("click_parser.py", "python", 251), ("anyhow_error.rs", "rust", 251), ("JPypeContext.java", "java", 251),
+    ("zlib_gun.c", "c", 501), ("mux_route.go", "go", 251), ("rack_request.rb", "ruby", 251),
+    ("express_router_index.js", "javascript", 251),
+])
+def test_windows_in_other_languages(headroom_home, name, language, offset):
+    _check_window(headroom_home, DATA / name, offset, 250, language)
+
+
+def test_a_window_counts_as_the_file_it_shows_part_of(headroom_home, corpus_dir):
+    """HEADROOM_CODE_MIN_LINES is about the file: 150 lines read from line 251 are part of a file of
+    at least 400 lines, so they are compressed under the default of 200; the same 150 lines from line
+    1 could be the whole file, and stay."""
+    path = DATA / "click_parser.py"
+    from_251, _ = _read_window(path, 251, 150)
+    assert Pipeline().run(Part(from_251, tool_name="Read", tool_input=str(path))).engine == "code"
+    whole = "\n".join(path.read_text(encoding="utf-8").split("\n")[250:400])
+    result, _ = compress(whole, min_lines=None, tool_name="Read", tool_input=str(path))
+    assert result is not None and result.text == whole
+
+
+def test_a_window_no_frame_fits_stays_as_it_is():
+    """A window that starts inside a call's arguments: no frame of ours opens that, so it is
+    left alone rather than guessed at."""
+    text = (DATA / "click_parser.py").read_text(encoding="utf-8").split("\n")
+    start = next(i for i, line in enumerate(text) if line.rstrip().endswith("(") and i > 100) + 1
+    window = "\n".join(text[start:start + 250])
+    from headroom_cli.engines.code import window as windows
+    from headroom_cli.engines.code.reading import read
+
+    reading = read(window, window.encode(), "click_parser.py")
+    assert reading.tree.root_node.has_error and windows.frame(reading, window) is None

@@ -16,6 +16,7 @@ class Part:
     tool_name: str | None = None  # e.g. "Bash", "Read" when the adapter can tell
     tool_input: str | None = None  # what the tool was asked: a Bash command, a Read file_path, a grep pattern
     query: str | None = None  # the question the agent has in mind, where known
+    first_line: int = 1  # the file's line the text starts at: a Read window's first line number
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import time
 
 from headroom_cli.engines import register
 from headroom_cli.engines.base import Context, EngineTimeout, Part, Result
-from headroom_cli.engines.code import detect, languages, parsing
+from headroom_cli.engines.code import detect, languages, parsing, window
 from headroom_cli.engines.code.languages import Language
 from headroom_cli.engines.code.outline import Cut, Outliner
 from headroom_cli.engines.code.reading import Reading, function_query, language_of, read
@@ -50,26 +50,45 @@ class CodeEngine:
         if reading is None:  # no grammar of ours reads it
             return unchanged if languages.is_code_path(path) else None
         rows = text.count("\n") + (0 if text.endswith("\n") else 1)
-        if rows < _min_lines(ctx) or parsing.broken(reading.tree, rows):
+        # A window of a bigger file (a Read from line 251) counts as the file it shows part of: as long
+        # as its last line's number, the least the file can have.
+        if rows + part.first_line - 1 < _min_lines(ctx):
+            return unchanged
+        framed = window.frame(reading, text, ctx.deadline) if reading.tree.root_node.has_error else None
+        if framed is not None:  # a window cut out of a file mid-scope: read inside a made-up frame
+            text, reading, data = framed.wrap(text), framed.reading, framed.source
+            rows = text.count("\n") + (0 if text.endswith("\n") else 1)
+        if parsing.broken(reading.tree, rows):
             return unchanged
         _check(ctx)
         wanted = wanted_symbols(part.query, part.tool_input)
-        outliner = Outliner(reading.lang, reading.data, wanted, ctx.deadline, function_query(reading.lang), data)
+        # Unframed, it may still be a window: one from line 251, one read with syntax errors, one whose
+        # last line is not the blank one after a file's final line break (Python's last function may
+        # go on past it). Then it is cut as a window is: whole bodies only, its edges as they are.
+        maybe_window = part.first_line > 1 or reading.tree.root_node.has_error or bool(text.rsplit("\n", 1)[-1].strip())
+        edges = framed.rows if framed is not None else (0, rows - 1) if maybe_window else None
+        outliner = Outliner(reading.lang, reading.data, wanted, ctx.deadline, function_query(reading.lang), data, edges)
         cuts = outliner.run(reading.tree.root_node)
         if reading.lang.preprocessor:
             original_rows = data.split(b"\n")
             cuts = [cut for cut in cuts if parsing.conditionals_balance(original_rows[cut.first:cut.last + 1])]
-        return self._settle(text, reading, cuts, ctx) or unchanged
+        result = self._settle(text, reading, cuts, ctx, framed.rows[0] if framed is not None else 0)
+        if result is None:
+            return unchanged
+        if framed is not None:
+            result = Result(framed.unwrap(result.text), KIND, omitted=result.omitted)
+        return result
 
-    def _settle(self, text: str, reading: Reading, cuts: list[Cut], ctx: Context) -> Result | None:
-        """Apply the cuts and re-parse; undo cuts next to any syntax error the input did not have."""
+    def _settle(self, text: str, reading: Reading, cuts: list[Cut], ctx: Context, shift: int = 0) -> Result | None:
+        """Apply the cuts and re-parse; undo cuts next to any syntax error the input did not have.
+        ``shift``: rows of a made-up frame before the text proper, which marker line numbers skip."""
         lang, tree = reading.lang, reading.tree
         before = parsing.error_spans(tree)
         for attempt in range(REPAIRS + 1):
             if not cuts:
                 return None
             _check(ctx)
-            out, omitted, markers = apply(text, cuts, lang, ctx.part_id)
+            out, omitted, markers = apply(text, cuts, lang, ctx.part_id, shift)
             origin = _origin(cuts, text.count("\n") + 1)
             replacements = [(cut.first, cut.last, line.encode("utf-8", "surrogatepass"))
                             for cut, line in zip(cuts, markers)]

@@ -53,6 +53,7 @@ WORTH = 1.25  # a cut must hold this many times its marker's tokens
 KEEP_WHOLE_MAX_ROWS = 400  # a class or namespace the question names is kept whole up to this size
 NAME_CHARS = 60  # longest symbol name a marker repeats
 CHECK_EVERY = 256  # nodes between deadline checks
+EDGE_ROWS = 10  # a window's first and last rows this many, where a wrong frame would show as syntax errors
 MAX_DEPTH = 120  # nesting below this is kept as it is (a long chain of `a + b + …` nests deep)
 
 _COMMENT_SYNTAX = re.compile(rb"^\s*(?:/\*\*?!?|///?!?|#+:?|\*+/?)|\*/\s*$")
@@ -92,8 +93,11 @@ class Cut:
 
 class Outliner:
     def __init__(self, lang: Language, data: bytes, wanted: frozenset[str], deadline: float, function_query=None,
-                 source: bytes | None = None):
+                 source: bytes | None = None, window: tuple[int, int] | None = None):
         self.lang = lang
+        # A framed window's rows (window.py): cuts stay inside them, and a scope that reaches outside
+        # them (a made-up frame, a function the window shows only part of) is never cut whole.
+        self.window = window
         self.data = data
         self.rows = data.split(b"\n")
         # The file as it is, when data is the file with its preprocessor lines blanked out.
@@ -116,13 +120,16 @@ class Outliner:
                                            for node, _ in self.function_query.captures(root)})
             self._function_starts = [span[0] for span in self._function_spans]
         children = root.children
-        if self.lang.name == "python" and children:
+        at_top = self.window is None or self.window[0] == 0  # a window from line 1 starts as its file does
+        if self.lang.name == "python" and children and at_top:
             self._docstring(children[0], "module docstring")
-        self._level(children, top=True)
+        self._level(children, top=at_top)
         kept: list[Cut] = []
+        # A window's last line may stop a comment or a statement short: what runs into it stays.
+        first_row, last_row = (self.window[0], self.window[1] - 1) if self.window else (0, len(self.rows))
         for cut in sorted(self.cuts, key=lambda cut: (cut.first, -cut.last)):
-            if not kept or cut.first > kept[-1].last:  # never two markers for one line
-                kept.append(cut)
+            if (not kept or cut.first > kept[-1].last) and first_row <= cut.first and cut.last <= last_row:
+                kept.append(cut)  # never two markers for one line
         return kept
 
     def _tick(self) -> None:
@@ -182,6 +189,11 @@ class Outliner:
 
     def _visit(self, node) -> None:
         kind = node.type
+        if self.window is not None and kind != "ERROR" and (
+                node.start_point[0] < self.window[0] or _end_row(node) > self.window[1]
+                or (kind in self.lang.functions and self._broken_at_edge(node))):
+            self._visit_children(node)  # only part of it is in the window, or its body is broken there: its parts may go
+            return
         if kind in self.lang.functions:
             self._function(node)
             return
@@ -439,6 +451,24 @@ class Outliner:
         if indent is None:
             indent = next((_indent(row) for row in rows if row.strip()), "")
         return Cut(first, last, what, style, indent)
+
+    def _broken_at_edge(self, node) -> bool:
+        """A function of a window whose body holds a syntax error within EDGE_ROWS of the window's
+        first or last line: there the frame may have been guessed wrong, and the body's extent with it.
+        (An error deeper inside, one the file itself has, is the re-parse check's business, as in a file.)"""
+        body = self._body(node)
+        if body is None or not body.has_error:
+            return False
+        first, last = self.window
+        stack = [body]
+        while stack:
+            child = stack.pop()
+            if child.type == "ERROR" or child.is_missing:
+                if child.start_point[0] < first + EDGE_ROWS or child.end_point[0] > last - EDGE_ROWS:
+                    return True
+            elif child.has_error:
+                stack.extend(child.children)
+        return False
 
     def _owns_rows(self, comment) -> bool:
         """A comment alone on its lines (not trailing code)."""

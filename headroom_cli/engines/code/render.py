@@ -8,8 +8,9 @@ from headroom_cli.engines.code.outline import Cut
 from headroom_cli.markers import span_marker
 
 
-def marker_line(cut: Cut, lang: Language, part_id: str) -> str:
-    marker = span_marker(part_id, cut.first + 1, cut.last + 1, cut.what)
+def marker_line(cut: Cut, lang: Language, part_id: str, shift: int = 0) -> str:
+    """``shift``: rows before the text's first line (a framed window's made-up head), not counted."""
+    marker = span_marker(part_id, cut.first + 1 - shift, cut.last + 1 - shift, cut.what)
     if cut.style == "statement":
         return f"{cut.indent}...  {lang.comment} {marker}"
     if cut.style == "comment":
@@ -17,7 +18,7 @@ def marker_line(cut: Cut, lang: Language, part_id: str) -> str:
     return f"{cut.indent}{marker}"
 
 
-def apply(text: str, cuts: list[Cut], lang: Language, part_id: str) -> tuple[str, int, list[str]]:
+def apply(text: str, cuts: list[Cut], lang: Language, part_id: str, shift: int = 0) -> tuple[str, int, list[str]]:
     """(the text with every cut replaced by its marker line, how many lines were omitted, the marker
     line of each cut)."""
     lines = text.split("\n")
@@ -27,7 +28,7 @@ def apply(text: str, cuts: list[Cut], lang: Language, part_id: str) -> tuple[str
     markers = []
     for cut in cuts:
         out.extend(lines[at:cut.first])
-        line = marker_line(cut, lang, part_id)
+        line = marker_line(cut, lang, part_id, shift)
         if lines[cut.last].endswith("\r"):
             line += "\r"  # a CRLF file keeps its line endings
         out.append(line)
