@@ -85,6 +85,19 @@ def code_min_lines_setting(flag: int | None = None) -> int:
         raise ValueError(f"HEADROOM_CODE_MIN_LINES must be a whole number, not {value!r}") from None
 
 
+# Time one part may take in the engines; past it the part is sent as it was (HEADROOM_PART_BUDGET_MS).
+DEFAULT_PART_BUDGET_MS = 250
+
+
+def part_budget_ms_setting() -> int:
+    value = _env("HEADROOM_PART_BUDGET_MS")
+    if value is None:
+        return DEFAULT_PART_BUDGET_MS
+    if not value.strip().isdigit() or int(value) <= 0:
+        raise ValueError(f"HEADROOM_PART_BUDGET_MS must be a whole number of milliseconds, not {value!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str
@@ -104,6 +117,8 @@ class Settings:
     cache_breakpoints: bool = True
     # Most input tokens (cl100k) a request may carry; over it (or the model's window) it is fitted.
     budget: int | None = None
+    # Engine time per part (HEADROOM_PART_BUDGET_MS); a slow machine may want more.
+    part_budget_ms: int = DEFAULT_PART_BUDGET_MS
 
     @property
     def store_path(self) -> Path:
@@ -141,4 +156,5 @@ class Settings:
             home=headroom_home(),
             debug=debug,
             code_min_lines=code_min_lines_setting(code_min_lines),
+            part_budget_ms=part_budget_ms_setting(),
         )

@@ -17,13 +17,14 @@ from typing import Callable, Protocol
 
 from headroom_cli import engines, readformat, sections
 from headroom_cli.engines import Context, Engine, EngineTimeout, Part, Result
+from headroom_cli.config import DEFAULT_PART_BUDGET_MS
 from headroom_cli.markers import ccr_id
 
 log = logging.getLogger("headroom.pipeline")
 
 MIN_CHARS = 1_000  # smaller parts pass through: a marker would save next to nothing
 MIN_SCORE = 0.5  # an engine must be at least this sure the part is its kind
-PART_BUDGET_S = 0.25  # per part; past it the engine gives up and the original is kept
+PART_BUDGET_S = DEFAULT_PART_BUDGET_MS / 1000  # per part; past it the engine gives up and the original is kept
 
 
 @dataclass(frozen=True)

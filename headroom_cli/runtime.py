@@ -51,9 +51,10 @@ def open_store(settings: Settings) -> Store | None:
 
 def build_pipeline(settings: Settings, store: Store | None) -> Pipeline:
     # Without a store an omission could never be redeemed: compress only losslessly then.
+    budget_s = settings.part_budget_ms / 1000
     if store is None:
-        return Pipeline(lossy=False, code_min_lines=settings.code_min_lines)
-    return Pipeline(frozen=store, code_min_lines=settings.code_min_lines)
+        return Pipeline(lossy=False, code_min_lines=settings.code_min_lines, part_budget_s=budget_s)
+    return Pipeline(frozen=store, code_min_lines=settings.code_min_lines, part_budget_s=budget_s)
 
 
 def prepare_request(raw: bytes, adapter: Adapter, pipeline: Pipeline, store: Store | None, settings: Settings,

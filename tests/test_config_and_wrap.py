@@ -27,6 +27,19 @@ def test_flag_beats_environment_beats_default(monkeypatch, headroom_home):
     assert (s.port, s.anthropic_upstream, s.openai_upstream) == (1234, "http://flag:2", "https://api.openai.com")
 
 
+def test_part_budget_comes_from_the_environment_and_reaches_the_pipeline(monkeypatch, headroom_home):
+    from headroom_cli.runtime import build_pipeline
+
+    assert Settings.resolve().part_budget_ms == 250
+    monkeypatch.setenv("HEADROOM_PART_BUDGET_MS", "2000")
+    settings = Settings.resolve()
+    assert settings.part_budget_ms == 2000
+    assert build_pipeline(settings, None).part_budget_s == 2.0
+    monkeypatch.setenv("HEADROOM_PART_BUDGET_MS", "soon")
+    with pytest.raises(ValueError, match="HEADROOM_PART_BUDGET_MS must be a whole number of milliseconds"):
+        Settings.resolve()
+
+
 def test_claude_wrapper_file_renders_env_and_statusline_settings():
     wrapper = loader.load("claude")
     env, args = wrapper.render("http://127.0.0.1:4321")

@@ -32,8 +32,10 @@ MODELS = {ANTHROPIC_MESSAGES: "claude-sonnet-4-5", OPENAI_CHAT: "gpt-4o", OPENAI
 
 
 def _settings(home: Path, upstream: str = "http://127.0.0.1:9", **extra) -> Settings:
+    # A generous engine budget: on a loaded machine a part past the default 250 ms would be sent as it
+    # was on one side only, and the test compares the two sides' bytes.
     return Settings(host="127.0.0.1", port=0, anthropic_upstream=upstream, openai_upstream=upstream, compress=True,
-                    home=home, **extra)
+                    home=home, part_budget_ms=10_000, **extra)
 
 
 def _post(port: int, path: str, body: bytes, headers: dict) -> int:
