@@ -465,6 +465,19 @@ def test_a_window_that_ends_inside_a_function(headroom_home, corpus_dir):
     assert "\n".join(outcome.text.split("\n")[-5:]) == "\n".join(_read_window(path, 246, 5)[0].split("\n"))
 
 
+def test_claude_codes_first_2000_lines_of_a_big_javascript_file(headroom_home, corpus_dir):
+    """What Claude Code's Read returns for a file over 2,000 lines: its first 2,000, here ending deep
+    inside commander's Command class. The JS grammar and the TSX one both read that as one big error;
+    the brackets pair up only as the JS grammar tokenises them (`${…}` in template strings), so the
+    window is framed in the grammar its file name says."""
+    source = corpus_dir / "code" / "js_commander_command.txt"
+    path = headroom_home / "command.js"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    outcome = _check_window(headroom_home, path, 1, 2000, "javascript")
+    assert count_tokens(outcome.text) < 0.5 * count_tokens(_read_window(path, 1, 2000)[0])
+
+
 @pytest.mark.parametrize("name,language,offset", [
     ("click_parser.py", "python", 251), ("anyhow_error.rs", "rust", 251), ("JPypeContext.java", "java", 251),
     ("zlib_gun.c", "c", 501), ("mux_route.go", "go", 251), ("rack_request.rb", "ruby", 251),

@@ -54,7 +54,7 @@ class CodeEngine:
         # as its last line's number, the least the file can have.
         if rows + part.first_line - 1 < _min_lines(ctx):
             return unchanged
-        framed = window.frame(reading, text, ctx.deadline) if reading.tree.root_node.has_error else None
+        framed = _frame(reading, text, path, ctx) if reading.tree.root_node.has_error else None
         if framed is not None:  # a window cut out of a file mid-scope: read inside a made-up frame
             text, reading, data = framed.wrap(text), framed.reading, framed.source
             rows = text.count("\n") + (0 if text.endswith("\n") else 1)
@@ -112,6 +112,19 @@ class CodeEngine:
                 return []
         after = parsing.error_spans(parsing.parse(lang, out_data, deadline=ctx.deadline))
         return parsing.new_errors(before, after, origin)
+
+
+def _frame(reading: Reading, text: str, path: str | None, ctx: Context) -> window.Frame | None:
+    """The window framed in the grammar that read it best, else in the one its file name says: a
+    window cut mid-class reads as one big error in either, and the better-reading one (TSX for a
+    .js) may pair its brackets differently from the file's own."""
+    framed = window.frame(reading, text, ctx.deadline)
+    named = languages.by_path(path)
+    if framed is None and named is not None and named is not reading.lang:
+        _check(ctx)
+        framed = window.frame(Reading(named, parsing.parse(named, reading.data, deadline=ctx.deadline), reading.data),
+                              text, ctx.deadline)
+    return framed
 
 
 def _origin(cuts: list[Cut], rows: int) -> list[range]:

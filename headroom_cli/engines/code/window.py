@@ -37,6 +37,8 @@ _OPENERS: dict[str, tuple[str, ...]] = {
 _AS_METHOD = {"function headroom_window() {": "headroom_window() {"}
 _PAIRS = {"{": "}", "(": ")", "[": "]"}
 _CLOSERS = {"}": "{", ")": "(", "]": "["}
+# A string's interpolation (JS `${x}`, Ruby `#{x}`) opens with its own token and closes with `}`.
+_INTERPOLATIONS = ("${", "#{")
 # Ruby's scopes open with a keyword and close with `end` (a modifier `x if y` opens none).
 _RUBY_OPENERS = frozenset({"class", "module", "def", "do", "begin", "case", "if", "unless", "while", "until", "for"})
 _QUERIES: dict[str, object] = {}
@@ -68,7 +70,7 @@ def frame(reading: Reading, text: str, deadline: float | None = None) -> Frame |
     heads = _heads(lang, text, before)
     if not heads:
         return None
-    tail_lines = [("end" if opener not in _PAIRS else _PAIRS[opener]) for opener in reversed(after)]
+    tail_lines = [_PAIRS.get(opener, "}" if opener in _INTERPOLATIONS else "end") for opener in reversed(after)]
     sep = "" if text.endswith("\n") else "\n"
     tail = sep + "".join(line + "\n" for line in tail_lines) if tail_lines else ""
     if not heads[0] and not tail:
@@ -111,13 +113,16 @@ def _unbalanced(lang: Language, reading: Reading) -> tuple[list[str], list[str]]
             if kind == "do" and parent is not None and parent.type not in ("do_block", "ERROR"):
                 continue  # `while x do`: the loop opened the scope already
             stack.append(kind)
-        elif kind in _PAIRS:
+        elif kind in _PAIRS or kind in _INTERPOLATIONS:
             stack.append(kind)
         elif kind == "end" or kind in _CLOSERS:
             opener = _CLOSERS.get(kind)
             if stack:
                 top = stack.pop()
-                if (opener is None) != (top not in _PAIRS) or (opener is not None and top != opener):
+                if top in _INTERPOLATIONS:
+                    if kind != "}":
+                        return None
+                elif (opener is None) != (top not in _PAIRS) or (opener is not None and top != opener):
                     return None
             else:
                 before.append(kind)
@@ -188,7 +193,7 @@ def _query(lang: Language):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             grammar = get_language(lang.grammar)
-        tokens = ["{", "}", "(", ")", "[", "]"] + (sorted(_RUBY_OPENERS) + ["end"] if lang.name == "ruby" else [])
+        tokens = ["{", "}", "(", ")", "[", "]", *_INTERPOLATIONS] + (sorted(_RUBY_OPENERS) + ["end"] if lang.name == "ruby" else [])
         patterns = []
         for token in tokens:
             try:
