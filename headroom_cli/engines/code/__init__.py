@@ -120,6 +120,7 @@ def _frame(reading: Reading, text: str, path: str | None, ctx: Context) -> windo
     .js) may pair its brackets differently from the file's own."""
     framed = window.frame(reading, text, ctx.deadline)
     named = languages.by_path(path)
+    named = languages.refine(named, text) if named is not None else None  # a .h of C++ is C++
     if framed is None and named is not None and named is not reading.lang:
         _check(ctx)
         framed = window.frame(Reading(named, parsing.parse(named, reading.data, deadline=ctx.deadline), reading.data),
