@@ -478,6 +478,21 @@ def test_claude_codes_first_2000_lines_of_a_big_javascript_file(headroom_home, c
     assert count_tokens(outcome.text) < 0.5 * count_tokens(_read_window(path, 1, 2000)[0])
 
 
+@pytest.mark.parametrize("offset,limit,why", [
+    (251, 250, "starts in the middle of a JSDoc comment: read with the comment opened first"),
+    (1001, 1000, "lies wholly inside the Command class, whose first and last lines are both outside it"),
+])
+def test_windows_in_the_middle_of_a_long_class(headroom_home, corpus_dir, offset, limit, why):
+    """Windows of commander's command.js that no bracket count alone frames: every line is indented (a
+    scope encloses it all) or the first lines are a comment's words, braces included."""
+    source = corpus_dir / "code" / "js_commander_command.txt"
+    path = headroom_home / "command.js"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    outcome = _check_window(headroom_home, path, offset, limit, "javascript")
+    assert count_tokens(outcome.text) < 0.6 * count_tokens(_read_window(path, offset, limit)[0]), why
+
+
 @pytest.mark.parametrize("name,language,offset", [
     ("click_parser.py", "python", 251), ("anyhow_error.rs", "rust", 251), ("JPypeContext.java", "java", 251),
     ("zlib_gun.c", "c", 501), ("mux_route.go", "go", 251), ("rack_request.rb", "ruby", 251),

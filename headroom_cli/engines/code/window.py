@@ -63,21 +63,35 @@ def frame(reading: Reading, text: str, deadline: float | None = None) -> Frame |
     """The window framed so that it reads with fewer syntax errors, or None (no frame helps, or the
     window starts somewhere no frame of ours fits: inside a call's arguments, a string)."""
     lang = reading.lang
+    raw_bad = len(parsing.error_rows(reading.tree)) + len(parsing.error_spans(reading.tree))
+    # A window that starts inside a block comment (a doc comment's middle) is read with the comment
+    # opened first; otherwise its words would be taken for code, braces and all.
+    comment = "/*\n" if _starts_in_comment(lang, text) else ""
+    if comment:
+        source = (comment + text).encode("utf-8", "surrogatepass")
+        data = parsing.mask_conditionals(source) if reading.masked else source
+        reading = Reading(lang, parsing.parse(lang, data, deadline=deadline), data, reading.masked)
     depths = _unbalanced(lang, reading)
     if depths is None:
         return None
     before, after = depths
-    heads = _heads(lang, text, before)
-    if not heads:
-        return None
     tail_lines = [_PAIRS.get(opener, "}" if opener in _INTERPOLATIONS else "end") for opener in reversed(after)]
     sep = "" if text.endswith("\n") else "\n"
-    tail = sep + "".join(line + "\n" for line in tail_lines) if tail_lines else ""
-    if not heads[0] and not tail:
+    framings: list[tuple[str, list[str]]] = []  # (head, closing lines), likeliest first
+    if _enclosed(reading, comment + text):
+        # Every line indented: a scope around the whole window (the class a window in the middle of a
+        # long class sits in) whose opening and closing lines both lie outside it.
+        closer = "end" if lang.name == "ruby" else "}"
+        framings += [(head + comment, tail_lines + [closer])
+                     for head in _heads(lang, text, before + [closer])[:MAX_TRIES]]
+    framings += [(head + comment, tail_lines) for head in _heads(lang, text, before)[:MAX_TRIES]
+                 if head or comment or tail_lines]
+    if not framings:  # no frame of ours fits, or none is needed
         return None
     window_rows = text.count("\n") + 1
     best: tuple[int, Frame] | None = None
-    for head in heads[:MAX_TRIES]:
+    for head, closing in framings[:MAX_TRIES + 1]:
+        tail = sep + "".join(line + "\n" for line in closing) if closing else ""
         source = (head + text + tail).encode("utf-8", "surrogatepass")
         data = source
         if reading.masked:
@@ -91,8 +105,36 @@ def frame(reading: Reading, text: str, deadline: float | None = None) -> Frame |
             best = (bad, candidate)
         if bad == 0:
             break
-    raw_bad = len(parsing.error_rows(reading.tree)) + len(parsing.error_spans(reading.tree))
     return best[1] if best is not None and best[0] < raw_bad else None
+
+
+def _starts_in_comment(lang: Language, text: str) -> bool:
+    """A `*/` before any `/*`: the window begins inside a block comment (languages that have them)."""
+    if lang.name in ("python", "ruby"):
+        return False
+    close = text.find("*/")
+    return close >= 0 and not 0 <= text.find("/*") < close
+
+
+def _enclosed(reading: Reading, text: str) -> bool:
+    """Whether every non-blank line of the window is indented, but for lines inside a string or a
+    comment (a multi-line template string's): then a scope encloses it all. Python frames itself by
+    indentation."""
+    if reading.lang.name == "python":
+        return False
+    root = reading.tree.root_node
+    lines = text.split("\n")
+    if not any(line.strip() for line in lines):
+        return False
+    for row, line in enumerate(lines):
+        if line[:1].isspace() or not line.strip():
+            continue
+        node = root.descendant_for_point_range((row, 0), (row, 0))
+        while node is not None and not ("string" in node.type or "comment" in node.type or "heredoc" in node.type):
+            node = node.parent
+        if node is None:
+            return False
+    return True
 
 
 def _unbalanced(lang: Language, reading: Reading) -> tuple[list[str], list[str]] | None:
