@@ -437,10 +437,13 @@ def summarise(runs: list[Run]) -> dict:
     targets = {
         "net_saving_at_least_50pct": bool(comparable) and all(r["saving_vs_off"] >= TARGET_SAVING for r in comparable),
         "hit_rate_not_lower": bool(comparable) and all(r["hit_rate_vs_off"] >= -TARGET_HIT_SLACK for r in comparable),
-        "overflow_completes_unseparated": bool(overflow) and all(
-            r["failed_at"] is None and r["separated_calls"] == 0 for r in overflow),
+        # None: no such session in this run (--sessions)
+        "overflow_completes_unseparated": all(r["failed_at"] is None and r["separated_calls"] == 0 for r in overflow)
+        if overflow else None,
     }
-    return {"model": MODEL, "tokenizer": "cl100k_base", "rows": rows, "totals": totals, "targets": targets}
+    below = [r["session"] for r in comparable if r["saving_vs_off"] < TARGET_SAVING]
+    return {"model": MODEL, "tokenizer": "cl100k_base", "rows": rows, "totals": totals, "targets": targets,
+            "below_saving_target": below}
 
 
 def table(result: dict) -> str:
@@ -467,7 +470,10 @@ def table(result: dict) -> str:
     for mode, t in result["totals"].items():
         out.append(f"all sessions that complete either way, {mode:8}: {t['input_tokens']:>10,} input tokens · "
                    f"{t['cache_hit_rate']:.1f}% cache hits · ${t['dollars']:.3f}")
-    out.append("targets: " + ", ".join(f"{k} {'PASS' if v else 'MISS'}" for k, v in result["targets"].items()))
+    verdicts = {True: "PASS", False: "MISS", None: "not run"}
+    out.append("targets: " + ", ".join(f"{k} {verdicts[v]}" for k, v in result["targets"].items()))
+    if result["below_saving_target"]:
+        out.append("below the net-saving target: " + ", ".join(result["below_saving_target"]))
     out.append(f"model {result['model']} (list prices), tokens counted with {result['tokenizer']}")
     return "\n".join(out)
 

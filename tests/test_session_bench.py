@@ -30,6 +30,7 @@ def test_session_bench_json_on_short_sessions():
     assert rows[("overflow", "on")]["completed"] == 10 and rows[("overflow", "on")]["separated_calls"] == 0
     assert set(result["targets"]) == {"net_saving_at_least_50pct", "hit_rate_not_lower", "overflow_completes_unseparated"}
     assert result["targets"]["overflow_completes_unseparated"] is True
+    assert result["below_saving_target"] == [name for name in ("fix-failing-tests",) if on["saving_vs_off"] < 0.5]
 
 
 def test_session_bench_table():
@@ -39,4 +40,5 @@ def test_session_bench_table():
     lines = done.stdout.splitlines()
     assert lines[0].split()[:4] == ["session", "mode", "turns", "input"]
     assert any(line.startswith("sdk-agent") and " on " in line and "%" in line for line in lines)
-    assert any(line.startswith("targets:") for line in lines)
+    # No overflow session in this run: that target is not judged, not failed.
+    assert any(line.startswith("targets:") and "overflow_completes_unseparated not run" in line for line in lines)
