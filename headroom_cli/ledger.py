@@ -94,8 +94,23 @@ class RequestRecord:
     cache_warning: str | None = None
 
 
+class TokenSavings:
+    """tokens_saved and percent_saved, for a record with tokens_before and tokens_after."""
+
+    tokens_before: int
+    tokens_after: int
+
+    @property
+    def tokens_saved(self) -> int:
+        return self.tokens_before - self.tokens_after
+
+    @property
+    def percent_saved(self) -> float:
+        return 100.0 * self.tokens_saved / self.tokens_before if self.tokens_before else 0.0
+
+
 @dataclass
-class Totals:
+class Totals(TokenSavings):
     requests: int = 0
     tokens_before: int = 0
     tokens_after: int = 0
@@ -106,14 +121,6 @@ class Totals:
     usage_cache_write: int = 0
     net_dollars_saved: float = 0.0  # after the provider's cache prices
     cache_warnings: int = 0  # requests where Headroom's changes cost a cache write
-
-    @property
-    def tokens_saved(self) -> int:
-        return self.tokens_before - self.tokens_after
-
-    @property
-    def percent_saved(self) -> float:
-        return 100.0 * self.tokens_saved / self.tokens_before if self.tokens_before else 0.0
 
     def to_json(self) -> dict:
         return {

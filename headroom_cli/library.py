@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any, Iterator
 
 from headroom_cli.config import Settings
-from headroom_cli.ledger import Ledger, Usage
+from headroom_cli.ledger import Ledger, TokenSavings, Usage
 from headroom_cli.pipeline import Outcome
 from headroom_cli.providers import adapter_for
 from headroom_cli.proxy.recorder import Exchange, Recorder
@@ -39,7 +39,7 @@ _DEFAULT_API = {"anthropic": ANTHROPIC_MESSAGES, "openai": OPENAI_CHAT}
 
 
 @dataclass(frozen=True)
-class CompressStats:
+class CompressStats(TokenSavings):
     """What one compression did. Tokens are cl100k_base counts of the whole request body."""
 
     tokens_before: int
@@ -47,14 +47,6 @@ class CompressStats:
     engines: dict[str, int] = field(default_factory=dict)  # engine -> tool outputs it compressed
     marker_ids: tuple[str, ...] = ()  # CCR IDs of what was left out: `headroom retrieve ID`
     tool_outputs: int = 0  # tool outputs found in the request
-
-    @property
-    def tokens_saved(self) -> int:
-        return self.tokens_before - self.tokens_after
-
-    @property
-    def percent_saved(self) -> float:
-        return 100.0 * self.tokens_saved / self.tokens_before if self.tokens_before else 0.0
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""A local mock of the Anthropic and OpenAI APIs, stdlib only.
+"""A local mock of the Anthropic and OpenAI APIs, on the standard library (no third-party packages).
 
 Used by ``headroom demo``, by the proxy's integration tests, by end-to-end tests in which a real client
 (Claude Code, aider, Codex) runs against it, and by the latency benchmark. So it answers fast (no delay
@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
+
+from headroom_cli.cache_aligner import has_cache_control
 
 __all__ = ["FINAL_PREFIX", "MockUpstream", "RecordedRequest", "ToolStep", "main"]
 
@@ -272,22 +274,6 @@ def _split(text: str, parts: int = 3) -> list[str]:
     n = min(parts, len(text))
     size = math.ceil(len(text) / n)
     return [text[i : i + size] for i in range(0, len(text), size)]
-
-
-def _has_cache_control(body: dict) -> bool:
-    if "cache_control" in body:
-        return True
-    for key in ("system", "tools"):
-        value = body.get(key)
-        if isinstance(value, list) and any(isinstance(b, dict) and "cache_control" in b for b in value):
-            return True
-    messages = body.get("messages")
-    if isinstance(messages, list):
-        for message in messages:
-            content = message.get("content") if isinstance(message, dict) else None
-            if isinstance(content, list) and any(isinstance(b, dict) and "cache_control" in b for b in content):
-                return True
-    return False
 
 
 def _schema_stub(schema: Any) -> Any:
@@ -609,7 +595,7 @@ class _Handler(BaseHTTPRequestHandler):
 
         total = len(rec.body) // 4
         cache_read = cache_creation = 0
-        if _has_cache_control(body):
+        if has_cache_control(body):
             cache_read, cache_creation = total // 2, total // 4
         usage_in = {
             "input_tokens": total - cache_read - cache_creation,

@@ -250,6 +250,12 @@ def marker_spans(output: str, store: Store) -> dict[str, str]:
 
 def retrievable(original: str, output: str, spans: dict[str, str]) -> bool:
     """Every marker line, replaced by what retrieval gives for it, rebuilds the original exactly."""
+    return _rebuilt(original, output, spans) == original
+
+
+def _rebuilt(original: str, output: str, spans: dict[str, str]) -> str | None:
+    """The output with each marker line replaced by what retrieval gave for it, or None when a marker
+    gives nothing or other lines than those of the original it names."""
     lines = original_lines(original)
     rebuilt = []
     for line in original_lines(output):
@@ -261,9 +267,9 @@ def retrievable(original: str, output: str, spans: dict[str, str]) -> bool:
         a, b = int(marker["a"]), int(marker["b"])
         got = spans.get(marker.group(0))
         if got is None or got != "".join(lines[a - 1:b]):
-            return False
+            return None
         rebuilt.append(got)
-    return "".join(rebuilt) == original
+    return "".join(rebuilt)
 
 
 # ------------------------------------------------------------------------------------------------ totals
@@ -378,7 +384,6 @@ def window_rows(samples: list[CodeSample], store: Store) -> list[dict]:
             outcome = Pipeline().run(Part(text, tool_name="Read", tool_input=path))
             if outcome.part_id:
                 store.put(outcome.part_id, outcome.kind or "code", outcome.original)
-            plain_in = "\n".join(shown)
             plain_out = "\n".join(_READ_PREFIX.sub("", line) for line in outcome.text.split("\n"))
             last = offset - 1 + len(shown) - 1
             wanted = [line for first, end, line in defined if offset - 1 <= first and end <= last]
@@ -407,19 +412,8 @@ def window_parses(language: str, lines: list[str], offset: int, rows: int, plain
 def _window_retrievable(original: str, output: str, spans: dict[str, str]) -> bool:
     """retrievable(), for a Read listing: the pipeline gives kept lines their numbers back but not
     blank ones, so the rebuilt listing is compared with the original with numbers taken off both."""
-    lines = original_lines(original)
-    rebuilt = []
-    for line in original_lines(output):
-        markers = [m for m in find_markers(line) if m["a"]]
-        if not markers:
-            rebuilt.append(line)
-            continue
-        a, b = int(markers[0]["a"]), int(markers[0]["b"])
-        got = spans.get(markers[0].group(0))
-        if got is None or got != "".join(lines[a - 1:b]):
-            return False
-        rebuilt.append(got)
-    return _READ_PREFIX.sub("", "".join(rebuilt)) == _READ_PREFIX.sub("", original)
+    rebuilt = _rebuilt(original, output, spans)
+    return rebuilt is not None and _READ_PREFIX.sub("", rebuilt) == _READ_PREFIX.sub("", original)
 
 
 def per_language_windows(rows: list[dict]) -> list[dict]:

@@ -60,20 +60,23 @@ def reparse(lang: Language, tree, data: bytes, replacements: list[tuple[int, int
     return parse(lang, new_data, tree, deadline)
 
 
-def error_spans(tree) -> list[tuple[int, int]]:
-    """(first row, last row) of every ERROR node and every MISSING token of the tree."""
-    found = []
+def _error_nodes(tree):
+    """Every ERROR node and MISSING token of the tree, outermost only (an ERROR's inside is not walked)."""
     root = tree.root_node
     if not root.has_error:
-        return found
+        return
     stack = [root]
     while stack:
         node = stack.pop()
         if node.is_missing or node.type == "ERROR":
-            found.append((node.start_point[0], node.end_point[0]))
+            yield node
         elif node.has_error:
             stack.extend(node.children)
-    return found
+
+
+def error_spans(tree) -> list[tuple[int, int]]:
+    """(first row, last row) of every ERROR node and every MISSING token of the tree."""
+    return [(node.start_point[0], node.end_point[0]) for node in _error_nodes(tree)]
 
 
 _CONDITIONAL = re.compile(rb"^[ \t]*#[ \t]*(?:if|ifdef|ifndef|elif|elifdef|elifndef|else|endif)\b")
@@ -147,18 +150,8 @@ def conditionals_balance(rows: list[bytes]) -> bool:
 
 def error_rows(tree) -> set[int]:
     """The rows that hold an ERROR node (a MISSING token holds none)."""
-    rows: set[int] = set()
-    root = tree.root_node
-    if not root.has_error:
-        return rows
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node.type == "ERROR":
-            rows.update(range(node.start_point[0], node.end_point[0] + 1))
-        elif node.has_error:
-            stack.extend(node.children)
-    return rows
+    return {row for node in _error_nodes(tree) if node.type == "ERROR"
+            for row in range(node.start_point[0], node.end_point[0] + 1)}
 
 
 def broken(tree, row_count: int, bad_rows: int | None = None) -> bool:
