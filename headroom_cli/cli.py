@@ -176,7 +176,6 @@ def wrap(
     """
     from headroom_cli.proxy.server import ProxyStartError
     from headroom_cli.ui.banner import banner
-    from headroom_cli.ui.summary import session_summary
     from headroom_cli.wrap import loader, runner
 
     settings = _settings(None, port, anthropic_upstream, openai_upstream, no_compress, budget=budget,
@@ -212,11 +211,20 @@ def wrap(
     except OSError as exc:
         _fail(f"could not start {wrapper.binary}: {exc}", 126)
     if not quiet:
-        from headroom_cli.ledger import Ledger
-
-        ledger = Ledger(settings.ledger_path)
-        err.print(session_summary(ledger, result.proxy.session, f"headroom · wrap {wrapper.name} · this session"))
+        _summary(settings, result.proxy.session, f"headroom · wrap {wrapper.name} · this session")
     raise typer.Exit(result.exit_code)
+
+
+def _summary(settings: Settings, session: str, title: str) -> None:
+    """The exit summary; a ledger that cannot be read costs it one line, never the tool's exit code."""
+    from headroom_cli.db import DataError
+    from headroom_cli.ledger import Ledger
+    from headroom_cli.ui.summary import session_summary
+
+    try:
+        err.print(session_summary(Ledger(settings.ledger_path), session, title))
+    except DataError as exc:
+        err.print(f"[yellow]headroom:[/] no summary: {exc}", highlight=False, soft_wrap=True)
 
 
 def _serve_foreground(wrapper, settings: Settings) -> None:
@@ -228,7 +236,6 @@ def _serve_foreground(wrapper, settings: Settings) -> None:
     from headroom_cli.ui import dashboard
     from headroom_cli.ui.banner import banner
     from headroom_cli.ui.instructions import instructions
-    from headroom_cli.ui.summary import session_summary
     from headroom_cli.wrap import runner
 
     def show(server, text: str) -> None:
@@ -248,8 +255,7 @@ def _serve_foreground(wrapper, settings: Settings) -> None:
         _fail(str(exc))
     finally:
         signal.signal(signal.SIGTERM, previous)
-    err.print(session_summary(Ledger(settings.ledger_path), result.proxy.session,
-                              f"headroom · wrap {wrapper.name} · this session"))
+    _summary(settings, result.proxy.session, f"headroom · wrap {wrapper.name} · this session")
 
 
 @app.command()
@@ -267,7 +273,6 @@ def compress(
     """
     from headroom_cli.engines import Part
     from headroom_cli.pipeline import Pipeline
-    from headroom_cli.store import Store
     from headroom_cli.tokens import count_tokens
 
     try:
@@ -291,9 +296,7 @@ def compress(
     else:
         outcome = Pipeline(code_min_lines=code_min_lines).run(part)
     if outcome.part_id:
-        store = Store(headroom_home() / "store.sqlite3")
-        store.put(outcome.part_id, outcome.kind or "text", outcome.original)
-        store.close()
+        outcome = _keep_original(outcome, part, code_min_lines)
     if as_json:
         out.print_json(json.dumps({
             "kind": outcome.kind, "engine": outcome.engine,
@@ -305,6 +308,25 @@ def compress(
         sys.stdout.flush()
 
 
+def _keep_original(outcome, part, code_min_lines):
+    """Store what the marker omits; a store that cannot be written: lossless compression instead."""
+    from headroom_cli.db import DataError
+    from headroom_cli.pipeline import Pipeline
+    from headroom_cli.store import Store
+
+    try:
+        store = Store(headroom_home() / "store.sqlite3")
+        try:
+            store.put(outcome.part_id, outcome.kind or "text", outcome.original)
+        finally:
+            store.close()
+    except DataError as exc:
+        err.print(f"[yellow]headroom:[/] {exc}; compressed losslessly only (no omissions)", highlight=False,
+                  soft_wrap=True)
+        return Pipeline(lossy=False, code_min_lines=code_min_lines).run(part)
+    return outcome
+
+
 @app.command()
 def retrieve(
     ccr_id: str = typer.Argument(..., metavar="ID", help="The hr_… ID from a marker."),
@@ -314,6 +336,7 @@ def retrieve(
     """Print what a marker left out: the whole original, or the lines it names."""
     import sqlite3
 
+    from headroom_cli.db import DataError
     from headroom_cli.markers import ID_PREFIX
     from headroom_cli.retrieve import NotFound
     from headroom_cli.retrieve import retrieve as fetch
@@ -333,7 +356,9 @@ def retrieve(
     except NotFound:
         _fail(unknown)
     try:
-        store = Store(path)
+        store = Store.for_reading(path)  # also a store this user may not write (a read-only home)
+    except DataError as exc:
+        _fail(f"the store {path} cannot be read ({exc.reason}); `headroom store clear --yes` starts a new one")
     except (sqlite3.Error, OSError) as exc:
         _fail(f"the store {path} cannot be read ({exc}); `headroom store clear --yes` starts a new one")
     try:
@@ -413,4 +438,12 @@ app.add_typer(store_app, name="store")
 
 
 def main() -> None:
-    app()
+    from headroom_cli.db import DataError
+
+    try:
+        app()
+    except DataError as exc:  # a damaged or unusable ledger/store: what is wrong and what to do, one line
+        if _state["debug"]:
+            raise
+        err.print(f"[bold red]headroom:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -137,6 +137,12 @@ CREATE TABLE IF NOT EXISTS context_fits (
 """
 
 
+def _setup(conn) -> None:
+    from headroom_cli.db import retry_locked
+
+    retry_locked(lambda: conn.executescript(_SCHEMA))
+
+
 class FitMemory:
     """Frozen fit decisions per conversation: in memory, and in the store's file when there is one."""
 
@@ -144,21 +150,22 @@ class FitMemory:
         self._states: OrderedDict[str, FitState] = OrderedDict()
         self._capacity = capacity
         self._lock = threading.Lock()
-        self._conn = None
+        self._db = None
         if path is not None:
-            from headroom_cli.db import connect
+            from headroom_cli.db import open_database
 
             try:
-                self._conn = connect(path, _SCHEMA)
+                self._db = open_database(path, _setup)
             except Exception as exc:  # the fit still works, only not across restarts
                 log.warning("fit decisions kept in memory only: %s: %s", type(exc).__name__, exc)
 
     def get(self, conversation: str) -> FitState:
         with self._lock:
             state = self._states.get(conversation)
-            if state is None and self._conn is not None:
-                row = self._conn.execute("SELECT state FROM context_fits WHERE conversation = ?",
-                                         (conversation,)).fetchone()
+            if state is None and self._db is not None:
+                with self._db.use() as conn:
+                    row = conn.execute("SELECT state FROM context_fits WHERE conversation = ?",
+                                       (conversation,)).fetchone()
                 state = FitState.from_json(row[0]) if row else None
             state = state or FitState()
             self._remember(conversation, state)
@@ -169,10 +176,10 @@ class FitMemory:
 
         with self._lock:
             self._remember(conversation, state)
-            if self._conn is not None:
-                with self._conn:
-                    self._conn.execute("INSERT OR REPLACE INTO context_fits (conversation, state, updated) VALUES (?, ?, ?)",
-                                       (conversation, state.to_json(), time.time()))
+            if self._db is not None:
+                with self._db.use() as conn, conn:
+                    conn.execute("INSERT OR REPLACE INTO context_fits (conversation, state, updated) VALUES (?, ?, ?)",
+                                 (conversation, state.to_json(), time.time()))
 
     def _remember(self, conversation: str, state: FitState) -> None:
         self._states[conversation] = state
@@ -181,8 +188,11 @@ class FitMemory:
             self._states.popitem(last=False)
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+        if self._db is not None:
+            from headroom_cli.db import release
+
+            db, self._db = self._db, None
+            release(db)
 
 
 # -- the fit ---------------------------------------------------------------------------------------

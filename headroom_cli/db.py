@@ -1,15 +1,76 @@
-"""One way to open Headroom's SQLite files: WAL, so a dashboard can read while the proxy writes;
-a busy timeout, since several proxies and the MCP server may write at once; user-only files."""
+"""One way to open Headroom's SQLite files, and one owner of each file per process.
+
+WAL, so a dashboard can read while the proxy writes; a busy timeout, since several proxies and the
+MCP server may write at once; user-only files (0600 in a 0700 folder).
+
+Why one owner: POSIX drops *every* lock a process holds on a file when it closes *any* descriptor of
+that file. SQLite relies on those locks to know whether another process still uses the WAL, so an
+``open()``/``close()`` of the database file by hand in a process that holds a connection to it makes
+the next process that closes the file think it is the last user and delete the live WAL: the
+originals written after that are seen by nobody else and lost on a crash. So every connection is made
+here, under one process-wide lock, at most one per file and process (shared by the file's users: the
+store, the fit memory…), and the database file is never opened by hand except to create it new.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import random
 import sqlite3
+import threading
 import time
 from pathlib import Path
+from typing import Callable, Iterator
+from urllib.parse import quote
 
 BUSY_TIMEOUT_MS = 10_000
+RECHECK_S = 1.0  # how often a file's identity is checked (a store deleted while the proxy runs)
+
+log = logging.getLogger("headroom.db")
+Setup = Callable[[sqlite3.Connection], None]
+
+
+class DataError(sqlite3.DatabaseError):
+    """A Headroom database that cannot be opened, read or written; ``str()`` is one line for the user:
+    which file, what is wrong, what to do."""
+
+    def __init__(self, path: Path, reason: str, damaged: bool):
+        self.path, self.reason, self.damaged = path, reason, damaged
+        what = _label(path)
+        if damaged:
+            text = (f"the {what} {path} is damaged ({reason}); move it aside or delete it "
+                    f"(with its -wal and -shm files) to start a new one")
+        else:
+            text = (f"the {what} {path} cannot be used ({reason}); check that its folder is writable "
+                    f"and the disk is not full")
+        super().__init__(text)
+
+
+def _label(path: Path) -> str:
+    return {"store.sqlite3": "store", "ledger.sqlite3": "ledger"}.get(path.name, "database")
+
+
+_DAMAGED = ("not a database", "malformed", "file is encrypted", "database corrupt")
+_UNUSABLE = ("readonly", "read-only", "unable to open", "disk is full", "disk i/o error", "cannot open")
+
+
+def as_data_error(path: Path, exc: BaseException) -> BaseException:
+    """The error a user can act on, for an SQLite or OS error about ``path``; others unchanged."""
+    if isinstance(exc, DataError):
+        return exc
+    text = str(exc)
+    if isinstance(exc, OSError):
+        return DataError(path, exc.strerror or text, damaged=False)
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return exc
+    lower = text.lower()
+    if any(word in lower for word in _DAMAGED) or type(exc) is sqlite3.DatabaseError:
+        return DataError(path, text, damaged=True)
+    if any(word in lower for word in _UNUSABLE):
+        return DataError(path, text, damaged=False)
+    return exc
 
 
 def private_dir(path: Path) -> None:
@@ -19,20 +80,30 @@ def private_dir(path: Path) -> None:
         os.chmod(path, 0o700)
 
 
-def _private_file(path: Path) -> None:
-    """Create the database file 0600 before SQLite does: its -wal and -shm files copy its mode."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+def private_file_mode(path: Path) -> None:
+    """Make a file Headroom wrote user-only (by its path: never through a descriptor, see above)."""
+    try:
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+    except OSError:
+        pass  # not there (yet), or not ours to change
+
+
+def _create_new(path: Path) -> None:
+    """Create a missing database file 0600 before SQLite does (its -wal and -shm copy its mode).
+
+    Only a file that does not exist yet is opened here: a brand new inode, which no connection of
+    this process can hold (they are all made under ``_registry_lock``), so closing it drops no lock."""
+    if path.exists():
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # another process made it a moment ago
     os.close(fd)
-    for suffix in ("", "-wal", "-shm"):
-        sibling = path.with_name(path.name + suffix)
-        try:
-            if sibling.stat().st_mode & 0o077:
-                os.chmod(sibling, 0o600)
-        except OSError:
-            pass  # not there (yet), or not ours to change
 
 
-def _retry_locked(step, deadline_s: float = BUSY_TIMEOUT_MS / 1000) -> None:
+def retry_locked(step, deadline_s: float = BUSY_TIMEOUT_MS / 1000) -> None:
     deadline = time.monotonic() + deadline_s
     while True:
         try:
@@ -44,28 +115,166 @@ def _retry_locked(step, deadline_s: float = BUSY_TIMEOUT_MS / 1000) -> None:
             time.sleep(0.02 + random.random() * 0.05)
 
 
-def connect(path: Path, schema: str) -> sqlite3.Connection:
+def _connect(path: Path) -> sqlite3.Connection:
     private_dir(path.parent)
-    _private_file(path)
+    _create_new(path)
+    private_file_mode(path)
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
+            # A new file: pages freed by pruning can be given back to the file system.
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         # Switching a new file to WAL takes an exclusive lock that SQLite does not wait for: when
         # two processes open a new store at once, one of them retries here.
-        _retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"))
+        retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"))
         conn.execute("PRAGMA synchronous=NORMAL")
-        _retry_locked(lambda: conn.executescript(schema))
     except BaseException:
         conn.close()
         raise
     for suffix in ("-wal", "-shm"):
-        sibling = path.with_name(path.name + suffix)
-        try:
-            if sibling.stat().st_mode & 0o077:
-                os.chmod(sibling, 0o600)
-        except OSError:
-            pass
+        private_file_mode(path.with_name(path.name + suffix))
     return conn
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """For a store or ledger Headroom may not write (a read-only home): read-only, then immutable
+    (when not even the -shm file can be made; what an unfinished WAL holds is then not seen)."""
+    if not path.is_file():
+        raise DataError(path, "no such file", damaged=False)
+    uri = "file:" + quote(str(path))
+    failure: BaseException | None = None
+    for flags in ("?mode=ro", "?mode=ro&immutable=1"):
+        try:
+            conn = sqlite3.connect(uri + flags, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.Error as exc:
+            failure = exc
+    raise as_data_error(path, failure)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+class Database:
+    """This process's one connection to one SQLite file, shared by every user of the file.
+
+    Use it as ``with db.use() as conn:`` (add ``, conn`` for a transaction): that holds the file's
+    lock, gives the current connection, notices a file deleted or replaced under a writer (at most
+    every RECHECK_S) and reopens it, and turns SQLite's damage/permission errors into DataError."""
+
+    def __init__(self, path: Path, read_only: bool, conn: sqlite3.Connection | None = None):
+        self.path = path
+        self.read_only = read_only
+        self.lock = threading.RLock()
+        self.refs = 0
+        self._setups: list[Setup] = []
+        self.in_memory = conn is not None
+        if conn is None:
+            conn = _connect_read_only(path) if read_only else _connect(path)
+        self._conn = conn
+        self._identity = _identity(path)
+        self._checked = time.monotonic()
+
+    def add_setup(self, setup: Setup) -> None:
+        """Run ``setup`` (create tables, migrate) now and whenever the file is made anew."""
+        with self.use() as conn:
+            if not self.read_only:
+                setup(conn)
+            self._setups.append(setup)
+
+    @contextlib.contextmanager
+    def use(self) -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            try:
+                self._recheck()
+                yield self._conn
+            except (sqlite3.Error, OSError) as exc:
+                converted = as_data_error(self.path, exc)
+                if converted is exc:
+                    raise
+                raise converted from exc
+
+    def recheck_now(self) -> None:
+        with self.lock:
+            self._checked = float("-inf")
+            self._recheck()
+
+    def _recheck(self) -> None:
+        if self.read_only or self.in_memory or time.monotonic() - self._checked < RECHECK_S:
+            return
+        self._checked = time.monotonic()
+        if _identity(self.path) == self._identity:
+            return
+        # Deleted (or replaced) while open: new rows must never go into a file nobody can reach.
+        log.warning("%s %s was deleted or replaced while in use; starting a new one", _label(self.path), self.path)
+        old, self._conn = self._conn, _connect(self.path)
+        self._identity = _identity(self.path)
+        with contextlib.suppress(sqlite3.Error):
+            old.close()
+        for setup in self._setups:
+            setup(self._conn)
+
+    def close(self) -> None:
+        with self.lock, contextlib.suppress(sqlite3.Error):
+            self._conn.close()
+
+
+_registry: dict[tuple[str, bool], Database] = {}
+_registry_lock = threading.Lock()
+
+
+def open_database(path: Path, setup: Setup, read_only: bool = False) -> Database:
+    """This process's connection to ``path`` (made if needed), with ``setup`` run on it; give it
+    back with ``release``. Raises DataError when the file cannot be opened or is damaged."""
+    key = (os.path.abspath(path), read_only)
+    with _registry_lock:
+        db = _registry.get(key)
+        try:
+            if db is None:
+                db = Database(Path(key[0]), read_only)
+            else:
+                db.recheck_now()  # a file deleted since: made anew before this user writes to it
+            db.add_setup(setup)
+        except (sqlite3.Error, OSError) as exc:
+            if db is not None and db.refs == 0:
+                db.close()
+            converted = as_data_error(Path(key[0]), exc)
+            if converted is exc:
+                raise
+            raise converted from exc
+        _registry[key] = db
+        db.refs += 1
+        return db
+
+
+def memory_database(setup: Setup) -> Database:
+    """A database kept in memory, for when the file cannot be used (nothing survives the process)."""
+    db = Database(Path(":memory:"), False, sqlite3.connect(":memory:", check_same_thread=False))
+    db.add_setup(setup)
+    db.refs = 1
+    return db
+
+
+def release(db: Database) -> None:
+    """One user is done with ``db``; the last one closes the connection."""
+    with _registry_lock:
+        db.refs -= 1
+        if db.refs > 0:
+            return
+        if db.in_memory:
+            db.close()
+            return
+        key = (str(db.path), db.read_only)
+        if _registry.get(key) is db:
+            del _registry[key]
+    db.close()
 
 
 def add_columns(conn: sqlite3.Connection, table: str, columns: dict[str, str]) -> list[str]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-import threading
+import logging
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from headroom_cli.db import add_columns, connect
+from headroom_cli.db import DataError, add_columns, memory_database, open_database, release, retry_locked
+
+log = logging.getLogger("headroom.ledger")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -133,49 +136,73 @@ class Totals(TokenSavings):
         }
 
 
+def _setup(conn: sqlite3.Connection) -> None:
+    retry_locked(lambda: conn.executescript(_SCHEMA))
+    with conn:
+        for table, columns in _ADDED_COLUMNS.items():
+            add_columns(conn, table, columns)
+
+
 class Ledger:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, _db=None):
+        """Raises db.DataError (one line for the user) when the file cannot be opened or is damaged."""
         self.path = path
-        self._conn = connect(path, _SCHEMA)
-        self._lock = threading.Lock()
-        with self._conn:
-            for table, columns in _ADDED_COLUMNS.items():
-                add_columns(self._conn, table, columns)
+        self._db = _db if _db is not None else open_database(path, _setup)
+        self._warned = False
+
+    @classmethod
+    def for_recording(cls, path: Path) -> "Ledger":
+        """For the proxy and the library: a ledger that cannot be opened (read-only home, full disk,
+        damaged file) never stops them. One warning, then the savings are kept in memory only."""
+        try:
+            return cls(path)
+        except (DataError, OSError) as exc:
+            log.warning("%s; savings are kept in memory only until restart", exc)
+            return cls(path, _db=memory_database(_setup))
+
+    def _write(self, sql: str, args: tuple) -> None:
+        """One row written; a failure to write (disk full, file deleted read-only, damaged) is said once
+        and the row dropped: bookkeeping must never cost a request."""
+        try:
+            with self._db.use() as conn, conn:
+                conn.execute(sql, args)
+        except (sqlite3.Error, OSError) as exc:
+            if not self._warned:
+                self._warned = True
+                log.warning("savings not recorded: %s", exc)
 
     def record(self, r: RequestRecord) -> None:
-        with self._lock, self._conn:
-            self._conn.execute(
-                "INSERT INTO requests (ts, session, provider, model, path, status, tokens_before, tokens_after,"
-                " engines, usage_input, usage_output, usage_cache_read, usage_cache_write, dollars_saved, duration_ms,"
-                " retrieval_rounds, stream_rebuilt, net_dollars_saved, cache_breakpoints, cache_warning)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    r.ts, r.session, r.provider, r.model, r.path, r.status, r.tokens_before, r.tokens_after,
-                    json.dumps(r.engines, sort_keys=True), r.usage.input, r.usage.output, r.usage.cache_read,
-                    r.usage.cache_write, r.dollars_saved, r.duration_ms, r.retrieval_rounds, int(r.stream_rebuilt),
-                    r.net_dollars_saved, r.cache_breakpoints, r.cache_warning,
-                ),
-            )
+        self._write(
+            "INSERT INTO requests (ts, session, provider, model, path, status, tokens_before, tokens_after,"
+            " engines, usage_input, usage_output, usage_cache_read, usage_cache_write, dollars_saved, duration_ms,"
+            " retrieval_rounds, stream_rebuilt, net_dollars_saved, cache_breakpoints, cache_warning)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                r.ts, r.session, r.provider, r.model, r.path, r.status, r.tokens_before, r.tokens_after,
+                json.dumps(r.engines, sort_keys=True), r.usage.input, r.usage.output, r.usage.cache_read,
+                r.usage.cache_write, r.dollars_saved, r.duration_ms, r.retrieval_rounds, int(r.stream_rebuilt),
+                r.net_dollars_saved, r.cache_breakpoints, r.cache_warning,
+            ),
+        )
 
     def record_retrieval(self, session: str | None, part_id: str, lines: str | None, size: int) -> None:
         """One omitted part read back (through the MCP tool): which, which lines, how many bytes."""
-        with self._lock, self._conn:
-            self._conn.execute("INSERT INTO retrievals (ts, session, part_id, lines, bytes) VALUES (?, ?, ?, ?, ?)",
-                               (time.time(), session, part_id, lines, size))
+        self._write("INSERT INTO retrievals (ts, session, part_id, lines, bytes) VALUES (?, ?, ?, ?, ?)",
+                    (time.time(), session, part_id, lines, size))
 
     def retrieval_count(self, session: str | None = None) -> int:
         where, args = self._where(session)
-        with self._lock:
-            return self._conn.execute(f"SELECT COUNT(*) FROM retrievals {where}", args).fetchone()[0]
+        with self._db.use() as conn:
+            return conn.execute(f"SELECT COUNT(*) FROM retrievals {where}", args).fetchone()[0]
 
     def retrieval_summary(self, session: str | None = None) -> dict[str, int]:
         """Retrievals made (MCP tool, proxy-answered tool), the bytes read back, and the rounds the
         proxy answered unseen by the client (and how many of those held and continued a stream)."""
         where, args = self._where(session)
-        with self._lock:
-            count, size = self._conn.execute(
+        with self._db.use() as conn:
+            count, size = conn.execute(
                 f"SELECT COUNT(*), COALESCE(SUM(bytes),0) FROM retrievals {where}", args).fetchone()
-            rounds, rebuilt = self._conn.execute(
+            rounds, rebuilt = conn.execute(
                 f"SELECT COALESCE(SUM(retrieval_rounds),0), COALESCE(SUM(stream_rebuilt),0) FROM requests {where}",
                 args).fetchone()
         return {"retrievals": count, "bytes_read_back": size, "proxy_rounds": rounds, "streams_rebuilt": rebuilt}
@@ -185,8 +212,8 @@ class Ledger:
 
     def totals(self, session: str | None = None) -> Totals:
         where, args = self._where(session)
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.use() as conn:
+            row = conn.execute(
                 "SELECT COUNT(*), COALESCE(SUM(tokens_before),0), COALESCE(SUM(tokens_after),0),"
                 " COALESCE(SUM(dollars_saved),0), COALESCE(SUM(usage_input),0), COALESCE(SUM(usage_output),0),"
                 " COALESCE(SUM(usage_cache_read),0), COALESCE(SUM(usage_cache_write),0),"
@@ -198,8 +225,8 @@ class Ledger:
     def per_engine(self, session: str | None = None) -> dict[str, list[int]]:
         """engine -> [parts, tokens before, tokens after], summed over requests."""
         where, args = self._where(session)
-        with self._lock:
-            rows = self._conn.execute(f"SELECT engines FROM requests {where}", args).fetchall()
+        with self._db.use() as conn:
+            rows = conn.execute(f"SELECT engines FROM requests {where}", args).fetchall()
         out: dict[str, list[int]] = {}
         for (blob,) in rows:
             for name, (parts, before, after) in json.loads(blob).items():
@@ -211,8 +238,8 @@ class Ledger:
 
     def recent(self, limit: int = 10, session: str | None = None) -> list[RequestRecord]:
         where, args = self._where(session)
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.use() as conn:
+            rows = conn.execute(
                 "SELECT ts, session, provider, model, path, tokens_before, tokens_after, engines, usage_input,"
                 " usage_output, usage_cache_read, usage_cache_write, status, dollars_saved, duration_ms,"
                 " net_dollars_saved, cache_breakpoints, cache_warning, retrieval_rounds, stream_rebuilt"
@@ -232,16 +259,14 @@ class Ledger:
 
     def record_volatile(self, session: str, location: str, offset: int, kind: str, before: str, after: str) -> None:
         """A value in the prompt's prefix that changes between requests of one conversation (once per place)."""
-        with self._lock, self._conn:
-            self._conn.execute("INSERT OR IGNORE INTO volatile_prefixes (ts, session, location, offset, kind, before,"
-                               " after) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                               (time.time(), session, location, offset, kind, before, after))
+        self._write("INSERT OR IGNORE INTO volatile_prefixes (ts, session, location, offset, kind, before,"
+                    " after) VALUES (?, ?, ?, ?, ?, ?, ?)", (time.time(), session, location, offset, kind, before, after))
 
     def volatile(self, session: str | None = None) -> list[dict]:
         """Volatile prefix values found, newest first, one per place."""
         where, args = self._where(session)
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.use() as conn:
+            rows = conn.execute(
                 f"SELECT location, offset, kind, before, after, MAX(ts) FROM volatile_prefixes {where}"
                 " GROUP BY location ORDER BY MAX(ts) DESC, location", args).fetchall()
         return [{"location": r[0], "offset": r[1], "kind": r[2], "before": r[3], "after": r[4]} for r in rows]
@@ -250,8 +275,8 @@ class Ledger:
         """The latest reasons Headroom's changes made the provider write what it could have read."""
         where, args = self._where(session)
         where = f"{where} AND cache_warning IS NOT NULL" if where else "WHERE cache_warning IS NOT NULL"
-        with self._lock:
-            rows = self._conn.execute(f"SELECT cache_warning FROM requests {where} ORDER BY id DESC LIMIT ?",
+        with self._db.use() as conn:
+            rows = conn.execute(f"SELECT cache_warning FROM requests {where} ORDER BY id DESC LIMIT ?",
                                       (*args, limit)).fetchall()
         return [r[0] for r in rows]
 
@@ -260,10 +285,9 @@ class Ledger:
                 for name, (p, b, a) in self.per_engine(session).items()}
 
     def latest_session(self) -> str | None:
-        with self._lock:
-            row = self._conn.execute("SELECT session FROM requests ORDER BY id DESC LIMIT 1").fetchone()
+        with self._db.use() as conn:
+            row = conn.execute("SELECT session FROM requests ORDER BY id DESC LIMIT 1").fetchone()
         return row[0] if row else None
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        release(self._db)

@@ -178,7 +178,7 @@ class Headroom:
         self.store = open_store(self.settings)
         self.pipeline = build_pipeline(self.settings, self.store)
         self.shaper = RequestShaper(self.settings, self.store)
-        self.ledger = Ledger(self.settings.ledger_path)
+        self.ledger = Ledger.for_recording(self.settings.ledger_path)
         self.recorder = Recorder(self.ledger)
 
     def compress(self, messages: Any, provider: str = "anthropic", model: str | None = None, system: Any = None,

@@ -12,6 +12,7 @@ import sqlite3
 import time
 import uuid
 
+from headroom_cli.db import DataError
 from headroom_cli.config import DEFAULT_STORE_MAX_DAYS, DEFAULT_STORE_MAX_MB, Settings, store_budget
 from headroom_cli.pipeline import Pipeline
 from headroom_cli.providers import Adapter
@@ -30,6 +31,9 @@ def open_store(settings: Settings) -> Store | None:
     """The CCR store, pruned to its budget; None (and one warning) when it cannot be used."""
     try:
         store = Store(settings.store_path)
+    except DataError as exc:
+        log.warning("%s; compressing only losslessly (no omissions) until then", exc)
+        return None
     except (sqlite3.Error, OSError) as exc:
         log.warning("the store %s cannot be used (%s); compressing only losslessly (no omissions) until it can. "
                     "`headroom store clear --yes` starts a new one", settings.store_path, exc)
@@ -39,6 +43,7 @@ def open_store(settings: Settings) -> Store | None:
     except ValueError as exc:
         log.warning("%s; using the default store budget", exc)
         max_bytes, max_days = DEFAULT_STORE_MAX_MB * 1024 * 1024, DEFAULT_STORE_MAX_DAYS
+    store.keep_within(max_bytes, max_days)  # and while running
     try:
         removed, freed = store.prune(max_bytes=max_bytes, max_age_days=max_days)
     except sqlite3.Error as exc:

@@ -7,12 +7,14 @@ with its original: a marker that could no longer be redeemed is never replayed."
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from headroom_cli.db import add_columns, connect
+from headroom_cli.db import DataError, retry_locked, add_columns, open_database, release
 from headroom_cli.pipeline import Outcome
 
 _SCHEMA = """
@@ -53,6 +55,7 @@ ON CONFLICT (id) DO UPDATE SET last_used = MAX(COALESCE(last_used, 0), excluded.
 """
 
 DAY = 86_400.0
+log = logging.getLogger("headroom.store")
 
 
 def _size(text: str) -> int:
@@ -72,59 +75,66 @@ class StoreStats:
 
 
 class Store:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, read_only: bool = False):
+        """``read_only``: for reading a store this process may not write (retrieval counts are then
+        not kept). Raises db.DataError (one line for the user) when it cannot be opened."""
         self.path = path
-        self._conn = connect(path, _SCHEMA)
-        self._lock = threading.Lock()
-        try:
-            self._migrate()
-        except BaseException:
-            self._conn.close()
-            raise
+        self.read_only = read_only
+        self._db = open_database(path, _setup, read_only)
+        self._pruner = _Pruner(self)
 
-    def _migrate(self) -> None:
-        with self._lock, self._conn:
-            if add_columns(self._conn, "originals", _ADDED_COLUMNS):
-                self._conn.execute("UPDATE originals SET size = length(CAST(text AS BLOB)) WHERE size = 0")
-                self._conn.execute("UPDATE originals SET last_used = created WHERE last_used IS NULL")
-            self._conn.executescript(_INDEXES)
+    @classmethod
+    def for_reading(cls, path: Path) -> "Store":
+        """The store as it is, also when it cannot be written (a read-only home)."""
+        try:
+            return cls(path)
+        except DataError as exc:
+            if exc.damaged:
+                raise
+            return cls(path, read_only=True)
 
     def put(self, part_id: str, kind: str, text: str, now: float | None = None) -> None:
         """Keep an original (content-addressed: the same ID again only marks it used)."""
         now = time.time() if now is None else now
-        with self._lock, self._conn:
-            self._conn.execute(_INSERT, (part_id, kind, text, now, _size(text), now))
+        with self._db.use() as conn, conn:
+            conn.execute(_INSERT, (part_id, kind, text, now, _size(text), now))
+        self._pruner.wrote(_size(text))
 
     def get(self, part_id: str) -> str | None:
         """The original, without marking it used (for internal reads)."""
-        with self._lock:
-            row = self._conn.execute("SELECT text FROM originals WHERE id = ?", (part_id,)).fetchone()
+        with self._db.use() as conn:
+            row = conn.execute("SELECT text FROM originals WHERE id = ?", (part_id,)).fetchone()
         return row[0] if row else None
 
     def has(self, part_id: str) -> bool:
         """Whether an original is here (a cheap check; nothing is read or marked)."""
-        with self._lock:
-            return self._conn.execute("SELECT 1 FROM originals WHERE id = ?", (part_id,)).fetchone() is not None
+        with self._db.use() as conn:
+            return conn.execute("SELECT 1 FROM originals WHERE id = ?", (part_id,)).fetchone() is not None
 
     def fetch_for_retrieval(self, part_id: str, now: float | None = None) -> str | None:
-        """The original for someone redeeming a marker: counted, and marked used so pruning keeps it."""
+        """The original for someone redeeming a marker: counted, and marked used so pruning keeps it
+        (best effort: a store that cannot be written still gives it back)."""
         now = time.time() if now is None else now
-        with self._lock, self._conn:
-            row = self._conn.execute("SELECT text FROM originals WHERE id = ?", (part_id,)).fetchone()
-            if row is not None:
-                self._conn.execute("UPDATE originals SET retrievals = retrievals + 1, last_used = ? WHERE id = ?",
-                                   (now, part_id))
+        with self._db.use() as conn:
+            row = conn.execute("SELECT text FROM originals WHERE id = ?", (part_id,)).fetchone()
+            if row is not None and not self.read_only:
+                try:
+                    with conn:
+                        conn.execute("UPDATE originals SET retrievals = retrievals + 1, last_used = ? WHERE id = ?",
+                                     (now, part_id))
+                except sqlite3.OperationalError as exc:
+                    log.debug("retrieval of %s not counted: %s", part_id, exc)
         return row[0] if row else None
 
     # -- frozen decisions (the pipeline's FrozenDecisions) ----------------------------------------
     def recall(self, part_hash: str, original: str) -> Outcome | None:
-        with self._lock:
-            row = self._conn.execute("SELECT engine, kind, part_id, text FROM decisions WHERE hash = ?",
-                                     (part_hash,)).fetchone()
+        with self._db.use() as conn:
+            row = conn.execute("SELECT engine, kind, part_id, text FROM decisions WHERE hash = ?",
+                               (part_hash,)).fetchone()
             if row is not None and row[2]:
                 # The part is being sent again: its original is in use.
-                with self._conn:
-                    self._conn.execute("UPDATE originals SET last_used = ? WHERE id = ?", (time.time(), row[2]))
+                with conn:
+                    conn.execute("UPDATE originals SET last_used = ? WHERE id = ?", (time.time(), row[2]))
         if row is None:
             return None
         engine, kind, part_id, text = row
@@ -134,69 +144,157 @@ class Store:
         """Remember what a part became; with its original in the same transaction when lossy, so a
         frozen marker can never point at nothing."""
         now = time.time()
-        with self._lock, self._conn:
+        stored = outcome.stored or outcome.original if outcome.part_id else ""
+        with self._db.use() as conn, conn:
             if outcome.part_id:
-                stored = outcome.stored or outcome.original
-                self._conn.execute(_INSERT, (outcome.part_id, outcome.kind or "text", stored, now, _size(stored), now))
-            self._conn.execute(
+                conn.execute(_INSERT, (outcome.part_id, outcome.kind or "text", stored, now, _size(stored), now))
+            conn.execute(
                 "INSERT OR IGNORE INTO decisions (hash, engine, kind, part_id, text, created) VALUES (?, ?, ?, ?, ?, ?)",
                 (part_hash, outcome.engine, outcome.kind, outcome.part_id,
                  outcome.text if outcome.changed else None, now),
             )
+        self._pruner.wrote(_size(stored))
 
     # -- budget ---------------------------------------------------------------------------------
+    def keep_within(self, max_bytes: int | None, max_age_days: float | None) -> None:
+        """Enforce this budget while running too: pruned off the request path, after every
+        ``max_bytes / 8`` bytes (at most 8 MB) written and at least once a minute of writing."""
+        self._pruner.budget = (max_bytes, max_age_days)
+
     def prune(self, max_bytes: int | None = None, max_age_days: float | None = None,
               now: float | None = None) -> tuple[int, int]:
         """Drop originals unused for more than ``max_age_days``, then the least recently used ones
-        until the rest fit in ``max_bytes``; with them, the frozen decisions that pointed at them.
-        Returns (originals removed, bytes freed). Cheap when there is nothing to do."""
+        until the rest fit in ``max_bytes``; with them, the frozen decisions that pointed at them; then
+        give the freed pages back to the file system. Returns (originals removed, bytes freed).
+        Cheap when there is nothing to do."""
         now = time.time() if now is None else now
-        with self._lock, self._conn:
-            total, oldest = self._conn.execute(
-                "SELECT COALESCE(SUM(size), 0), MIN(COALESCE(last_used, created)) FROM originals").fetchone()
-            doomed: list[tuple[str, int]] = []
-            if max_age_days is not None and oldest is not None and oldest < now - max_age_days * DAY:
-                doomed = list(self._conn.execute(
-                    "SELECT id, size FROM originals WHERE COALESCE(last_used, created) < ?",
-                    (now - max_age_days * DAY,)))
-            remaining = total - sum(size for _, size in doomed)
-            if max_bytes is not None and remaining > max_bytes:
-                gone = {part_id for part_id, _ in doomed}
-                for part_id, size in self._conn.execute(
-                        "SELECT id, size FROM originals ORDER BY COALESCE(last_used, created), created, id"):
-                    if remaining <= max_bytes:
-                        break
-                    if part_id in gone:
-                        continue
-                    doomed.append((part_id, size))
-                    remaining -= size
+        with self._db.use() as conn:
+            with conn:
+                doomed = _doomed(conn, max_bytes, max_age_days, now)
+                if doomed:
+                    ids = [(part_id,) for part_id, _ in doomed]
+                    conn.executemany("DELETE FROM decisions WHERE part_id = ?", ids)
+                    conn.executemany("DELETE FROM originals WHERE id = ?", ids)
             if doomed:
-                ids = [(part_id,) for part_id, _ in doomed]
-                self._conn.executemany("DELETE FROM decisions WHERE part_id = ?", ids)
-                self._conn.executemany("DELETE FROM originals WHERE id = ?", ids)
+                _compact(conn)
         return len(doomed), sum(size for _, size in doomed)
 
     def clear(self) -> int:
         """Remove every original and frozen decision; returns how many originals there were."""
-        with self._lock, self._conn:
-            (count,) = self._conn.execute("SELECT COUNT(*) FROM originals").fetchone()
-            self._conn.execute("DELETE FROM decisions")
-            self._conn.execute("DELETE FROM originals")
-        with self._lock:
-            self._conn.execute("VACUUM")
+        with self._db.use() as conn:
+            with conn:
+                (count,) = conn.execute("SELECT COUNT(*) FROM originals").fetchone()
+                conn.execute("DELETE FROM decisions")
+                conn.execute("DELETE FROM originals")
+            conn.execute("VACUUM")
         return count
 
     def stats(self, top: int = 5) -> StoreStats:
-        with self._lock:
-            items, total, oldest, newest, lru, retrievals = self._conn.execute(
+        with self._db.use() as conn:
+            items, total, oldest, newest, lru, retrievals = conn.execute(
                 "SELECT COUNT(*), COALESCE(SUM(size), 0), MIN(created), MAX(created), "
                 "MIN(COALESCE(last_used, created)), COALESCE(SUM(retrievals), 0) FROM originals").fetchone()
-            (decisions,) = self._conn.execute("SELECT COUNT(*) FROM decisions").fetchone()
-            most = [tuple(row) for row in self._conn.execute(
+            (decisions,) = conn.execute("SELECT COUNT(*) FROM decisions").fetchone()
+            most = [tuple(row) for row in conn.execute(
                 "SELECT id, kind, size, retrievals FROM originals WHERE retrievals > 0 "
                 "ORDER BY retrievals DESC, id LIMIT ?", (top,))]
         return StoreStats(items, total, decisions, oldest, newest, lru, retrievals, most)
 
     def close(self) -> None:
+        self._pruner.stop()
+        release(self._db)
+
+
+def _setup(conn: sqlite3.Connection) -> None:
+    """Tables, the columns of later releases, indexes: on open and when the file is made anew."""
+    retry_locked(lambda: conn.executescript(_SCHEMA))
+    with conn:
+        if add_columns(conn, "originals", _ADDED_COLUMNS):
+            conn.execute("UPDATE originals SET size = length(CAST(text AS BLOB)) WHERE size = 0")
+            conn.execute("UPDATE originals SET last_used = created WHERE last_used IS NULL")
+        conn.executescript(_INDEXES)
+
+
+def _doomed(conn: sqlite3.Connection, max_bytes: int | None, max_age_days: float | None,
+            now: float) -> list[tuple[str, int]]:
+    """(id, size) of the originals past the age budget, then of the least recently used past the size one."""
+    total, oldest = conn.execute(
+        "SELECT COALESCE(SUM(size), 0), MIN(COALESCE(last_used, created)) FROM originals").fetchone()
+    doomed: list[tuple[str, int]] = []
+    if max_age_days is not None and oldest is not None and oldest < now - max_age_days * DAY:
+        doomed = list(conn.execute("SELECT id, size FROM originals WHERE COALESCE(last_used, created) < ?",
+                                   (now - max_age_days * DAY,)))
+    remaining = total - sum(size for _, size in doomed)
+    if max_bytes is not None and remaining > max_bytes:
+        gone = {part_id for part_id, _ in doomed}
+        for part_id, size in conn.execute(
+                "SELECT id, size FROM originals ORDER BY COALESCE(last_used, created), created, id"):
+            if remaining <= max_bytes:
+                break
+            if part_id not in gone:
+                doomed.append((part_id, size))
+                remaining -= size
+    return doomed
+
+
+def _compact(conn: sqlite3.Connection) -> None:
+    """Give freed pages back to the file system, so the file shrinks after pruning. A file made
+    before auto_vacuum was set is rebuilt once (VACUUM) with it. Best effort: a busy reader only
+    delays it to the next prune."""
+    try:
+        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 0:
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            conn.execute("VACUUM")
+        else:
+            conn.execute("PRAGMA incremental_vacuum").fetchall()
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    except sqlite3.OperationalError as exc:
+        log.debug("store not compacted now: %s", exc)
+
+
+class _Pruner:
+    """Keeps a running store within its budget: a prune on a background thread once enough was
+    written, one at a time, so no request waits for it."""
+
+    MAX_STEP = 8 * 1024 * 1024
+    MAX_INTERVAL_S = 60.0
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.budget: tuple[int | None, float | None] | None = None
+        self._written = 0
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def wrote(self, size: int) -> None:
+        if self.budget is None:
+            return
+        max_bytes = self.budget[0]
+        step = min(self.MAX_STEP, max(max_bytes // 8, 64 * 1024)) if max_bytes else self.MAX_STEP
         with self._lock:
-            self._conn.close()
+            self._written += size
+            due = self._written >= step or time.monotonic() - self._last >= self.MAX_INTERVAL_S
+            if not due or (self._thread is not None and self._thread.is_alive()):
+                return
+            self._written, self._last = 0, time.monotonic()
+            self._thread = threading.Thread(target=self._run, name="headroom-store-prune", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        budget = self.budget
+        if budget is None:
+            return
+        try:
+            removed, freed = self.store.prune(max_bytes=budget[0], max_age_days=budget[1])
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("could not prune the store %s (%s)", self.store.path, exc)
+            return
+        if removed:
+            log.info("store pruned: %d originals (%.1f MB) past the budget", removed, freed / (1024 * 1024))
+
+    def stop(self) -> None:
+        self.budget = None
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=30)

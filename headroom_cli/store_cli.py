@@ -34,10 +34,13 @@ def _path() -> Path:
 
 
 def _open(path: Path):
+    from headroom_cli.db import DataError
     from headroom_cli.store import Store
 
     try:
-        return Store(path)
+        return Store.for_reading(path) if path.exists() else Store(path)
+    except DataError as exc:
+        _fail(f"the store {path} cannot be read ({exc.reason}); `headroom store clear --yes` starts a new one")
     except (sqlite3.Error, OSError) as exc:
         _fail(f"the store {path} cannot be read ({exc}); `headroom store clear --yes` starts a new one")
 

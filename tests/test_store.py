@@ -55,10 +55,11 @@ def test_a_store_from_the_first_schema_is_migrated(tmp_path):
     old.close()
 
     store = Store(path)
-    columns = {row[1] for row in store._conn.execute("PRAGMA table_info(originals)")}
-    assert {"size", "last_used", "retrievals"} <= columns
-    assert store._conn.execute("SELECT size, last_used, retrievals FROM originals").fetchone() == (
-        len(text.encode()), 1000.0, 0)
+    with store._db.use() as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(originals)")}
+        assert {"size", "last_used", "retrievals"} <= columns
+        assert conn.execute("SELECT size, last_used, retrievals FROM originals").fetchone() == (
+            len(text.encode()), 1000.0, 0)
     # The old row's age counts from when it was created.
     assert store.prune(max_age_days=30, now=1000.0 + 29 * DAY) == (0, 0)
     assert store.fetch_for_retrieval(ccr_id(text), now=1000.0 + 29 * DAY) == text
