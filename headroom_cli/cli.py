@@ -48,7 +48,14 @@ def _setup_logging(to_file: Path | None = None) -> None:
     root.handlers.clear()
     if to_file is not None:
         # A wrapped tool owns the terminal: never draw over it; log to a file instead.
-        handler: logging.Handler = logging.FileHandler(to_file)
+        from headroom_cli.db import private_log_file
+
+        try:
+            handler: logging.Handler = logging.FileHandler(private_log_file(to_file))
+        except OSError as exc:
+            err.print(f"[yellow]headroom:[/] cannot write the log {to_file} ({exc.strerror}); not logging",
+                      highlight=False, soft_wrap=True)
+            handler = logging.NullHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     else:
         from rich.logging import RichHandler

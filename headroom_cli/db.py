@@ -89,6 +89,36 @@ def private_file_mode(path: Path) -> None:
         pass  # not there (yet), or not ours to change
 
 
+def private_tree(root: Path) -> None:
+    """Folders 0700 and files 0600 under ``root`` (what a library wrote there with its own modes)."""
+    if not root.is_dir() or root.is_symlink():
+        return
+    _private_dir_mode(root)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            if not os.path.islink(os.path.join(folder, name)):
+                _private_dir_mode(Path(folder, name))
+        for name in files:
+            if not os.path.islink(os.path.join(folder, name)):
+                private_file_mode(Path(folder, name))
+
+
+def _private_dir_mode(path: Path) -> None:
+    try:
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o700)
+    except OSError:
+        pass  # a read-only home: nothing can be written there either
+
+
+def private_log_file(path: Path) -> Path:
+    """A log file that is user-only from its first byte (logging.FileHandler would make it 0644)."""
+    private_dir(path.parent)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))  # not a database: no lock to lose
+    private_file_mode(path)
+    return path
+
+
 def _create_new(path: Path) -> None:
     """Create a missing database file 0600 before SQLite does (its -wal and -shm copy its mode).
 
@@ -119,6 +149,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     private_dir(path.parent)
     _create_new(path)
     private_file_mode(path)
+    for needed in (path, path.parent):  # SQLite would open it read-only without a word
+        if not os.access(needed, os.W_OK):
+            raise DataError(path, f"{needed} is read-only", damaged=False)
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

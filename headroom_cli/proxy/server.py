@@ -7,6 +7,7 @@ import logging
 import threading
 
 from headroom_cli.config import Settings
+from headroom_cli.db import private_tree
 from headroom_cli.ledger import Ledger
 from headroom_cli.proxy import errors
 from headroom_cli.proxy.addon import HeadroomAddon, Upstream
@@ -92,6 +93,7 @@ class ProxyServer:
             self._shutdown()
             reason = f"{self._failure}" if self._failure else "the address may be in use"
             raise ProxyStartError(f"could not listen on {self.settings.host}:{self.settings.port} ({reason})")
+        private_tree(self.settings.home / "mitmproxy")  # mitmproxy writes its CA files 0644
         log.debug("proxy listening on %s (session %s)", self.url, self.session)
         return self
 
