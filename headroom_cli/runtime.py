@@ -67,4 +67,15 @@ def prepare_request(raw: bytes, adapter: Adapter, pipeline: Pipeline, store: Sto
     """One request body as Headroom sends it: tool outputs compressed (originals stored), then fitted
     to the context window and cache-aligned. Raises ``NotRewritable`` for a body that is not JSON."""
     rewrite = rewrite_body(raw, adapter, pipeline, store.put if store is not None else None, settings.saved_outputs_root)
+    if store is not None:
+        _still_stored(store, rewrite.outcomes)
     return shaper.shape(raw, rewrite, adapter, adapter.provider, beta)
+
+
+def _still_stored(store: Store, outcomes) -> None:
+    """A decision replayed from the pipeline's memory may name an original pruned since (the budget is
+    kept while running) or kept in a store file deleted since: store it again, so that no marker sent
+    upstream points at nothing. One primary-key lookup per omission."""
+    for outcome in outcomes:
+        if outcome.part_id and not store.has(outcome.part_id):
+            store.put(outcome.part_id, outcome.kind or "text", outcome.stored or outcome.original)

@@ -326,3 +326,31 @@ def test_a_damaged_ledger_and_store_leave_proxy_and_wrap_working(headroom_home):
     wrapped = _headroom(headroom_home, "wrap", "--", PY, "-c", "raise SystemExit(3)")
     assert wrapped.returncode == 3 and "Traceback" not in wrapped.stderr, wrapped.stderr
     assert "damaged" in wrapped.stderr
+
+
+def test_a_replayed_decision_stores_its_original_again_after_the_store_was_deleted(headroom_home, monkeypatch):
+    from headroom_cli import Headroom, db
+    from headroom_cli.config import Settings
+
+    monkeypatch.setenv("HEADROOM_PART_BUDGET_MS", "20000")  # compressed however loaded the machine is
+    headroom = Headroom(Settings.resolve())
+    log = pytest_verbose_log(600, seed=11)
+    messages = [{"role": "user", "content": "run the tests"},
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Bash", "input": {}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": log}]}]
+    try:
+        first = headroom.compress(messages, model="claude-sonnet-4-5")
+        ids = [m.group("id") for m in find_markers(str(first.messages))]
+        assert ids, "the log was not compressed"
+        path = headroom.settings.store_path
+        for suffix in ("", "-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        time.sleep(db.RECHECK_S + 0.2)
+        again = headroom.compress(messages, model="claude-sonnet-4-5")  # the same decision, from memory
+        assert [m.group("id") for m in find_markers(str(again.messages))] == ids
+        for part_id in ids:
+            seen = subprocess.run([PY, "-c", READ, str(path), part_id], capture_output=True, text=True,
+                                  env=_env(headroom.settings.home), timeout=60)
+            assert seen.stdout.strip() == "True", seen.stderr or f"{part_id} points at nothing"
+    finally:
+        headroom.close()
