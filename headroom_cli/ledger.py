@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from headroom_cli.db import DataError, add_columns, memory_database, open_database, release, retry_locked
+from headroom_cli.db import add_columns, memory_database, open_database, release, retry_locked
 
 log = logging.getLogger("headroom.ledger")
 
@@ -156,7 +156,7 @@ class Ledger:
         damaged file) never stops them. One warning, then the savings are kept in memory only."""
         try:
             return cls(path)
-        except (DataError, OSError) as exc:
+        except (sqlite3.Error, OSError) as exc:
             log.warning("%s; savings are kept in memory only until restart", exc)
             return cls(path, _db=memory_database(_setup))
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 import uuid
+import weakref
 
 from headroom_cli.db import DataError
 from headroom_cli.config import DEFAULT_STORE_MAX_DAYS, DEFAULT_STORE_MAX_MB, Settings, store_budget
@@ -66,10 +68,37 @@ def prepare_request(raw: bytes, adapter: Adapter, pipeline: Pipeline, store: Sto
                     shaper: RequestShaper, beta: str = "") -> Rewrite:
     """One request body as Headroom sends it: tool outputs compressed (originals stored), then fitted
     to the context window and cache-aligned. Raises ``NotRewritable`` for a body that is not JSON."""
-    rewrite = rewrite_body(raw, adapter, pipeline, store.put if store is not None else None, settings.saved_outputs_root)
-    if store is not None:
-        _still_stored(store, rewrite.outcomes)
+    try:
+        rewrite = rewrite_body(raw, adapter, pipeline, store.put if store is not None else None,
+                               settings.saved_outputs_root)
+        if store is not None:
+            _still_stored(store, rewrite.outcomes)
+    except DataError as exc:  # the store went out while running (disk full, made read-only, damaged)
+        _store_out(exc)
+        rewrite = rewrite_body(raw, adapter, _lossless_twin(pipeline, settings), None, settings.saved_outputs_root)
     return shaper.shape(raw, rewrite, adapter, adapter.provider, beta)
+
+
+_twins: "weakref.WeakKeyDictionary[Pipeline, Pipeline]" = weakref.WeakKeyDictionary()
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _lossless_twin(pipeline: Pipeline, settings: Settings) -> Pipeline:
+    with _warned_lock:
+        twin = _twins.get(pipeline)
+        if twin is None:
+            twin = _twins[pipeline] = build_pipeline(settings, None)
+        return twin
+
+
+def _store_out(exc: DataError) -> None:
+    """Said once per store: every request after it is compressed losslessly while the store is out."""
+    with _warned_lock:
+        if str(exc.path) in _warned:
+            return
+        _warned.add(str(exc.path))
+    log.warning("%s; compressing only losslessly (no omissions) until then", exc)
 
 
 def _still_stored(store: Store, outcomes) -> None:

@@ -160,6 +160,27 @@ def test_a_disk_that_fills_while_running_costs_the_ledger_one_warning_not_the_re
     assert err.count("savings not recorded") == 1, err
 
 
+def test_a_disk_that_fills_while_running_leaves_the_proxy_compressing_losslessly_and_every_marker_redeemable(
+        headroom_home):
+    headroom_home.mkdir(parents=True)
+    logs = [pytest_verbose_log(300, seed=100 + i) for i in range(12)]
+    with MockUpstream() as upstream:
+        # Room for a few originals (about 20 KB each) in the store's WAL, not for twelve.
+        proxy = _Proxy(headroom_home, upstream.url, _file_limit(256 * KB), "--no-retrieval-tool",
+                       HEADROOM_PART_BUDGET_MS="20000")
+        statuses = [_post(proxy.port, _anthropic_body(log)) for log in logs]
+        err = proxy.stop()
+        sent = [upstream.tool_results(r)[0]["text"] for r in upstream.requests]
+    assert statuses == [200] * 12 and len(sent) == 12
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert err.count("compressing only losslessly") == 1, err
+    ids = [m.group("id") for text in sent for m in find_markers(text)]
+    assert ids and not find_markers(sent[-1]), err
+    for part_id in ids:  # what was sent before the disk filled up is redeemable
+        back = _headroom(headroom_home, "retrieve", part_id)
+        assert back.returncode == 0 and back.stdout in logs, back.stderr
+
+
 def test_retrieve_and_store_stats_read_a_read_only_store(headroom_home, request):
     original = pytest_verbose_log(400, seed=9)
     made = _headroom(headroom_home, "compress", "--kind", "tests", stdin=original)
@@ -171,6 +192,10 @@ def test_retrieve_and_store_stats_read_a_read_only_store(headroom_home, request)
     assert lines.returncode == 0 and lines.stdout == "".join(original.splitlines(keepends=True)[1:3])
     stats = _headroom(headroom_home, "store", "stats", prefix=prefix)
     assert stats.returncode == 0 and "1 originals" in stats.stdout, stats.stderr
+    mcp = subprocess.run([*prefix, PY, "-c", "import sys; from headroom_cli.mcp.server import headroom_retrieve; "
+                          "sys.stdout.write(headroom_retrieve(sys.argv[1]))", part_id], capture_output=True, text=True,
+                         env=_env(headroom_home), timeout=120)
+    assert mcp.returncode == 0 and mcp.stdout == original, mcp.stderr
 
 
 # -- a store deleted while in use ------------------------------------------------------------------------

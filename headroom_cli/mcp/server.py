@@ -35,17 +35,21 @@ def headroom_retrieve(
     lines: Annotated[Optional[str], Field(description="The marker's --lines range, A-B (1-based, inclusive), or one line N.")] = None,
     pattern: Annotated[Optional[str], Field(description="Only lines matching this regular expression, each prefixed N:.")] = None,
 ) -> str:
+    from headroom_cli.db import DataError
     from headroom_cli.ledger import Ledger
     from headroom_cli.retrieve import redeem
     from headroom_cli.store import Store
 
     home = headroom_home()
-    store = Store(home / "store.sqlite3")
+    store = Store.for_reading(home / "store.sqlite3")  # also a store it may not write (a read-only home)
     try:
         text = redeem(store, id, lines, pattern)
     finally:
         store.close()
-    ledger = Ledger(home / "ledger.sqlite3")
+    try:  # counting it is bookkeeping: a ledger that cannot be written never costs the answer
+        ledger = Ledger(home / "ledger.sqlite3")
+    except DataError:
+        return text
     try:
         ledger.record_retrieval(_session(), id.strip(), lines or None, len(text.encode("utf-8", "surrogatepass")))
     finally:
