@@ -290,4 +290,6 @@ class Ledger:
         return row[0] if row else None
 
     def close(self) -> None:
-        release(self._db)
+        db, self._db = self._db, None
+        if db is not None:  # twice would take the connection from the file's other users
+            release(db)

@@ -202,7 +202,17 @@ class Store:
 
     def close(self) -> None:
         self._pruner.stop()
-        release(self._db)
+        db, self._db = self._db, _CLOSED
+        if db is not _CLOSED:  # twice would take the connection from the file's other users
+            release(db)
+
+
+class _Closed:
+    def use(self):
+        raise sqlite3.ProgrammingError("the store is closed")
+
+
+_CLOSED = _Closed()
 
 
 def _setup(conn: sqlite3.Connection) -> None:

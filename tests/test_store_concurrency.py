@@ -303,3 +303,14 @@ def test_proxy_mcp_and_cli_on_one_store_killed_at_random_lose_no_original(headro
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     finally:
         conn.close()
+
+
+def test_closing_a_user_twice_leaves_the_others_their_connection(headroom_home):
+    headroom_home.mkdir(parents=True)
+    path = headroom_home / "store.sqlite3"
+    a, b = Store(path), Store(path)
+    a.close()
+    a.close()
+    b.put("hr_00000000000000bb", "text", "b's connection is still open\n" * 10)
+    assert b.get("hr_00000000000000bb")
+    b.close()
