@@ -8,8 +8,8 @@ that file. SQLite relies on those locks to know whether another process still us
 ``open()``/``close()`` of the database file by hand in a process that holds a connection to it makes
 the next process that closes the file think it is the last user and delete the live WAL: the
 originals written after that are seen by nobody else and lost on a crash. So every connection is made
-here, under one process-wide lock, at most one per file and process (shared by the file's users: the
-store, the fit memory…), and the database file is never opened by hand except to create it new.
+here, at most one per file and process (shared by the file's users: the store, the fit memory…), and
+a database file is never opened by hand except to create it new, under the lock connections open under.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ BUSY_TIMEOUT_MS = 10_000
 RECHECK_S = 1.0  # how often a file's identity is checked (a store deleted while the proxy runs)
 
 log = logging.getLogger("headroom.db")
+# Held while a database file is created or a connection opens its descriptors (and nothing else is
+# taken while it is held): a file created here is closed before any connection can open it.
+_open_lock = threading.Lock()
 Setup = Callable[[sqlite3.Connection], None]
 
 
@@ -123,7 +126,7 @@ def _create_new(path: Path) -> None:
     """Create a missing database file 0600 before SQLite does (its -wal and -shm copy its mode).
 
     Only a file that does not exist yet is opened here: a brand new inode, which no connection of
-    this process can hold (they are all made under ``_registry_lock``), so closing it drops no lock."""
+    this process can hold (every connection is opened under ``_open_lock``), so closing it drops no lock."""
     if path.exists():
         return
     try:
@@ -147,12 +150,13 @@ def retry_locked(step, deadline_s: float = BUSY_TIMEOUT_MS / 1000) -> None:
 
 def _connect(path: Path) -> sqlite3.Connection:
     private_dir(path.parent)
-    _create_new(path)
-    private_file_mode(path)
-    for needed in (path, path.parent):  # SQLite would open it read-only without a word
-        if not os.access(needed, os.W_OK):
-            raise DataError(path, f"{needed} is read-only", damaged=False)
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    with _open_lock:
+        _create_new(path)
+        private_file_mode(path)
+        for needed in (path, path.parent):  # SQLite would open it read-only without a word
+            if not os.access(needed, os.W_OK):
+                raise DataError(path, f"{needed} is read-only", damaged=False)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
@@ -179,7 +183,9 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
     failure: BaseException | None = None
     for flags in ("?mode=ro", "?mode=ro&immutable=1"):
         try:
-            conn = sqlite3.connect(uri + flags, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+            with _open_lock:
+                conn = sqlite3.connect(uri + flags, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                                       check_same_thread=False)
             conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
             return conn
         except sqlite3.Error as exc:
