@@ -180,7 +180,7 @@ def _proxy_worker(run: _Run, upstream_url: str) -> None:
                     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
                     conn.request("POST", "/v1/messages", body=body, headers=ANTHROPIC_HEADERS)
                     conn.getresponse().read()
-                except OSError:
+                except (OSError, http.client.HTTPException):  # killed while answering
                     break
         finally:
             _kill(proc)
