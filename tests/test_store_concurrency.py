@@ -284,6 +284,8 @@ def test_proxy_mcp_and_cli_on_one_store_killed_at_random_lose_no_original(headro
     assert not any(worker.is_alive() for worker in workers)
     assert not run.errors, run.errors[:5]
     reached = sorted(set(sent))
+    print(f"stress: {len(reached)} IDs reached the upstream, {len(run.compressed_ids)} printed by compress; "
+          f"SIGKILLs {run.kills}")
     assert len(reached) >= 5 and run.kills["proxy"] >= 2 and run.kills["mcp"] >= 2, (len(reached), run.kills)
 
     # Every marker that reached the upstream, and every one `compress` printed, resolves afterwards with
