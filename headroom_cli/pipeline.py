@@ -105,19 +105,11 @@ class Pipeline:
     def run(self, part: Part) -> Outcome:
         if len(part.text) < self.min_chars:
             return Outcome(part.text, part.text)
-        key = (part.text, part.kind_hint)
-        with self._single_flight(part.text) as flight:
-            outcome = flight.outcomes.get(key) or self._remembered(key)
-            if outcome is None:
-                outcome = self._decide(part.text, lambda: self._compress(part))
-            flight.outcomes[key] = outcome
-            self._remember(key, outcome)
-        return outcome
+        return self._once(part.text, (part.text, part.kind_hint), lambda: self._compress(part))
 
     def run_whole(self, part: Part, whole: str, render: Callable[[str], str], max_chars: int) -> Outcome:
         """A part that stands for a larger whole (a client's preview of a saved output): the whole is
         compressed and rendered in the part's place, if that fits in max_chars. Frozen like any part."""
-        key = (part.text, "whole")
 
         def compress() -> Outcome:
             inner = self._compress(replace(part, text=whole))
@@ -126,22 +118,22 @@ class Pipeline:
                 return Outcome(part.text, text, inner.engine or "whole", inner.kind, inner.part_id, stored=whole)
             return Outcome(part.text, part.text)
 
-        with self._single_flight(part.text) as flight:
+        return self._once(part.text, (part.text, "whole"), compress)
+
+    def _once(self, text: str, key: tuple[str, str | None], compress: Callable[[], Outcome]) -> Outcome:
+        """The outcome for text: decided by a thread that held its flight meanwhile, memoised, frozen, or
+        else decided now (compress) and frozen."""
+        with self._single_flight(text) as flight:
             outcome = flight.outcomes.get(key) or self._remembered(key)
             if outcome is None:
-                outcome = self._decide(part.text, compress)
+                digest = part_hash(text) if self.frozen is not None else None
+                outcome = self.frozen.recall(digest, text) if digest else None
+                if outcome is None:
+                    outcome = compress()
+                    if digest:
+                        self.frozen.freeze(digest, outcome)
             flight.outcomes[key] = outcome
             self._remember(key, outcome)
-        return outcome
-
-    def _decide(self, text: str, compress: Callable[[], Outcome]) -> Outcome:
-        """The frozen decision for text, or a new one made and frozen."""
-        digest = part_hash(text) if self.frozen is not None else None
-        outcome = self.frozen.recall(digest, text) if digest else None
-        if outcome is None:
-            outcome = compress()
-            if digest:
-                self.frozen.freeze(digest, outcome)
         return outcome
 
     @contextmanager
