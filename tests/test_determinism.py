@@ -141,6 +141,46 @@ def test_compress_command_honours_the_part_budget(tmp_path):
     assert len(bad.stderr.strip().splitlines()) <= 2
 
 
+def test_the_library_and_the_mcp_server_pipeline_honour_the_part_budget(monkeypatch, caplog):
+    monkeypatch.setenv("HEADROOM_PART_BUDGET_MS", "1500")
+    assert Pipeline().part_budget_s == 1.5  # what `headroom mcp serve` and any library caller build
+    monkeypatch.setenv("HEADROOM_PART_BUDGET_MS", "soon")
+    with caplog.at_level("WARNING", logger="headroom.pipeline"):
+        assert Pipeline().part_budget_s == 5.0  # a bad value is said once, and the default used
+    assert "HEADROOM_PART_BUDGET_MS" in caplog.text
+
+
+# A fresh interpreter: the CPU time its first part takes, after building a proxy (not started) or not.
+FIRST_PART = """
+import sys, tempfile, time
+from pathlib import Path
+from headroom_cli.engines import Part
+from headroom_cli.pipeline import Pipeline
+
+text = open(sys.argv[2], encoding="utf-8").read()
+if sys.argv[1] == "proxy":
+    from headroom_cli.config import Settings
+    from headroom_cli.proxy.server import ProxyServer
+    home = Path(tempfile.mkdtemp())
+    server = ProxyServer(Settings(host="127.0.0.1", port=0, anthropic_upstream="http://127.0.0.1:9",
+                                  openai_upstream="http://127.0.0.1:9", compress=True, home=home))
+    server.recorder.close()
+started = time.thread_time()
+outcome = Pipeline().run(Part(text))
+print(time.thread_time() - started, outcome.changed)
+"""
+
+
+def test_a_proxy_warms_the_engines_before_it_listens(tmp_path):
+    sample = tmp_path / "log.txt"
+    sample.write_text(pytest_verbose_log(600))
+    cold_s, cold_changed = _python(FIRST_PART, "cold", str(sample)).split()
+    warm_s, warm_changed = _python(FIRST_PART, "proxy", str(sample)).split()
+    assert cold_changed == warm_changed == "True"
+    # CPU time, so load does not blur it: the cold first part pays the engines' start-up, the warm one not.
+    assert float(warm_s) < 0.5 * float(cold_s), (warm_s, cold_s)
+
+
 # -- concurrency ---------------------------------------------------------------------------------------
 
 def test_a_fresh_interpreters_concurrent_first_callers_all_see_every_engine(tmp_path):
