@@ -278,10 +278,15 @@ def compress(
 
     Omitted lines are kept in the local store; each marker says how to get them back with `headroom retrieve`.
     """
+    from headroom_cli.config import part_budget_ms_setting
     from headroom_cli.engines import Part
     from headroom_cli.pipeline import Pipeline
     from headroom_cli.tokens import count_tokens
 
+    try:
+        budget_s = part_budget_ms_setting() / 1000  # the same guard as the proxy's
+    except ValueError as exc:
+        _fail(str(exc))
     try:
         raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
@@ -298,10 +303,10 @@ def compress(
     if explain:
         from headroom_cli.ui.explain import explanation
 
-        outcome, why = Pipeline(code_min_lines=code_min_lines).explain(part)
+        outcome, why = Pipeline(code_min_lines=code_min_lines, part_budget_s=budget_s).explain(part)
         err.print(explanation(why, outcome))
     else:
-        outcome = Pipeline(code_min_lines=code_min_lines).run(part)
+        outcome = Pipeline(code_min_lines=code_min_lines, part_budget_s=budget_s).run(part)
     if outcome.part_id:
         outcome = _keep_original(outcome, part, code_min_lines)
     if as_json:

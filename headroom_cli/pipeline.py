@@ -3,28 +3,34 @@
 The one place that decides what runs. Engines are pure; a decision that could differ the next time
 (a query-aware choice, a timeout on a busy machine) is made once, on first sight of the part, and
 frozen: in memory, and in the store when the pipeline is given one, so re-sent history stays
-byte-identical turn after turn and across restarts.
+byte-identical turn after turn and across restarts. The proxy runs parts on several threads at once:
+a part that is already being compressed is waited for, not compressed a second time, so concurrent
+requests carrying it all get the one outcome that is frozen.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Callable, Protocol
+from contextlib import contextmanager
+from typing import Callable, Iterator, Protocol
 
 from headroom_cli import engines, readformat, sections
 from headroom_cli.engines import Context, Engine, EngineTimeout, Part, Result
-from headroom_cli.config import DEFAULT_PART_BUDGET_MS
+from headroom_cli.engines.base import deadline_after
+from headroom_cli.config import DEFAULT_PART_BUDGET_MS, part_budget_ms_setting
 from headroom_cli.markers import ccr_id
 
 log = logging.getLogger("headroom.pipeline")
 
 MIN_CHARS = 1_000  # smaller parts pass through: a marker would save next to nothing
 MIN_SCORE = 0.5  # an engine must be at least this sure the part is its kind
-PART_BUDGET_S = DEFAULT_PART_BUDGET_MS / 1000  # per part; past it the engine gives up and the original is kept
+# Engine CPU time per part; past it the engine gives up and the original is kept (see config.py for why so much).
+PART_BUDGET_S = DEFAULT_PART_BUDGET_MS / 1000
 
 
 @dataclass(frozen=True)
@@ -63,18 +69,21 @@ def part_hash(text: str) -> str:
 
 
 class Pipeline:
-    def __init__(self, *, min_chars: int = MIN_CHARS, part_budget_s: float = PART_BUDGET_S, memo_size: int = 256,
+    def __init__(self, *, min_chars: int = MIN_CHARS, part_budget_s: float | None = None, memo_size: int = 256,
                  frozen: FrozenDecisions | None = None, lossy: bool = True, code_min_lines: int | None = None):
         """``lossy=False``: only lossless results are used (no markers), for when omitted content
         could not be stored, so a marker could never be redeemed. ``code_min_lines``: source files
-        shorter than this stay verbatim (None: HEADROOM_CODE_MIN_LINES or its default)."""
+        shorter than this stay verbatim (None: HEADROOM_CODE_MIN_LINES or its default).
+        ``part_budget_s``: engine CPU seconds per part (None: HEADROOM_PART_BUDGET_MS or its default)."""
         self.min_chars = min_chars
         self.code_min_lines = code_min_lines
         self.lossy = lossy
-        self.part_budget_s = part_budget_s
+        self.part_budget_s = part_budget_s if part_budget_s is not None else _budget_from_environment()
         self.frozen = frozen
         self._memo: OrderedDict[tuple[str, str | None], Outcome] = OrderedDict()
         self._memo_size = memo_size
+        self._lock = threading.Lock()  # guards the memo and the table of parts in flight
+        self._flights: dict[str, _Flight] = {}
 
     def scores(self, part: Part) -> dict[str, float]:
         return {engine.name: engine.detect(part) for engine in engines.registered()}
@@ -96,39 +105,69 @@ class Pipeline:
     def run(self, part: Part) -> Outcome:
         if len(part.text) < self.min_chars:
             return Outcome(part.text, part.text)
-        key = (part.text, part.kind_hint)
-        if key in self._memo:
-            self._memo.move_to_end(key)
-            return self._memo[key]
-        digest = part_hash(part.text) if self.frozen is not None else None
-        outcome = self.frozen.recall(digest, part.text) if digest else None
-        if outcome is None:
-            outcome = self._compress(part)
-            if digest:
-                self.frozen.freeze(digest, outcome)
-        self._memo[key] = outcome
-        if len(self._memo) > self._memo_size:
-            self._memo.popitem(last=False)
-        return outcome
+        return self._once(part.text, (part.text, part.kind_hint), lambda: self._compress(part))
 
     def run_whole(self, part: Part, whole: str, render: Callable[[str], str], max_chars: int) -> Outcome:
         """A part that stands for a larger whole (a client's preview of a saved output): the whole is
         compressed and rendered in the part's place, if that fits in max_chars. Frozen like any part."""
-        key = (part.text, "whole")
-        if key in self._memo:
-            return self._memo[key]
-        digest = part_hash(part.text) if self.frozen is not None else None
-        outcome = self.frozen.recall(digest, part.text) if digest else None
-        if outcome is None:
+
+        def compress() -> Outcome:
             inner = self._compress(replace(part, text=whole))
             text = render(inner.text)
-            outcome = Outcome(part.text, part.text)
             if len(text) <= max_chars and (self.lossy or not inner.part_id):
-                outcome = Outcome(part.text, text, inner.engine or "whole", inner.kind, inner.part_id, stored=whole)
-            if digest:
-                self.frozen.freeze(digest, outcome)
-        self._memo[key] = outcome
+                return Outcome(part.text, text, inner.engine or "whole", inner.kind, inner.part_id, stored=whole)
+            return Outcome(part.text, part.text)
+
+        return self._once(part.text, (part.text, "whole"), compress)
+
+    def _once(self, text: str, key: tuple[str, str | None], compress: Callable[[], Outcome]) -> Outcome:
+        """The outcome for text: decided by a thread that held its flight meanwhile, memoised, frozen, or
+        else decided now (compress) and frozen."""
+        with self._single_flight(text) as flight:
+            outcome = flight.outcomes.get(key) or self._remembered(key)
+            if outcome is None:
+                digest = part_hash(text) if self.frozen is not None else None
+                outcome = self.frozen.recall(digest, text) if digest else None
+                if outcome is None:
+                    outcome = compress()
+                    if digest:
+                        self.frozen.freeze(digest, outcome)
+            flight.outcomes[key] = outcome
+            self._remember(key, outcome)
         return outcome
+
+    @contextmanager
+    def _single_flight(self, text: str) -> Iterator["_Flight"]:
+        """Hold the part's flight: one thread at a time decides a given text, and those that waited find
+        its outcome in the flight (or in the memo and the store, which it filled) instead of running
+        the engines again. The flight is dropped when no thread holds or waits for it."""
+        with self._lock:
+            flight = self._flights.get(text)
+            if flight is None:
+                flight = self._flights[text] = _Flight()
+            flight.users += 1
+        try:
+            with flight.lock:
+                yield flight
+        finally:
+            with self._lock:
+                flight.users -= 1
+                if not flight.users:
+                    del self._flights[text]
+
+    def _remembered(self, key: tuple[str, str | None]) -> Outcome | None:
+        with self._lock:
+            outcome = self._memo.get(key)
+            if outcome is not None:
+                self._memo.move_to_end(key)
+            return outcome
+
+    def _remember(self, key: tuple[str, str | None], outcome: Outcome) -> None:
+        with self._lock:
+            self._memo[key] = outcome
+            self._memo.move_to_end(key)
+            while len(self._memo) > self._memo_size:
+                self._memo.popitem(last=False)
 
     def explain(self, part: Part) -> tuple[Outcome, Explanation]:
         """Run without memo or frozen decisions, and say what each step decided."""
@@ -160,7 +199,7 @@ class Pipeline:
         if not self.lossy:
             plain = replace(plain, query=None)  # a query only steers what to omit
         part_id = ccr_id(part.text)  # always the part as the client sent it: that is what gets stored
-        deadline = time.perf_counter() + self.part_budget_s
+        deadline = deadline_after(self.part_budget_s)  # this thread's CPU time: the same under any load
         pieces = sections.split(plain.text)
         if pieces is None or (not any(p.protected for p in pieces) and self._is_code(plain)):
             pieces = [sections.Section(0, plain.text, False)]  # a data literal inside code stays code
@@ -203,8 +242,26 @@ class Pipeline:
                     if result is not None and (self.lossy or not result.omitted):
                         return result, engine
         except EngineTimeout:
-            log.warning("engine %s ran past its %.0f ms budget; part kept as it was", engine.name, self.part_budget_s * 1000)
+            log.warning("engine %s ran past its %.0f ms CPU budget; part kept as it was (HEADROOM_PART_BUDGET_MS "
+                        "raises it)", engine.name, self.part_budget_s * 1000)
         except Exception as exc:  # an engine bug must never cost the user a request
             log.warning("engine %s failed (%s: %s); part kept as it was", getattr(engine, "name", "router"),
                         type(exc).__name__, exc)
         return None, None
+
+
+@dataclass
+class _Flight:
+    """The threads deciding or waiting for one part's text, and the outcomes decided while they did."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0
+    outcomes: dict[tuple[str, str | None], Outcome] = field(default_factory=dict)
+
+
+def _budget_from_environment() -> float:
+    try:
+        return part_budget_ms_setting() / 1000
+    except ValueError as exc:  # a library caller or the MCP server: say so, and go on with the default
+        log.warning("%s; using the default %d ms", exc, DEFAULT_PART_BUDGET_MS)
+        return PART_BUDGET_S

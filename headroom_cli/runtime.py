@@ -21,6 +21,7 @@ from headroom_cli.providers import Adapter
 from headroom_cli.rewrite import Rewrite, rewrite_body
 from headroom_cli.shaping import RequestShaper
 from headroom_cli.store import Store
+from headroom_cli.warmup import warm_up
 
 log = logging.getLogger("headroom.store")
 
@@ -57,6 +58,10 @@ def open_store(settings: Settings) -> Store | None:
 
 
 def build_pipeline(settings: Settings, store: Store | None) -> Pipeline:
+    """The pipeline over the store, its engines warmed up: the proxy builds it before it listens and the
+    library on first use, so no request pays the engines' start-up."""
+    if settings.compress:
+        warm_up()
     # Without a store an omission could never be redeemed: compress only losslessly then.
     budget_s = settings.part_budget_ms / 1000
     if store is None:

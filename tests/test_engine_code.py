@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from headroom_cli.cli import app
 from headroom_cli.config import Settings, code_min_lines_setting
 from headroom_cli.engines import EngineTimeout, Part, get
-from headroom_cli.engines.base import Context
+from headroom_cli.engines.base import Context, deadline_after
 from headroom_cli.engines.code import MAX_CHARS, language_of
 from headroom_cli.engines.code.outline import Cut
 from headroom_cli.engines.code.wanted import wanted_symbols
@@ -62,7 +62,7 @@ CORPUS = [
 
 def compress(text: str, *, min_lines: int | None = 0, deadline_s: float = 10.0, **part_kw):
     part_id = ccr_id(text)
-    ctx = Context(part_id=part_id, deadline=time.perf_counter() + deadline_s, code_min_lines=min_lines)
+    ctx = Context(part_id=part_id, deadline=deadline_after(deadline_s), code_min_lines=min_lines)
     return ENGINE.compress(Part(text, **part_kw), ctx), part_id
 
 
@@ -306,7 +306,7 @@ def test_a_cut_that_would_break_the_syntax_is_undone():
     data = text.encode()
     reading = read(text, data, "parser.py")
     assert not reading.tree.root_node.has_error
-    ctx = Context(part_id=ccr_id(text), deadline=time.perf_counter() + 10)
+    ctx = Context(part_id=ccr_id(text), deadline=deadline_after(10))
     assert ENGINE._settle(text, reading, [bad], ctx) is None
     body = next(i for i, line in enumerate(lines) if line.startswith("    def add_argument(")) + 1
     good = Cut(body, body + 5, "body of add_argument", "statement", "        ")  # a whole body: fine

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from headroom_cli import engines
-from headroom_cli.engines.base import Context, Part, Result
+from headroom_cli.engines.base import Context, deadline_after, Part, Result
 from headroom_cli.engines.diff import BIG_CHANGED, DiffEngine
 from headroom_cli.markers import MARKER_RE, ccr_id
 from headroom_cli.pipeline import Pipeline
@@ -32,7 +32,7 @@ SAMPLE_FLOORS = {  # sample name -> least token reduction (with or without the q
 
 def compress(text: str, **part_kw) -> tuple[Result | None, str]:
     part_id = ccr_id(text)
-    result = ENGINE.compress(Part(text, **part_kw), Context(part_id=part_id, deadline=time.perf_counter() + 10))
+    result = ENGINE.compress(Part(text, **part_kw), Context(part_id=part_id, deadline=deadline_after(10)))
     return result, part_id
 
 
@@ -734,14 +734,14 @@ def test_timing_200kb():
     ctx_text, _ = gen_git_diff_u_big_context()
     text = text + ctx_text * 3
     assert len(text) >= 150_000
-    ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=time.perf_counter() + 10))
+    ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=deadline_after(10)))
     best = min(_timed(text) for _ in range(5))
     assert best < 0.1, f"{best * 1000:.1f} ms for {len(text):,} characters"
 
 
 def _timed(text: str) -> float:
     started = time.perf_counter()
-    ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=time.perf_counter() + 10))
+    ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=deadline_after(10)))
     return time.perf_counter() - started
 
 
@@ -750,4 +750,4 @@ def test_deadline_raises_timeout():
 
     text, _, _ = gen_big_feature_diff(functions=200)
     with pytest.raises(EngineTimeout):
-        ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=time.perf_counter() - 1))
+        ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=deadline_after(-1)))

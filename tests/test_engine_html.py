@@ -10,7 +10,7 @@ import pytest
 
 from headroom_cli import engines
 from headroom_cli.engines import html as html_engine
-from headroom_cli.engines.base import Context, EngineTimeout, Part, Result
+from headroom_cli.engines.base import Context, deadline_after, EngineTimeout, Part, Result
 from headroom_cli.engines.html import HtmlEngine
 from headroom_cli.markers import MARKER_RE, ccr_id
 from headroom_cli.pipeline import Pipeline
@@ -25,7 +25,7 @@ TARGET_SAVING = 0.70  # aggregate over the corpus's html samples, cl100k
 
 def compress(text: str, **part_kw) -> tuple[Result | None, str]:
     part_id = ccr_id(text)
-    result = ENGINE.compress(Part(text, **part_kw), Context(part_id=part_id, deadline=time.perf_counter() + 60))
+    result = ENGINE.compress(Part(text, **part_kw), Context(part_id=part_id, deadline=deadline_after(60)))
     return result, part_id
 
 
@@ -139,7 +139,7 @@ def test_corpus_section_sentences_survive_or_are_marked(corpus_dir, needles):
         result, part_id = compress(text)
         for sentence in heading_sentences(text):
             assert sentence in result.text, (entry["file"], sentence)
-        title, blocks, _, _ = html_engine.convert(text, time.perf_counter() + 10)
+        title, blocks, _, _ = html_engine.convert(text, deadline_after(10))
         full = "\n".join(block.text for block in blocks)
         for match in re.finditer(r"<p\b", text):
             sentence = anchor_sentence(text, match.start(), 40)
@@ -474,7 +474,7 @@ def test_condensed_sections_name_the_lines_they_left_out():
     ranges = marker_ranges(result.text, part_id)
     assert len(ranges) >= 10, "a page this long is condensed section by section"
     assert "\u2026" in result.text
-    _, blocks, _, _ = html_engine.convert(page, time.perf_counter() + 10)
+    _, blocks, _, _ = html_engine.convert(page, deadline_after(10))
     lost = [block for block in blocks if block.text not in result.text]
     assert lost
     for block in lost:  # every left-out block comes from lines that a marker names
@@ -608,17 +608,17 @@ def test_deep_nesting_keeps_its_text():
 def test_deadline_passed_raises_timeout():
     page = sphinx_page(sections=40)
     with pytest.raises(EngineTimeout):
-        ENGINE.compress(Part(page), Context(part_id=ccr_id(page), deadline=time.perf_counter() - 1))
+        ENGINE.compress(Part(page), Context(part_id=ccr_id(page), deadline=deadline_after(-1)))
 
 
 def test_speed_on_a_200kb_page():
     page = sphinx_page(sections=60, seed=11)
     assert 150_000 < len(page) < 260_000
-    ENGINE.compress(Part(page), Context(part_id="hr_0000000000000000", deadline=time.perf_counter() + 10))
+    ENGINE.compress(Part(page), Context(part_id="hr_0000000000000000", deadline=deadline_after(10)))
     timings = []
     for _ in range(5):
         started = time.perf_counter()
-        result = ENGINE.compress(Part(page), Context(part_id="hr_0000000000000000", deadline=time.perf_counter() + 10))
+        result = ENGINE.compress(Part(page), Context(part_id="hr_0000000000000000", deadline=deadline_after(10)))
         timings.append(time.perf_counter() - started)
         assert result is not None
     assert sorted(timings)[2] < 0.15, f"median {sorted(timings)[2] * 1000:.1f} ms"

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from headroom_cli import engines
-from headroom_cli.engines.base import Context, EngineTimeout, Part, Result
+from headroom_cli.engines.base import Context, deadline_after, EngineTimeout, Part, Result
 from headroom_cli.engines.listing import ListingEngine
 from headroom_cli.markers import MARKER_RE, ccr_id
 from headroom_cli.pipeline import Pipeline
@@ -32,7 +32,7 @@ _NOT_LAST = str.maketrans({"└": "├", "┗": "┣", "`": "|"})
 
 def compress(text: str, **part_kw) -> tuple[Result | None, str]:
     part_id = ccr_id(text)
-    result = ENGINE.compress(Part(text, **part_kw), Context(part_id=part_id, deadline=time.perf_counter() + 60))
+    result = ENGINE.compress(Part(text, **part_kw), Context(part_id=part_id, deadline=deadline_after(60)))
     return result, part_id
 
 
@@ -603,7 +603,7 @@ def test_random_lines_never_raise():
 def test_deadline_passed_raises_timeout():
     text = big_ls_recursive()
     with pytest.raises(EngineTimeout):
-        ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=time.perf_counter() - 1))
+        ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=deadline_after(-1)))
 
 
 def big_ls_recursive(target: int = 200_000, seed: int = 13) -> str:
@@ -659,7 +659,7 @@ def test_speed_200kb(make):
     times = []
     for _ in range(5):
         started = time.perf_counter()
-        result = ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=time.perf_counter() + 10))
+        result = ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=deadline_after(10)))
         times.append(time.perf_counter() - started)
         assert result is not None
     assert statistics.median(times) < 0.1, f"median {statistics.median(times) * 1000:.1f} ms"  # ~10-15 ms when idle

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from headroom_cli import engines
-from headroom_cli.engines.base import Context, EngineTimeout, Part, Result
+from headroom_cli.engines.base import Context, deadline_after, EngineTimeout, Part, Result
 from headroom_cli.engines.search import SearchEngine
 from headroom_cli.markers import MARKER_RE, ccr_id
 from headroom_cli.tokens import count_tokens
@@ -24,7 +24,7 @@ VERBATIM_TARGET = 0.95  # least share of needles kept verbatim
 
 def compress(text: str, deadline: float = 60, **part_kw) -> tuple[Result | None, str]:
     part_id = ccr_id(text)
-    result = ENGINE.compress(Part(text, **part_kw), Context(part_id=part_id, deadline=time.perf_counter() + deadline))
+    result = ENGINE.compress(Part(text, **part_kw), Context(part_id=part_id, deadline=deadline_after(deadline)))
     return result, part_id
 
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from headroom_cli import engines
-from headroom_cli.engines.base import Context, EngineTimeout, Part, Result
+from headroom_cli.engines.base import Context, deadline_after, EngineTimeout, Part, Result
 from headroom_cli.engines.table import TableEngine
 from headroom_cli.markers import MARKER_RE, ccr_id
 from headroom_cli.tokens import count_tokens
@@ -24,7 +24,7 @@ MIN_SAVING = 0.40  # the kind's target, over all table samples together
 
 def compress(text: str, deadline_s: float = 60, **part_kw) -> tuple[Result | None, str]:
     part_id = ccr_id(text)
-    result = ENGINE.compress(Part(text, **part_kw), Context(part_id=part_id, deadline=time.perf_counter() + deadline_s))
+    result = ENGINE.compress(Part(text, **part_kw), Context(part_id=part_id, deadline=deadline_after(deadline_s)))
     return result, part_id
 
 
@@ -546,7 +546,7 @@ def _big(gen, target: int = 200_000, **kw) -> str:
 @pytest.mark.parametrize("gen", [gen_tsv, gen_mysql, gen_ps_aux, gen_rich])
 def test_speed_200kb(gen):
     text = _big(gen)
-    ctx = Context(part_id=ccr_id(text), deadline=time.perf_counter() + 60)
+    ctx = Context(part_id=ccr_id(text), deadline=deadline_after(60))
     ENGINE.compress(Part(text), ctx)  # warm
     times = []
     for _ in range(5):

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from headroom_cli import engines
-from headroom_cli.engines.base import Context, Part, Result
+from headroom_cli.engines.base import Context, deadline_after, Part, Result
 from headroom_cli.engines.testlog import TestLogEngine
 from headroom_cli.markers import MARKER_RE, ccr_id
 from headroom_cli.tokens import count_tokens
@@ -31,7 +31,7 @@ BIG_SAMPLES = {  # sample name -> least token reduction
 
 def compress(text: str, **part_kw) -> tuple[Result | None, str]:
     part_id = ccr_id(text)
-    result = ENGINE.compress(Part(text, **part_kw), Context(part_id=part_id, deadline=time.perf_counter() + 60))
+    result = ENGINE.compress(Part(text, **part_kw), Context(part_id=part_id, deadline=deadline_after(60)))
     return result, part_id
 
 
@@ -836,4 +836,4 @@ def test_deadline_passed_raises_timeout():
 
     text, _ = gen_app_log(n=500)
     with pytest.raises(EngineTimeout):
-        ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=time.perf_counter() - 1))
+        ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=deadline_after(-1)))

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from headroom_cli import engines
-from headroom_cli.engines.base import Context, Part, Result
+from headroom_cli.engines.base import Context, deadline_after, Part, Result
 from headroom_cli.engines.text import SCORE, TextEngine, render
 from headroom_cli.markers import MARKER_RE, ccr_id, original_lines
 from headroom_cli.tokens import count_tokens
@@ -25,7 +25,7 @@ ESC = "\x1b"
 
 def compress(text: str, **part_kw) -> tuple[Result | None, str]:
     part_id = ccr_id(text)
-    result = ENGINE.compress(Part(text, **part_kw), Context(part_id=part_id, deadline=time.perf_counter() + 60))
+    result = ENGINE.compress(Part(text, **part_kw), Context(part_id=part_id, deadline=deadline_after(60)))
     return result, part_id
 
 
@@ -502,7 +502,7 @@ def test_deadline_is_honoured():
 
     text = gen_yes(50000)
     with pytest.raises(EngineTimeout):
-        ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=time.perf_counter() - 1))
+        ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=deadline_after(-1)))
 
 
 # --------------------------------------------------------------------------- speed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from headroom_cli.engines.base import Context, Engine, EngineTimeout, Part, Result, query_terms
 
 _ENGINES: dict[str, Engine] = {}
@@ -23,18 +25,33 @@ def get(name: str) -> Engine | None:
 
 
 _loaded = False
+_importing = False  # only ever true for the thread holding _lock: a call from inside an engine's import
+_lock = threading.RLock()
 
 
 def _load_builtin() -> None:
     """Import every engine module in this package once; importing one registers it.
 
     Done lazily so `import headroom_cli` stays cheap. A module that fails to import is reported
-    and skipped: one broken engine must not take the others down.
+    and skipped: one broken engine must not take the others down. Thread-safe: a caller that comes
+    while another thread is loading waits for it (ten requests reaching a fresh proxy at once must
+    all see every engine), and only then is the registry marked loaded.
     """
-    global _loaded
+    global _loaded, _importing
     if _loaded:
         return
-    _loaded = True
+    with _lock:
+        if _loaded or _importing:  # loaded meanwhile, or asked again from inside an engine's import
+            return
+        _importing = True
+        try:
+            _import_all()
+        finally:
+            _importing = False
+        _loaded = True
+
+
+def _import_all() -> None:
     import importlib
     import logging
     import pkgutil

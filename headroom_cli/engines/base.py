@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -22,7 +23,7 @@ class Part:
 @dataclass(frozen=True)
 class Context:
     part_id: str  # the CCR ID of the original part, for markers
-    deadline: float  # time.perf_counter() value after which an engine should give up
+    deadline: float  # a cpu_clock() value (of the thread running the engine) past which it should give up
     # Source files with fewer lines stay verbatim (HEADROOM_CODE_MIN_LINES); None: the environment's or the default.
     code_min_lines: int | None = None
 
@@ -35,6 +36,23 @@ class Result:
     # means lossy: the pipeline then stores the original under ctx.part_id for its markers to redeem.
     omitted: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+# The one clock every deadline is read on: the CPU time of the calling thread. A part's budget guards
+# against pathological input, so it must count the engine's own work only: wall time would also count
+# other processes and threads (a busy laptop, ten requests at once) and make the output depend on load.
+# A deadline is only meaningful in the thread that set it (the pipeline runs a part in one thread).
+cpu_clock = time.thread_time
+
+
+def deadline_after(budget_s: float) -> float:
+    """The deadline ``budget_s`` seconds of this thread's CPU time from now."""
+    return cpu_clock() + budget_s
+
+
+def past(deadline: float) -> bool:
+    """Whether this thread has used up the CPU time up to ``deadline``."""
+    return cpu_clock() > deadline
 
 
 class EngineTimeout(Exception):

@@ -34,11 +34,11 @@ sits in the file. Input with ANSI colours (``--color``) is parsed on the text wi
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import ANSI, Context, EngineTimeout, hint_score, Part, query_terms, Result, split_lines
+from headroom_cli.engines.base import (ANSI, Context, cpu_clock, EngineTimeout, hint_score,
+                                       Part, query_terms, Result, split_lines)
 from headroom_cli.markers import line_marker
 
 CONTEXT = 3  # unchanged lines kept on each side of a change
@@ -280,7 +280,7 @@ class DiffEngine:
         if n < MIN_LINES:
             return None
         contents = [ANSI.sub("", s) for s in lines] if "\x1b[" in text else lines
-        perf = time.perf_counter
+        perf = cpu_clock
         deadline = ctx.deadline
 
         kind, sections, hunks = self._parse(contents, lines, perf, deadline, False)

@@ -39,13 +39,12 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from collections import Counter
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import Context, EngineTimeout, hint_score, Part, query_terms, Result
+from headroom_cli.engines.base import Context, EngineTimeout, hint_score, Part, past, query_terms, Result
 from headroom_cli.markers import omission_marker
 
 MIN_CHARS = 200  # a shorter part is left alone
@@ -219,7 +218,7 @@ class _Builder(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags += 1
-        if self.tags % CHECK_EVERY == 0 and time.perf_counter() > self.deadline:
+        if self.tags % CHECK_EVERY == 0 and past(self.deadline):
             raise EngineTimeout()
         if self.skip_tag is not None:
             if tag == self.skip_tag:
@@ -432,7 +431,7 @@ class _Renderer:
 
     def element(self, node: _Node) -> None:
         self.count += 1
-        if self.count % CHECK_EVERY == 0 and time.perf_counter() > self.deadline:
+        if self.count % CHECK_EVERY == 0 and past(self.deadline):
             raise EngineTimeout()
         tag = node.tag
         if tag in _NOT_RENDERED:
@@ -937,7 +936,7 @@ class HtmlEngine:
         text = part.text
         if len(text) < MIN_CHARS or "<" not in text:
             return None
-        if time.perf_counter() > ctx.deadline:
+        if past(ctx.deadline):
             raise EngineTimeout()
         try:
             title, blocks, dropped, tags = convert(text, ctx.deadline)

@@ -30,13 +30,13 @@ from __future__ import annotations
 import heapq
 import json
 import re
-import time
 from bisect import bisect_right
 from collections import Counter
 from itertools import accumulate, compress
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import Context, EngineTimeout, hint_score, Part, query_terms, Result
+from headroom_cli.engines.base import (Context, cpu_clock, EngineTimeout, hint_score,
+                                       Part, past, query_terms, Result)
 from headroom_cli.markers import line_marker, omission_marker
 
 MIN_CHARS = 200  # a shorter part is left alone
@@ -163,7 +163,7 @@ def _build(tokens: list[str], deadline: float) -> _Node:
     stack: list[_Node] = []
     want_key = False
     commas = 0
-    perf = time.perf_counter
+    perf = cpu_clock
     for i, tok in enumerate(tokens):
         c = tok[0]
         if c == '"':
@@ -558,7 +558,7 @@ class _Renderer:
     def _plan(self, node: _Node) -> tuple[bytearray, dict[int, int]]:
         """Which items of a big collection to keep, and which of those are singled out (rendered in
         full, with the string length each may keep)."""
-        if time.perf_counter() > self.deadline:
+        if past(self.deadline):
             raise EngineTimeout()
         n = len(node.vals)
         keep = bytearray(n)
@@ -751,7 +751,7 @@ class _Renderer:
             if sub_plan is None and size <= (RECORD_INLINE if records else INLINE):
                 out.append(ind + key + self.inline(x, lim, skip if i not in special else frozenset()) + comma)
             else:
-                if time.perf_counter() > self.deadline:
+                if past(self.deadline):
                     raise EngineTimeout()
                 plain = i in special
                 self.plain += plain
@@ -939,7 +939,7 @@ class JsonEngine:
             return None
         if not _valid(text):
             return None
-        if time.perf_counter() > ctx.deadline:
+        if past(ctx.deadline):
             raise EngineTimeout()
         tokens = _TOKEN.findall(text)
         try:

@@ -38,13 +38,13 @@ whole. Words are found with str.find over the whole text and each line meets a r
 from __future__ import annotations
 
 import re
-import time
 from bisect import bisect_right
 from collections import Counter
 from itertools import accumulate
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import ANSI, Context, EngineTimeout, hint_score, Part, query_terms, Result, split_lines
+from headroom_cli.engines.base import (ANSI, Context, EngineTimeout, hint_score, Part,
+                                       past, query_terms, Result, split_lines)
 from headroom_cli.markers import line_marker
 
 MIN_LINES = 12  # a shorter part is left alone
@@ -418,7 +418,7 @@ class ListingEngine:
         fmt, share, hits = _sniff(clean[:200] + clean[200:][-50:])
         if fmt is None or hits < 3:
             return None
-        if time.perf_counter() > ctx.deadline:
+        if past(ctx.deadline):
             raise EngineTimeout()
         query = _query_hits(clean, query_terms(part.query))
         keep = bytearray(n)
@@ -436,7 +436,7 @@ class ListingEngine:
             self._select_du(clean, keep, label, query, ctx.deadline)
         else:
             self._select_paths(clean, keep, label, query, ctx.deadline)
-        if time.perf_counter() > ctx.deadline:
+        if past(ctx.deadline):
             raise EngineTimeout()
         if tree is not None and clean is not lines:
             tree.compact = False  # colours or CRs: offsets differ from the raw lines, so only fold
@@ -456,7 +456,7 @@ class ListingEngine:
         headers: dict[int, str] = {}
         prev_blank = True
         for i, s in enumerate(lines):
-            if not i % CHECK_EVERY and time.perf_counter() > deadline:
+            if not i % CHECK_EVERY and past(deadline):
                 raise EngineTimeout()
             if not s.strip():
                 label[i] = "blank lines"
@@ -582,7 +582,7 @@ class ListingEngine:
         t = _Tree(n)
         entry, pre, head, names, bares, is_dir = t.entry, t.pre, t.head, t.name, t.bare, t.is_dir
         matches = list(map(_TREE.match, lines))
-        if time.perf_counter() > deadline:
+        if past(deadline):
             raise EngineTimeout()
         for i, m in enumerate(matches):
             if m is None:
@@ -688,7 +688,7 @@ class ListingEngine:
         tagged: list[int] = []
         subjects: dict[int, str] = {}  # without the decoration
         for i, s in enumerate(lines):
-            if not i % CHECK_EVERY and time.perf_counter() > deadline:
+            if not i % CHECK_EVERY and past(deadline):
                 raise EngineTimeout()
             m = _LOG.match(s)
             if not m:
@@ -757,7 +757,7 @@ class ListingEngine:
                        deadline: float) -> None:
         entries: list[tuple[int, str, str]] = []  # (line, status, directory)
         for i, s in enumerate(lines):
-            if not i % CHECK_EVERY and time.perf_counter() > deadline:
+            if not i % CHECK_EVERY and past(deadline):
                 raise EngineTimeout()
             if not s.strip():
                 label[i] = "blank lines"
@@ -788,7 +788,7 @@ class ListingEngine:
         sized: list[tuple[float, int]] = []
         first = -1
         for i, s in enumerate(lines):
-            if not i % CHECK_EVERY and time.perf_counter() > deadline:
+            if not i % CHECK_EVERY and past(deadline):
                 raise EngineTimeout()
             m = _SIZED.match(s) or _DU.match(s)
             size = _size(m.group(1)) if m else None
@@ -834,7 +834,7 @@ class ListingEngine:
         vendored_dirs: dict[str, int] = {}  # directory -> index of its vendored component, -1 if none
         errors = 0
         for i, p in enumerate(norms):
-            if not i % CHECK_EVERY and time.perf_counter() > deadline:
+            if not i % CHECK_EVERY and past(deadline):
                 raise EngineTimeout()
             if not p:
                 label[i] = "blank lines"

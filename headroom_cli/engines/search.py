@@ -36,11 +36,11 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import time
 from collections import Counter
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import ANSI, Context, EngineTimeout, hint_score, Part, query_terms, Result, split_lines
+from headroom_cli.engines.base import (ANSI, Context, EngineTimeout, hint_score, Part,
+                                       past, query_terms, Result, split_lines)
 from headroom_cli.markers import line_marker, marker, omission_marker
 
 MIN_MATCHES = 24  # fewer matches are left alone: a marker would save next to nothing
@@ -167,7 +167,7 @@ def _parse(lines: list[str], deadline: float | None = None) -> _Parsed | None:
     n_pre = n_bare = n_count = n_path = n_ptext = nonblank = 0
     path_ok: dict[str, bool] = {}  # paths repeat: judge each once
     for i, ln in enumerate(lines):
-        if deadline is not None and not i % CHECK_EVERY and time.perf_counter() > deadline:
+        if deadline is not None and not i % CHECK_EVERY and past(deadline):
             raise EngineTimeout()
         if not ln or ln == "--":
             continue
@@ -357,7 +357,7 @@ def _parse_json(lines: list[str], deadline: float | None) -> _Parsed | None:
     events = 0
     loads = json.loads
     for i, ln in enumerate(lines):
-        if deadline is not None and not i % CHECK_EVERY and time.perf_counter() > deadline:
+        if deadline is not None and not i % CHECK_EVERY and past(deadline):
             raise EngineTimeout()
         if not ln.strip():
             kind[i] = B
@@ -569,7 +569,7 @@ class SearchEngine:
         json_mode = p.mode == "json"
         if p.nmatch + p.kind.count(C) < MIN_MATCHES and not json_mode and max(map(len, raw)) <= LONG_LINE:
             return None  # too few matches to fold, and no long line to cut
-        if time.perf_counter() > ctx.deadline:
+        if past(ctx.deadline):
             raise EngineTimeout()
         terms = query_terms(part.query)
         keep = self._select(p, part, terms, ctx.deadline)
@@ -623,7 +623,7 @@ class SearchEngine:
                     if pf and len(pf) <= max(1, nf // 2):
                         for f in pf:
                             path_hit[f] = 1
-        if time.perf_counter() > deadline:
+        if past(deadline):
             raise EngineTimeout()
 
         # --- tiers: 0 definition of the searched symbol, 1 outline definition (non-test file),

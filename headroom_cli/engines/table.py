@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import csv
 import re
-import time
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from itertools import accumulate
@@ -53,7 +52,8 @@ from math import isfinite
 from operator import eq
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import Context, EngineTimeout, hint_score, Part, query_terms, Result, split_lines
+from headroom_cli.engines.base import (Context, EngineTimeout, hint_score, Part,
+                                       past, query_terms, Result, split_lines)
 from headroom_cli.markers import line_marker
 
 MIN_LINES = 4  # a shorter part is left alone
@@ -215,7 +215,7 @@ def _find_tables(doc: _Doc, deadline: float | None) -> list[_Table]:
         for m in _BOX_START.finditer(text):
             x = doc.line_at(m.start())
             kinds[x] = _line_kind(c[x])
-    if deadline is not None and time.perf_counter() > deadline:
+    if deadline is not None and past(deadline):
         raise EngineTimeout()
     tables: list[_Table] = []
     taken = bytearray(n)
@@ -259,7 +259,7 @@ def _find_tables(doc: _Doc, deadline: float | None) -> list[_Table]:
             if t is not None:
                 tables.append(t)
         i = j
-        if deadline is not None and time.perf_counter() > deadline:
+        if deadline is not None and past(deadline):
             raise EngineTimeout()
     tables.sort(key=lambda t: t.start)
     return tables
@@ -945,7 +945,7 @@ class TableEngine:
         omitted = 0
         pos = 0
         for t in tables:
-            if time.perf_counter() > deadline:
+            if past(deadline):
                 raise EngineTimeout()
             out.extend(lines[pos:t.start])
             mark = len(out)

@@ -36,13 +36,13 @@ prefix that most lines share.
 from __future__ import annotations
 
 import re
-import time
 from bisect import bisect_right
 from collections import Counter
 from itertools import accumulate
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import ANSI, Context, EngineTimeout, hint_score, Part, Result, split_lines
+from headroom_cli.engines.base import (ANSI, Context, cpu_clock, EngineTimeout,
+                                       hint_score, Part, Result, split_lines)
 from headroom_cli.markers import line_marker
 
 HEAD = 5  # first lines of a part, always kept
@@ -390,7 +390,7 @@ class TestLogEngine:
         if n < MIN_LINES:
             return None
         deadline = ctx.deadline
-        perf = time.perf_counter
+        perf = cpu_clock
         contents, prefixed = _contents(lines, text)
         scan = text if contents is lines else "\n".join(contents)
         cand = _candidates(scan, contents, _CANDIDATE_WORDS)

@@ -49,14 +49,14 @@ from __future__ import annotations
 
 import operator
 import re
-import time
 from bisect import bisect_right
 from collections import Counter
 from functools import lru_cache
 from itertools import accumulate
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import Context, EngineTimeout, hint_score, Part, query_terms, Result
+from headroom_cli.engines.base import (Context, cpu_clock, deadline_after, EngineTimeout, hint_score,
+                                       Part, past, query_terms, Result)
 from headroom_cli.markers import line_marker
 
 SCORE = 0.55  # a fallback: specialised engines score 0.6 and more on their own kinds
@@ -170,7 +170,7 @@ def _screen(text: str, rows: list[str] | None = None, deadline: float | None = N
     moved: set[int] = set()
     row = col = line = 0
     saved = (0, 0)
-    perf = time.perf_counter
+    perf = cpu_clock
     count = 0
     for m in _TOKEN.finditer(text):
         kind = m.lastgroup
@@ -326,7 +326,7 @@ def _render_overwrites(text: str, deadline: float | None) -> str:
     out = []
     pos = 0
     m = _OVERWRITE.search(text)
-    perf = time.perf_counter
+    perf = cpu_clock
     count = 0
     while m:
         start = text.rfind("\n", 0, m.start()) + 1
@@ -459,7 +459,7 @@ class _Folder:
         self.folds: list[tuple[int, int, dict[str, int]]] = []
 
     def _check(self) -> None:
-        if time.perf_counter() > self.deadline:
+        if past(self.deadline):
             raise EngineTimeout()
 
     def _chars(self, a: int, b: int) -> int:
@@ -659,7 +659,7 @@ def _compress(text: str, part_id: str, terms: tuple[str, ...], far: bool, deadli
     def mark(a: int, b: int, counts: dict[str, int]) -> str:
         return line_marker(part_id, *span(a, b), counts)
 
-    if time.perf_counter() > deadline:
+    if past(deadline):
         raise EngineTimeout()
     folder = _Folder(rows, ok, mark, terms, deadline)
     folder.repeats(range(1, 2))
@@ -704,7 +704,7 @@ class TextEngine:
         if not (_BLANK_RUN.search(sample) or _repeats_somewhere(sample) or _progress_somewhere(sample)):
             return 0.0
         try:
-            out, _ = _compress(sample, "hr_" + "0" * 16, (), _far_allowed(part), time.perf_counter() + 1.0)
+            out, _ = _compress(sample, "hr_" + "0" * 16, (), _far_allowed(part), deadline_after(1.0))
         except Exception:
             return 0.0
         saved = len(sample) - len(out)

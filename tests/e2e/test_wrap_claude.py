@@ -97,6 +97,8 @@ def _wrap_claude(claude_bin: str, upstream: MockUpstream, project: Path, home: P
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
         "CLAUDE_CODE_MAX_RETRIES": "0",
         "IS_SANDBOX": "1",  # tests may run as root, where Claude Code refuses to skip permissions otherwise
+        # the checkout under test, where one is named, rather than whatever the interpreter has installed
+        **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ},
     }
     argv = [sys.executable, "-m", "headroom_cli", "wrap", "claude", "--anthropic-upstream", upstream.url, "--",
             "-p", "run the tests, then read service.log, and tell me what failed",

@@ -69,6 +69,8 @@ def _env(codex_bin: str, home: Path, headroom_home: Path) -> dict[str, str]:
         "HEADROOM_HOME": str(headroom_home),
         "HEADROOM_CODEX_BIN": codex_bin,
         "OPENAI_API_KEY": "sk-test-dummy",
+        # the checkout under test, where one is named, rather than whatever the interpreter has installed
+        **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ},
     }
 
 

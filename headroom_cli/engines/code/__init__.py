@@ -16,10 +16,9 @@ follow), huge, minified and binary-looking files.
 from __future__ import annotations
 
 import re
-import time
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import Context, EngineTimeout, Part, Result
+from headroom_cli.engines.base import Context, EngineTimeout, Part, past, Result
 from headroom_cli.engines.code import detect, languages, parsing, window
 from headroom_cli.engines.code.languages import Language
 from headroom_cli.engines.code.outline import Cut, Outliner
@@ -166,7 +165,7 @@ def _min_lines(ctx: Context) -> int:
 
 
 def _check(ctx: Context) -> None:
-    if time.perf_counter() > ctx.deadline:
+    if past(ctx.deadline):
         raise EngineTimeout()
 
 

@@ -25,11 +25,10 @@ through a statement, so the output parses wherever the input did (the engine che
 from __future__ import annotations
 
 import re
-import time
 from bisect import bisect_left
 from dataclasses import dataclass
 
-from headroom_cli.engines.base import EngineTimeout
+from headroom_cli.engines.base import EngineTimeout, past
 from headroom_cli.engines.code.languages import Language
 from headroom_cli.engines.code.parsing import BARE_MACRO
 from headroom_cli.engines.code.wanted import is_wanted
@@ -134,7 +133,7 @@ class Outliner:
 
     def _tick(self) -> None:
         self._visited += 1
-        if self._visited % CHECK_EVERY == 0 and time.perf_counter() > self.deadline:
+        if self._visited % CHECK_EVERY == 0 and past(self.deadline):
             raise EngineTimeout()
 
     def _level(self, children, top: bool = False, statements_of: str | None = None) -> None:

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 import warnings
 
-from headroom_cli.engines.base import EngineTimeout
+from headroom_cli.engines.base import cpu_clock, EngineTimeout, past
 from headroom_cli.engines.code.languages import Language
 
 MAX_ERROR_ROWS_SHARE = 0.2  # a file with more of its lines inside syntax errors counts as broken
+# tree-sitter's own timeout counts wall time, which a loaded machine stretches: it gets this multiple of
+# the CPU time left, only as a backstop for a parse that would never end. The budget itself is the CPU
+# clock, checked once the parse returns, so a parse the idle machine finishes also finishes under load.
+PARSE_WALL_SLACK = 10
 
 
 _local = threading.local()  # a parser is not safe to share: the proxy compresses on worker threads
@@ -29,15 +32,19 @@ def _parser(grammar: str):
 
 
 def parse(lang: Language, data: bytes, old_tree=None, deadline: float | None = None):
-    """The tree of data; EngineTimeout if parsing would run past the deadline (a perf_counter value):
-    error recovery on a file the grammar reads badly can take many times a clean parse."""
+    """The tree of data; EngineTimeout if parsing ran past the deadline (a cpu_clock value): error
+    recovery on a file the grammar reads badly can take many times a clean parse."""
     parser = _parser(lang.grammar)
-    parser.set_timeout_micros(max(1, int((deadline - time.perf_counter()) * 1e6)) if deadline is not None else 0)
+    wall_s = (deadline - cpu_clock()) * PARSE_WALL_SLACK if deadline is not None else 0
+    parser.set_timeout_micros(max(1, int(wall_s * 1e6)) if deadline is not None else 0)
     try:
-        return parser.parse(data, old_tree) if old_tree is not None else parser.parse(data)
+        tree = parser.parse(data, old_tree) if old_tree is not None else parser.parse(data)
     except ValueError:  # "Parsing failed": the timeout
         parser.reset()
         raise EngineTimeout() from None
+    if deadline is not None and past(deadline):
+        raise EngineTimeout()
+    return tree
 
 
 def reparse(lang: Language, tree, data: bytes, replacements: list[tuple[int, int, bytes]], new_data: bytes,
