@@ -24,6 +24,8 @@ from headroom_cli.proxy.server import ProxyServer
 from headroom_cli.retrieve import MAX_ANSWER_CHARS, ToolFailure
 from headroom_cli.store import Store
 
+from proxy_process import proxy_process
+
 # Python's re needs about 2**30 steps for this on a line of 30 a's and a "!": minutes, holding the GIL.
 CATASTROPHIC = "(a+)+$"
 EVIL_LINE = "a" * 30 + "!\n"
@@ -52,7 +54,7 @@ def _plain_request(port: int) -> float:
     """Seconds for a request with no tools (nothing of ours in it) to come back through the proxy."""
     body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]})
     started = time.monotonic()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     conn.request("POST", "/v1/messages", body=body, headers={"content-type": "application/json", "x-api-key": "k",
                                                              "anthropic-version": "2023-06-01"})
     response = conn.getresponse()
@@ -69,17 +71,18 @@ def _last_tool_result(upstream: MockUpstream) -> dict:
 # -- finding 3: a catastrophic pattern ---------------------------------------------------------------
 
 def test_a_catastrophic_pattern_through_the_proxy_does_not_stall_another_client(headroom_home):
+    """The proxy runs as its own process, so a GIL it holds cannot stop the clients timing it here."""
     part_id = _stored(headroom_home, "header\n" + EVIL_LINE * 3 + "footer\n")
-    upstream = MockUpstream([ToolStep(TOOL_NAME, {"id": part_id, "pattern": CATASTROPHIC})]).start()
-    proxy = _proxy(upstream, headroom_home)
-    try:
+    with MockUpstream([ToolStep(TOOL_NAME, {"id": part_id, "pattern": CATASTROPHIC})]) as upstream, \
+            proxy_process(upstream.url, headroom_home) as proxy:
         client = anthropic.Anthropic(base_url=proxy.url, api_key="sk-ant-test", max_retries=0, timeout=120)
+        marked = f"look at it: [headroom: 3 lines omitted · retrieve {part_id} --lines 2-4]"
         outcome: dict = {}
 
         def retrieving_client() -> None:
             started = time.monotonic()
             outcome["message"] = client.messages.create(model="claude-sonnet-4-5", max_tokens=100, tools=BASH,
-                                                        messages=[{"role": "user", "content": "look at it"}])
+                                                        messages=[{"role": "user", "content": marked}])
             outcome["seconds"] = time.monotonic() - started
 
         worker = threading.Thread(target=retrieving_client, daemon=True)
@@ -87,12 +90,9 @@ def test_a_catastrophic_pattern_through_the_proxy_does_not_stall_another_client(
         deadline = time.monotonic() + 30
         while not upstream.requests and time.monotonic() < deadline:
             time.sleep(0.01)
-        time.sleep(0.3)  # the relay is now running the pattern
+        time.sleep(0.3)  # the proxy is now running the pattern
         plain = _plain_request(proxy.port)
         worker.join(60)
-    finally:
-        proxy.stop()
-        upstream.stop()
     assert plain < 3.0, f"a plain request took {plain:.1f} s while a pattern ran"
     assert not worker.is_alive() and outcome["seconds"] < 30
     assert outcome["message"].content[-1].text.startswith(FINAL_PREFIX)

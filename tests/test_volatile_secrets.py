@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from headroom_cli.mock_upstream import MockUpstream
+
+from proxy_process import proxy_process
 
 SYSTEM = "You are a careful assistant.\nAPI_TOKEN={token}\nAnswer briefly.\n"
 
@@ -75,38 +74,13 @@ def test_wrap_writes_no_secret_to_the_log_or_the_ledger(tmp_path, headroom_home)
     assert "volatile prompt prefix: " in log and " id in system[0] line 2 " in log
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_proxy_writes_no_secret_to_stderr_or_the_ledger(tmp_path, headroom_home):
     tokens = _tokens()
-    port = _free_port()
-    env = {**os.environ, "HEADROOM_HOME": str(headroom_home), "SYSTEM": SYSTEM,
-           "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}"}
-    with MockUpstream() as upstream:
-        proxy = subprocess.Popen([sys.executable, "-m", "headroom_cli", "proxy", "--port", str(port),
-                                  "--anthropic-upstream", upstream.url], env=env, stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            client = subprocess.run([sys.executable, "-c", CLIENT, *tokens], env=env, capture_output=True,
-                                    text=True, timeout=120)
-            assert client.returncode == 0, client.stderr[-2000:]
-        finally:
-            proxy.send_signal(signal.SIGINT)
-            try:
-                out, errors = proxy.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                proxy.kill()
-                out, errors = proxy.communicate()
+    with MockUpstream() as upstream, proxy_process(upstream.url, headroom_home) as proxy:
+        env = {**os.environ, "SYSTEM": SYSTEM, "ANTHROPIC_BASE_URL": proxy.url}
+        client = subprocess.run([sys.executable, "-c", CLIENT, *tokens], env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert client.returncode == 0, client.stderr[-2000:]
+    out, errors = proxy.stdout, proxy.stderr
     _assert_found_but_not_leaked(headroom_home, tokens, out, errors)
     assert "volatile prompt prefix" in " ".join(errors.split()) and "values not recorded" in " ".join(errors.split())
