@@ -97,10 +97,7 @@ def select(store: Store, part_id: str, lines: str | None = None, grep: str | Non
 
 def retrieve(store: Store, part_id: str, lines: str | None = None, grep: str | None = None) -> str:
     """Everything asked for, uncut (for a person's terminal)."""
-    selection = select(store, part_id, lines, grep)
-    if lines is None and grep is None:
-        return "".join(line for _, line in selection.numbered)
-    return selection.render()
+    return select(store, part_id, lines, grep).render()
 
 
 def capped(selection: Selection, part_id: str, cap: int = MAX_ANSWER_CHARS) -> str:
