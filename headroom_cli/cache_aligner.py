@@ -10,7 +10,8 @@ requests of the same conversation):
   That is Anthropic's limit of 4. Inserted by splicing: every other byte stays as sent.
 * Volatile-prefix detection: timestamps, UUIDs, random IDs and counters in the system prompt or tool
   definitions that change between requests of one conversation make every request a cache miss.
-  Reported once per place, with where it is and what it looked like.
+  Reported once per place, with where it is and what kind of value it looks like (never the value:
+  a prompt may carry a secret).
 * Cache-break detection: when the client re-sent its history unchanged but what Headroom sent for it
   differs from last time (a context fit, a decision made again), the provider must write again what
   it could have read. Reported per request so the ledger can warn.
@@ -55,7 +56,6 @@ _VOLATILE_KINDS: list[tuple[str, re.Pattern[str]]] = [
 # One simple character class, so masking a long system prompt on every request stays cheap.
 _MASK = re.compile(r"[0-9A-Za-z_.:+-]*[0-9][0-9A-Za-z_.:+-]*")
 SAMPLE_CHARS = 40
-CONTEXT_CHARS = 24
 
 
 def _sha(text: str) -> str:
@@ -290,15 +290,28 @@ def common_prefix(a: list[str], b: list[str]) -> int:
 
 @dataclass(frozen=True)
 class VolatileFinding:
+    """Where a changing value is and what kind it looks like; never the value itself, which may be a
+    secret (a rotating `API_TOKEN=…` in a system prompt): this goes to the log and the ledger."""
+
     location: str  # "system[2]", "tool Bash", "instructions", …
     offset: int  # characters into that text where it first differs
     kind: str  # "timestamp", "uuid", "date", "time", "hex id", "random id", "counter", "text"
-    before: str  # the value in the earlier request (with a little context before it)
-    after: str  # the value now
+    line: int  # the line of that text it is on, 1-based
+    before_chars: int  # the value's length in the earlier request
+    after_chars: int  # and now
+
+    @property
+    def before(self) -> str:
+        return f"line {self.line:,}: {self.before_chars}-character value"
+
+    @property
+    def after(self) -> str:
+        return f"line {self.line:,}: {self.after_chars}-character value"
 
     def describe(self) -> str:
-        return (f"{self.kind} in {self.location} at character {self.offset:,} changes between requests "
-                f"({self.before!r} → {self.after!r}): every request misses the prompt cache from there on")
+        return (f"{self.kind} in {self.location} line {self.line:,} (character {self.offset:,}) changes between "
+                f"requests ({self.before_chars} characters, now {self.after_chars}; values not recorded): every "
+                "request misses the prompt cache from there on")
 
 
 def _span_at(text: str, offset: int) -> tuple[str, int, int]:
@@ -325,10 +338,7 @@ def diff_prefix(location: str, old: str, new: str) -> VolatileFinding | None:
     kind_old, a_old, b_old = _span_at(old, at)
     kind = kind_new if kind_new == kind_old else ("text" if "text" in (kind_new, kind_old) else kind_new)
     start = min(a_new, a_old)
-    lead = new[max(0, start - CONTEXT_CHARS):start]
-    before = (lead + old[start:b_old])[-(CONTEXT_CHARS + SAMPLE_CHARS):]
-    after = (lead + new[start:b_new])[-(CONTEXT_CHARS + SAMPLE_CHARS):]
-    return VolatileFinding(location, start, kind, before, after)
+    return VolatileFinding(location, start, kind, new.count("\n", 0, start) + 1, b_old - start, b_new - start)
 
 
 # -- per-conversation state ----------------------------------------------------------------------

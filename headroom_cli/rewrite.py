@@ -45,7 +45,8 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
                  keep_original: Callable[[str, str, str], None] | None = None,
                  saved_outputs_root: Path | None = None) -> Rewrite:
     """``keep_original(part_id, kind, text)`` stores what a repeat reference points at;
-    ``saved_outputs_root`` is where the client keeps whole outputs it sent only a preview of."""
+    ``saved_outputs_root`` is where the client keeps whole outputs it sent only a preview of (only this
+    request's session's Bash outputs are read there: see persisted.py)."""
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -56,6 +57,7 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
     outcomes: list[Outcome] = []
     query = adapter.query(body)
     earlier: dict[str, Slot] = {}  # tool outputs already seen in this request, by their text
+    session = persisted.client_session(body) if saved_outputs_root else None  # whose saved outputs may be read
     slots = adapter.slots(body)
     for slot in slots:
         if is_retrieval(slot.tool_name, slot.tool_input):
@@ -63,7 +65,7 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
             outcomes.append(Outcome(slot.text, slot.text, kind=RETRIEVED))
             continue
         first = earlier.setdefault(slot.text, slot) if len(slot.text) >= pipeline.min_chars else slot
-        whole = persisted.saved_output(slot.text, saved_outputs_root) if saved_outputs_root else None
+        whole = persisted.saved_output(slot.text, saved_outputs_root, session, slot.call) if session else None
         if first is not slot and keep_original is not None:
             outcome = _repeat(slot.text, first)
             keep_original(outcome.part_id, outcome.kind, outcome.original)

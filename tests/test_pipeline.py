@@ -133,24 +133,27 @@ def test_a_client_cut_is_kept_and_each_side_compressed_on_its_own(tmp_path):
 
 def test_persisted_output_notes_are_read_only_from_tool_results_folders(tmp_path):
     from headroom_cli import persisted
+    from headroom_cli.providers.base import ToolCall
 
     root = tmp_path / ".claude" / "projects"
-    saved = root / "-proj" / "session" / "tool-results" / "toolu_1.txt"
+    saved = root / "-proj" / "session" / "tool-results" / "t.txt"
     saved.parent.mkdir(parents=True)
+    (root / "-proj" / "session.jsonl").write_text("{}\n")  # the session's transcript, beside its folder
     whole = pytest_verbose_log(1999)
     saved.write_text(whole)
     outside = tmp_path / "secrets.txt"
     outside.write_text("api key")
+    bash = ToolCall("Bash", "pytest", "t")
 
     def note(path) -> str:
         return (f"<persisted-output>\nOutput too large (92KB). Full output saved to: {path}\n\n"
                 f"Preview (first 2KB):\n{whole[:2000]}\n...\n</persisted-output>")
 
-    assert persisted.saved_output(note(saved), root) == whole
-    assert persisted.saved_output(note(outside), root) is None  # not a tool-results folder
-    assert persisted.saved_output(note(saved), tmp_path / "elsewhere") is None  # not under the client's root
-    assert persisted.saved_output("plain text", root) is None
-    body = {"messages": [
+    assert persisted.saved_output(note(saved), root, "session", bash) == whole
+    assert persisted.saved_output(note(outside), root, "session", bash) is None  # not a tool-results folder
+    assert persisted.saved_output(note(saved), tmp_path / "elsewhere", "session", bash) is None  # not under the root
+    assert persisted.saved_output("plain text", root, "session", bash) is None
+    body = {"metadata": {"user_id": json.dumps({"session_id": "session"})}, "messages": [
         {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "Bash", "input": {"command": "pytest"}}]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": note(saved)}]}]}
     store = Store(tmp_path / "s.sqlite3")

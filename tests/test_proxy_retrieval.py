@@ -18,6 +18,7 @@ from headroom_cli.mock_upstream import FINAL_PREFIX, MockUpstream, ToolStep
 from headroom_cli.proxy.relay import MAX_ROUNDS
 from headroom_cli.proxy.retrieval import TOOL_NAME
 from headroom_cli.proxy.server import ProxyServer
+from headroom_cli.retrieve import MAX_ANSWER_CHARS
 from headroom_cli.tokens import count_tokens
 
 from samples import pytest_verbose_log
@@ -79,7 +80,12 @@ def _check_continuation(upstream: MockUpstream) -> None:
     marker = MARKER_RE.search(first[-1]["text"])
     assert marker is not None and marker.group("a")
     a, b = int(marker.group("a")), int(marker.group("b"))
-    assert second[-1]["text"] == "".join(original_lines(LOG)[a - 1:b])
+    expected, got = "".join(original_lines(LOG)[a - 1:b]), second[-1]["text"]
+    if len(expected) > MAX_ANSWER_CHARS:  # the first page, and a note saying which lines come next
+        got, _, note = got.partition("[headroom: answer cut")
+        assert f'lines "{a + got.count(chr(10))}-{b}"' in note and len(got) > MAX_ANSWER_CHARS - 200
+        expected = expected[:len(got)]
+    assert got == expected
     assert second[-2]["text"] == first[-1]["text"]  # the compressed history itself is unchanged
     body = upstream.requests[0].json()
     assert [t.get("name") or t.get("function", {}).get("name") for t in body["tools"]][-1] == TOOL_NAME

@@ -15,7 +15,9 @@ from pydantic import Field
 
 from headroom_cli.config import headroom_home
 from headroom_cli.mcp import SERVER_NAME
-from headroom_cli.retrieve import RETRIEVE_DESCRIPTION
+from headroom_cli.retrieve import ARGUMENTS_SCHEMA, RETRIEVE_DESCRIPTION
+
+_ARGS = ARGUMENTS_SCHEMA["properties"]
 
 COMPRESS_DESCRIPTION = (
     "Compress a long text (test run, log, JSON, diff, search results, listing, table, HTML, code) with "
@@ -31,9 +33,9 @@ def _session() -> Optional[str]:
 
 
 def headroom_retrieve(
-    id: Annotated[str, Field(description="The hr_… ID from the marker.")],  # noqa: A002
-    lines: Annotated[Optional[str], Field(description="The marker's --lines range, A-B (1-based, inclusive), or one line N.")] = None,
-    pattern: Annotated[Optional[str], Field(description="Only lines matching this regular expression, each prefixed N:.")] = None,
+    id: Annotated[str, Field(description=_ARGS["id"]["description"])],  # noqa: A002
+    lines: Annotated[Optional[str], Field(description=_ARGS["lines"]["description"])] = None,
+    pattern: Annotated[Optional[str], Field(description=_ARGS["pattern"]["description"])] = None,
 ) -> str:
     from headroom_cli.db import DataError
     from headroom_cli.ledger import Ledger

@@ -116,9 +116,10 @@ class HeadroomAddon:
         exchange.outcomes = rewrite.outcomes
         exchange.cache = rewrite.note
         if offered is not None:
+            # Offered means relayed: only the relay answers the tool, so a call to it never reaches the
+            # client as an unknown tool (even before any marker, when the answer is a clear tool error).
             req.content = offered
-            if retrieval.has_markers(rewrite.body):  # before that, the model has no ID to ask for
-                self._to_relay(flow, exchange, provider, adapter.api)
+            self._to_relay(flow, exchange, provider, adapter.api)
         elif rewrite.changed:
             req.content = rewrite.body  # also fixes Content-Length; originals are in the store already
 

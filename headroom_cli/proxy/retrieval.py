@@ -5,7 +5,9 @@ added to the request's tools with one byte splice, the same definition every tim
 array (and the provider's prompt cache over it) stays stable turn after turn. It is offered to a
 conversation that has tools of its own from its first request on, and to one without tools from
 the first request that carries a marker; never when the client already has the tool (the MCP
-server) or forces a tool choice (the model could then only call ours, round after round).
+server) or forces a tool choice (the model could then only call ours, round after round). Every
+request it is offered on goes through the relay (proxy/relay.py), which answers its calls: a tool
+offered where nobody answers it would reach the client as an unknown tool.
 """
 
 from __future__ import annotations
