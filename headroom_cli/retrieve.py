@@ -33,6 +33,10 @@ class NotFound(KeyError):
     pass
 
 
+class OutOfRange(ValueError):
+    """--lines names lines past the end of the original."""
+
+
 class ToolFailure(Exception):
     """A clear, final error for the model: the message says what happened and not to retry."""
 
@@ -58,6 +62,9 @@ def retrieve(store: Store, part_id: str, lines: str | None = None, grep: str | N
     numbered = list(enumerate(original_lines(original), start=1))
     if lines is not None:
         first, last = parse_range(lines)
+        if first > len(numbered):  # an empty answer would read as "those lines were empty"
+            raise OutOfRange(f"{part_id} has {len(numbered):,} lines; asked for {lines.strip()}: "
+                             f"ask for lines within 1-{len(numbered)}")
         numbered = numbered[first - 1 : last]
     if grep is not None:
         pattern = re.compile(grep)
