@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -154,3 +155,58 @@ def test_reaper_told_done_leaves_quietly(tmp_path):
         assert process_gone(reaper)  # done() waited for it
     finally:
         _cleanup([tool, reaper, driver.pid])
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """pid -> command line of every process below ``pid``."""
+    rows = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True, check=True).stdout
+    table = [(int(p), int(pp), args) for p, pp, args in (r.split(None, 2) for r in rows.splitlines() if r.strip())]
+    found, frontier = {}, {pid}
+    while frontier:
+        below = {p: args for p, pp, args in table if pp in frontier and p not in found}
+        found.update(below)
+        frontier = set(below)
+    return found
+
+
+@pytest.mark.e2e
+def test_sigkill_of_wrap_ends_claude_code_and_its_mcp_server(tmp_path, headroom_home):
+    """The reported case: Claude Code waiting on the model (an upstream that never answers), with
+    Headroom's MCP server up; wrap is killed with SIGKILL."""
+    claude = os.environ.get("HEADROOM_CLAUDE_BIN") or str(Path(__file__).resolve().parents[1]
+                                                            / ".cache/npm/node_modules/.bin/claude")
+    if not Path(claude).is_file():
+        pytest.skip(f"Claude Code is not installed at {claude}: run scripts/test")
+    silent = socket_that_never_answers()
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "HEADROOM_HOME": str(headroom_home),
+           "HEADROOM_CLAUDE_BIN": claude, "ANTHROPIC_API_KEY": "sk-ant-test-dummy",
+           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    wrap = subprocess.Popen([sys.executable, "-m", "headroom_cli", "wrap", "--quiet", "--anthropic-upstream",
+                             f"http://127.0.0.1:{silent.getsockname()[1]}", "claude", "--", "-p", "hello"],
+                            cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    tree: dict[int, str] = {}
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any("mcp serve" in a for a in tree.values()):
+            assert wrap.poll() is None, "wrap ended before Claude Code started its MCP server"
+            time.sleep(0.5)
+            tree = _descendants(wrap.pid)
+        assert any("mcp serve" in a for a in tree.values()), tree
+        wrap.send_signal(signal.SIGKILL)
+        wrap.wait(timeout=10)
+        assert _gone_within(list(tree), 20) == [], {p: tree[p][:80] for p in tree if not process_gone(p)}
+    finally:
+        _cleanup(list(tree))
+        if wrap.poll() is None:
+            wrap.kill()
+        silent.close()
+
+
+def socket_that_never_answers() -> socket.socket:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(50)  # connections complete in the backlog; nothing is ever read or written
+    return listener
