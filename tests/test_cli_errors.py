@@ -217,3 +217,12 @@ def test_an_unexpected_failure_is_one_line_and_a_traceback_only_with_debug(headr
     assert run.returncode != 0 and one_line(run)
     debug = headroom("--debug", "stats", home=headroom_home)
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_the_mcp_tool_says_the_same_for_a_range_past_the_end(stored):
+    from headroom_cli.mcp.server import headroom_retrieve
+    from headroom_cli.retrieve import ToolFailure
+
+    part_id, n = stored
+    with pytest.raises(ToolFailure, match=f"{part_id} has {n:,} lines; asked for {n + 1}-{n + 9}"):
+        headroom_retrieve(part_id, f"{n + 1}-{n + 9}")
