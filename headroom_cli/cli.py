@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from headroom_cli import __version__
-from headroom_cli.config import Settings, headroom_home
+from headroom_cli.config import HomeError, Settings, headroom_home
 from headroom_cli.mcp.cli import mcp_app
 from headroom_cli.store_cli import store_app
 from headroom_cli.wrap.generic import WrapCommand
@@ -34,9 +34,12 @@ UPSTREAM_HELP = "Upstream base URL (env {env}; default {default})."
 
 
 def _fail(message: str, code: int = 1) -> None:
-    """One clear line on stderr; the traceback only with --debug."""
-    if _state["debug"]:
-        raise
+    """One clear line on stderr, and the exit code; with --debug, first the traceback of the exception
+    being handled, if there is one (a bare `raise` outside an except would be an error of its own)."""
+    if _state["debug"] and sys.exc_info()[1] is not None:
+        import traceback
+
+        traceback.print_exc()
     err.print(f"[bold red]headroom:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
@@ -216,7 +219,8 @@ def wrap(
     except ProxyStartError as exc:
         _fail(str(exc))
     except OSError as exc:
-        _fail(f"could not start {wrapper.binary}: {exc}", 126)
+        _fail(f"could not start {exc.filename or wrapper.binary}: {exc.strerror or exc}; check that it is a "
+              "program you can run", 126)
     if not quiet:
         _summary(settings, result.proxy.session, f"headroom · wrap {wrapper.name} · this session")
     raise typer.Exit(result.exit_code)
@@ -265,6 +269,21 @@ def _serve_foreground(wrapper, settings: Settings) -> None:
     _summary(settings, result.proxy.session, f"headroom · wrap {wrapper.name} · this session")
 
 
+KINDS = ("tests", "logs", "json", "diff", "search", "listing", "table", "html", "code", "text")
+
+
+def _check_kind(kind: str) -> None:
+    """--kind must name something an engine answers to (its own spellings too: log, csv, patch, …);
+    an unknown one would silently route nowhere and print the input back."""
+    from headroom_cli import engines
+    from headroom_cli.engines import Part
+    from headroom_cli.pipeline import MIN_SCORE
+
+    hinted = Part(text="", kind_hint=kind)
+    if not any(engine.detect(hinted) >= MIN_SCORE for engine in engines.registered()):
+        _fail(f"--kind {kind!r} is not a kind Headroom knows; use one of: {', '.join(KINDS)}", 2)
+
+
 @app.command()
 def compress(
     path: str = typer.Argument("-", help="A file to compress, or - for standard input."),
@@ -278,15 +297,21 @@ def compress(
 
     Omitted lines are kept in the local store; each marker says how to get them back with `headroom retrieve`.
     """
-    from headroom_cli.config import part_budget_ms_setting
+    from headroom_cli.config import code_min_lines_setting, part_budget_ms_setting
     from headroom_cli.engines import Part
     from headroom_cli.pipeline import Pipeline
     from headroom_cli.tokens import count_tokens
 
+    if kind is not None:
+        _check_kind(kind)
+    try:
+        code_min_lines = code_min_lines_setting(code_min_lines)
+    except ValueError as exc:
+        _fail(str(exc), 2)
     try:
         budget_s = part_budget_ms_setting() / 1000  # the same guard as the proxy's
     except ValueError as exc:
-        _fail(str(exc))
+        _fail(str(exc), 2)
     try:
         raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
@@ -308,7 +333,7 @@ def compress(
     else:
         outcome = Pipeline(code_min_lines=code_min_lines, part_budget_s=budget_s).run(part)
     if outcome.part_id:
-        outcome = _keep_original(outcome, part, code_min_lines)
+        outcome = _keep_original(outcome, part, code_min_lines, budget_s)
     if as_json:
         out.print_json(json.dumps({
             "kind": outcome.kind, "engine": outcome.engine,
@@ -320,7 +345,7 @@ def compress(
         sys.stdout.flush()
 
 
-def _keep_original(outcome, part, code_min_lines):
+def _keep_original(outcome, part, code_min_lines, budget_s):
     """Store what the marker omits; a store that cannot be written: lossless compression instead."""
     from headroom_cli.db import DataError
     from headroom_cli.pipeline import Pipeline
@@ -335,7 +360,7 @@ def _keep_original(outcome, part, code_min_lines):
     except DataError as exc:
         err.print(f"[yellow]headroom:[/] {exc}; compressed losslessly only (no omissions)", highlight=False,
                   soft_wrap=True)
-        return Pipeline(lossy=False, code_min_lines=code_min_lines).run(part)
+        return Pipeline(lossy=False, code_min_lines=code_min_lines, part_budget_s=budget_s).run(part)
     return outcome
 
 
@@ -450,12 +475,18 @@ app.add_typer(store_app, name="store")
 
 
 def main() -> None:
+    """The console script: whatever a command did not turn into one clear line becomes one here
+    (what failed, and to run again with --debug); the traceback only with --debug."""
     from headroom_cli.db import DataError
 
     try:
         app()
-    except DataError as exc:  # a damaged or unusable ledger/store: what is wrong and what to do, one line
+    except Exception as exc:  # noqa: BLE001 - the last line of defence, by design
         if _state["debug"]:
             raise
-        err.print(f"[bold red]headroom:[/] {exc}", highlight=False, soft_wrap=True)
+        if isinstance(exc, (HomeError, DataError)):  # what is wrong and what to do, one line
+            err.print(f"[bold red]headroom:[/] {exc}", highlight=False, soft_wrap=True)
+            sys.exit(2 if isinstance(exc, HomeError) else 1)
+        err.print(f"[bold red]headroom:[/] unexpected error: {type(exc).__name__}: {exc}; run it again with "
+                  "--debug to see where, and report it", highlight=False, soft_wrap=True)
         sys.exit(1)

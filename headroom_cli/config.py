@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +26,20 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+class HomeError(ValueError):
+    """Headroom's folder cannot be made or is not a folder; the message says what to do."""
+
+
 def headroom_home() -> Path:
     """Where all state lives: HEADROOM_HOME, else the platform's user data dir."""
     home = _env("HEADROOM_HOME")
     path = Path(home).expanduser() if home else Path(platformdirs.user_data_dir("headroom", appauthor=False))
-    private_dir(path)
+    try:
+        private_dir(path)
+    except OSError as exc:
+        what = f"HEADROOM_HOME={path}" if home else f"Headroom's folder {path}"
+        why = "it is a file, not a folder" if path.exists() and not path.is_dir() else (exc.strerror or str(exc))
+        raise HomeError(f"{what} cannot be used ({why}); set HEADROOM_HOME to a folder you can write") from None
     return path
 
 
@@ -44,7 +54,9 @@ def _env_number(name: str, default: float) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise ValueError(f"{name} must be a number, not {value!r}") from None
+        number = math.nan
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a number, not {value!r}")
     if number <= 0:
         raise ValueError(f"{name} must be more than 0, not {value!r}")
     return number
@@ -64,6 +76,20 @@ def _env_budget() -> int | None:
         return None
     if not value.strip().isdigit() or int(value) <= 0:
         raise ValueError(f"HEADROOM_BUDGET must be a whole number of tokens, not {value!r}")
+    return int(value)
+
+
+def port_setting(flag: int | None = None) -> int:
+    """--port, else HEADROOM_PORT, else the default; 0 asks for any free port."""
+    if flag is not None:
+        if not 0 <= flag <= 65535:
+            raise ValueError(f"--port must be 0-65535 (0: any free port), not {flag}")
+        return flag
+    value = _env("HEADROOM_PORT")
+    if value is None:
+        return DEFAULT_PORT
+    if not value.strip().isdigit() or int(value) > 65535:
+        raise ValueError(f"HEADROOM_PORT must be a port number 0-65535 (0: any free port), not {value!r}")
     return int(value)
 
 
@@ -147,10 +173,9 @@ class Settings:
         code_min_lines: int | None = None,
         debug: bool = False,
     ) -> "Settings":
-        env_port = _env("HEADROOM_PORT")
         return cls(
             host=host or DEFAULT_HOST,
-            port=port if port is not None else (int(env_port) if env_port else DEFAULT_PORT),
+            port=port_setting(port),
             anthropic_upstream=(anthropic_upstream or _env("HEADROOM_ANTHROPIC_UPSTREAM") or DEFAULT_ANTHROPIC_UPSTREAM).rstrip("/"),
             openai_upstream=(openai_upstream or _env("HEADROOM_OPENAI_UPSTREAM") or DEFAULT_OPENAI_UPSTREAM).rstrip("/"),
             compress=not (no_compress or _truthy(_env("HEADROOM_NO_COMPRESS"))),

@@ -41,6 +41,10 @@ class NotFound(KeyError):
     pass
 
 
+class OutOfRange(ValueError):
+    """--lines names lines past the end of the original."""
+
+
 class ToolFailure(Exception):
     """A clear, final error for the model: the message says what happened and not to retry."""
 
@@ -87,6 +91,9 @@ def select(store: Store, part_id: str, lines: str | None = None, grep: str | Non
     first, last = 1, len(all_lines)
     if lines is not None:
         first, last = parse_range(lines)
+        if first > len(numbered):  # an empty answer would read as "those lines were empty"
+            raise OutOfRange(f"{part_id} has {len(numbered):,} lines; asked for {lines.strip()}: "
+                             f"ask for lines within 1-{len(numbered)}")
         numbered = numbered[first - 1 : last]
         last = min(last, len(all_lines))
     if grep is not None:

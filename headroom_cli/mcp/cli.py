@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 from enum import Enum
 from pathlib import Path
 
@@ -46,34 +48,74 @@ def config_path(scope: Scope) -> Path:
 
 
 def _is_ours(entry: object) -> bool:
-    return isinstance(entry, dict) and entry.get("args", [])[-3:] == ["headroom_cli", "mcp", "serve"]
+    return isinstance(entry, dict) and isinstance(entry.get("args"), list) and \
+        entry["args"][-3:] == ["headroom_cli", "mcp", "serve"]
 
 
 def _claude_cli() -> str | None:
     return shutil.which(os.environ.get("HEADROOM_CLAUDE_BIN") or "claude")
 
 
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"headroom: {message}")
+    raise typer.Exit(code)
+
+
 def _read(path: Path) -> dict:
-    if not path.exists():
-        return {}
     try:
+        if not path.exists():
+            return {}
         data = json.loads(path.read_text() or "{}")
     except json.JSONDecodeError as exc:
-        raise typer.BadParameter(f"{path} is not valid JSON ({exc}); fix it or use `claude mcp add`") from None
+        _fail(f"{path} is not valid JSON ({exc}); fix it or use `claude mcp add`")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {path} ({getattr(exc, 'strerror', None) or exc}); check its permissions")
     if not isinstance(data, dict):
-        raise typer.BadParameter(f"{path} does not hold a JSON object")
+        _fail(f"{path} does not hold a JSON object; fix it or use `claude mcp add`")
     return data
 
 
 def _write(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".headroom-tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(path)
+    """Atomically (a temporary file in the same folder, then a rename), keeping the file's mode and
+    owner: ~/.claude.json can hold a key and is 0600. A new file is made 0600. A symlinked config
+    (dotfiles) is written where the link points, and the link stays."""
+    target = path.resolve() if path.is_symlink() else path
+    try:
+        before = target.stat()
+        mode, owner = stat.S_IMODE(before.st_mode), (before.st_uid, before.st_gid)
+    except FileNotFoundError:
+        mode, owner = 0o600, None
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".headroom-tmp")
+    try:
+        os.fchmod(fd, mode)
+        if owner is not None and owner != (os.geteuid(), os.getegid()):
+            try:
+                os.fchown(fd, *owner)
+            except PermissionError:
+                pass  # not ours to give away: the mode is still kept
+        with os.fdopen(fd, "w") as file:
+            file.write(json.dumps(data, indent=2) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _save(path: Path, data: dict) -> None:
+    try:
+        _write(path, data)
+    except OSError as exc:
+        _fail(f"cannot write {path} ({exc.strerror or exc}); check the folder's permissions, or use `claude mcp add`")
 
 
 def _run_claude(argv: list[str]) -> None:
     out.print("$ " + " ".join(argv))
-    done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    except OSError as exc:
+        _fail(f"could not run {argv[0]} ({exc.strerror or exc}); fix HEADROOM_CLAUDE_BIN or your PATH")
     for stream in (done.stdout, done.stderr):
         if stream.strip():
             out.print(stream.rstrip())
@@ -104,6 +146,8 @@ def install(
     path = config_path(scope)
     data = _read(path)
     servers = data.setdefault("mcpServers", {})
+    if not isinstance(servers, dict):
+        _fail(f"mcpServers in {path} is not a JSON object; fix it or use `claude mcp add`")
     if SERVER_NAME in servers:
         if _is_ours(servers[SERVER_NAME]):
             out.print(f"Already installed: mcpServers.{SERVER_NAME} in {path}; nothing changed.")
@@ -111,7 +155,7 @@ def install(
         err.print(f"headroom: {path} already has an mcpServers.{SERVER_NAME} entry that is not Headroom's; left it alone.")
         raise typer.Exit(1)
     servers[SERVER_NAME] = server_entry()
-    _write(path, data)
+    _save(path, data)
     out.print(f"Added mcpServers.{SERVER_NAME} to {path}:")
     out.print(json.dumps(servers[SERVER_NAME], indent=2))
     out.print("Undo with `headroom mcp uninstall" + (" --scope project`." if scope is Scope.project else "`."))
@@ -139,8 +183,11 @@ def uninstall(
     if not servers:
         del data["mcpServers"]
     if not data and scope is Scope.project:
-        path.unlink()  # install created it
+        try:
+            path.unlink()  # install created it
+        except OSError as exc:
+            _fail(f"cannot remove {path} ({exc.strerror or exc}); check the folder's permissions")
         out.print(f"Removed mcpServers.{SERVER_NAME} and the now empty {path}.")
         return
-    _write(path, data)
+    _save(path, data)
     out.print(f"Removed mcpServers.{SERVER_NAME} from {path}.")

@@ -3,12 +3,17 @@
 The tool functions are plain functions (tested directly); `build_server` registers them with the
 official `mcp` SDK. Each call opens the store or ledger under HEADROOM_HOME and closes it again, so
 the server holds no lock between calls and sees what the proxy wrote a moment ago.
+
+The server ends when its stdin closes (the SDK), and also when whoever started it is gone: its parent
+(the client) or the `headroom wrap` named in HEADROOM_WRAP_PID, so a killed session leaves no server.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from typing import Annotated, Optional
 
 from pydantic import Field
@@ -107,5 +112,27 @@ def build_server():
     return server
 
 
+def watch_starters(interval_s: float = 1.0) -> threading.Thread:
+    """Exit when the parent changes (it died: we were handed to init or a subreaper) or the wrap
+    process that started the session is gone. A poll, not a signal: portable, and a killed client
+    cannot tell us anything."""
+    from headroom_cli.wrap.lifeline import WRAP_PID_ENV, process_gone
+
+    parent = os.getppid()
+    wrap = os.environ.get(WRAP_PID_ENV, "")
+    wrap_pid = int(wrap) if wrap.isdigit() and int(wrap) > 1 else None
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval_s)
+            if os.getppid() != parent or (wrap_pid is not None and process_gone(wrap_pid)):
+                os._exit(0)  # the main thread is blocked reading stdin; SQLite's WAL survives this
+
+    thread = threading.Thread(target=watch, name="headroom-mcp-watchdog", daemon=True)
+    thread.start()
+    return thread
+
+
 def serve() -> None:
+    watch_starters()
     build_server().run("stdio")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import socket
 import threading
 
 from headroom_cli.config import Settings
@@ -20,6 +22,26 @@ log = logging.getLogger("headroom.proxy")
 
 class ProxyStartError(RuntimeError):
     """The proxy could not listen (port taken, bad upstream URL); the message says which."""
+
+
+def _bind_error(host: str, port: int) -> str:
+    """Why host:port cannot be listened on, in the system's words plus what to do (mitmproxy only
+    logs it): found by trying to bind it ourselves."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"{host!r} is not an address of this machine ({getattr(exc, 'strerror', None) or exc}); use --host 127.0.0.1"
+    for family, kind, proto, _, addr in infos:
+        try:
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind(addr)
+        except OSError as exc:
+            advice = {errno.EADDRINUSE: "another program listens there: pick another --port, or 0 for any free one",
+                      errno.EADDRNOTAVAIL: "not an address of this machine: use --host 127.0.0.1",
+                      errno.EACCES: "ports below 1024 need privileges: pick a higher --port"}.get(exc.errno)
+            return f"{exc.strerror or exc}" + (f"; {advice}" if advice else "")
+    return "the address may be in use: pick another --port, or 0 for any free one"
 
 
 class _Ready:
@@ -91,7 +113,7 @@ class ProxyServer:
             raise ProxyStartError("the proxy did not start within %.0f s" % timeout)
         if self._failure is not None or self._bound is None:
             self._shutdown()
-            reason = f"{self._failure}" if self._failure else "the address may be in use"
+            reason = f"{self._failure}" if self._failure else _bind_error(self.settings.host, self.settings.port)
             raise ProxyStartError(f"could not listen on {self.settings.host}:{self.settings.port} ({reason})")
         private_tree(self.settings.home / "mitmproxy")  # mitmproxy writes its CA files 0644
         log.debug("proxy listening on %s (session %s)", self.url, self.session)

@@ -3,7 +3,7 @@
 The terminal is the child's: stdio is inherited and nothing is drawn while it runs. Ctrl-C reaches
 the child through the terminal's process group; SIGTERM and SIGHUP sent to us are passed on.
 Everything the child needs comes through its environment and arguments, so a crash or `kill -9`
-leaves nothing behind in the tool's own configuration.
+leaves nothing behind in the tool's own configuration; and the child dies with us (``lifeline``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Callable, Mapping
 
 from headroom_cli.config import Settings
 from headroom_cli.proxy.server import ProxyServer
+from headroom_cli.wrap import lifeline
 from headroom_cli.wrap.loader import Wrapper
 from headroom_cli.wrap.upstreams import inherit_upstreams
 
@@ -84,6 +85,7 @@ def child_environment(wrapper: Wrapper, proxy: ProxyServer,
     env.update(extra_env)
     # So `headroom statusline` (run by the tool) and nested headroom commands find this session.
     env.update(HEADROOM_SESSION=proxy.session, HEADROOM_HOME=str(proxy.settings.home), HEADROOM_PROXY_URL=proxy.url)
+    env[lifeline.WRAP_PID_ENV] = str(os.getpid())  # Headroom's MCP server, started by the tool, ends with us
     return env, lead_args
 
 
@@ -134,9 +136,14 @@ def _run_child(argv: list[str], env: dict[str, str]) -> int:
         signal.SIGTERM: signal.signal(signal.SIGTERM, forward),
         signal.SIGHUP: signal.signal(signal.SIGHUP, forward),
     }
+    reaper = None
     try:
-        child = subprocess.Popen(argv, env=env)
+        # From this (the main) thread: the kernel's parent-death signal follows the forking thread.
+        preexec = lifeline.death_signal_preexec()
+        child = subprocess.Popen(argv, env=env, preexec_fn=preexec)
         started.append(child)
+        if preexec is None:
+            reaper = lifeline.Reaper(child.pid)
         for signum in pending:
             child.send_signal(signum)
         while True:
@@ -146,6 +153,8 @@ def _run_child(argv: list[str], env: dict[str, str]) -> int:
             except InterruptedError:
                 continue
     finally:
+        if reaper is not None:
+            reaper.done()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return 128 - code if code < 0 else code
