@@ -17,6 +17,7 @@ from headroom_cli.ledger import Ledger
 from headroom_cli.pipeline import Pipeline
 from headroom_cli.providers import ANTHROPIC, OPENAI, adapter_for, provider_for
 from headroom_cli.proxy import errors, retrieval
+from headroom_cli.proxy.boundary import TOKEN_HEADER, Boundary
 from headroom_cli.proxy.recorder import Exchange, Recorder
 from headroom_cli.proxy.relay import TICKET_HEADER, Relay, Ticket
 from headroom_cli.proxy.usage import UsageTap, usage_from_body
@@ -72,6 +73,7 @@ class HeadroomAddon:
         }
         self.started = time.time()
         self.listen_port: int | None = None
+        self.boundary = Boundary(settings.host, settings.token)  # its port is set once the proxy listens
         # Set by the server when the model may redeem markers through the proxy (a store is needed).
         self.relay: Relay | None = None
         self.shaper = RequestShaper(settings, store)  # context fit and prompt-cache alignment
@@ -80,6 +82,12 @@ class HeadroomAddon:
     async def request(self, flow: http.HTTPFlow) -> None:
         req = flow.request
         path = req.path.partition("?")[0]
+        refused = self.boundary.refusal(req.headers)
+        if refused is not None:
+            log.warning("refused %s %s from %s: %s", req.method, path[:200], flow.client_conn.peername, refused.message)
+            flow.response = http.Response.make(refused.status, refused.body(), {"Content-Type": "application/json"})
+            return
+        req.headers.pop(TOKEN_HEADER, None)  # the token is ours: never sent upstream
         if path.startswith("/headroom/"):
             await self._serve_own(flow, path)
             return

@@ -10,6 +10,7 @@ from headroom_cli.config import Settings
 from headroom_cli.ledger import Ledger
 from headroom_cli.proxy import errors
 from headroom_cli.proxy.addon import HeadroomAddon, Upstream
+from headroom_cli.proxy.boundary import bind_problem
 from headroom_cli.proxy.recorder import Recorder
 from headroom_cli.proxy.relay import Relay
 from headroom_cli.runtime import build_pipeline, new_session_id, open_store
@@ -30,6 +31,7 @@ class _Ready:
     def running(self) -> None:
         addrs = self.server._master.addons.get("proxyserver").listen_addrs()
         self.server._bound = addrs[0][1] if addrs else None
+        self.server.addon.listen_port = self.server.addon.boundary.port = self.server._bound
         self.server._ready.set()
 
 
@@ -68,6 +70,9 @@ class ProxyServer:
         return f"http://{self.settings.host}:{self.port}"
 
     def start(self, timeout: float = 15.0) -> "ProxyServer":
+        problem = bind_problem(self.settings.host, self.settings.token)
+        if problem is not None:
+            raise ProxyStartError(problem)
         with ProxyServer._running_lock:
             if ProxyServer._running is not None:
                 other = ProxyServer._running
@@ -147,7 +152,8 @@ class ProxyServer:
         master.addons.add(self.addon, _Ready(self))
         # Connect per request, not per client: a down upstream then yields a 502 (eager would drop
         # the client), and requests can be routed to the OpenAI upstream in the request hook.
-        master.options.update(connection_strategy="lazy")
+        # keep_host_header: the client's Host is checked (boundary.py); _route sets the upstream's after.
+        master.options.update(connection_strategy="lazy", keep_host_header=True)
         relay = None
         if self.store is not None and self.settings.compress and self.settings.retrieval_tool:
             relay = self.addon.relay = await Relay(self.store, self.ledger, self.session).start()
