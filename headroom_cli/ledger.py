@@ -143,18 +143,24 @@ class Ledger:
                 add_columns(self._conn, table, columns)
 
     def record(self, r: RequestRecord) -> None:
+        self.record_many([r])
+
+    def record_many(self, records: list[RequestRecord]) -> None:
+        """Rows in one transaction (the proxy's recorder writes in batches)."""
+        if not records:
+            return
         with self._lock, self._conn:
-            self._conn.execute(
+            self._conn.executemany(
                 "INSERT INTO requests (ts, session, provider, model, path, status, tokens_before, tokens_after,"
                 " engines, usage_input, usage_output, usage_cache_read, usage_cache_write, dollars_saved, duration_ms,"
                 " retrieval_rounds, stream_rebuilt, net_dollars_saved, cache_breakpoints, cache_warning)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
+                [(
                     r.ts, r.session, r.provider, r.model, r.path, r.status, r.tokens_before, r.tokens_after,
                     json.dumps(r.engines, sort_keys=True), r.usage.input, r.usage.output, r.usage.cache_read,
                     r.usage.cache_write, r.dollars_saved, r.duration_ms, r.retrieval_rounds, int(r.stream_rebuilt),
                     r.net_dollars_saved, r.cache_breakpoints, r.cache_warning,
-                ),
+                ) for r in records],
             )
 
     def record_retrieval(self, session: str | None, part_id: str, lines: str | None, size: int) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 from headroom_cli.config import Settings
 from headroom_cli.ledger import Ledger
 from headroom_cli.proxy import errors
 from headroom_cli.proxy.addon import HeadroomAddon, Upstream
 from headroom_cli.proxy.boundary import bind_problem
-from headroom_cli.proxy.recorder import Recorder
+from headroom_cli.proxy.recorder import CLOSE_DEADLINE_S, Recorder
 from headroom_cli.proxy.relay import Relay
 from headroom_cli.runtime import build_pipeline, new_session_id, open_store
 
@@ -110,6 +112,7 @@ class ProxyServer:
                 ProxyServer._running = None
 
     def _shutdown(self) -> None:
+        began = time.monotonic()
         if self._master is not None and self._loop is not None and not self._loop.is_closed():
             try:
                 self._master.shutdown()
@@ -117,7 +120,8 @@ class ProxyServer:
                 pass  # the loop already ended
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self.recorder.close()
+        # The recorder kept writing meanwhile; what is left gets the rest of one deadline for both.
+        self.recorder.close(deadline=max(0.1, CLOSE_DEADLINE_S - (time.monotonic() - began)))
 
     def __enter__(self) -> "ProxyServer":
         return self.start()
@@ -139,6 +143,10 @@ class ProxyServer:
 
         self._loop = asyncio.get_running_loop()
         self._loop.set_exception_handler(_quiet_cancellations)
+        # Compression runs in this pool (asyncio.to_thread). At shutdown, requests still waiting for it are
+        # dropped with their connections rather than compressed first: asyncio.run would wait for them all.
+        executor = ThreadPoolExecutor(thread_name_prefix="headroom-compress")
+        self._loop.set_default_executor(executor)
         anthropic = Upstream.parse(self.settings.anthropic_upstream)
         confdir = self.settings.home / "mitmproxy"
         opts = options.Options(
@@ -163,6 +171,7 @@ class ProxyServer:
         finally:
             if relay is not None:
                 await relay.stop()
+            executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict) -> None:
