@@ -195,7 +195,12 @@ class Recorder:
                     log.warning("a savings listener failed: %s: %s", type(exc).__name__, exc)
 
     def _tokens(self, text: str) -> int:
-        return (len(text) + 3) // 4 if self._hurry else count_tokens(text)
+        if self._hurry:
+            return (len(text) + 3) // 4
+        try:
+            return count_tokens(text)
+        except UnicodeEncodeError:  # a lone surrogate, escaped in the request's JSON
+            return count_tokens(text.encode("utf-8", "replace").decode("utf-8"))
 
     def _count(self, text: str) -> int:
         if text in self._counts:
@@ -203,7 +208,7 @@ class Recorder:
             return self._counts[text]
         if self._hurry:
             return self._tokens(text)
-        n = self._counts[text] = count_tokens(text)
+        n = self._counts[text] = self._tokens(text)
         if len(self._counts) > 512:
             self._counts.popitem(last=False)
         return n
