@@ -47,7 +47,7 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
     """``keep_original(part_id, kind, text)`` stores what a repeat reference points at;
     ``saved_outputs_root`` is where the client keeps whole outputs it sent only a preview of."""
     if json.detect_encoding(raw) not in ("utf-8", "utf-8-sig"):  # edits are spliced into UTF-8 bytes
-        raise NotRewritable("body is not UTF-8 JSON")
+        raise NotRewritable("body is not JSON in UTF-8")
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -78,7 +78,7 @@ def test_running_totals_match_the_ledger(headroom_home):
 
 def test_close_writes_a_backlog_within_its_deadline_estimating_what_it_cannot_count(headroom_home):
     ledger = Ledger(headroom_home / "ledger.sqlite3")
-    recorder = Recorder(ledger, max_pending=10_000)
+    recorder = Recorder(ledger, max_pending=10_000, estimate_beyond=10_000)  # every count exact until close
     for i in range(400):
         recorder.record(_exchange(i))
     start = time.perf_counter()
@@ -89,6 +89,19 @@ def test_close_writes_a_backlog_within_its_deadline_estimating_what_it_cannot_co
     assert took < 2.0 + 1.5, took  # the deadline (0.8 s) plus estimating; generous for a loaded machine
     exact = ledger.recent(400, "s1")[-1]  # the first recorded: counted exactly
     assert exact.tokens_before > 10_000
+
+
+def test_behind_the_recorder_estimates_counts_instead_of_dropping_requests(headroom_home, caplog):
+    caplog.set_level(logging.WARNING, logger="headroom")
+    ledger = Ledger(headroom_home / "ledger.sqlite3")
+    recorder = Recorder(ledger, estimate_beyond=8)
+    for i in range(200):  # faster than any exact counting: the queue would overflow at 256
+        recorder.record(_exchange(i))
+    recorder.flush()
+    assert recorder.dropped == 0 and ledger.totals("s1").requests == 200
+    assert 0 < recorder.estimated < 200  # the last ones, once it has caught up, are exact
+    assert sum("estimated" in r.getMessage() for r in caplog.records) == 1
+    recorder.close()
 
 
 @pytest.fixture
@@ -112,6 +125,7 @@ def test_stats_answer_at_once_while_the_recorder_has_a_backlog(upstream, headroo
                         compress=True, home=headroom_home)
     server = ProxyServer(settings).start()
     try:
+        server.recorder.estimate_beyond = 10_000  # every count exact: a backlog of seconds
         for i in range(200):  # seconds of counting for the recorder (it was waited on: 5.8 s at 50 clients)
             server.recorder.record(_exchange(i, server.session))
         timings = []

@@ -46,7 +46,7 @@ def test_a_number_json_cannot_write_keeps_the_body_as_sent():
 
 @pytest.mark.parametrize("raw, why", [
     (b'{"messages":' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deep"),
-    ('{"model": "x", "messages": []}'.encode("utf-16"), "not UTF-8"),
+    ('{"model": "x", "messages": []}'.encode("utf-16"), "not JSON in UTF-8"),
 ])
 def test_unreadable_bodies_are_not_rewritable(raw, why):
     with pytest.raises(NotRewritable, match=why):

@@ -227,6 +227,7 @@ class HeadroomAddon:
             "all_time": total.to_json(),
             "engines": engines,
             "pending_records": self.recorder.backlog,
+            "estimated_records": self.recorder.estimated,  # token counts estimated: the recorder was behind
             "unrecorded": self.recorder.dropped,
         })
 

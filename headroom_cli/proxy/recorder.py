@@ -3,10 +3,12 @@
 One worker thread does it in order, so the proxy's event loop never waits on tiktoken or SQLite.
 (Originals are stored with the frozen decision, before the request goes upstream.)
 
-Under load the queue is bounded (the oldest waiting request is dropped, counted, warned about once),
-rows are written in batches of one transaction each, /headroom/stats reads running totals kept here
-(never the queue), and close() finishes within a deadline: what is still waiting then is recorded with
-estimated token counts rather than lost.
+Under load, rows are written in batches of one transaction each; past ESTIMATE_BEYOND waiting requests
+their token counts are estimated (4 characters a token: counting a 95 KB body exactly takes ~25 ms,
+so a busy proxy outruns the worker), warned about once; the queue is bounded all the same (the oldest
+waiting request is dropped, counted, warned about once). /headroom/stats reads running totals kept
+here (never the queue), and close() finishes within a deadline: what is still waiting then is recorded
+with estimated counts rather than lost.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from headroom_cli.tokens import count_tokens, dollars_for_input_tokens
 log = logging.getLogger("headroom.recorder")
 
 MAX_PENDING = 256  # requests waiting to be counted; each holds its body (≈ 100 KB for a coding agent)
+ESTIMATE_BEYOND = 32  # waiting requests past which counts are estimated, so rows trail by seconds at most
 BATCH = 32  # rows per transaction
 CLOSE_DEADLINE_S = 0.8  # from the start of shutdown; then the rest is estimated (4 characters a token)
 
@@ -103,18 +106,20 @@ def _fold(t: Totals, r: RequestRecord) -> None:
 
 
 class Recorder:
-    def __init__(self, ledger: Ledger, max_pending: int = MAX_PENDING):
+    def __init__(self, ledger: Ledger, max_pending: int = MAX_PENDING, estimate_beyond: int = ESTIMATE_BEYOND):
         self.ledger = ledger
+        self.estimate_beyond = estimate_beyond
         self.listeners: list[Callable[[RequestRecord], None]] = []  # called on the worker after each write
         self.totals = RunningTotals(ledger)
         self.max_pending = max_pending
         self.dropped = 0  # requests never recorded: the queue was full
-        self.estimated = 0  # requests recorded at shutdown with estimated token counts
+        self.estimated = 0  # requests recorded with estimated token counts (under load, at shutdown)
         self._counts: OrderedDict[str, int] = OrderedDict()  # re-sent parts are counted once
         self._pending: deque[Exchange] = deque()
         self._busy = 0  # taken by the worker, not written yet
         self._cond = threading.Condition()
         self._hurry = False  # past the close deadline
+        self._estimating = False  # this request's counts are estimated
         self._stop = False
         self._worker = threading.Thread(target=self._loop, name="headroom-recorder", daemon=True)
         self._worker.start()
@@ -155,8 +160,9 @@ class Recorder:
             self._stop = True
             self._cond.notify_all()
         self._worker.join(timeout=5.0)
-        if self.estimated:
-            log.warning("%d request(s) were recorded at shutdown with estimated token counts", self.estimated)
+        if self._hurry and self.estimated:
+            log.warning("%d request(s) were recorded with estimated token counts (at shutdown or under load)",
+                        self.estimated)
 
     def _loop(self) -> None:
         while True:
@@ -176,6 +182,10 @@ class Recorder:
     def _write(self, batch: list[Exchange]) -> None:
         records = []
         for exchange in batch:
+            self._estimating = self._hurry or len(self._pending) >= self.estimate_beyond
+            if self._estimating and not self._hurry and not self.estimated:
+                log.warning("the savings ledger is behind: token counts are estimated (4 characters a token) while "
+                            "more than %d requests wait", self.estimate_beyond)
             try:
                 records.append(self._record(exchange))
             except Exception as exc:  # bookkeeping must never take the proxy down
@@ -195,7 +205,7 @@ class Recorder:
                     log.warning("a savings listener failed: %s: %s", type(exc).__name__, exc)
 
     def _tokens(self, text: str) -> int:
-        if self._hurry:
+        if self._estimating:
             return (len(text) + 3) // 4
         try:
             return count_tokens(text)
@@ -206,7 +216,7 @@ class Recorder:
         if text in self._counts:
             self._counts.move_to_end(text)
             return self._counts[text]
-        if self._hurry:
+        if self._estimating:
             return self._tokens(text)
         n = self._counts[text] = self._tokens(text)
         if len(self._counts) > 512:
@@ -223,7 +233,7 @@ class Recorder:
         for finding in note.findings:
             self.ledger.record_volatile(ex.session, finding.location, finding.offset, finding.kind, finding.before,
                                         finding.after)
-        if (ex.status is not None and ex.status >= 400) or self._hurry:
+        if (ex.status is not None and ex.status >= 400) or self._estimating:
             return
         sent = note.sent or ex.body_text
         counted = account(ex.provider, ex.model, ex.usage, sent, savings, overhead, note.broken_chars,
@@ -235,7 +245,7 @@ class Recorder:
     def _record(self, ex: Exchange) -> RequestRecord:
         # Counted honestly: a retrieval's result is in the request only because of Headroom, so it is
         # not part of "before"; the retrieval rounds the proxy answered cost their whole requests.
-        if self._hurry:
+        if self._estimating:
             self.estimated += 1
         sent = self._tokens(ex.body_text)
         retrieved = 0
