@@ -107,6 +107,7 @@ class Boundary:
         if not value:
             return False
         name, port = _split_host(value)
-        if port != self.port and not (port is None and self.port == 80):
+        # Off loopback a client may reach it through a forwarded port (a container's -p 9000:8787).
+        if port != self.port and not (port is None and self.port == 80) and not self.any_ip:
             return False
         return name in self.names or (self.any_ip and _is_ip_literal(name))
