@@ -83,12 +83,12 @@ def main_options(
 
 
 def _settings(host=None, port=None, anthropic_upstream=None, openai_upstream=None, no_compress=False,
-              no_retrieval_tool=False, budget=None, no_cache_breakpoints=False) -> Settings:
+              no_retrieval_tool=False, budget=None, no_cache_breakpoints=False, token=None) -> Settings:
     try:
         return Settings.resolve(host=host, port=port, anthropic_upstream=anthropic_upstream,
                                 openai_upstream=openai_upstream, no_compress=no_compress,
                                 no_retrieval_tool=no_retrieval_tool, budget=budget,
-                                no_cache_breakpoints=no_cache_breakpoints, debug=_state["debug"])
+                                no_cache_breakpoints=no_cache_breakpoints, debug=_state["debug"], token=token)
     except ValueError as exc:
         _fail(str(exc), 2)
 
@@ -96,13 +96,16 @@ def _settings(host=None, port=None, anthropic_upstream=None, openai_upstream=Non
 BUDGET_HELP = ("Most input tokens (cl100k) a request may carry (env HEADROOM_BUDGET); a request over it, or over "
                "the model's context window, is fitted: older tool outputs compressed harder, then middle turns moved "
                "to the store behind one marker.")
+TOKEN_HELP = ("Clients must send this in an x-headroom-token header, on every request (env HEADROOM_TOKEN); "
+              "required when --host is not a loopback address.")
 NO_BREAKPOINTS_HELP = ("Don't add Anthropic cache_control breakpoints to requests that carry none "
                        "(env HEADROOM_NO_CACHE_BREAKPOINTS=1).")
 
 
 @app.command()
 def proxy(
-    host: str = typer.Option("127.0.0.1", help="Address to bind. Keep 127.0.0.1 unless you mean to share it."),
+    host: str = typer.Option("127.0.0.1", help="Address to bind. Keep 127.0.0.1 unless you mean to share it; "
+                             "any other address needs --token."),
     port: Optional[int] = typer.Option(None, help="Port to listen on (env HEADROOM_PORT; default 8787; 0 = any free port)."),
     anthropic_upstream: Optional[str] = typer.Option(None, help=UPSTREAM_HELP.format(env="HEADROOM_ANTHROPIC_UPSTREAM", default="https://api.anthropic.com")),
     openai_upstream: Optional[str] = typer.Option(None, help=UPSTREAM_HELP.format(env="HEADROOM_OPENAI_UPSTREAM", default="https://api.openai.com")),
@@ -110,6 +113,7 @@ def proxy(
     no_retrieval_tool: bool = typer.Option(False, "--no-retrieval-tool", help="Don't offer the model the headroom_retrieve tool that the proxy answers itself (env HEADROOM_NO_RETRIEVAL_TOOL=1)."),
     budget: Optional[int] = typer.Option(None, "--budget", min=1, metavar="TOKENS", help=BUDGET_HELP),
     no_cache_breakpoints: bool = typer.Option(False, "--no-cache-breakpoints", help=NO_BREAKPOINTS_HELP),
+    token: Optional[str] = typer.Option(None, "--token", metavar="T", help=TOKEN_HELP),
 ) -> None:
     """Run the compressing proxy alone, for any Anthropic or OpenAI API client.
 
@@ -129,7 +133,7 @@ def proxy(
 
     _setup_logging()
     settings = _settings(host, port, anthropic_upstream, openai_upstream, no_compress, no_retrieval_tool, budget,
-                         no_cache_breakpoints)
+                         no_cache_breakpoints, token)
     try:
         server = ProxyServer(settings).start()
     except ProxyStartError as exc:
@@ -147,6 +151,9 @@ def proxy(
     err.print(banner("proxy", server.url, settings, server.session,
                      [("health", f"{server.url}/headroom/health"), ("stats", f"{server.url}/headroom/stats")]))
     err.print(f"Point a client at it: [bold]ANTHROPIC_BASE_URL={server.url}[/] or [bold]OPENAI_BASE_URL={server.url}/v1[/] · Ctrl-C to stop")
+    if settings.token:
+        err.print("Clients must send the token in an [bold]x-headroom-token[/] header (Claude Code: "
+                  "[bold]ANTHROPIC_CUSTOM_HEADERS='x-headroom-token: …'[/])", highlight=False)
     def stop_on_term(*_) -> None:
         raise KeyboardInterrupt  # SIGTERM ends it like Ctrl-C: clean shutdown and the summary
 

@@ -128,6 +128,18 @@ def part_budget_ms_setting() -> int:
     return int(value)
 
 
+def _token(flag: str | None) -> str | None:
+    """The proxy's token: --token, else HEADROOM_TOKEN; None when neither is set."""
+    value = flag if flag is not None else _env("HEADROOM_TOKEN")
+    if value is None:
+        return None
+    value = value.strip()
+    if not value or any(ord(c) < 33 or ord(c) > 126 for c in value):
+        raise ValueError("the token (--token / HEADROOM_TOKEN) must be printable ASCII without spaces, e.g. "
+                         "the output of `python -c 'import secrets; print(secrets.token_urlsafe())'`")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str
@@ -149,6 +161,8 @@ class Settings:
     budget: int | None = None
     # Engine CPU time per part (HEADROOM_PART_BUDGET_MS): a guard against pathological input.
     part_budget_ms: int = DEFAULT_PART_BUDGET_MS
+    # Clients must send it as x-headroom-token (HEADROOM_TOKEN); required for a non-loopback host.
+    token: str | None = None
 
     @property
     def store_path(self) -> Path:
@@ -172,6 +186,7 @@ class Settings:
         budget: int | None = None,
         code_min_lines: int | None = None,
         debug: bool = False,
+        token: str | None = None,
     ) -> "Settings":
         return cls(
             host=host or DEFAULT_HOST,
@@ -186,4 +201,5 @@ class Settings:
             debug=debug,
             code_min_lines=code_min_lines_setting(code_min_lines),
             part_budget_ms=part_budget_ms_setting(),
+            token=_token(token),
         )

@@ -143,6 +143,20 @@ def _setup(conn: sqlite3.Connection) -> None:
             add_columns(conn, table, columns)
 
 
+_INSERT_REQUEST = (
+    "INSERT INTO requests (ts, session, provider, model, path, status, tokens_before, tokens_after,"
+    " engines, usage_input, usage_output, usage_cache_read, usage_cache_write, dollars_saved, duration_ms,"
+    " retrieval_rounds, stream_rebuilt, net_dollars_saved, cache_breakpoints, cache_warning)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _request_row(r: RequestRecord) -> tuple:
+    return (r.ts, r.session, r.provider, r.model, r.path, r.status, r.tokens_before, r.tokens_after,
+            json.dumps(r.engines, sort_keys=True), r.usage.input, r.usage.output, r.usage.cache_read,
+            r.usage.cache_write, r.dollars_saved, r.duration_ms, r.retrieval_rounds, int(r.stream_rebuilt),
+            r.net_dollars_saved, r.cache_breakpoints, r.cache_warning)
+
+
 class Ledger:
     def __init__(self, path: Path, *, _db=None):
         """Raises db.DataError (one line for the user) when the file cannot be opened or is damaged."""
@@ -161,29 +175,26 @@ class Ledger:
             return cls(path, _db=memory_database(_setup))
 
     def _write(self, sql: str, args: tuple) -> None:
-        """One row written; a failure to write (disk full, file deleted read-only, damaged) is said once
-        and the row dropped: bookkeeping must never cost a request."""
+        self._write_many(sql, [args])
+
+    def _write_many(self, sql: str, rows: list[tuple]) -> None:
+        """Rows written in one transaction; a failure to write (disk full, file deleted read-only, damaged)
+        is said once and the rows dropped: bookkeeping must never cost a request."""
         try:
             with self._db.use() as conn, conn:
-                conn.execute(sql, args)
+                conn.executemany(sql, rows)
         except (sqlite3.Error, OSError) as exc:
             if not self._warned:
                 self._warned = True
                 log.warning("savings not recorded: %s", exc)
 
     def record(self, r: RequestRecord) -> None:
-        self._write(
-            "INSERT INTO requests (ts, session, provider, model, path, status, tokens_before, tokens_after,"
-            " engines, usage_input, usage_output, usage_cache_read, usage_cache_write, dollars_saved, duration_ms,"
-            " retrieval_rounds, stream_rebuilt, net_dollars_saved, cache_breakpoints, cache_warning)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                r.ts, r.session, r.provider, r.model, r.path, r.status, r.tokens_before, r.tokens_after,
-                json.dumps(r.engines, sort_keys=True), r.usage.input, r.usage.output, r.usage.cache_read,
-                r.usage.cache_write, r.dollars_saved, r.duration_ms, r.retrieval_rounds, int(r.stream_rebuilt),
-                r.net_dollars_saved, r.cache_breakpoints, r.cache_warning,
-            ),
-        )
+        self.record_many([r])
+
+    def record_many(self, records: list[RequestRecord]) -> None:
+        """Rows in one transaction (the proxy's recorder writes in batches)."""
+        if records:
+            self._write_many(_INSERT_REQUEST, [_request_row(r) for r in records])
 
     def record_retrieval(self, session: str | None, part_id: str, lines: str | None, size: int) -> None:
         """One omitted part read back (through the MCP tool): which, which lines, how many bytes."""

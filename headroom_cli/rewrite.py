@@ -47,10 +47,14 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
     """``keep_original(part_id, kind, text)`` stores what a repeat reference points at;
     ``saved_outputs_root`` is where the client keeps whole outputs it sent only a preview of (only this
     request's session's Bash outputs are read there: see persisted.py)."""
+    if json.detect_encoding(raw) not in ("utf-8", "utf-8-sig"):  # edits are spliced into UTF-8 bytes
+        raise NotRewritable("body is not JSON in UTF-8")
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise NotRewritable(f"body is not JSON ({exc.__class__.__name__})") from None
+    except RecursionError:
+        raise NotRewritable("body is nested too deep to read") from None
     if not isinstance(body, dict):
         raise NotRewritable("body is not a JSON object")
     model = body.get("model") if isinstance(body.get("model"), str) else None
@@ -63,6 +67,9 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
         if is_retrieval(slot.tool_name, slot.tool_input):
             # Asked for whole: never compressed again. Marked, as it is in the request only because of us.
             outcomes.append(Outcome(slot.text, slot.text, kind=RETRIEVED))
+            continue
+        if not _utf8(slot.text):  # a lone surrogate (an escaped \ud800) cannot be stored: sent as it is
+            outcomes.append(Outcome(slot.text, slot.text))
             continue
         first = earlier.setdefault(slot.text, slot) if len(slot.text) >= pipeline.min_chars else slot
         whole = persisted.saved_output(slot.text, saved_outputs_root, session, slot.call) if session else None
@@ -84,18 +91,31 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
         return Rewrite(raw, outcomes, model, body)
     new = _splice(raw, _edits(slots, outcomes), body)
     if new is None:
-        new = _dumps(body)
+        try:
+            new = _dumps(body)
+        except ValueError:  # 1e999 reads as inf, which JSON cannot write: send the body as it came
+            return Rewrite(raw, [Outcome(o.original, o.original) for o in outcomes], model, json.loads(raw))
     return Rewrite(new, outcomes, model, body)
 
 
 def _edits(slots: list[Slot], outcomes: list[Outcome]) -> list[tuple[str, str]]:
-    """Each changed JSON string once, as sent and as it reads now, in document order (a string may hold
-    several span slots, e.g. aider's pasted outputs inside one user message)."""
+    """Each tool-output JSON string once, as sent and as it reads now, in document order (a string may
+    hold several span slots, e.g. aider's pasted outputs inside one user message). Unchanged ones are
+    listed too, as landmarks: a changed output identical to an earlier unchanged one is then found in
+    its own place, not in the earlier one's."""
     edits: dict[tuple[int, str], tuple[str, str]] = {}
     for slot, outcome in zip(slots, outcomes):
-        if outcome.changed:
-            edits.setdefault(slot.string_id, slot.edit)
+        if outcome.changed or slot.string_id not in edits:
+            edits[slot.string_id] = slot.edit
     return list(edits.values())
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def _repeat(text: str, first: Slot) -> Outcome:
@@ -129,6 +149,8 @@ def _splice(raw: bytes, replacements: list[tuple[str, str]], expected: dict[str,
             if at >= 0:
                 break
         else:
+            if old == new:
+                continue  # a landmark written some other way: not needed
             return None
         pieces.append(raw[pos:at])
         pieces.append(json.dumps(new, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass"))
@@ -144,6 +166,6 @@ def _splice(raw: bytes, replacements: list[tuple[str, str]], expected: dict[str,
 
 def _dumps(body: dict[str, Any]) -> bytes:
     try:
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
     except UnicodeEncodeError:
-        return json.dumps(body, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+        return json.dumps(body, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii")

@@ -9,6 +9,9 @@ then times the same requests sent straight to the mock ("direct") and through th
 2. First streamed byte: the same request with ``"stream": true``, to the first SSE line of the body.
 3. A ~50K-token ``pytest -v`` log as the tool_result: compression on vs direct, and vs the proxy with
    compression off. Every request carries a different log, so the proxy's memo never answers.
+4. Concurrency (scripts/bench_concurrency.py): 10 / 50 / 100 clients at once with ~95 KB bodies holding
+   a compressible log, direct vs through `headroom proxy` in its own process: requests per second,
+   added p50 / p99, errors, the proxy's RSS before and after each level.
 
 Compression off is the same proxy with its addon's ``compress`` setting switched off just before each
 such request (requests are sequential, so none sees the other's setting). A second ProxyServer in the
@@ -22,6 +25,8 @@ is the median / p90 of the per-round differences (proxied minus baseline of the 
     .venv/bin/python scripts/bench_proxy.py                 # a table
     .venv/bin/python scripts/bench_proxy.py --json          # a JSON object instead
     .venv/bin/python scripts/bench_proxy.py --requests 100 --warmup 10
+    .venv/bin/python scripts/bench_proxy.py --clients 10,50,100 --level-seconds 30   # the defaults
+    .venv/bin/python scripts/bench_proxy.py --clients none                             # no concurrency table
 
 Exits 0 even when a target is missed: it measures, the tests judge.
 """
@@ -45,8 +50,11 @@ from pathlib import Path
 from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # run as a plain file from a checkout
-    sys.path.insert(0, str(REPO))
+for _path in (REPO, REPO / "scripts"):  # run as a plain file from a checkout
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+import bench_concurrency  # noqa: E402
 
 from headroom_cli.config import Settings  # noqa: E402
 from headroom_cli.mock_upstream import MockUpstream  # noqa: E402
@@ -447,7 +455,16 @@ def start_proxy(upstream: MockUpstream, home: Path, compress: bool) -> ProxyServ
     return ProxyServer(settings).start()
 
 
-def run(requests: int, warmup: int, log_tokens: int, progress: Callable[[str], None]) -> dict:
+def concurrency_body(n: int) -> bytes:
+    """About 95 KB: a Claude Code turn (no tool definitions) whose tool_result is a new pytest log."""
+    return claude_code_body([], pytest_log(_CONCURRENCY_PASSING, n), stream=False)
+
+
+_CONCURRENCY_PASSING = 1030  # PASSED lines for a body of about bench_concurrency.BODY_BYTES
+
+
+def run(requests: int, warmup: int, log_tokens: int, progress: Callable[[str], None],
+        clients: list[int] | None = None, level_seconds: float = 30.0) -> dict:
     collector = WarningCollector()
     logging.getLogger().addHandler(collector)  # also keeps them off stderr
     try:
@@ -465,9 +482,14 @@ def run(requests: int, warmup: int, log_tokens: int, progress: Callable[[str], N
             finally:
                 proxy.stop()
             mock_errors = upstream.errors
+        concurrency = None
+        if clients:
+            with tempfile.TemporaryDirectory(prefix="headroom-bench-") as tmp:
+                concurrency = bench_concurrency.run(clients, level_seconds, concurrency_body, Path(tmp), progress)
     finally:
         logging.getLogger().removeHandler(collector)
     return {
+        "concurrency": concurrency,
         "machine": machine(),
         "requests": requests,
         "warmup": warmup,
@@ -517,6 +539,8 @@ def print_report(result: dict) -> None:
         console.print(f"[yellow]proxy warning ×{count}[/yellow]: {message}")
     if result["mock_errors"]:
         console.print(f"[red]the mock upstream hit {result['mock_errors']} internal errors[/red]")
+    if result["concurrency"]:
+        bench_concurrency.print_table(console, result["concurrency"])
 
 
 def _print_compression(console, result: dict) -> None:
@@ -543,15 +567,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=5, help="warm-up requests per target, left out (5)")
     parser.add_argument("--log-tokens", type=int, default=50_000, help="size of the generated pytest log (50000)")
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of the table")
+    parser.add_argument("--clients", default="10,50,100",
+                        help="concurrency levels, comma-separated, or 'none' (10,50,100)")
+    parser.add_argument("--level-seconds", type=float, default=30.0,
+                        help="seconds per concurrency level, half direct and half proxied (30)")
     args = parser.parse_args(argv)
     if args.requests < 1 or args.warmup < 0 or args.log_tokens < 1_000:
         parser.error("--requests must be ≥ 1, --warmup ≥ 0 and --log-tokens ≥ 1000")
+    try:
+        clients = [] if args.clients == "none" else [int(c) for c in args.clients.split(",")]
+    except ValueError:
+        parser.error("--clients takes numbers separated by commas, e.g. 10,50,100, or none")
+    if any(c < 1 for c in clients) or args.level_seconds <= 0:
+        parser.error("--clients must be ≥ 1 each and --level-seconds more than 0")
 
     def progress(step: str) -> None:
         if not args.json:
             print(f"… {step}", file=sys.stderr, flush=True)
 
-    result = run(args.requests, args.warmup, args.log_tokens, progress)
+    result = run(args.requests, args.warmup, args.log_tokens, progress, clients, args.level_seconds)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -12,12 +12,15 @@ SCRIPT = REPO / "scripts" / "bench_proxy.py"
 
 ROW_KEYS = {"id", "scenario", "baseline", "baseline_p50_ms", "proxied_p50_ms", "added_p50_ms", "added_p90_ms",
             "target_ms", "passed", "samples"}
+LEVEL_KEYS = ["clients", "direct_rps", "proxy_rps", "added_p50_ms", "added_p99_ms", "errors",  # as bench_gateway's
+              "rss_before_mb", "rss_after_mb"]
 ROW_IDS = ["passthrough", "first_byte", "compress_vs_direct", "compress_vs_off", "compress_off_vs_direct"]
 
 
 def test_bench_json_shape():
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--requests", "3", "--warmup", "1", "--log-tokens", "3000", "--json"],
+        [sys.executable, str(SCRIPT), "--requests", "3", "--warmup", "1", "--log-tokens", "3000", "--json",
+         "--clients", "2,4", "--level-seconds", "3"],
         capture_output=True, text=True, timeout=180, cwd=REPO,
     )
     assert done.returncode == 0, done.stderr
@@ -45,3 +48,23 @@ def test_bench_json_shape():
     assert 0 <= c["compressed_requests"] <= 3
     assert c["compress_off_unchanged"] is True  # compression off forwards the log byte for byte
     assert result["mock_errors"] == 0
+
+    # The concurrency table: each level, direct and proxied, with the proxy's memory.
+    levels = result["concurrency"]["levels"]
+    assert [level["clients"] for level in levels] == [2, 4]
+    assert 90_000 <= result["concurrency"]["body_bytes"] <= 100_000
+    for level in levels:
+        assert set(LEVEL_KEYS) <= set(level)
+        assert level["errors"] == 0 and level["direct_errors"] == 0
+        assert level["direct_requests"] > 0 and level["proxy_requests"] > 0
+        assert level["direct_rps"] > 0 and level["proxy_rps"] > 0
+        assert level["rss_before_mb"] > 0 and level["rss_after_mb"] > 0
+        assert level["stats_ms"] is not None
+
+
+def test_bench_without_the_concurrency_table():
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--requests", "1", "--warmup", "0", "--log-tokens", "1000", "--json",
+         "--clients", "none"], capture_output=True, text=True, timeout=180, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["concurrency"] is None

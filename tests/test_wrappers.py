@@ -100,7 +100,8 @@ def test_codex_gets_a_provider_and_the_mcp_server_as_toml_overrides():
     overrides = dict(a.split("=", 1) for a in args[1::2])
     assert args[0::2] == ["-c"] * 3
     provider = tomllib.loads("p = " + overrides["model_providers.headroom"])["p"]
-    assert provider == {"name": "Headroom", "base_url": URL + "/v1", "wire_api": "responses", "requires_openai_auth": True}
+    assert provider == {"name": "Headroom", "base_url": URL + "/v1", "wire_api": "responses", "requires_openai_auth": True,
+                        "env_http_headers": {"x-headroom-token": "HEADROOM_TOKEN"}}  # sent only when it is set
     assert overrides["model_provider"] == "headroom"
     server = tomllib.loads("s = " + overrides["mcp_servers.headroom"])["s"]
     claude_config = json.loads(loader.load("claude").render(URL, "session-1", "/state")[1][-1].split("=", 1)[1])

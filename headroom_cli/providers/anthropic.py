@@ -34,7 +34,8 @@ class AnthropicMessages:
                 elif block.get("type") == "tool_use" and isinstance(block.get("id"), str):
                     calls[block["id"]] = tool_call(block.get("name"), block.get("input"), block["id"])
                 elif block.get("type") == "tool_result" and message.get("role") == "user":
-                    call = calls.get(block.get("tool_use_id"))
+                    use_id = block.get("tool_use_id")
+                    call = calls.get(use_id) if isinstance(use_id, str) else None
                     content = block.get("content")
                     if isinstance(content, str):
                         found.append(Slot(block, "content", call))

@@ -26,7 +26,8 @@ class OpenAIChat:
         for message in messages:
             if not isinstance(message, dict):
                 continue
-            for requested in message.get("tool_calls") or []:
+            requested_calls = message.get("tool_calls")
+            for requested in requested_calls if isinstance(requested_calls, list) else []:
                 if isinstance(requested, dict) and isinstance(requested.get("function"), dict):
                     function = requested["function"]
                     calls[str(requested.get("id"))] = tool_call(function.get("name"), function.get("arguments"), requested.get("id"))

@@ -17,6 +17,7 @@ from headroom_cli.ledger import Ledger
 from headroom_cli.pipeline import Pipeline
 from headroom_cli.providers import ANTHROPIC, OPENAI, adapter_for, provider_for
 from headroom_cli.proxy import errors, retrieval
+from headroom_cli.proxy.boundary import TOKEN_HEADER, Boundary
 from headroom_cli.proxy.recorder import Exchange, Recorder
 from headroom_cli.proxy.relay import TICKET_HEADER, Relay, Ticket
 from headroom_cli.proxy.usage import UsageTap, usage_from_body
@@ -72,6 +73,7 @@ class HeadroomAddon:
         }
         self.started = time.time()
         self.listen_port: int | None = None
+        self.boundary = Boundary(settings.host, settings.token)  # its port is set once the proxy listens
         # Set by the server when the model may redeem markers through the proxy (a store is needed).
         self.relay: Relay | None = None
         self.shaper = RequestShaper(settings, store)  # context fit and prompt-cache alignment
@@ -80,6 +82,12 @@ class HeadroomAddon:
     async def request(self, flow: http.HTTPFlow) -> None:
         req = flow.request
         path = req.path.partition("?")[0]
+        refused = self.boundary.refusal(req.headers)
+        if refused is not None:
+            log.warning("refused %s %s from %s: %s", req.method, path[:200], flow.client_conn.peername, refused.message)
+            flow.response = http.Response.make(refused.status, refused.body(), {"Content-Type": "application/json"})
+            return
+        req.headers.pop(TOKEN_HEADER, None)  # the token is ours: never sent upstream
         if path.startswith("/headroom/"):
             await self._serve_own(flow, path)
             return
@@ -201,17 +209,28 @@ class HeadroomAddon:
                 "upstreams": {name: up.origin + up.prefix for name, up in self.upstreams.items()},
             })
         elif path == "/headroom/stats":
-            await asyncio.to_thread(self.recorder.flush)  # so the numbers include the latest request
-            session, total = self.ledger.totals(self.session), self.ledger.totals()
-            self._json(flow, 200, {
-                "session": self.session,
-                "tokenizer": "cl100k_base",
-                "this_session": session.to_json(),
-                "all_time": total.to_json(),
-                "engines": self.ledger.engines_json(self.session),
-            })
+            await self._stats(flow)
         else:
             self._json(flow, 404, {"error": f"no such endpoint: {path}", "endpoints": ["/headroom/health", "/headroom/stats"]})
+
+    async def _stats(self, flow: http.HTTPFlow) -> None:
+        """From the recorder's running totals: never a wait on the ledger or on a backlog of requests
+        (under load the numbers trail by `pending_records`); idle, a moment for the latest request."""
+        for _ in range(5):
+            if not self.recorder.backlog or self.recorder.backlog > 2:
+                break
+            await asyncio.sleep(0.01)
+        session, total, engines = self.recorder.totals.snapshot(self.session)
+        self._json(flow, 200, {
+            "session": self.session,
+            "tokenizer": "cl100k_base",
+            "this_session": session.to_json(),
+            "all_time": total.to_json(),
+            "engines": engines,
+            "pending_records": self.recorder.backlog,
+            "estimated_records": self.recorder.estimated,  # token counts estimated: the recorder was behind
+            "unrecorded": self.recorder.dropped,
+        })
 
     @staticmethod
     def _json(flow: http.HTTPFlow, status: int, payload: dict) -> None:

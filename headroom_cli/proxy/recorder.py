@@ -2,18 +2,25 @@
 
 One worker thread does it in order, so the proxy's event loop never waits on tiktoken or SQLite.
 (Originals are stored with the frozen decision, before the request goes upstream.)
+
+Under load, rows are written in batches of one transaction each; past ESTIMATE_BEYOND waiting requests
+their token counts are estimated (4 characters a token: counting a 95 KB body exactly takes ~25 ms,
+so a busy proxy outruns the worker), warned about once; the queue is bounded all the same (the oldest
+waiting request is dropped, counted, warned about once). /headroom/stats reads running totals kept
+here (never the queue), and close() finishes within a deadline: what is still waiting then is recorded
+with estimated counts rather than lost.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+import threading
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from headroom_cli.ledger import Ledger, RequestRecord, Usage
+from headroom_cli.ledger import Ledger, RequestRecord, Totals, Usage
 from headroom_cli.pipeline import Outcome
 from headroom_cli.proxy.cache_account import account
 from headroom_cli.proxy.relay import Ticket
@@ -22,6 +29,11 @@ from headroom_cli.rewrite import RETRIEVED
 from headroom_cli.tokens import count_tokens, dollars_for_input_tokens
 
 log = logging.getLogger("headroom.recorder")
+
+MAX_PENDING = 256  # requests waiting to be counted; each holds its body (≈ 100 KB for a coding agent)
+ESTIMATE_BEYOND = 32  # waiting requests past which counts are estimated, so rows trail by seconds at most
+BATCH = 32  # rows per transaction
+CLOSE_DEADLINE_S = 0.8  # from the start of shutdown; then the rest is estimated (4 characters a token)
 
 
 @dataclass
@@ -42,33 +54,170 @@ class Exchange:
     cache: Any = None  # shaping.CacheNote: breakpoints added, fit, volatile prefix, cache breaks
 
 
-class Recorder:
+class RunningTotals:
+    """What /headroom/stats shows, kept in memory as rows are written: all time (the ledger's totals when
+    the recorder started, plus what it wrote since) and per session. Reading it never touches SQLite."""
+
     def __init__(self, ledger: Ledger):
+        self._lock = threading.Lock()
+        self._ledger = ledger
+        self._all = ledger.totals()
+        self._sessions: dict[str, tuple[Totals, dict[str, list[int]]]] = {}
+
+    def prepare(self, sessions: set[str]) -> None:
+        """Load what the ledger already holds for sessions not seen yet (before their new rows go in)."""
+        for session in sessions - self._sessions.keys():
+            base = (self._ledger.totals(session), self._ledger.per_engine(session))
+            with self._lock:
+                self._sessions.setdefault(session, base)
+
+    def add(self, r: RequestRecord) -> None:
+        with self._lock:
+            session, engines = self._sessions.setdefault(r.session, (Totals(), {}))
+            for totals in (self._all, session):
+                _fold(totals, r)
+            for name, (parts, before, after) in r.engines.items():
+                acc = engines.setdefault(name, [0, 0, 0])
+                acc[0] += parts
+                acc[1] += before
+                acc[2] += after
+
+    def snapshot(self, session: str) -> tuple[Totals, Totals, dict]:
+        """(this session, all time, this session's engines as /headroom/stats shows them)."""
+        with self._lock:
+            mine, engines = self._sessions.get(session, (Totals(), {}))
+            return replace(mine), replace(self._all), {
+                name: {"parts": p, "tokens_before": b, "tokens_after": a} for name, (p, b, a) in sorted(engines.items())}
+
+
+def _fold(t: Totals, r: RequestRecord) -> None:
+    """Ledger.totals' sums, one row at a time."""
+    t.requests += 1
+    t.tokens_before += r.tokens_before
+    t.tokens_after += r.tokens_after
+    t.dollars_saved += r.dollars_saved
+    t.usage_input += r.usage.input or 0
+    t.usage_output += r.usage.output or 0
+    t.usage_cache_read += r.usage.cache_read or 0
+    t.usage_cache_write += r.usage.cache_write or 0
+    t.net_dollars_saved += r.dollars_saved if r.net_dollars_saved is None else r.net_dollars_saved
+    t.cache_warnings += r.cache_warning is not None
+
+
+class Recorder:
+    def __init__(self, ledger: Ledger, max_pending: int = MAX_PENDING, estimate_beyond: int = ESTIMATE_BEYOND):
         self.ledger = ledger
+        self.estimate_beyond = estimate_beyond
         self.listeners: list[Callable[[RequestRecord], None]] = []  # called on the worker after each write
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="headroom-recorder")
+        self.totals = RunningTotals(ledger)
+        self.max_pending = max_pending
+        self.dropped = 0  # requests never recorded: the queue was full
+        self.estimated = 0  # requests recorded with estimated token counts (under load, at shutdown)
         self._counts: OrderedDict[str, int] = OrderedDict()  # re-sent parts are counted once
+        self._pending: deque[Exchange] = deque()
+        self._busy = 0  # taken by the worker, not written yet
+        self._cond = threading.Condition()
+        self._hurry = False  # past the close deadline
+        self._estimating = False  # this request's counts are estimated
+        self._stop = False
+        self._worker = threading.Thread(target=self._loop, name="headroom-recorder", daemon=True)
+        self._worker.start()
+
+    @property
+    def backlog(self) -> int:
+        """Requests not yet in the ledger (nor in the running totals)."""
+        return len(self._pending) + self._busy
 
     def record(self, exchange: Exchange) -> None:
-        self._worker.submit(self._guard, self._record, exchange)
+        with self._cond:
+            if self._stop:
+                return
+            self._pending.append(exchange)
+            dropped = len(self._pending) > self.max_pending
+            if dropped:
+                self._pending.popleft()
+                self.dropped += 1
+            self._cond.notify_all()
+        if dropped and self.dropped == 1:
+            log.warning("the savings ledger is falling behind: requests beyond %d waiting are not recorded "
+                        "(/headroom/stats counts them as unrecorded)", self.max_pending)
 
-    def flush(self) -> None:
-        self._worker.submit(lambda: None).result()
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every request recorded so far is in the ledger; False if ``timeout`` ran out first."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout)
 
-    def close(self) -> None:
-        self._worker.shutdown(wait=True)
+    def close(self, deadline: float = CLOSE_DEADLINE_S) -> None:
+        """Write what is waiting (estimated past ``deadline`` seconds) and stop the worker."""
+        if not self._worker.is_alive():
+            return
+        if not self.flush(deadline):
+            with self._cond:
+                self._hurry = True
+            self.flush(5.0)
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._worker.join(timeout=5.0)
+        if self._hurry and self.estimated:
+            log.warning("%d request(s) were recorded with estimated token counts (at shutdown or under load)",
+                        self.estimated)
 
-    def _guard(self, fn, arg) -> None:
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending or self._stop)
+                if not self._pending:
+                    return
+                batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
+                self._busy = len(batch)
+            try:
+                self._write(batch)
+            finally:
+                with self._cond:
+                    self._busy = 0
+                    self._cond.notify_all()
+
+    def _write(self, batch: list[Exchange]) -> None:
+        records = []
+        for exchange in batch:
+            self._estimating = self._hurry or len(self._pending) >= self.estimate_beyond
+            if self._estimating and not self._hurry and not self.estimated:
+                log.warning("the savings ledger is behind: token counts are estimated (4 characters a token) while "
+                            "more than %d requests wait", self.estimate_beyond)
+            try:
+                records.append(self._record(exchange))
+            except Exception as exc:  # bookkeeping must never take the proxy down
+                log.warning("could not record savings: %s: %s", type(exc).__name__, exc)
         try:
-            fn(arg)
-        except Exception as exc:  # bookkeeping must never take the proxy down
+            self.totals.prepare({r.session for r in records})
+            self.ledger.record_many(records)
+        except Exception as exc:
             log.warning("could not record savings: %s: %s", type(exc).__name__, exc)
+            return
+        for record in records:
+            self.totals.add(record)
+            for listener in self.listeners:
+                try:
+                    listener(record)
+                except Exception as exc:
+                    log.warning("a savings listener failed: %s: %s", type(exc).__name__, exc)
+
+    def _tokens(self, text: str) -> int:
+        if self._estimating:
+            return (len(text) + 3) // 4
+        try:
+            return count_tokens(text)
+        except UnicodeEncodeError:  # a lone surrogate, escaped in the request's JSON
+            return count_tokens(text.encode("utf-8", "replace").decode("utf-8"))
 
     def _count(self, text: str) -> int:
         if text in self._counts:
             self._counts.move_to_end(text)
             return self._counts[text]
-        n = self._counts[text] = count_tokens(text)
+        if self._estimating:
+            return self._tokens(text)
+        n = self._counts[text] = self._tokens(text)
         if len(self._counts) > 512:
             self._counts.popitem(last=False)
         return n
@@ -83,7 +232,7 @@ class Recorder:
         for finding in note.findings:
             self.ledger.record_volatile(ex.session, finding.location, finding.offset, finding.kind, finding.before,
                                         finding.after)
-        if ex.status is not None and ex.status >= 400:
+        if (ex.status is not None and ex.status >= 400) or self._estimating:
             return
         sent = note.sent or ex.body_text
         counted = account(ex.provider, ex.model, ex.usage, sent, savings, overhead, note.broken_chars,
@@ -92,10 +241,12 @@ class Recorder:
         if counted.warning:
             log.warning("%s", counted.warning)
 
-    def _record(self, ex: Exchange) -> None:
+    def _record(self, ex: Exchange) -> RequestRecord:
         # Counted honestly: a retrieval's result is in the request only because of Headroom, so it is
         # not part of "before"; the retrieval rounds the proxy answered cost their whole requests.
-        sent = count_tokens(ex.body_text)
+        if self._estimating:
+            self.estimated += 1
+        sent = self._tokens(ex.body_text)
         retrieved = 0
         engines: dict[str, list[int]] = {}
         saved = 0
@@ -114,7 +265,7 @@ class Recorder:
             savings.append((o, part_before - part_after))
         hidden = 0
         if ex.ticket is not None:  # our tool's definition, and whole requests for the rounds we answered
-            hidden = self._count(json.dumps(definition(ex.ticket.api))) + sum(map(count_tokens, ex.ticket.continuations))
+            hidden = self._count(json.dumps(definition(ex.ticket.api))) + sum(map(self._tokens, ex.ticket.continuations))
         record = RequestRecord(
             ts=ex.ts, session=ex.session, provider=ex.provider, model=ex.model, path=ex.path,
             tokens_before=sent - retrieved, tokens_after=sent - saved + hidden, engines=engines, usage=ex.usage,
@@ -123,6 +274,4 @@ class Recorder:
             stream_rebuilt=bool(ex.ticket and ex.ticket.rebuilt),
         )
         self._account(ex, record, savings, retrieved + hidden)
-        self.ledger.record(record)
-        for listener in self.listeners:
-            listener(record)
+        return record

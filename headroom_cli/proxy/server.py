@@ -7,13 +7,16 @@ import errno
 import logging
 import socket
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 from headroom_cli.config import Settings
 from headroom_cli.db import private_tree
 from headroom_cli.ledger import Ledger
 from headroom_cli.proxy import errors
 from headroom_cli.proxy.addon import HeadroomAddon, Upstream
-from headroom_cli.proxy.recorder import Recorder
+from headroom_cli.proxy.boundary import bind_problem
+from headroom_cli.proxy.recorder import CLOSE_DEADLINE_S, Recorder
 from headroom_cli.proxy.relay import Relay
 from headroom_cli.runtime import build_pipeline, new_session_id, open_store
 
@@ -53,6 +56,7 @@ class _Ready:
     def running(self) -> None:
         addrs = self.server._master.addons.get("proxyserver").listen_addrs()
         self.server._bound = addrs[0][1] if addrs else None
+        self.server.addon.listen_port = self.server.addon.boundary.port = self.server._bound
         self.server._ready.set()
 
 
@@ -91,6 +95,9 @@ class ProxyServer:
         return f"http://{self.settings.host}:{self.port}"
 
     def start(self, timeout: float = 15.0) -> "ProxyServer":
+        problem = bind_problem(self.settings.host, self.settings.token)
+        if problem is not None:
+            raise ProxyStartError(problem)
         with ProxyServer._running_lock:
             if ProxyServer._running is not None:
                 other = ProxyServer._running
@@ -129,6 +136,7 @@ class ProxyServer:
                 ProxyServer._running = None
 
     def _shutdown(self) -> None:
+        began = time.monotonic()
         if self._master is not None and self._loop is not None and not self._loop.is_closed():
             try:
                 self._master.shutdown()
@@ -136,7 +144,8 @@ class ProxyServer:
                 pass  # the loop already ended
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self.recorder.close()
+        # The recorder kept writing meanwhile; what is left gets the rest of one deadline for both.
+        self.recorder.close(deadline=max(0.1, CLOSE_DEADLINE_S - (time.monotonic() - began)))
 
     def __enter__(self) -> "ProxyServer":
         return self.start()
@@ -158,6 +167,10 @@ class ProxyServer:
 
         self._loop = asyncio.get_running_loop()
         self._loop.set_exception_handler(_quiet_cancellations)
+        # Compression runs in this pool (asyncio.to_thread). At shutdown, requests still waiting for it are
+        # dropped with their connections rather than compressed first: asyncio.run would wait for them all.
+        executor = ThreadPoolExecutor(thread_name_prefix="headroom-compress")
+        self._loop.set_default_executor(executor)
         anthropic = Upstream.parse(self.settings.anthropic_upstream)
         confdir = self.settings.home / "mitmproxy"
         opts = options.Options(
@@ -171,7 +184,8 @@ class ProxyServer:
         master.addons.add(self.addon, _Ready(self))
         # Connect per request, not per client: a down upstream then yields a 502 (eager would drop
         # the client), and requests can be routed to the OpenAI upstream in the request hook.
-        master.options.update(connection_strategy="lazy")
+        # keep_host_header: the client's Host is checked (boundary.py); _route sets the upstream's after.
+        master.options.update(connection_strategy="lazy", keep_host_header=True)
         relay = None
         if self.store is not None and self.settings.compress and self.settings.retrieval_tool:
             relay = self.addon.relay = await Relay(self.store, self.ledger, self.session).start()
@@ -181,6 +195,7 @@ class ProxyServer:
         finally:
             if relay is not None:
                 await relay.stop()
+            executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict) -> None:

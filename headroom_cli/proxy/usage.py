@@ -52,12 +52,20 @@ class UsageTap:
         self._readable = encoding in ("", "identity", "gzip", "deflate")
 
     def __call__(self, chunk: bytes) -> bytes:
+        # Watching must never cost the client its stream: whatever the reply holds, the chunk goes on.
         if self._readable and chunk:
             try:
-                self._watch(self._inflate.decompress(chunk) if self._inflate else chunk)
-            except zlib.error:
+                self._inflated(chunk) if self._inflate else self._watch(chunk)
+            except Exception:  # zlib.error, or a hostile event we could not read: stop watching
                 self._readable = False
         return chunk
+
+    def _inflated(self, chunk: bytes) -> None:
+        assert self._inflate is not None
+        data = self._inflate.decompress(chunk, self.MAX_LINE)  # bounded pieces: a gzip bomb stays small
+        while data:
+            self._watch(data)
+            data = self._inflate.decompress(self._inflate.unconsumed_tail, self.MAX_LINE)
 
     def _watch(self, data: bytes) -> None:
         data = self._pending + data
@@ -67,16 +75,19 @@ class UsageTap:
             self._pending = b""
         for line in lines:
             if line.startswith(b"data:") and b'"usage"' in line:
-                try:
-                    absorb(self.usage, json.loads(line[5:]))
-                except ValueError:
-                    continue
+                absorb_json(self.usage, line[5:])
+
+
+def absorb_json(usage: Usage, data: bytes) -> None:
+    """``absorb`` for JSON text from the upstream: not JSON, or nested too deep to read (RecursionError),
+    is no usage."""
+    try:
+        absorb(usage, json.loads(data))
+    except (ValueError, RecursionError):
+        pass
 
 
 def usage_from_body(body: bytes) -> Usage:
     usage = Usage()
-    try:
-        absorb(usage, json.loads(body))
-    except ValueError:
-        pass
+    absorb_json(usage, body)
     return usage

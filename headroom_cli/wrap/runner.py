@@ -86,6 +86,9 @@ def child_environment(wrapper: Wrapper, proxy: ProxyServer,
     # So `headroom statusline` (run by the tool) and nested headroom commands find this session.
     env.update(HEADROOM_SESSION=proxy.session, HEADROOM_HOME=str(proxy.settings.home), HEADROOM_PROXY_URL=proxy.url)
     env[lifeline.WRAP_PID_ENV] = str(os.getpid())  # Headroom's MCP server, started by the tool, ends with us
+    if proxy.settings.token:  # the proxy checks it (HEADROOM_TOKEN): Claude Code sends it as a custom header
+        headers = [env.get("ANTHROPIC_CUSTOM_HEADERS", ""), f"x-headroom-token: {proxy.settings.token}"]
+        env["ANTHROPIC_CUSTOM_HEADERS"] = "\n".join(h for h in headers if h)
     return env, lead_args
 
 
