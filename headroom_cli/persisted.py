@@ -4,9 +4,11 @@ a 2 KB preview plus the path of the file that holds it all. Where the proxy runs
 failure, not the first 2 KB of passing lines) at once instead of spending Read turns on it.
 
 What is read is sent upstream, so the note's path is trusted only as far as it names the very file
-Claude Code writes for this tool call: `ROOT/<project>/<session>/tool-results/<tool_use_id>.txt`,
-where ROOT is the client's projects folder, <session> is the session the request says it belongs to
-(beside its `<session>.jsonl` transcript) and <tool_use_id> is the Bash call the note answers.
+Claude Code writes for this tool call: `ROOT/<project>/<session>/tool-results/<name>.txt`, where ROOT
+is the client's projects folder, <session> is the session the request says it belongs to (beside its
+`<session>.jsonl` transcript), the note answers a Bash call, and the file begins with the note's own
+preview. (<name> is the call's tool_use id, or a random one when Claude Code streamed the output to
+disk as it ran: so the preview, not the name, ties the file to the note.)
 Every component below ROOT is opened without following symlinks, and only a regular file is read:
 never another project's or session's outputs, another tool's, or anything a link points at.
 """
@@ -24,7 +26,7 @@ from headroom_cli.providers.base import ToolCall
 
 NOTE = re.compile(
     r"\A<persisted-output>\nOutput too large \((?P<size>[^)\n]*)\)\. Full output saved to: (?P<path>[^\n]+)\n"
-    r"\nPreview \([^)\n]*\):\n.*\n</persisted-output>\s*\Z",
+    r"\nPreview \([^)\n]*\):\n(?P<preview>.*)\n</persisted-output>\s*\Z",
     re.DOTALL,
 )
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -60,12 +62,21 @@ def saved_output(note: str, root: Path, session: str | None, call: ToolCall | No
     if not path.is_absolute() or path.parts[:-4] != base.parts:
         return None
     project, folder, results, name = path.parts[-4:]
-    if folder != session or results != "tool-results" or name != f"{call.id}.txt" or not _PROJECT.fullmatch(project):
+    if (folder != session or results != "tool-results" or not name.endswith(".txt")
+            or not _NAME.fullmatch(name[:-4]) or not _PROJECT.fullmatch(project)):
         return None
     try:
-        return _read_beneath(base, project, session, name)
+        whole = _read_beneath(base, project, session, name)
     except (OSError, UnicodeDecodeError, ValueError, NotImplementedError):
         return None
+    return whole if whole is not None and _begins_with_preview(whole, match.group("preview")) else None
+
+
+def _begins_with_preview(whole: str, preview: str) -> bool:
+    """Whether the file is the one the note previews: Claude Code's preview is the output's start,
+    cut at a line with "..." after it when there is more."""
+    shown = preview[: -len("\n...")] if preview.endswith("\n...") else preview
+    return bool(shown.strip()) and whole.startswith(shown)
 
 
 def _read_beneath(base: Path, project: str, session: str, name: str) -> str | None:

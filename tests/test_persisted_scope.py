@@ -98,10 +98,23 @@ def test_another_tools_or_another_calls_output_or_no_session_is_not_expanded(tmp
     note = _note(_own(root))
     assert EXPANDED not in _sent(tmp_path, _body(note, tool="Read"), root)
     assert EXPANDED not in _sent(tmp_path, _body(note, tool="mcp__x__shell"), root)
-    assert EXPANDED not in _sent(tmp_path, _body(note, call_id="toolu_2"), root)  # toolu_1.txt is not its file
     assert EXPANDED not in _sent(tmp_path, _body(note, session=None), root)
     assert EXPANDED not in _sent(tmp_path, _body(note, session="../x"), root)
     assert EXPANDED not in _sent(tmp_path, _body(note), root.parent / "elsewhere")  # not under the client's root
+
+
+def test_the_file_must_begin_with_the_notes_preview_whatever_its_name(tmp_path, root):
+    # Claude Code names the file after the call, or randomly when it streamed the output to disk.
+    streamed = _own(root).with_name("bpqr2arif.txt")
+    streamed.write_text(WHOLE)
+    assert EXPANDED in _sent(tmp_path, _body(_note(streamed), call_id="toolu_9"), root)
+    # Another output of the same session: its start is not what this note previews.
+    other = _own(root).with_name("toolu_0.txt")
+    other.write_text("something else entirely\n" + WHOLE)
+    assert EXPANDED not in _sent(tmp_path, _body(_note(other), call_id="toolu_0"), root)
+    dotted = _own(root).with_name("a.b.txt")  # not one plain name
+    dotted.write_text(WHOLE)
+    assert EXPANDED not in _sent(tmp_path, _body(_note(dotted)), root)
 
 
 @pytest.mark.parametrize("link", ["file", "session folder", "tool-results folder", "project folder"])
