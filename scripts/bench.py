@@ -378,6 +378,7 @@ def bench_persisted(samples: list[Sample], tmp: Path) -> list[dict]:
     """For every sample Claude Code would only preview: what the model gets without Headroom (the 2 KB
     preview, then Read turns to see the rest) and with it under `wrap claude` (the compressed whole)."""
     from headroom_cli import persisted
+    from headroom_cli.providers.base import ToolCall
 
     root = tmp / ".claude" / "projects"
     store = Store(tmp / "persisted.sqlite3")
@@ -387,9 +388,10 @@ def bench_persisted(samples: list[Sample], tmp: Path) -> list[dict]:
             saved = root / "-project" / "session" / "tool-results" / f"toolu_{n:04d}.txt"
             saved.parent.mkdir(parents=True, exist_ok=True)
             saved.write_text(sample.text)
+            (root / "-project" / "session.jsonl").touch()  # the session's transcript, as Claude Code keeps it
             note = (f"<persisted-output>\nOutput too large ({len(sample.text) // 1024}KB). Full output saved to: "
                     f"{saved}\n\nPreview (first 2KB):\n{sample.text[:2048]}\n...\n</persisted-output>")
-            whole = persisted.saved_output(note, root)
+            whole = persisted.saved_output(note, root, "session", ToolCall("Bash", "", saved.stem))
             outcome = Pipeline(frozen=store).run_whole(
                 Part(note, tool_name="Bash", query=sample.query), whole,
                 lambda body, note=note, whole=whole: persisted.render(note, body, whole), persisted.MAX_RENDERED_CHARS)
