@@ -112,24 +112,59 @@ class TokenSavings:
         return 100.0 * self.tokens_saved / self.tokens_before if self.tokens_before else 0.0
 
 
+LIST_PRICE_BASIS = "at list price, uncached: every token removed priced as fresh input"
+NET_BASIS = ("input dollars at list price after prompt caching, from the usage the upstream reported; "
+             "without Headroom = paid + the net saving (each removed token at the rate its place in the prompt was billed)")
+
+
 @dataclass
 class Totals(TokenSavings):
     requests: int = 0
     tokens_before: int = 0
-    tokens_after: int = 0
-    dollars_saved: float = 0.0
+    tokens_after: int = 0  # cl100k count of the requests as forwarded upstream
+    dollars_saved: float = 0.0  # at list price, uncached (LIST_PRICE_BASIS)
     usage_input: int = 0
     usage_output: int = 0
     usage_cache_read: int = 0
     usage_cache_write: int = 0
     net_dollars_saved: float = 0.0  # after the provider's cache prices
     cache_warnings: int = 0  # requests where Headroom's changes cost a cache write
+    # Requests the upstream reported usage for: what their input cost after caching, and the net
+    # saving on them (their cost without Headroom is the sum of the two).
+    priced_requests: int = 0
+    input_dollars_paid: float = 0.0
+    input_dollars_saved: float = 0.0
+
+    @property
+    def input_dollars_without(self) -> float:
+        return self.input_dollars_paid + self.input_dollars_saved
+
+    @property
+    def net_percent_saved(self) -> float:
+        without = self.input_dollars_without
+        return 100.0 * self.input_dollars_saved / without if without > 0 else 0.0
+
+    def add_priced(self, provider: str, model: str | None, usage: Usage, net_saved: float, requests: int = 1) -> None:
+        """Fold in requests with reported usage (summed usage of one provider and model)."""
+        from headroom_cli.prices import input_cost  # prices imports this module
+
+        paid = input_cost(provider, model, usage)
+        if paid is None:
+            return
+        self.priced_requests += requests
+        self.input_dollars_paid += paid
+        self.input_dollars_saved += net_saved
 
     def to_json(self) -> dict:
         return {
             "requests": self.requests, "tokens_before": self.tokens_before, "tokens_after": self.tokens_after,
             "tokens_saved": self.tokens_saved, "percent_saved": round(self.percent_saved, 2),
-            "dollars_saved": round(self.dollars_saved, 6),
+            "net_input_dollars": round(self.input_dollars_paid, 6),
+            "net_input_dollars_without_headroom": round(self.input_dollars_without, 6),
+            "net_input_dollars_saved": round(self.input_dollars_saved, 6),
+            "net_input_percent_saved": round(self.net_percent_saved, 2),
+            "priced_requests": self.priced_requests, "net_basis": NET_BASIS,
+            "dollars_saved": round(self.dollars_saved, 6), "dollars_saved_basis": LIST_PRICE_BASIS,
             "net_dollars_saved": round(self.net_dollars_saved, 6), "cache_warnings": self.cache_warnings,
             "upstream_usage": {"input": self.usage_input, "output": self.usage_output,
                                "cache_read": self.usage_cache_read, "cache_write": self.usage_cache_write},
@@ -231,7 +266,14 @@ class Ledger:
                 f" COALESCE(SUM(COALESCE(net_dollars_saved, dollars_saved)),0), COUNT(cache_warning) FROM requests {where}",
                 args,
             ).fetchone()
-        return Totals(*row)
+            priced = conn.execute(
+                "SELECT provider, model, COUNT(*), SUM(usage_input), SUM(usage_cache_read), SUM(usage_cache_write),"
+                f" SUM(COALESCE(net_dollars_saved, dollars_saved)) FROM requests {where}"
+                f" {'AND' if where else 'WHERE'} usage_input IS NOT NULL GROUP BY provider, model", args).fetchall()
+        totals = Totals(*row)
+        for provider, model, n, fresh, read, write, net in priced:  # prices are linear: sums price exactly
+            totals.add_priced(provider, model, Usage(fresh, None, read, write), net, n)
+        return totals
 
     def per_engine(self, session: str | None = None) -> dict[str, list[int]]:
         """engine -> [parts, tokens before, tokens after], summed over requests."""

@@ -226,7 +226,8 @@ class Headroom:
         compressed = Compressed(messages if messages is not None else [], stats,
                                 new_body if isinstance(new_body, dict) else {}, new_raw, raw)
         exchange = Exchange(ts=time.time(), session=self.session, provider=provider or PROVIDERS[api], path=PATHS[api],
-                            body_text=raw.decode("utf-8", "replace"), model=model, outcomes=outcomes, cache=note)
+                            body_text=raw.decode("utf-8", "replace"), model=model, outcomes=outcomes, cache=note,
+                            sent_text=new_raw.decode("utf-8", "replace") if new_raw is not raw else None)
         return Pending(exchange, compressed, self.recorder)
 
     def flush(self) -> None:

@@ -78,14 +78,22 @@ def regions(provider: str, model: str | None, usage: Usage) -> Regions | None:
     return Regions(read, usage.cache_write or 0, usage.input, ANTHROPIC_READ, ANTHROPIC_WRITE)
 
 
-def cost(provider: str, model: str | None, usage: Usage) -> float | None:
-    """Dollars the upstream's reported usage costs at list price, input (with cache) and output."""
+def input_cost(provider: str, model: str | None, usage: Usage) -> float | None:
+    """Dollars the upstream's reported input costs at list price after prompt caching (reads at the
+    cache-read rate, writes at the write rate); None when it reported no input usage."""
     billed = regions(provider, model, usage)
     if billed is None:
         return None
-    price = input_price_per_mtok(model) / 1_000_000
     inputs = billed.read * billed.read_rate + billed.written * billed.write_rate + billed.fresh
-    return inputs * price + (usage.output or 0) * _by_prefix(OUTPUT_PRICE_PER_MTOK, model, DEFAULT_OUTPUT_PRICE) / 1e6
+    return inputs * input_price_per_mtok(model) / 1_000_000
+
+
+def cost(provider: str, model: str | None, usage: Usage) -> float | None:
+    """Dollars the upstream's reported usage costs at list price, input (with cache) and output."""
+    inputs = input_cost(provider, model, usage)
+    if inputs is None:
+        return None
+    return inputs + (usage.output or 0) * _by_prefix(OUTPUT_PRICE_PER_MTOK, model, DEFAULT_OUTPUT_PRICE) / 1e6
 
 
 def net_saved(provider: str, model: str | None, usage: Usage, savings: list[tuple[float | None, int]],

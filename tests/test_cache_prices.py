@@ -92,6 +92,6 @@ def test_the_dashboard_shows_net_dollars_volatile_prefixes_and_cache_warnings(tm
     console = Console(record=True, width=200)
     console.print(dashboard.frame(ledger, "s"))
     screen = console.export_text()
-    assert "net $ (after cache)" in screen and "$0.0011" in screen
+    assert "net $ saved" in screen and "$0.0011" in screen and "list price, uncached" in screen
     assert "tool Bash" in screen and "uuid" in screen and "9c0e11aa" in screen
     assert "cache write caused by Headroom: a context fit" in screen and "800/100" in screen

@@ -127,9 +127,11 @@ class HeadroomAddon:
             # Offered means relayed: only the relay answers the tool, so a call to it never reaches the
             # client as an unknown tool (even before any marker, when the answer is a clear tool error).
             req.content = offered
+            exchange.sent_text = offered.decode("utf-8", "replace")
             self._to_relay(flow, exchange, provider, adapter.api)
         elif rewrite.changed:
             req.content = rewrite.body  # also fixes Content-Length; originals are in the store already
+            exchange.sent_text = rewrite.body.decode("utf-8", "replace")
 
     def _prepare(self, raw: bytes, adapter, beta: str = "") -> tuple[Rewrite, bytes | None]:
         """The compressed body, and the same with our retrieve tool offered (None if not offered)."""

@@ -45,6 +45,7 @@ class Exchange:
     provider: str
     path: str
     body_text: str  # the request as the client sent it, for the before count
+    sent_text: str | None = None  # the request as forwarded upstream, for the after count (None: unchanged)
     model: str | None = None
     outcomes: list[Outcome] = field(default_factory=list)
     status: int | None = None
@@ -102,6 +103,8 @@ def _fold(t: Totals, r: RequestRecord) -> None:
     t.usage_cache_write += r.usage.cache_write or 0
     t.net_dollars_saved += r.dollars_saved if r.net_dollars_saved is None else r.net_dollars_saved
     t.cache_warnings += r.cache_warning is not None
+    if r.usage.input is not None:
+        t.add_priced(r.provider, r.model, r.usage, r.dollars_saved if r.net_dollars_saved is None else r.net_dollars_saved)
 
 
 class Recorder:
@@ -242,14 +245,15 @@ class Recorder:
             log.warning("%s", counted.warning)
 
     def _record(self, ex: Exchange) -> RequestRecord:
-        # Counted honestly: a retrieval's result is in the request only because of Headroom, so it is
-        # not part of "before"; the retrieval rounds the proxy answered cost their whole requests.
+        # Counted honestly: "before" is the client's request, less any retrieval's result (in it only
+        # because of Headroom); "after" is what went upstream, counted whole, plus the whole requests of
+        # the retrieval rounds the proxy answered. Per-part counts feed the engines and the net dollars.
         if self._estimating:
             self.estimated += 1
-        sent = self._tokens(ex.body_text)
+        client = self._tokens(ex.body_text)
+        forwarded = client if ex.sent_text is None or ex.sent_text == ex.body_text else self._tokens(ex.sent_text)
         retrieved = 0
         engines: dict[str, list[int]] = {}
-        saved = 0
         savings: list[tuple[Outcome, int]] = []  # for what they were worth net of caching
         for o in ex.outcomes:
             if o.kind == RETRIEVED:
@@ -261,17 +265,18 @@ class Recorder:
             entry[0] += 1
             entry[1] += part_before
             entry[2] += part_after
-            saved += part_before - part_after
             savings.append((o, part_before - part_after))
-        hidden = 0
-        if ex.ticket is not None:  # our tool's definition, and whole requests for the rounds we answered
-            hidden = self._count(json.dumps(definition(ex.ticket.api))) + sum(map(self._tokens, ex.ticket.continuations))
+        hidden = rounds = 0
+        if ex.ticket is not None:  # our tool's definition (in what was forwarded), and the rounds we answered
+            hidden = self._count(json.dumps(definition(ex.ticket.api)))
+            rounds = sum(map(self._tokens, ex.ticket.continuations))
+        before, after = client - retrieved, forwarded + rounds
         record = RequestRecord(
             ts=ex.ts, session=ex.session, provider=ex.provider, model=ex.model, path=ex.path,
-            tokens_before=sent - retrieved, tokens_after=sent - saved + hidden, engines=engines, usage=ex.usage,
-            status=ex.status, dollars_saved=dollars_for_input_tokens(ex.model, saved - retrieved - hidden),
+            tokens_before=before, tokens_after=after, engines=engines, usage=ex.usage,
+            status=ex.status, dollars_saved=dollars_for_input_tokens(ex.model, before - after),
             duration_ms=ex.duration_ms, retrieval_rounds=ex.ticket.rounds if ex.ticket else 0,
             stream_rebuilt=bool(ex.ticket and ex.ticket.rebuilt),
         )
-        self._account(ex, record, savings, retrieved + hidden)
+        self._account(ex, record, savings, retrieved + hidden + rounds)
         return record

@@ -172,7 +172,7 @@ class Relay:
             log.info("answered headroom_retrieve %s%s (round %d)", found.part_id or "?",
                      " with an error" if found.is_error else "", ticket.rounds)
         body = continuation(ticket.api, body, assistant, answers)
-        ticket.continuations.append(json.dumps(body, ensure_ascii=False))
+        ticket.continuations.append(json.dumps(body, ensure_ascii=False, separators=(",", ":")))  # as sent
         return body
 
     # -- streamed replies ---------------------------------------------------------------------------

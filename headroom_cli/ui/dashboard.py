@@ -10,6 +10,7 @@ from rich.text import Text
 
 from headroom_cli.ledger import Ledger
 from headroom_cli.ui.cache_view import cache_notes
+from headroom_cli.ui.format import net_headline
 from headroom_cli.ui.summary import engines_table, recent_table, retrieval_line, totals_table, usage_line
 
 
@@ -23,7 +24,8 @@ def frame(ledger: Ledger, session: str | None) -> Group:
     retrievals = retrieval_line(ledger, session)
     return Group(
         heading,
-        totals_table(t, "this session"),
+        Text(net_headline(t), style="bold green"),
+        totals_table(t, "this session", headline=False),
         totals_table(ledger.totals(), "all time"),
         engines_table(ledger.per_engine(session)),
         recent_table(ledger.recent(8, session)),

@@ -26,9 +26,13 @@ def render(session: str | None = None) -> str:
         ledger.close()
     if not t.requests:
         return "headroom: no requests yet"
+    if not t.priced_requests:  # no usage from the upstream: the list-price figure, labelled
+        return (f"headroom ▼ {tokens(t.tokens_saved)} tokens ({percent(t.percent_saved)})"
+                f" · {dollars(t.dollars_saved)} at list price, uncached · {t.requests} req")
     return (
-        f"headroom ▼ {tokens(t.tokens_saved)} tokens saved ({percent(t.percent_saved)})"
-        f" · {dollars(t.dollars_saved)} · {t.requests} req"
+        f"headroom ▼ {dollars(t.input_dollars_saved)} net ({percent(t.net_percent_saved)}) after caching"
+        f" · paid {dollars(t.input_dollars_paid)} · {tokens(t.tokens_saved)} tokens ({percent(t.percent_saved)})"
+        f" · {t.requests} req"
     )
 
 

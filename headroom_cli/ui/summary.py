@@ -10,16 +10,23 @@ from rich.text import Text
 
 from headroom_cli.ledger import Ledger, RequestRecord, Totals
 from headroom_cli.ui.cache_view import cache_notes
-from headroom_cli.ui.format import dollars, percent, tokens
+from headroom_cli.ui.format import dollars, net_headline, percent, tokens
 
 
-def totals_table(t: Totals, title: str) -> Table:
-    table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
-    for name in ("requests", "tokens before", "tokens after", "saved", "% saved", "$ saved", "net $ (after cache)"):
+def totals_table(t: Totals, title: str, headline: bool = True) -> Table:
+    """Net input dollars after caching first (what the user pays); tokens as sent; list price last, labelled."""
+    table = Table(title=title, title_justify="left", show_header=True, header_style="bold",
+                  caption=net_headline(t) if headline else None, caption_justify="left")
+    for name in ("requests", "input $ paid", "≈ without Headroom", "net $ saved", "tokens before",
+                 "tokens sent", "tokens saved", "list price, uncached"):
         table.add_column(name, justify="right")
+    priced = bool(t.priced_requests)
     table.add_row(
-        str(t.requests), tokens(t.tokens_before), tokens(t.tokens_after), tokens(t.tokens_saved),
-        percent(t.percent_saved), dollars(t.dollars_saved), dollars(t.net_dollars_saved),
+        str(t.requests), dollars(t.input_dollars_paid) if priced else "-",
+        dollars(t.input_dollars_without) if priced else "-",
+        f"{dollars(t.input_dollars_saved)} ({percent(t.net_percent_saved)})" if priced else "-",
+        tokens(t.tokens_before), tokens(t.tokens_after), f"{tokens(t.tokens_saved)} ({percent(t.percent_saved)})",
+        dollars(t.dollars_saved),
     )
     return table
 
@@ -58,7 +65,7 @@ def retrieval_line(ledger: Ledger, session: str | None) -> Text | None:
 def recent_table(rows: list[RequestRecord]) -> Table:
     table = Table(title="latest requests", title_justify="left", header_style="bold")
     for name, justify in (("time", "left"), ("model", "left"), ("status", "right"), ("before", "right"),
-                          ("after", "right"), ("saved", "right"), ("cache r/w", "right"), ("engines", "left")):
+                          ("sent", "right"), ("saved", "right"), ("cache r/w", "right"), ("engines", "left")):
         table.add_column(name, justify=justify, no_wrap=name in ("time", "model", "cache r/w"))  # kept whole
     for r in rows:
         saved = r.tokens_before - r.tokens_after
@@ -74,7 +81,7 @@ def recent_table(rows: list[RequestRecord]) -> Table:
 
 def session_summary(ledger: Ledger, session: str, title: str = "headroom · this session") -> Group:
     t = ledger.totals(session)
-    parts = [totals_table(t, title)]
+    parts: list = [Text(net_headline(t), style="bold green"), totals_table(t, title, headline=False)]
     per_engine = ledger.per_engine(session)
     if per_engine:
         parts.append(engines_table(per_engine))
@@ -85,5 +92,6 @@ def session_summary(ledger: Ledger, session: str, title: str = "headroom · this
     notes = cache_notes(ledger, session)
     if notes is not None:
         parts.append(notes)
-    parts.append(Text("tokens counted with cl100k_base, one yardstick across providers", style="dim"))
+    parts.append(Text("tokens counted with cl100k_base, one yardstick across providers; \"tokens sent\" is the count "
+                      "of what went upstream; dollars at the model's list prices", style="dim"))
     return Group(*parts)
