@@ -108,7 +108,8 @@ def test_stats_statusline_and_dashboard_read_the_ledger(headroom_home):
     assert stats["engines"]["testlog"]["parts"] == 1
     env_line = subprocess.run([sys.executable, "-m", "headroom_cli.ui.statusline"], input="{}", capture_output=True,
                               text=True, env={**os.environ, "HEADROOM_HOME": str(headroom_home), "HEADROOM_SESSION": session})
-    assert env_line.stdout.startswith("headroom ▼") and "tokens saved" in env_line.stdout and "1 req" in env_line.stdout
+    assert env_line.stdout.startswith("headroom ▼") and "net" in env_line.stdout and "after caching" in env_line.stdout
+    assert "tokens" in env_line.stdout and "1 req" in env_line.stdout
     table = headroom("stats", home=headroom_home).stdout
     assert session in table and "testlog" in table
     board = headroom("dashboard", "--once", home=headroom_home).stdout
