@@ -224,7 +224,7 @@ def _show_how_to(console: Console, session: Session) -> None:
     console.print(
         f"[bold]Saved {tokens(before - after)} of {tokens(before)} input tokens "
         f"({percent(100 * (before - after) / before)}), {dollars(dollars_for_input_tokens(MODEL, before - after))} "
-        f"at {MODEL} list price[/] (counted with cl100k_base).\n"
+        f"at {MODEL} list price, uncached[/] (no prompt cache in the demo; tokens counted with cl100k_base).\n"
         "The model still got the failing test and its assertion, the FATAL line with its traceback, and the "
         "one failed invoice among 420; every omitted line stays retrievable.\n\n"
         "[bold]Run it for real:[/]\n"
