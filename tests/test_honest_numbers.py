@@ -26,10 +26,25 @@ SYSTEM = "You are a careful coding agent working in a Python repository. " * 60 
 MODEL = "claude-sonnet-4-5"
 
 
-def session_body(turns: int, log: str) -> bytes:
+SCHEMA = {"type": "object", "properties": {"id": {"type": "string", "description": "The marker's ID."},
+                                           "lines": {"type": "string", "description": "A range, A-B."}}}
+# What `wrap claude` makes Claude Code add to every request: Headroom's MCP tools, the MCP-resource
+# tools Claude Code offers for any MCP server, and the server's instructions.
+WRAP_TOOLS = [{"name": f"mcp__headroom__headroom_{n}", "description": f"Headroom {n}: " + "read what a marker hides. " * 8,
+               "input_schema": SCHEMA} for n in ("retrieve", "compress", "stats")] + [
+              {"name": n, "description": "MCP resources. " * 10, "input_schema": SCHEMA}
+              for n in ("ListMcpResourcesTool", "ReadMcpResourceTool")]
+WRAP_INSTRUCTIONS = ("<system-reminder>\n# MCP Server Instructions\n\nThe following MCP servers have provided "
+                     "instructions for how to use their tools and resources:\n\n## headroom\nHeadroom compresses "
+                     "long tool outputs and marks each omission. Use headroom_retrieve to read it.\n</system-reminder>")
+
+
+def session_body(turns: int, log: str, wrapped: bool = False) -> bytes:
     """A coding agent's request after ``turns`` test runs, caching as Claude Code does (its own
-    cache_control, so Headroom adds no breakpoints and the runs with and without it cache alike)."""
-    messages: list[dict] = [{"role": "user", "content": "Make the failing test pass."}]
+    cache_control, so Headroom adds no breakpoints and the runs with and without it cache alike);
+    ``wrapped``: with what `wrap claude` adds."""
+    first = [{"type": "text", "text": "Make the failing test pass."}]
+    messages: list[dict] = [{"role": "user", "content": ([{"type": "text", "text": WRAP_INSTRUCTIONS}] if wrapped else []) + first}]
     for i in range(turns):
         messages.append({"role": "assistant", "content": [
             {"type": "tool_use", "id": f"toolu_{i}", "name": "Bash", "input": {"command": f"pytest -v -k case_{i}"}}]})
@@ -38,7 +53,8 @@ def session_body(turns: int, log: str) -> bytes:
     messages[-1]["content"][-1]["cache_control"] = {"type": "ephemeral"}
     body = {"model": MODEL, "max_tokens": 1024, "stream": False,
             "system": [{"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}],
-            "tools": [{"name": "Bash", "description": "Run a shell command.", "input_schema": {"type": "object"}}],
+            "tools": [{"name": "Bash", "description": "Run a shell command.", "input_schema": {"type": "object"}}]
+            + (WRAP_TOOLS if wrapped else []),
             "messages": messages}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -73,16 +89,18 @@ def session(tmp_path_factory):
     """The same eight-turn session twice: straight to the provider (A), and through Headroom (B)."""
     home = tmp_path_factory.mktemp("honest") / "headroom-home"
     log = pytest_verbose_log(300)
-    bodies = [session_body(turns, log) for turns in range(1, 9)]
+    plain = [session_body(turns, log) for turns in range(1, 9)]
+    bodies = [session_body(turns, log, wrapped=True) for turns in range(1, 9)]
     with _cached_upstream() as direct:
-        assert all(_post(direct.port, body) == 200 for body in bodies)
+        assert all(_post(direct.port, body) == 200 for body in plain)
         without = _paid(direct.prompt_cache.charges)
     with _cached_upstream() as upstream, _proxy(upstream, home) as proxy:
         assert all(_post(proxy.port, body) == 200 for body in bodies)
         proxy.recorder.flush()
         forwarded = [r.body for r in upstream.requests]
         charges = list(upstream.prompt_cache.charges)
-    return {"home": home, "bodies": bodies, "forwarded": forwarded, "charges": charges, "without": without}
+    return {"home": home, "bodies": bodies, "plain": plain, "forwarded": forwarded, "charges": charges,
+            "without": without}
 
 
 def _ledger(home: Path) -> Ledger:
@@ -96,10 +114,12 @@ def test_tokens_after_is_the_count_of_what_went_upstream(session):
     finally:
         ledger.close()
     assert len(rows) == len(session["forwarded"]) == 8
-    for row, client, sent in zip(rows, session["bodies"], session["forwarded"]):
+    for row, client, plain, sent in zip(rows, session["bodies"], session["plain"], session["forwarded"]):
         assert sent != client  # compressed
-        assert row.tokens_before == count_tokens(client.decode())
         assert row.tokens_after == count_tokens(sent.decode())
+        # "before" is the request without what wrap adds (counted piece by piece, so within a few tokens).
+        assert count_tokens(client.decode()) - row.tokens_before > 500
+        assert row.tokens_before == pytest.approx(count_tokens(plain.decode()), abs=40)
 
 
 def test_the_headline_is_net_input_dollars_after_caching_and_agrees_with_the_usage(session):
@@ -197,3 +217,19 @@ def test_usage_priced_in_sums_matches_row_by_row(tmp_path):
     assert totals.priced_requests == running.priced_requests == 3
     assert totals.input_dollars_paid == pytest.approx(expected) == running.input_dollars_paid
     assert totals.input_dollars_saved == pytest.approx(0.003) == running.input_dollars_saved
+
+
+def test_what_wrap_adds_is_headroom_s_own_overhead_and_another_server_s_is_not():
+    from headroom_cli.proxy.own_overhead import own_overhead
+
+    body = json.loads(session_body(1, "ok\n", wrapped=True))
+    found = own_overhead(json.dumps(body))
+    assert len(found) == 6 and found[-1] == WRAP_INSTRUCTIONS  # 3 own tools, 2 resource tools, the block
+    other = {"name": "mcp__github__search", "description": "Search.", "input_schema": SCHEMA}
+    body["tools"].append(other)
+    body["messages"][0]["content"][0]["text"] = WRAP_INSTRUCTIONS.replace(
+        "</system-reminder>", "\n## github\nSearch issues.\n</system-reminder>")
+    found = own_overhead(json.dumps(body))
+    assert len(found) == 4 and found[-1].startswith("\n## headroom\n") and "github" not in found[-1]
+    assert not any("ListMcpResourcesTool" in f for f in found)  # there for the other server as well
+    assert own_overhead(session_body(1, "ok\n").decode()) == []

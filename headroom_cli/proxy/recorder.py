@@ -23,6 +23,7 @@ from typing import Any, Callable
 from headroom_cli.ledger import Ledger, RequestRecord, Totals, Usage
 from headroom_cli.pipeline import Outcome
 from headroom_cli.proxy.cache_account import account
+from headroom_cli.proxy.own_overhead import own_overhead
 from headroom_cli.proxy.relay import Ticket
 from headroom_cli.proxy.retrieval import definition
 from headroom_cli.rewrite import RETRIEVED
@@ -245,9 +246,10 @@ class Recorder:
             log.warning("%s", counted.warning)
 
     def _record(self, ex: Exchange) -> RequestRecord:
-        # Counted honestly: "before" is the client's request, less any retrieval's result (in it only
-        # because of Headroom); "after" is what went upstream, counted whole, plus the whole requests of
-        # the retrieval rounds the proxy answered. Per-part counts feed the engines and the net dollars.
+        # Counted honestly: "before" is the client's request, less what is in it only because of
+        # Headroom (a retrieval's result, wrap's MCP tools); "after" is what went upstream, counted
+        # whole, plus the whole requests of the retrieval rounds the proxy answered. Per-part counts
+        # feed the engines and the net dollars.
         if self._estimating:
             self.estimated += 1
         client = self._tokens(ex.body_text)
@@ -270,7 +272,9 @@ class Recorder:
         if ex.ticket is not None:  # our tool's definition (in what was forwarded), and the rounds we answered
             hidden = self._count(json.dumps(definition(ex.ticket.api)))
             rounds = sum(map(self._tokens, ex.ticket.continuations))
-        before, after = client - retrieved, forwarded + rounds
+        # wrap's MCP tools and instructions: sent by the client, but only because Headroom is there.
+        wrapped = 0 if self._hurry else sum(map(self._count, own_overhead(ex.body_text)))
+        before, after = client - retrieved - wrapped, forwarded + rounds
         record = RequestRecord(
             ts=ex.ts, session=ex.session, provider=ex.provider, model=ex.model, path=ex.path,
             tokens_before=before, tokens_after=after, engines=engines, usage=ex.usage,
@@ -278,5 +282,5 @@ class Recorder:
             duration_ms=ex.duration_ms, retrieval_rounds=ex.ticket.rounds if ex.ticket else 0,
             stream_rebuilt=bool(ex.ticket and ex.ticket.rebuilt),
         )
-        self._account(ex, record, savings, retrieved + hidden + rounds)
+        self._account(ex, record, savings, retrieved + hidden + rounds + wrapped)
         return record
