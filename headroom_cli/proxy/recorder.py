@@ -13,7 +13,6 @@ with estimated counts rather than lost.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import OrderedDict, deque
@@ -24,7 +23,7 @@ from headroom_cli.ledger import Ledger, RequestRecord, Totals, Usage
 from headroom_cli.pipeline import Outcome
 from headroom_cli.proxy.cache_account import account
 from headroom_cli.proxy.relay import Ticket
-from headroom_cli.proxy.retrieval import definition
+from headroom_cli.proxy.retrieval import definition_text
 from headroom_cli.rewrite import RETRIEVED
 from headroom_cli.tokens import count_tokens, dollars_for_input_tokens
 
@@ -265,7 +264,7 @@ class Recorder:
             savings.append((o, part_before - part_after))
         hidden = 0
         if ex.ticket is not None:  # our tool's definition, and whole requests for the rounds we answered
-            hidden = self._count(json.dumps(definition(ex.ticket.api))) + sum(map(self._tokens, ex.ticket.continuations))
+            hidden = self._count(definition_text(ex.ticket.api)) + sum(map(self._tokens, ex.ticket.continuations))
         record = RequestRecord(
             ts=ex.ts, session=ex.session, provider=ex.provider, model=ex.model, path=ex.path,
             tokens_before=sent - retrieved, tokens_after=sent - saved + hidden, engines=engines, usage=ex.usage,
