@@ -173,3 +173,14 @@ def test_adding_a_tool_is_adding_a_file(tmp_path, monkeypatch, capfd, headroom_h
     seen = json.loads(capfd.readouterr().out.strip().splitlines()[-1])
     assert seen == {"NEWTOOL_OPENAI": result.proxy.url + "/v1", "ANTHROPIC_BASE_URL": None,
                     "HEADROOM_SESSION": result.proxy.session}
+
+
+def test_mcp_for_a_tool_that_cannot_take_the_server_is_one_clear_line(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from headroom_cli.cli import app
+
+    monkeypatch.setenv("HEADROOM_HOME", str(tmp_path))
+    done = CliRunner().invoke(app, ["wrap", "--mcp", "aider"])
+    assert done.exit_code == 2
+    assert "cannot hand the tool Headroom's MCP server: drop --mcp" in " ".join(done.output.split())

@@ -166,7 +166,7 @@ def load(name: str) -> Wrapper:
             savings_args=tuple(savings.get("args", ())),
             saved_outputs_dir=data.get("proxy", {}).get("saved_outputs_dir"),
             mcp_args=tuple(data.get("mcp", {}).get("args", ())),
-            mcp_default=bool(data.get("mcp", {}).get("default", True)),
+            mcp_default=_boolean(data.get("mcp", {}).get("default", True), "[mcp] default"),
             providers={name: Provider(dict(p.get("env", {})), tuple(m.lower() for m in p.get("models", ())),
                                       dict(p.get("env_if_set", {})))
                        for name, p in data.get("providers", {}).items()},
@@ -178,6 +178,12 @@ def load(name: str) -> Wrapper:
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise WrapperError(f"wrapper file {path} is invalid: {exc}") from None
+
+
+def _boolean(value: object, what: str) -> bool:
+    if not isinstance(value, bool):  # "false" as a string would read as true
+        raise ValueError(f"{what} must be true or false, not {value!r}")
+    return value
 
 
 def _toml_inline(value: object) -> str:
