@@ -98,6 +98,9 @@ BUDGET_HELP = ("Most input tokens (cl100k) a request may carry (env HEADROOM_BUD
                "to the store behind one marker.")
 TOKEN_HELP = ("Clients must send this in an x-headroom-token header, on every request (env HEADROOM_TOKEN); "
               "required when --host is not a loopback address.")
+MCP_HELP = ("Hand the tool Headroom's MCP server (headroom_retrieve, headroom_compress, headroom_stats) for this "
+            "session. Default: codex yes; claude no, as the proxy offers the model its own compact "
+            "headroom_retrieve tool instead (the MCP server adds about 1,000 tokens to every request).")
 NO_BREAKPOINTS_HELP = ("Don't add Anthropic cache_control breakpoints to requests that carry none "
                        "(env HEADROOM_NO_CACHE_BREAKPOINTS=1).")
 
@@ -181,6 +184,7 @@ def wrap(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No banner and no exit summary."),
     budget: Optional[int] = typer.Option(None, "--budget", min=1, metavar="TOKENS", help=BUDGET_HELP),
     no_cache_breakpoints: bool = typer.Option(False, "--no-cache-breakpoints", help=NO_BREAKPOINTS_HELP),
+    mcp: Optional[bool] = typer.Option(None, "--mcp/--no-mcp", help=MCP_HELP),
 ) -> None:
     """Run a coding agent with its API traffic compressed: `headroom wrap claude|aider|codex [-- ARGS…]`,
     `headroom wrap -- CMD …`, or `headroom wrap cursor`.
@@ -203,6 +207,9 @@ def wrap(
     except loader.WrapperError as exc:
         _fail(str(exc), 2)
 
+    if mcp and not wrapper.mcp_args:
+        _fail(f"`headroom wrap {wrapper.name}` cannot hand the tool Headroom's MCP server: drop --mcp "
+              "(`headroom mcp install` adds it to Claude Code's configuration)", 2)
     if wrapper.mode == loader.FOREGROUND:
         if args:
             _fail(f"`headroom wrap {wrapper.name}` takes no arguments for the tool: it is set up by hand", 2)
@@ -220,7 +227,7 @@ def wrap(
                              [("log", str(settings.home / "headroom.log")), ("live savings", live)]))
 
     try:
-        result = runner.run(wrapper, settings, list(args or []), on_started=started)
+        result = runner.run(wrapper, settings, list(args or []), on_started=started, mcp=mcp)
     except runner.ToolNotInstalled as exc:
         _fail(str(exc), 127)
     except ProxyStartError as exc:

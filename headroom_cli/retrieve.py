@@ -15,23 +15,21 @@ _ID_RE = re.compile(rf"{ID_PREFIX}[0-9a-f]{{16}}")
 # 7,500 tokens); the rest is paged with `lines`. A 16.7 MB original must not become a 17 MB request.
 MAX_ANSWER_CHARS = 30_000
 
-# What the model reads about the retrieve tool, wherever it is offered (MCP server or proxy).
+# What the model reads about the retrieve tool, wherever it is offered (MCP server or proxy). It rides
+# on every request of a session, so every word is paid for again and again: kept to what the model
+# needs to use it right (what it is for, what to pass, when not to call it).
 RETRIEVE_DESCRIPTION = (
-    "Get back lines that Headroom left out of a tool output. Call this when a "
-    "[headroom: … · retrieve hr_… --lines A-B] marker hides lines you need (a failing test's details, "
-    "an error's context, the exact text you must quote or edit): pass the ID and the --lines range from "
-    "the marker. Give `pattern` (plain text, or a regular expression) instead of or with `lines` to get only "
-    "matching lines, each prefixed with its line number. Without `lines` or `pattern` the whole original comes "
-    f"back. An answer holds at most {MAX_ANSWER_CHARS:,} characters; a longer one ends with a note saying which "
-    "`lines` to ask for next. Do not call it when the summary in the marker already answers the question."
+    "Read lines Headroom left out of a tool output. Call it when a [headroom: … · retrieve hr_… --lines A-B] "
+    "marker hides lines you need (to quote or edit them, or an error's details), not when its summary is "
+    "enough. Pass its id and lines; or a pattern for just the matching lines; neither: the whole original. "
+    f"Answers stop at {MAX_ANSWER_CHARS:,} characters and say which lines to ask for next."
 )
 ARGUMENTS_SCHEMA = {
     "type": "object",
     "properties": {
-        "id": {"type": "string", "description": "The hr_… ID from the marker."},
-        "lines": {"type": "string", "description": "The marker's --lines range, A-B (1-based, inclusive), or one line N."},
-        "pattern": {"type": "string", "description": "Only lines containing this text or matching this regular "
-                                                     "expression (2 s at most), each prefixed N:."},
+        "id": {"type": "string", "description": "hr_… from the marker"},
+        "lines": {"type": "string", "description": "A-B from the marker, or N"},
+        "pattern": {"type": "string", "description": "text or regex; matches come numbered N:"},
     },
     "required": ["id"],
 }

@@ -190,7 +190,7 @@ def test_install_uses_claude_codes_own_cli_when_present(tmp_path):
 
 
 def test_claude_wrapper_hands_over_the_mcp_server_for_the_session_only():
-    env, args = loader.load("claude").render("http://127.0.0.1:4321", "sess-1", "/tmp/hh")
+    env, args = loader.load("claude").render("http://127.0.0.1:4321", "sess-1", "/tmp/hh", mcp=True)  # `--mcp`
     (flag,) = [a for a in args if a.startswith("--mcp-config")]
     assert flag.startswith("--mcp-config=")  # one argument: the flag takes several values
     server = json.loads(flag.split("=", 1)[1])["mcpServers"]["headroom"]

@@ -199,6 +199,26 @@ def test_the_same_tools_array_is_sent_on_every_turn(run):
     assert len(set(tools)) == 1 and TOOL_NAME in tools[0]
 
 
+def test_the_tool_costs_each_request_what_it_adds_and_at_most_300_tokens(run, headroom_home):
+    """Issue 14: the tool rides on every request of a session (under `wrap claude` it is the only thing
+    wrap adds), so it must stay small; and the ledger charges it as spliced (compact JSON), not as a
+    pretty-printed copy that counts some 20% more tokens than were sent."""
+    from headroom_cli.proxy.retrieval import definition_text
+
+    upstream, proxy = run()
+    client = anthropic.Anthropic(base_url=proxy.url, api_key="sk-ant-test", max_retries=0)
+    client.messages.create(model="claude-sonnet-4-5", max_tokens=100, tools=BASH_ANTHROPIC,
+                           messages=_anthropic_messages()[:1])
+    sent, tool = upstream.requests[0].body.decode(), definition_text(ANTHROPIC_API)
+    assert "," + tool + "]" in sent  # spliced after the client's last tool, byte for byte
+    added = count_tokens(sent) - count_tokens(sent.replace("," + tool, "", 1))
+    assert 0 < count_tokens(definition_text(ANTHROPIC_API)) <= 300
+    assert count_tokens(definition_text(OPENAI_CHAT_API)) <= 300
+    assert abs(added - count_tokens(definition_text(ANTHROPIC_API))) <= 2  # a token may merge at the splice
+    row, _ = _ledger_row(headroom_home, proxy)
+    assert row.tokens_after - row.tokens_before == count_tokens(definition_text(ANTHROPIC_API))
+
+
 # -- the pieces, on their own ---------------------------------------------------------------------
 
 from headroom_cli.proxy.retrieval import ANTHROPIC_API, OPENAI_CHAT_API, definition, offer  # noqa: E402

@@ -172,7 +172,7 @@ def _descendants(pid: int) -> dict[int, str]:
 @pytest.mark.e2e
 def test_sigkill_of_wrap_ends_claude_code_and_its_mcp_server(tmp_path, headroom_home):
     """The reported case: Claude Code waiting on the model (an upstream that never answers), with
-    Headroom's MCP server up; wrap is killed with SIGKILL."""
+    Headroom's MCP server up (`--mcp`: wrap no longer hands it over by default); wrap is killed with SIGKILL."""
     claude = os.environ.get("HEADROOM_CLAUDE_BIN") or str(Path(__file__).resolve().parents[1]
                                                             / ".cache/npm/node_modules/.bin/claude")
     if not Path(claude).is_file():
@@ -183,7 +183,7 @@ def test_sigkill_of_wrap_ends_claude_code_and_its_mcp_server(tmp_path, headroom_
     env = {"PATH": os.environ["PATH"], "HOME": str(home), "HEADROOM_HOME": str(headroom_home),
            "HEADROOM_CLAUDE_BIN": claude, "ANTHROPIC_API_KEY": "sk-ant-test-dummy",
            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
-    wrap = subprocess.Popen([sys.executable, "-m", "headroom_cli", "wrap", "--quiet", "--anthropic-upstream",
+    wrap = subprocess.Popen([sys.executable, "-m", "headroom_cli", "wrap", "--quiet", "--mcp", "--anthropic-upstream",
                              f"http://127.0.0.1:{silent.getsockname()[1]}", "claude", "--", "-p", "hello"],
                             cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

@@ -104,8 +104,19 @@ def test_codex_gets_a_provider_and_the_mcp_server_as_toml_overrides():
                         "env_http_headers": {"x-headroom-token": "HEADROOM_TOKEN"}}  # sent only when it is set
     assert overrides["model_provider"] == "headroom"
     server = tomllib.loads("s = " + overrides["mcp_servers.headroom"])["s"]
-    claude_config = json.loads(loader.load("claude").render(URL, "session-1", "/state")[1][-1].split("=", 1)[1])
+    claude_config = json.loads(loader.load("claude").render(URL, "session-1", "/state", mcp=True)[1][-1].split("=", 1)[1])
     assert {"type": "stdio", **server} == claude_config["mcpServers"]["headroom"]  # the same server, in TOML
+
+
+def test_claude_gets_headroom_s_mcp_server_only_when_asked():
+    """Issue 14: by default the proxy's own retrieve tool serves Claude Code (an MCP server costs every
+    request about 1,000 tokens of tool definitions); `--mcp` still hands it the server. Codex keeps it
+    (the proxy offers no tool on the Responses API), unless `--no-mcp`."""
+    claude, codex = loader.load("claude"), loader.load("codex")
+    assert not any("mcp" in a for a in claude.render(URL, "s", "/h")[1])
+    assert any(a.startswith("--mcp-config=") for a in claude.render(URL, "s", "/h", mcp=True)[1])
+    assert any(a.startswith("mcp_servers.headroom=") for a in codex.render(URL, "s", "/h")[1])
+    assert not any(a.startswith("mcp_servers.") for a in codex.render(URL, "s", "/h", mcp=False)[1])
 
 
 def test_cursor_is_served_in_the_foreground_and_takes_its_text_from_the_file():
@@ -162,3 +173,14 @@ def test_adding_a_tool_is_adding_a_file(tmp_path, monkeypatch, capfd, headroom_h
     seen = json.loads(capfd.readouterr().out.strip().splitlines()[-1])
     assert seen == {"NEWTOOL_OPENAI": result.proxy.url + "/v1", "ANTHROPIC_BASE_URL": None,
                     "HEADROOM_SESSION": result.proxy.session}
+
+
+def test_mcp_for_a_tool_that_cannot_take_the_server_is_one_clear_line(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from headroom_cli.cli import app
+
+    monkeypatch.setenv("HEADROOM_HOME", str(tmp_path))
+    done = CliRunner().invoke(app, ["wrap", "--mcp", "aider"])
+    assert done.exit_code == 2
+    assert "cannot hand the tool Headroom's MCP server: drop --mcp" in " ".join(done.output.split())

@@ -13,7 +13,6 @@ with estimated counts rather than lost.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import OrderedDict, deque
@@ -25,7 +24,7 @@ from headroom_cli.pipeline import Outcome
 from headroom_cli.proxy.cache_account import account
 from headroom_cli.proxy.own_overhead import own_overhead
 from headroom_cli.proxy.relay import Ticket
-from headroom_cli.proxy.retrieval import definition
+from headroom_cli.proxy.retrieval import definition_text
 from headroom_cli.rewrite import RETRIEVED
 from headroom_cli.tokens import count_tokens, dollars_for_input_tokens
 
@@ -270,7 +269,7 @@ class Recorder:
             savings.append((o, part_before - part_after))
         hidden = rounds = 0
         if ex.ticket is not None:  # our tool's definition (in what was forwarded), and the rounds we answered
-            hidden = self._count(json.dumps(definition(ex.ticket.api)))
+            hidden = self._count(definition_text(ex.ticket.api))
             rounds = sum(map(self._tokens, ex.ticket.continuations))
         # wrap's MCP tools and instructions: sent by the client, but only because Headroom is there.
         wrapped = 0 if self._hurry else sum(map(self._count, own_overhead(ex.body_text)))

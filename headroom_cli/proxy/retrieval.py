@@ -39,6 +39,11 @@ def definition(api: str) -> dict[str, Any]:
                                              "parameters": ARGUMENTS_SCHEMA}}
 
 
+def definition_text(api: str) -> str:
+    """The definition exactly as it is spliced into a request (and as its tokens are counted)."""
+    return json.dumps(definition(api), ensure_ascii=False, separators=(",", ":"))
+
+
 def _tool_names(tools: list[Any], api: str) -> list[str]:
     names = []
     for tool in tools:
@@ -78,7 +83,7 @@ def offer(raw: bytes, body: dict[str, Any], api: str) -> bytes | None:
     was; None when the tool is not to be offered or the splice cannot be proven right."""
     if not should_offer(raw, body, api):
         return None
-    tool = json.dumps(definition(api), ensure_ascii=False, separators=(",", ":"))
+    tool = definition_text(api)
     try:
         text = raw.decode("utf-8")
         root = jsonspan.index(text, depth=2)

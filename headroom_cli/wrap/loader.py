@@ -59,6 +59,9 @@ class Wrapper:
     savings_args: tuple[str, ...] = ()
     saved_outputs_dir: str | None = None  # where the tool keeps whole outputs it sends a preview of
     mcp_args: tuple[str, ...] = ()  # hand the tool Headroom's MCP server for this session ({mcp_config}, {mcp_toml})
+    # Whether it gets them without `--mcp`: not where the proxy offers its own retrieve tool (Claude
+    # Code), since an MCP server costs every request its tool definitions, used or not.
+    mcp_default: bool = True
     providers: dict[str, Provider] = field(default_factory=dict)  # per-provider environment, chosen by model
     model_flags: tuple[str, ...] = ()  # the tool's flags that name a model (--model X or --model=X)
     model_env: tuple[str, ...] = ()  # environment variables that name one
@@ -92,9 +95,10 @@ class Wrapper:
         return Path(os.path.expandvars(self.saved_outputs_dir)).expanduser() if self.saved_outputs_dir else None
 
     def render(self, proxy_url: str, session: str = "", home: str = "", providers: Iterable[str] | None = None,
-               environ: Mapping[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
+               environ: Mapping[str, str] | None = None, mcp: bool | None = None) -> tuple[dict[str, str], list[str]]:
         """The child's extra environment and leading arguments, with placeholders filled in;
-        ``providers``: whose environment to add (default: every provider's); ``environ``: the person's."""
+        ``providers``: whose environment to add (default: every provider's); ``environ``: the person's;
+        ``mcp``: hand it Headroom's MCP server (default: the wrapper file's choice)."""
         values = self.values(proxy_url, session, home)
         env = {key: value.format(**values) for key, value in self.env.items()}
         for name in self.providers if providers is None else providers:
@@ -105,7 +109,8 @@ class Wrapper:
         args = [a.format(**values) for a in self.args]
         if self.savings_display == "statusline":
             args += [a.format(**values) for a in self.savings_args]
-        args += [a.format(**values) for a in self.mcp_args]
+        if self.mcp_default if mcp is None else mcp:
+            args += [a.format(**values) for a in self.mcp_args]
         return env, args
 
     def values(self, proxy_url: str, session: str = "", home: str = "", **more: str) -> dict[str, str]:
@@ -161,6 +166,7 @@ def load(name: str) -> Wrapper:
             savings_args=tuple(savings.get("args", ())),
             saved_outputs_dir=data.get("proxy", {}).get("saved_outputs_dir"),
             mcp_args=tuple(data.get("mcp", {}).get("args", ())),
+            mcp_default=_boolean(data.get("mcp", {}).get("default", True), "[mcp] default"),
             providers={name: Provider(dict(p.get("env", {})), tuple(m.lower() for m in p.get("models", ())),
                                       dict(p.get("env_if_set", {})))
                        for name, p in data.get("providers", {}).items()},
@@ -172,6 +178,12 @@ def load(name: str) -> Wrapper:
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise WrapperError(f"wrapper file {path} is invalid: {exc}") from None
+
+
+def _boolean(value: object, what: str) -> bool:
+    if not isinstance(value, bool):  # "false" as a string would read as true
+        raise ValueError(f"{what} must be true or false, not {value!r}")
+    return value
 
 
 def _toml_inline(value: object) -> str:

@@ -78,9 +78,10 @@ def prepare(wrapper: Wrapper, settings: Settings, user_args: list[str],
     return Plan(binary, args, providers, settings, notes)
 
 
-def child_environment(wrapper: Wrapper, proxy: ProxyServer,
-                      providers: list[str] | None = None) -> tuple[dict[str, str], list[str]]:
-    extra_env, lead_args = wrapper.render(proxy.url, proxy.session, str(proxy.settings.home), providers, os.environ)
+def child_environment(wrapper: Wrapper, proxy: ProxyServer, providers: list[str] | None = None,
+                      mcp: bool | None = None) -> tuple[dict[str, str], list[str]]:
+    extra_env, lead_args = wrapper.render(proxy.url, proxy.session, str(proxy.settings.home), providers, os.environ,
+                                          mcp=mcp)
     env = dict(os.environ)
     env.update(extra_env)
     # So `headroom statusline` (run by the tool) and nested headroom commands find this session.
@@ -93,11 +94,12 @@ def child_environment(wrapper: Wrapper, proxy: ProxyServer,
 
 
 def run(wrapper: Wrapper, settings: Settings, user_args: list[str],
-        on_started: Callable[[ProxyServer, Plan], None] | None = None) -> WrapRun:
+        on_started: Callable[[ProxyServer, Plan], None] | None = None, mcp: bool | None = None) -> WrapRun:
+    """``mcp``: hand the tool Headroom's MCP server (None: as its wrapper file says)."""
     plan = prepare(wrapper, settings, user_args)
     proxy = ProxyServer(plan.settings).start()
     try:
-        env, lead_args = child_environment(wrapper, proxy, plan.providers)
+        env, lead_args = child_environment(wrapper, proxy, plan.providers, mcp)
         if on_started is not None:
             on_started(proxy, plan)
         code = _run_child([plan.binary, *lead_args, *plan.args], env)

@@ -85,7 +85,8 @@ def project(tmp_path: Path) -> Path:
     return proj
 
 
-def _wrap_claude(claude_bin: str, upstream: MockUpstream, project: Path, home: Path, *extra: str) -> subprocess.CompletedProcess:
+def _wrap_claude(claude_bin: str, upstream: MockUpstream, project: Path, home: Path, *extra: str,
+                 wrap_args: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     user_home = project.parent / "home"
     user_home.mkdir(exist_ok=True)
     env = {
@@ -100,7 +101,8 @@ def _wrap_claude(claude_bin: str, upstream: MockUpstream, project: Path, home: P
         # the checkout under test, where one is named, rather than whatever the interpreter has installed
         **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ},
     }
-    argv = [sys.executable, "-m", "headroom_cli", "wrap", "claude", "--anthropic-upstream", upstream.url, "--",
+    argv = [sys.executable, "-m", "headroom_cli", "wrap", "claude", "--anthropic-upstream", upstream.url,
+            *wrap_args, "--",
             "-p", "run the tests, then read service.log, and tell me what failed",
             "--dangerously-skip-permissions", "--output-format", "json", *extra]
     return subprocess.run(argv, cwd=project, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
@@ -199,22 +201,19 @@ def test_persisted_output_preview_is_replaced_by_the_compressed_whole(claude_bin
     assert len(result) < 30_000
 
 
-@pytest.mark.e2e
-def test_claude_redeems_a_marker_through_the_mcp_retrieve_tool(claude_bin, project, headroom_home):
-    """The model, seeing a marker in the compressed Bash output, calls Headroom's MCP tool with the
-    marker's ID and range; Claude Code runs it through `headroom mcp serve` (handed over by `wrap` on
-    the command line) and the next request carries the original lines, uncompressed."""
+def _redeem(claude_bin: str, project: Path, headroom_home: Path, tool: str, *wrap_args: str, streamed: bool = True):
+    """Claude Code runs the test log; the model then calls ``tool`` on the marker it sees. The requests
+    the upstream received, and the log as printed."""
     bash_output = subprocess.run([sys.executable, "gen_pytest_log.py"], cwd=project, capture_output=True, text=True).stdout
     script = [ToolStep("Bash", {"command": "python3 gen_pytest_log.py", "description": "Run the test suite"}),
-              ToolStep("mcp__headroom__headroom_retrieve", {"id": "{marker.id}", "lines": "{marker.lines}"})]
+              ToolStep(tool, {"id": "{marker.id}", "lines": "{marker.lines}"})]
     with MockUpstream(script) as upstream:
-        run = _wrap_claude(claude_bin, upstream, project, headroom_home)
+        if not streamed:
+            upstream.stream_fail_status = 404  # Claude Code then retries each call without streaming
+        run = _wrap_claude(claude_bin, upstream, project, headroom_home, wrap_args=wrap_args)
         requests = [r for r in upstream.requests if r.path == "/v1/messages"]
     assert run.returncode == 0, run.stderr[-2000:]
     assert json.loads(run.stdout)["result"].startswith("MOCK-FINAL: 2 tool_results")
-    tool_names = {t["name"] for t in requests[0].json()["tools"]}
-    assert "mcp__headroom__headroom_retrieve" in tool_names
-
     bash_result, retrieved = upstream.tool_results(requests[-1])
     marker = find_markers(bash_result["text"])[0]
     a, b = int(marker.group("a")), int(marker.group("b"))
@@ -232,3 +231,98 @@ def test_claude_redeems_a_marker_through_the_mcp_retrieve_tool(claude_bin, proje
     user_home = project.parent / "home"
     for config in (user_home / ".claude.json", user_home / ".claude" / "settings.json", project / ".mcp.json"):
         assert not config.exists() or "headroom" not in config.read_text()
+    return requests
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "non-streamed"])
+def test_claude_redeems_a_marker_through_the_proxys_retrieve_tool(claude_bin, project, headroom_home, streamed):
+    """By default wrap hands Claude Code no MCP server: the proxy offers the model its own
+    headroom_retrieve tool and answers the call itself, inside Claude Code's (streamed) reply; the
+    continuation it sends upstream carries the original lines."""
+    requests = _redeem(claude_bin, project, headroom_home, "headroom_retrieve", streamed=streamed)
+    tools = [[t["name"] for t in r.json()["tools"]] for r in requests if r.json().get("tools")]
+    assert all(names[-1] == "headroom_retrieve" for names in tools)
+    assert not any(n.startswith("mcp__") or "Mcp" in n for n in tools[0]), tools[0]
+    # The same tools on every request of the session (Claude Code's own little requests aside).
+    loop = [r.json()["tools"] for r in requests if len(r.json().get("tools") or []) == len(tools[0])]
+    assert len(loop) >= 3 and all(t == loop[0] for t in loop)
+
+
+@pytest.mark.e2e
+def test_claude_redeems_a_marker_through_the_mcp_retrieve_tool_with_mcp(claude_bin, project, headroom_home):
+    """`wrap claude --mcp`: Claude Code gets `headroom mcp serve` on its command line, runs the model's
+    call to mcp__headroom__headroom_retrieve through it, and the proxy offers no tool of its own."""
+    requests = _redeem(claude_bin, project, headroom_home, "mcp__headroom__headroom_retrieve", "--mcp")
+    names = [t["name"] for t in requests[0].json()["tools"]]
+    assert "mcp__headroom__headroom_retrieve" in names and "headroom_retrieve" not in names
+
+
+# -- what wrap adds to every request ------------------------------------------------------------------
+
+WRAP_OVERHEAD_MAX_TOKENS = 300  # issue 14: the retrieval tool, at most this much a request
+
+
+def _canon(value) -> str:
+    """A block or tool as content: key order kept, the moving cache_control left out."""
+    def strip(v):
+        if isinstance(v, dict):
+            return {k: strip(x) for k, x in v.items() if k != "cache_control"}
+        if isinstance(v, list):
+            return [strip(x) for x in v]
+        return v
+    return json.dumps(strip(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def _loop_requests(upstream: MockUpstream) -> list[dict]:
+    """The agent loop's requests (the ones with tools; Claude Code's own small requests have none)."""
+    return [r.json() for r in upstream.requests if r.path == "/v1/messages" and (r.json() or {}).get("tools")]
+
+
+def _claude_direct(claude_bin: str, upstream: MockUpstream, project: Path) -> subprocess.CompletedProcess:
+    """The same run as `_wrap_claude`, without Headroom: Claude Code talks to the upstream itself."""
+    user_home = project.parent / "home"  # the same as wrap's: the system prompt names it
+    user_home.mkdir(exist_ok=True)
+    env = {"PATH": os.environ["PATH"], "HOME": str(user_home), "ANTHROPIC_BASE_URL": upstream.url,
+           "ANTHROPIC_API_KEY": "sk-ant-test-dummy", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+           "CLAUDE_CODE_MAX_RETRIES": "0", "IS_SANDBOX": "1"}
+    argv = [claude_bin, "-p", "run the tests, then read service.log, and tell me what failed",
+            "--dangerously-skip-permissions", "--output-format", "json"]
+    return subprocess.run(argv, cwd=project, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+
+
+def _added_tokens(plain: dict, wrapped: dict) -> tuple[int, list[str]]:
+    """What the wrapped request carries that the plain one does not: its extra tools, extra blocks in the
+    first message, and a changed system prompt, in cl100k tokens as sent (compact JSON); and the names."""
+    ours = {_canon(t) for t in plain["tools"]}
+    extra_tools = [t for t in wrapped["tools"] if _canon(t) not in ours]
+    first = lambda body: body["messages"][0]["content"]  # noqa: E731
+    blocks = {_canon(b) for b in first(plain)} if isinstance(first(plain), list) else set()
+    extra_blocks = [b for b in first(wrapped) if _canon(b) not in blocks] if isinstance(first(wrapped), list) else []
+    system = _canon(wrapped.get("system")) if _canon(wrapped.get("system")) != _canon(plain.get("system")) else ""
+    tokens = sum(count_tokens(_canon(x)) for x in extra_tools + extra_blocks) + count_tokens(system)
+    return tokens, [t.get("name", "?") for t in extra_tools] + ["<block>"] * len(extra_blocks) + ["<system>"] * bool(system)
+
+
+@pytest.mark.e2e
+def test_wrap_claude_adds_at_most_300_tokens_to_every_request(claude_bin, project, headroom_home):
+    """The same two-step session, with Claude Code talking to the model directly and under `wrap claude`:
+    each wrapped request carries only the proxy's retrieve tool on top (no MCP server, its tools or its
+    instructions), the same bytes on every request, and no more than 300 tokens of it."""
+    with MockUpstream(_script(project)) as upstream:
+        direct = _claude_direct(claude_bin, upstream, project)
+        plain = _loop_requests(upstream)
+    assert direct.returncode == 0, direct.stderr[-2000:]
+    with MockUpstream(_script(project)) as upstream:
+        run = _wrap_claude(claude_bin, upstream, project, headroom_home)
+        wrapped = _loop_requests(upstream)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert len(plain) == len(wrapped) == 3
+
+    for k in range(3):
+        tokens, added = _added_tokens(plain[k], wrapped[k])
+        assert added == ["headroom_retrieve"], added
+        assert 0 < tokens <= WRAP_OVERHEAD_MAX_TOKENS, tokens
+    # Tools byte-identical on every request: the prompt cache over them holds.
+    assert len({_canon(w["tools"]) for w in wrapped}) == 1
+    assert len({json.dumps(w["tools"], separators=(",", ":")) for w in wrapped}) == 1
