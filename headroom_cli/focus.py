@@ -59,6 +59,7 @@ _COMPILER = re.compile(r"^((?:[\w.\-]+/)*[\w.\-]+\.\w{1,5})[:(](\d+)(?:[:,]\d+)?
 _RUST_LOC = re.compile(r"^\s*--> ((?:[\w.\-]+/)*[\w.\-]+\.\w{1,5}):(\d+)", re.M)
 _JS_FRAME = re.compile(r"^\s*at (?:(?:async )?([\w$.<>]+) )?\(?((?:[\w.\-]+/)*[\w.\-]+\.\w{1,4}):(\d+)(?::\d+)?\)?$", re.M)
 
+_TAGGED = re.compile(r"<([\w-]+)>.*?</\1>", re.S)
 _BACKTICKED = re.compile(r"`([^`\n]{2,120})`")
 _QUOTED = re.compile(r"""'([^'\n]{2,120})'|"([^"\n]{2,120})\"""")
 _PATH = re.compile(r"(?<![\w/.])(?:\.{0,2}/)?(?:[\w.\-]+/)+[\w.\-]+|\b[\w\-]+\.(?:py|pyi|js|jsx|ts|tsx|go|rs|c|h|cc|cpp|hpp|java|kt|rb|php|cs|swift|scala|sh|md|rst|toml|yaml|yml|json|cfg|ini|txt|html|css|sql)\b")
@@ -73,6 +74,8 @@ _COMMON = frozenset(
 _SKIP_FRAMES = ("site-packages", "dist-packages", "/lib/python", "<frozen", "node_modules", "/usr/lib")
 _SEARCH_TOOLS = frozenset(("grep", "glob", "search", "find", "rg", "search_files", "codebase_search"))
 _EDIT_TOOLS = frozenset(("edit", "multiedit", "write", "str_replace_editor", "apply_patch", "notebookedit"))
+_SEARCH_PROGRAMS = frozenset(("grep", "egrep", "fgrep", "rg", "ag", "ack", "sed", "awk", "find", "fd"))
+_GREPS = frozenset(("grep", "egrep", "fgrep", "rg", "ag", "ack"))
 _SHELL_SPLIT = re.compile(r"""'[^']*'|"(?:[^"\\]|\\.)*"|\S+""")
 
 
@@ -207,15 +210,37 @@ def _from_call(tool: str, arguments: Any, found: _Collector) -> None:
 
 
 def _command(command: str, found: _Collector) -> None:
-    """A shell command's quoted patterns and the paths it names (grep -n 'def f' src/, sed -n 10,20p a.py)."""
-    for token in _SHELL_SPLIT.findall(command[:2000]):
+    """A shell command's search patterns and the paths it names (grep -n 'def f' src/, sed -n 10,20p a.py).
+    Quoted text of other programs (a ``python -c`` script) only gives its code-like identifiers."""
+    program, searching, bare = "", False, 0
+    for token in _tokens(command[:2000]):
+        if token in ("|", "||", "&&", ";") or not program:
+            program = "" if token in ("|", "||", "&&", ";") else token.rsplit("/", 1)[-1]
+            searching, bare = program in _SEARCH_PROGRAMS, 0
+            continue
         if token[:1] in "'\"" and len(token) > 2:
-            _pattern(token[1:-1], found)
-        elif not token.startswith("-") and ("/" in token or _PATH.fullmatch(token)) and "*" not in token:
-            found.path(token)
+            (_pattern if searching else _identifiers)(token[1:-1], found)
         elif "::" in token:
             found.path(token.split("::", 1)[0])
             found.symbol(token.rsplit("::", 1)[-1].split("[", 1)[0])
+        elif token.startswith("-"):
+            continue
+        elif ("/" in token or _PATH.fullmatch(token)) and "*" not in token:
+            found.path(token)
+        elif program in _GREPS and not bare:
+            bare = 1
+            _pattern(token, found)
+
+
+def _tokens(command: str):
+    """Shell words, quotes kept, with ``;`` ``|`` ``&&`` as words of their own even when glued on."""
+    for token in _SHELL_SPLIT.findall(command):
+        if token[:1] in "'\"":
+            yield token
+            continue
+        for piece in re.split(r"(\|\||&&|[|;])", token):
+            if piece:
+                yield piece
 
 
 def _pattern(pattern: str, found: _Collector) -> None:
@@ -229,7 +254,7 @@ def _pattern(pattern: str, found: _Collector) -> None:
 
 # ------------------------------------------------------------------------------ the people's words
 def _from_words(text: str, found: _Collector) -> None:
-    text = text[:SCAN_CHARS]
+    text = _TAGGED.sub(" ", text[:SCAN_CHARS])  # <environment_context>…: what a client injected, not words
     for match in _BACKTICKED.finditer(text):
         _identifiers(match.group(1), found)
     for path in _PATH.findall(text):
