@@ -23,6 +23,7 @@ MAX_TERMS = 64  # words and paths the engines keep lines with
 MAX_LINES = 48  # exact source lines (a traceback's failing line, an Edit's old_string)
 MAX_LOCATIONS = 48  # (file, line) pairs from tracebacks and compiler errors
 SCAN_CHARS = 200_000  # of each tool output, only the head and the tail are read
+PER_STEP = 8  # the most symbols, lines or locations one step adds: a long traceback does not take every place
 LINE_MIN_CHARS = 8  # a shorter source line ("return", "}") names nothing
 
 
@@ -83,14 +84,15 @@ class _Collector:
     """Items in order of first sight, each list capped (newest events are fed first)."""
 
     def __init__(self) -> None:
+        self.room = {"symbols": PER_STEP, "lines": PER_STEP, "locations": PER_STEP}
         self.symbols: dict[str, None] = {}
         self.terms: dict[str, None] = {}
         self.lines: dict[str, None] = {}
         self.locations: dict[tuple[str, int], None] = {}
 
     def symbol(self, name: str | None) -> None:
-        if name and len(name) >= 3 and name.lower() not in _COMMON and len(self.symbols) < MAX_SYMBOLS:
-            self.symbols.setdefault(name)
+        if name and len(name) >= 3 and name.lower() not in _COMMON and len(self.symbols) < MAX_SYMBOLS \
+                and self._take("symbols", name, self.symbols):
             self.term(name)
 
     def term(self, word: str | None) -> None:
@@ -110,13 +112,26 @@ class _Collector:
     def line(self, text: str | None) -> None:
         text = (text or "").strip()
         if len(text) >= LINE_MIN_CHARS and len(self.lines) < MAX_LINES:
-            self.lines.setdefault(text[:300])
+            self._take("lines", text[:300], self.lines)
 
     def location(self, path: str, line: str | int) -> None:
         if any(skip in path for skip in _SKIP_FRAMES) or len(self.locations) >= MAX_LOCATIONS:
             return
-        self.locations.setdefault((path, int(line)))
-        self.path(path)
+        if self._take("locations", (path, int(line)), self.locations):
+            self.path(path)
+
+    def step(self) -> None:
+        """A new step of the conversation: each kind gets its room again."""
+        self.room = dict.fromkeys(self.room, PER_STEP)
+
+    def _take(self, kind: str, item, into: dict) -> bool:
+        if item in into:
+            return True
+        if self.room[kind] <= 0:
+            return False
+        self.room[kind] -= 1
+        into[item] = None
+        return True
 
     def focus(self) -> Focus:
         return Focus(tuple(self.symbols), tuple(self.terms), tuple(self.lines), tuple(self.locations))
@@ -127,6 +142,7 @@ def focus_of(events: Iterable[Event]) -> Focus:
     place when the caps are reached)."""
     found = _Collector()
     for event in reversed(list(events)):
+        found.step()
         if event.kind == "output":
             _from_output(event.text, found)
         elif event.kind == "call":
