@@ -148,6 +148,8 @@ def focus_of(events: Iterable[Event]) -> Focus:
         elif event.kind == "call":
             _from_call(event.tool, event.arguments, found)
         elif event.kind in ("user", "assistant"):
+            if event.kind == "user":  # a pasted traceback, or aider's pasted test output
+                _from_output(event.text, found)
             _from_words(event.text, found)
     return found.focus()
 

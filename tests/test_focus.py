@@ -225,3 +225,8 @@ def test_the_focus_at_first_sight_is_what_counts():
                                  ("Bash", {"command": "python -m click_app -x3"}, TRACEBACK)])
     later = rewrite_body(json.dumps(later_body).encode(), adapter_for("/v1/messages"), pipeline)
     assert later.parsed["messages"][4]["content"][0]["content"] == first
+
+
+def test_a_traceback_the_user_pasted_counts():
+    focus = adapter_for("/v1/chat/completions").focus(openai_chat_body([], prompt="I get this:\n" + TRACEBACK))
+    assert "_match_short_opt" in focus.symbols and ("/proj/src/click/parser.py", 405) in focus.locations
