@@ -22,7 +22,8 @@ MAX_SYMBOLS = 48  # function/class names whose bodies stay whole
 MAX_TERMS = 64  # words and paths the engines keep lines with
 MAX_LINES = 48  # exact source lines (a traceback's failing line, an Edit's old_string)
 MAX_LOCATIONS = 48  # (file, line) pairs from tracebacks and compiler errors
-SCAN_CHARS = 200_000  # of each tool output, only the head and the tail are read
+SCAN_CHARS = 100_000  # of each tool output, only the head and the tail are read
+TOTAL_SCAN_CHARS = 400_000  # and of a whole conversation, its newest steps up to this much
 PER_STEP = 8  # the most symbols, lines or locations one step adds: a long traceback does not take every place
 LINE_MIN_CHARS = 8  # a shorter source line ("return", "}") names nothing
 
@@ -141,7 +142,11 @@ def focus_of(events: Iterable[Event]) -> Focus:
     """The focus of a conversation given oldest first (read newest first, so the latest steps win a
     place when the caps are reached)."""
     found = _Collector()
+    budget = TOTAL_SCAN_CHARS
     for event in reversed(list(events)):
+        budget -= min(len(event.text), SCAN_CHARS)
+        if budget < 0:
+            break  # the oldest steps of a very long conversation: the newest already fill the focus
         found.step()
         if event.kind == "output":
             _from_output(event.text, found)
