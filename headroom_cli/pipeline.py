@@ -24,11 +24,18 @@ from headroom_cli.engines import Context, Engine, EngineTimeout, Part, Result
 from headroom_cli.engines.base import deadline_after
 from headroom_cli.config import DEFAULT_PART_BUDGET_MS, part_budget_ms_setting
 from headroom_cli.markers import ccr_id
+from headroom_cli.tokens import count_tokens
 
 log = logging.getLogger("headroom.pipeline")
 
 MIN_CHARS = 1_000  # smaller parts pass through: a marker would save next to nothing
 MIN_SCORE = 0.5  # an engine must be at least this sure the part is its kind
+# A lossy omission must pay for the retrieval round it may cause (the whole context re-read): a part
+# under LOSSY_MIN_TOKENS stays whole unless an engine shortens it losslessly, and a lossy result must
+# save at least LOSSY_MIN_SAVED tokens. Measured on the session replay and the corpus (README): hiding
+# 178 tokens of a 350-token listing cost the paths the task was about.
+LOSSY_MIN_TOKENS = 600
+LOSSY_MIN_SAVED = 150
 # Engine CPU time per part; past it the engine gives up and the original is kept (see config.py for why so much).
 PART_BUDGET_S = DEFAULT_PART_BUDGET_MS / 1000
 
@@ -197,7 +204,7 @@ class Pipeline:
         unwrapped = readformat.unwrap(part.text)
         plain = replace(part, text=unwrapped[0], first_line=readformat.first_number(unwrapped[1])) if unwrapped else part
         if not self.lossy:
-            plain = replace(plain, query=None)  # a query only steers what to omit
+            plain = replace(plain, query=None, focus=None)  # a query only steers what to omit
         part_id = ccr_id(part.text)  # always the part as the client sent it: that is what gets stored
         deadline = deadline_after(self.part_budget_s)  # this thread's CPU time: the same under any load
         pieces = sections.split(plain.text)
@@ -221,7 +228,7 @@ class Pipeline:
         text = "".join(texts)
         if unwrapped:
             text = readformat.rewrap(text, plain.text, unwrapped[1])
-        if len(text) >= len(part.text) or (omitted and not self.lossy):
+        if len(text) >= len(part.text) or (omitted and not self.lossy) or (omitted and not _pays(part.text, text)):
             return unchanged
         return Outcome(part.text, text, chosen[0].name, chosen[1], part_id if omitted else None)
 
@@ -248,6 +255,14 @@ class Pipeline:
             log.warning("engine %s failed (%s: %s); part kept as it was", getattr(engine, "name", "router"),
                         type(exc).__name__, exc)
         return None, None
+
+
+def _pays(original: str, text: str) -> bool:
+    """Whether a lossy result is worth its marker: a big enough part, and enough taken out of it."""
+    if len(original) < LOSSY_MIN_TOKENS * 2:  # fewer characters than that cannot hold enough tokens
+        return False
+    before = count_tokens(original)
+    return before >= LOSSY_MIN_TOKENS and before - count_tokens(text) >= LOSSY_MIN_SAVED
 
 
 @dataclass

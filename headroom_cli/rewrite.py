@@ -60,6 +60,7 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
     model = body.get("model") if isinstance(body.get("model"), str) else None
     outcomes: list[Outcome] = []
     query = adapter.query(body)
+    focus = adapter.focus(body) if hasattr(adapter, "focus") else None  # each decision is frozen with it
     earlier: dict[str, Slot] = {}  # tool outputs already seen in this request, by their text
     session = persisted.client_session(body) if saved_outputs_root else None  # whose saved outputs may be read
     slots = adapter.slots(body)
@@ -78,11 +79,11 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
             keep_original(outcome.part_id, outcome.kind, outcome.original)
         elif whole is not None:
             note = slot.text
-            outcome = pipeline.run_whole(Part(text=note, tool_name=slot.tool_name, tool_input=slot.tool_input, query=query),
+            outcome = pipeline.run_whole(Part(text=note, tool_name=slot.tool_name, tool_input=slot.tool_input, query=query, focus=focus),
                                          whole, lambda body: persisted.render(note, body, whole),
                                          persisted.MAX_RENDERED_CHARS)
         else:
-            outcome = pipeline.run(Part(text=slot.text, tool_name=slot.tool_name, tool_input=slot.tool_input, query=query))
+            outcome = pipeline.run(Part(text=slot.text, tool_name=slot.tool_name, tool_input=slot.tool_input, query=query, focus=focus))
         outcomes.append(outcome)
         if outcome.changed:
             slot.write(outcome.text)

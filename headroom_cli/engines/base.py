@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from headroom_cli.focus import Focus
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,7 @@ class Part:
     tool_input: str | None = None  # what the tool was asked: a Bash command, a Read file_path, a grep pattern
     query: str | None = None  # the question the agent has in mind, where known
     first_line: int = 1  # the file's line the text starts at: a Read window's first line number
+    focus: "Focus | None" = None  # what the conversation says the agent works on (focus.py)
 
 
 @dataclass(frozen=True)
@@ -112,3 +116,11 @@ def query_terms(query: str | None) -> tuple[str, ...]:
         if len(word) >= 3 and word not in _STOPWORDS and word not in terms:
             terms.append(word)
     return tuple(terms)
+
+
+def part_terms(part: Part) -> tuple[str, ...]:
+    """The words an engine keeps lines with: the question's, then the conversation's focus."""
+    terms = query_terms(part.query)
+    if part.focus is None or not part.focus.terms:
+        return terms
+    return terms + tuple(t for t in part.focus.terms if t not in terms)

@@ -38,7 +38,7 @@ from collections import Counter
 
 from headroom_cli.engines import register
 from headroom_cli.engines.base import (ANSI, Context, cpu_clock, EngineTimeout, hint_score,
-                                       Part, query_terms, Result, split_lines)
+                                       Part, part_terms, Result, split_lines)
 from headroom_cli.markers import line_marker
 
 CONTEXT = 3  # unchanged lines kept on each side of a change
@@ -316,7 +316,7 @@ class DiffEngine:
             collapsed.update(range(si, sj))
             si = sj
 
-        terms = _discriminative(query_terms(part.query), text, n)
+        terms = _discriminative(part_terms(part), text, n)
         changed = [x for x in range(n) if kind[x] == ADD or kind[x] == DEL]
         big = len(changed) >= BIG_CHANGED or sum(len(lines[x]) for x in changed) >= BIG_CHANGED_CHARS
         deleted = self._deleted_hunks(contents, hunks)

@@ -44,7 +44,7 @@ from html.parser import HTMLParser
 from urllib.parse import unquote
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import Context, EngineTimeout, hint_score, Part, past, query_terms, Result
+from headroom_cli.engines.base import Context, EngineTimeout, hint_score, Part, past, part_terms, Result
 from headroom_cli.markers import omission_marker
 
 MIN_CHARS = 200  # a shorter part is left alone
@@ -950,7 +950,7 @@ class HtmlEngine:
         budget = max(MIN_BUDGET, int(RATIO * len(text)))
         condensed = size > budget
         if condensed:
-            _condense(blocks, budget, query_terms(part.query))
+            _condense(blocks, budget, part_terms(part))
         else:
             for block in blocks:
                 block.keep = True

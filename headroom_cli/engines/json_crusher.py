@@ -36,7 +36,7 @@ from itertools import accumulate, compress
 
 from headroom_cli.engines import register
 from headroom_cli.engines.base import (Context, cpu_clock, EngineTimeout, hint_score,
-                                       Part, past, query_terms, Result)
+                                       Part, past, part_terms, Result)
 from headroom_cli.markers import line_marker, omission_marker
 
 MIN_CHARS = 200  # a shorter part is left alone
@@ -950,7 +950,7 @@ class JsonEngine:
             return None
         colon, sep = _style(text)
         _sizes(top, len(colon), len(sep))
-        terms = query_terms(part.query)
+        terms = part_terms(part)
         multiline = text.count("\n", 0, len(text.rstrip())) > 0
         caches: tuple[dict, dict, dict] = ({}, {}, {})
         args = (top, tokens, colon, sep, ctx, terms, multiline, caches)

@@ -44,7 +44,7 @@ from itertools import accumulate
 
 from headroom_cli.engines import register
 from headroom_cli.engines.base import (ANSI, Context, EngineTimeout, hint_score, Part,
-                                       past, query_terms, Result, split_lines)
+                                       past, part_terms, Result, split_lines)
 from headroom_cli.markers import line_marker
 
 MIN_LINES = 12  # a shorter part is left alone
@@ -420,7 +420,7 @@ class ListingEngine:
             return None
         if past(ctx.deadline):
             raise EngineTimeout()
-        query = _query_hits(clean, query_terms(part.query))
+        query = _query_hits(clean, part_terms(part))
         keep = bytearray(n)
         label = ["lines"] * n
         tree: _Tree | None = None

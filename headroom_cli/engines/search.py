@@ -40,7 +40,7 @@ from collections import Counter
 
 from headroom_cli.engines import register
 from headroom_cli.engines.base import (ANSI, Context, EngineTimeout, hint_score, Part,
-                                       past, query_terms, Result, split_lines)
+                                       past, part_terms, Result, split_lines)
 from headroom_cli.markers import line_marker, marker, omission_marker
 
 MIN_MATCHES = 24  # fewer matches are left alone: a marker would save next to nothing
@@ -571,7 +571,7 @@ class SearchEngine:
             return None  # too few matches to fold, and no long line to cut
         if past(ctx.deadline):
             raise EngineTimeout()
-        terms = query_terms(part.query)
+        terms = part_terms(part)
         keep = self._select(p, part, terms, ctx.deadline)
         out, omitted = self._render(p, raw, keep, terms, ctx.part_id)
         if not omitted:

@@ -53,7 +53,7 @@ from operator import eq
 
 from headroom_cli.engines import register
 from headroom_cli.engines.base import (Context, EngineTimeout, hint_score, Part,
-                                       past, query_terms, Result, split_lines)
+                                       past, part_terms, Result, split_lines)
 from headroom_cli.markers import line_marker
 
 MIN_LINES = 4  # a shorter part is left alone
@@ -940,7 +940,7 @@ class TableEngine:
             return None
         if not tables:
             return None
-        terms = query_terms(part.query)
+        terms = part_terms(part)
         out: list[str] = []
         omitted = 0
         pos = 0

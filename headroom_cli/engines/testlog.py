@@ -178,7 +178,7 @@ _SUMMARY = re.compile(
     r"|(?:Tests|Test Suites|Test Files|Snapshots|Suites|Tests run|Time|Duration):\s"
     r"|Ran all test suites"
     r"|[#\u2139] (?:tests|suites|pass|fail|cancelled|skipped|todo|duration_ms)\b"
-    r"|1\.\.\d+$|test result:|failures:$|running \d+ tests?$"
+    r"|1\.\.\d+$|test result:|failures:$|running \d+ tests?$|(?:collecting \.\.\. )?collected \d+ items?\b"
     r"|(?:ok|FAIL)\s+\S+\s+(?:[\d.]+m?s\b|\(cached\)|\[)|(?:FAIL|PASS|OK)$"
     r"|Successfully (?:built|installed|tagged|compiled|uninstalled)\b|Created wheel\b"
     r"|BUILD (?:SUCCESS|SUCCESSFUL|FAILED|FAILURE)\b|Build (?:succeeded|failed|complete|completed|finished)\b"

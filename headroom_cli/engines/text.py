@@ -56,7 +56,7 @@ from itertools import accumulate
 
 from headroom_cli.engines import register
 from headroom_cli.engines.base import (Context, cpu_clock, deadline_after, EngineTimeout, hint_score,
-                                       Part, past, query_terms, Result)
+                                       Part, past, part_terms, Result)
 from headroom_cli.markers import line_marker
 
 SCORE = 0.55  # a fallback: specialised engines score 0.6 and more on their own kinds
@@ -715,7 +715,7 @@ class TextEngine:
         if not text or not text.strip():
             return None
         try:
-            out, omitted = _compress(text, ctx.part_id, query_terms(part.query), _far_allowed(part), ctx.deadline)
+            out, omitted = _compress(text, ctx.part_id, part_terms(part), _far_allowed(part), ctx.deadline)
         except EngineTimeout:
             raise
         except (ValueError, IndexError, TypeError, RecursionError):  # odd input: leave it alone

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from headroom_cli.providers import aider
-from headroom_cli.providers.base import Slot, ToolCall, text_slots, latest_user_words, tool_call
+from headroom_cli.focus import Event, Focus, focus_of
+from headroom_cli.providers.base import Slot, ToolCall, text_slots, latest_user_words, tool_call, words_of
 
 
 class AnthropicMessages:
@@ -48,3 +49,26 @@ class AnthropicMessages:
         if aider.is_aider_request(messages):
             return aider.latest_typed(messages)
         return latest_user_words(messages)
+
+    def focus(self, body: dict[str, Any]) -> Focus:
+        """What the whole conversation says the agent is working on (focus.py)."""
+        return focus_of(self._events(body.get("messages")))
+
+    @staticmethod
+    def _events(messages: Any):
+        for message in messages if isinstance(messages, list) else []:
+            if not isinstance(message, dict):
+                continue
+            role, content = message.get("role"), message.get("content")
+            if role not in ("user", "assistant"):
+                continue
+            words = words_of(content)
+            if words:
+                yield Event(role, words)
+            for block in content if isinstance(content, list) else []:
+                if not isinstance(block, dict):
+                    continue
+                if block.get("type") == "tool_use":
+                    yield Event("call", tool=str(block.get("name") or ""), arguments=block.get("input"))
+                elif block.get("type") == "tool_result":
+                    yield Event("output", words_of(block.get("content")))

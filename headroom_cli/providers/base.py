@@ -135,6 +135,9 @@ class Adapter(Protocol):
     def query(self, body: dict[str, Any]) -> str | None:
         """The user's latest own words: the question the agent has in mind while it reads."""
 
+    def focus(self, body: dict[str, Any]) -> Any:
+        """What the whole conversation says the agent is working on (a focus.Focus)."""
+
 
 QUERY_CHARS = 1_000
 
@@ -171,3 +174,14 @@ def latest_user_words(messages: Any, text_types: tuple[str, ...] = ("text",)) ->
             if found:
                 return found
     return None
+
+
+def words_of(content: Any, text_types: tuple[str, ...] = ("text",)) -> str:
+    """Every text a message's content holds, leaving out client-injected reminders (for the focus)."""
+    if isinstance(content, str):
+        texts = [content]
+    elif isinstance(content, list):
+        texts = [b.get("text") for b in content if isinstance(b, dict) and b.get("type") in text_types]
+    else:
+        return ""
+    return "\n".join(t for t in texts if isinstance(t, str) and not t.lstrip().startswith("<system-reminder>"))

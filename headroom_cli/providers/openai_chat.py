@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from headroom_cli.providers import aider
-from headroom_cli.providers.base import Slot, ToolCall, text_slots, latest_user_words, tool_call
+from headroom_cli.focus import Event, Focus, focus_of
+from headroom_cli.providers.base import Slot, ToolCall, text_slots, latest_user_words, tool_call, words_of
 from headroom_cli.providers.openai_responses import OpenAIResponses
 
 
@@ -50,3 +51,29 @@ class OpenAIChat:
             return aider.latest_typed(messages)
         return latest_user_words(messages)
 
+    def focus(self, body: dict[str, Any]) -> Focus:
+        """What the whole conversation says the agent is working on (focus.py)."""
+        messages = body.get("messages")
+        if not isinstance(messages, list):
+            return OpenAIResponses().focus(body)
+        return focus_of(self._events(messages))
+
+    @staticmethod
+    def _events(messages: list):
+        for message in messages:
+            if not isinstance(message, dict):
+                continue
+            role, content = message.get("role"), message.get("content")
+            if role == "tool":
+                yield Event("output", words_of(content))
+                continue
+            if role not in ("user", "assistant"):
+                continue
+            words = words_of(content)
+            if words:
+                yield Event(role, words)
+            calls = message.get("tool_calls")
+            for call in calls if isinstance(calls, list) else []:
+                if isinstance(call, dict) and isinstance(call.get("function"), dict):
+                    yield Event("call", tool=str(call["function"].get("name") or ""),
+                                arguments=call["function"].get("arguments"))

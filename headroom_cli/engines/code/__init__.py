@@ -19,7 +19,7 @@ import re
 
 from headroom_cli.engines import register
 from headroom_cli.engines.base import Context, EngineTimeout, Part, past, Result
-from headroom_cli.engines.code import detect, languages, parsing, window
+from headroom_cli.engines.code import detect, focused, languages, parsing, window
 from headroom_cli.engines.code.languages import Language
 from headroom_cli.engines.code.outline import Cut, Outliner
 from headroom_cli.engines.code.reading import Reading, function_query, language_of, read
@@ -61,6 +61,8 @@ class CodeEngine:
             return unchanged
         _check(ctx)
         wanted = wanted_symbols(part.query, part.tool_input)
+        if part.focus is not None:
+            wanted |= frozenset(part.focus.symbols)
         # Unframed, it may still be a window: one from line 251, one read with syntax errors, one whose
         # last line is not the blank one after a file's final line break (Python's last function may
         # go on past it). Then it is cut as a window is: whole bodies only, its edges as they are.
@@ -68,6 +70,9 @@ class CodeEngine:
         edges = framed.rows if framed is not None else (0, rows - 1) if maybe_window else None
         outliner = Outliner(reading.lang, reading.data, wanted, ctx.deadline, function_query(reading.lang), data, edges)
         cuts = outliner.run(reading.tree.root_node)
+        if part.focus:
+            cuts = focused.uncut(cuts, text.split("\n"), part.focus, path,
+                                 part.first_line - (framed.rows[0] if framed is not None else 0))
         if reading.lang.preprocessor:
             original_rows = data.split(b"\n")
             cuts = [cut for cut in cuts if parsing.conditionals_balance(original_rows[cut.first:cut.last + 1])]
