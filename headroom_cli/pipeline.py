@@ -213,6 +213,8 @@ class Pipeline:
             if result is None:
                 texts.append(piece.text)
                 continue
+            if not result.omitted and not sections.lines_kept(result.text, piece.text):
+                result = sections.rewritten(result, part_id, piece.text)  # a way back to the lines it rewrote
             texts.append(sections.shift_markers(result.text, part_id, piece.first_line))
             omitted += result.omitted
             chosen = chosen or (engine, result.kind)
@@ -221,6 +223,7 @@ class Pipeline:
         text = "".join(texts)
         if unwrapped:
             text = readformat.rewrap(text, plain.text, unwrapped[1])
+        text = readformat.name_file_lines(text, part.text, part_id)
         if len(text) >= len(part.text) or (omitted and not self.lossy):
             return unchanged
         return Outcome(part.text, text, chosen[0].name, chosen[1], part_id if omitted else None)
