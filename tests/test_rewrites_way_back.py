@@ -44,21 +44,31 @@ def _redeemed(outcome, tmp_path: Path) -> Store:
 
 
 def _json_lines(n: int = 120) -> str:
-    rows = [{"path": f"api/v1/thing{i}.proto", "line": i, "type": "FIELD_SAME_TYPE" if i % 40 else "FIELD_REMOVED",
+    rows = [{"path": f"api/v1/thing{i}.proto", "line": i, "status": "ok" if i != 57 else "error",
              "message": f"Field \"{i}\" on message \"Thing{i}\" changed type."} for i in range(n)]
     return "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows)
 
 
-def test_json_lines_rewritten_as_rows_can_be_given_back(tmp_path):
+def test_json_lines_keep_their_lines(tmp_path):
+    """JSON Lines are not redrawn as rows: the records kept are the original lines, byte for byte, and
+    each run of the others is a line marker that gives them back."""
     text = _json_lines()
-    outcome = Pipeline().run(Part(text, query=QUERY))  # with a question, records become a table of rows
-    assert outcome.changed and not lines_kept(outcome.text, text)  # rows, not the source's lines
+    outcome = Pipeline().run(Part(text, query=QUERY))
+    assert outcome.changed and outcome.engine == "json" and outcome.part_id
+    assert lines_kept(outcome.text, text)
+    assert text.split("\n")[57] in outcome.text  # the one record in error, as it was
+    assert expand_markers(text, outcome.text, outcome.part_id) == text
+
+
+def test_json_rewritten_as_rows_can_be_given_back(tmp_path):
+    """An array of records, with a question, becomes a table of rows: not verbatim, so it carries an ID."""
+    text = json.dumps([json.loads(line) for line in _json_lines(60).splitlines()], indent=1) + "\n"
+    outcome = Pipeline().run(Part(text, query=QUERY))
+    assert outcome.changed and not lines_kept(outcome.text, text)
     assert outcome.part_id, "a rewrite must store the original under an ID"
-    ids = {m["id"] for m in find_markers(outcome.text)}
-    assert ids == {outcome.part_id}
-    store = _redeemed(outcome, tmp_path)
-    whole = [m for m in find_markers(outcome.text) if m["a"] is None]
-    assert whole and retrieve(store, outcome.part_id) == text
+    assert {m["id"] for m in find_markers(outcome.text)} == {outcome.part_id}
+    assert [m for m in find_markers(outcome.text) if m["a"] is None]  # one that gives the whole original
+    assert retrieve(_redeemed(outcome, tmp_path), outcome.part_id) == text
 
 
 def test_pretty_json_compacted_carries_its_id(tmp_path):
