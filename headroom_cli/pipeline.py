@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -29,6 +30,7 @@ log = logging.getLogger("headroom.pipeline")
 
 MIN_CHARS = 1_000  # smaller parts pass through: a marker would save next to nothing
 MIN_SCORE = 0.5  # an engine must be at least this sure the part is its kind
+REWRITE_MAX_RATIO = 0.85  # a rewrite (lines not kept verbatim) must cut at least 15% of the text
 # Engine CPU time per part; past it the engine gives up and the original is kept (see config.py for why so much).
 PART_BUDGET_S = DEFAULT_PART_BUDGET_MS / 1000
 
@@ -213,8 +215,6 @@ class Pipeline:
             if result is None:
                 texts.append(piece.text)
                 continue
-            if not result.omitted and not sections.lines_kept(result.text, piece.text):
-                result = sections.rewritten(result, part_id, piece.text)  # a way back to the lines it rewrote
             texts.append(sections.shift_markers(result.text, part_id, piece.first_line))
             omitted += result.omitted
             chosen = chosen or (engine, result.kind)
@@ -242,6 +242,8 @@ class Pipeline:
                 for engine in self._sure(section, fallback):
                     result = engine.compress(section, Context(part_id=part_id, deadline=deadline,
                                                               code_min_lines=self.code_min_lines))
+                    if result is not None and not result.omitted and not sections.lines_kept(result.text, section.text):
+                        result = _rewrite_worth_it(result, part_id, section.text)
                     if result is not None and (self.lossy or not result.omitted):
                         return result, engine
         except EngineTimeout:
@@ -251,6 +253,23 @@ class Pipeline:
             log.warning("engine %s failed (%s: %s); part kept as it was", getattr(engine, "name", "router"),
                         type(exc).__name__, exc)
         return None, None
+
+
+def _rewrite_worth_it(result: Result, part_id: str, original: str) -> Result | None:
+    """A result that rewrote lines rather than leaving some out: none of its lines can be quoted or
+    grepped any more, so it must save enough to pay for that, and it carries a way back to the original."""
+    if _squeezed(result.text) > REWRITE_MAX_RATIO * _squeezed(original):
+        return None
+    return sections.rewritten(result, part_id, original)
+
+
+def _squeezed(text: str) -> int:
+    """Length with each run of white space counted once: about what a tokenizer charges (indentation
+    is cheap), so that a rewrite which only drops indentation does not look like a saving."""
+    return len(_WHITE_RUNS.sub(" ", text))
+
+
+_WHITE_RUNS = re.compile(r"\s+")
 
 
 @dataclass

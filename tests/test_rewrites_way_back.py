@@ -72,13 +72,21 @@ def test_json_rewritten_as_rows_can_be_given_back(tmp_path):
 
 
 def test_pretty_json_compacted_carries_its_id(tmp_path):
-    doc = {"name": "pkg", "versions": {f"1.{i}.0": {"deps": {"a": f"^{i}.0.0", "b": "~2.1"}, "size": 1000 + i}
-                                       for i in range(40)}}
+    doc = [{"name": f"pkg{i}", "version": "1.0.0", "license": "MIT", "registry": "https://registry.example.org/pkgs",
+            "size": 1000 + i} for i in range(40)]
     text = json.dumps(doc, indent=2) + "\n"
     outcome = Pipeline().run(Part(text))
     assert outcome.changed and outcome.part_id
     assert outcome.part_id in outcome.text
     assert retrieve(_redeemed(outcome, tmp_path), outcome.part_id) == text
+
+
+def test_a_rewrite_that_only_drops_indentation_is_not_used():
+    """Compacting white space saves few tokens and costs every line its verbatim form: not worth it."""
+    doc = {"settings": {f"option_{i}": f"value number {i} for the {i}th option" for i in range(40)}}
+    text = json.dumps(doc, indent=4) + "\n"
+    outcome = Pipeline().run(Part(text))
+    assert not outcome.changed
 
 
 def test_without_a_store_no_rewrite_is_used():
