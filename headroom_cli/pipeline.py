@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -36,6 +37,7 @@ MIN_SCORE = 0.5  # an engine must be at least this sure the part is its kind
 # 178 tokens of a 350-token listing cost the paths the task was about.
 LOSSY_MIN_TOKENS = 600
 LOSSY_MIN_SAVED = 150
+REWRITE_MAX_RATIO = 0.85  # a rewrite (lines not kept verbatim) must cut at least 15% of the text
 # Engine CPU time per part; past it the engine gives up and the original is kept (see config.py for why so much).
 PART_BUDGET_S = DEFAULT_PART_BUDGET_MS / 1000
 
@@ -228,6 +230,7 @@ class Pipeline:
         text = "".join(texts)
         if unwrapped:
             text = readformat.rewrap(text, plain.text, unwrapped[1])
+        text = readformat.name_file_lines(text, part.text, part_id)
         if len(text) >= len(part.text) or (omitted and not self.lossy) or (omitted and not _pays(part.text, text)):
             return unchanged
         return Outcome(part.text, text, chosen[0].name, chosen[1], part_id if omitted else None)
@@ -246,6 +249,8 @@ class Pipeline:
                 for engine in self._sure(section, fallback):
                     result = engine.compress(section, Context(part_id=part_id, deadline=deadline,
                                                               code_min_lines=self.code_min_lines))
+                    if result is not None and not result.omitted and not sections.lines_kept(result.text, section.text):
+                        result = _rewrite_worth_it(result, part_id, section.text)
                     if result is not None and (self.lossy or not result.omitted):
                         return result, engine
         except EngineTimeout:
@@ -263,6 +268,23 @@ def _pays(original: str, text: str) -> bool:
         return False
     before = count_tokens(original)
     return before >= LOSSY_MIN_TOKENS and before - count_tokens(text) >= LOSSY_MIN_SAVED
+
+
+def _rewrite_worth_it(result: Result, part_id: str, original: str) -> Result | None:
+    """A result that rewrote lines rather than leaving some out: none of its lines can be quoted or
+    grepped any more, so it must save enough to pay for that, and it carries a way back to the original."""
+    if _squeezed(result.text) > REWRITE_MAX_RATIO * _squeezed(original):
+        return None
+    return sections.rewritten(result, part_id, original)
+
+
+def _squeezed(text: str) -> int:
+    """Length with each run of white space counted once: about what a tokenizer charges (indentation
+    is cheap), so that a rewrite which only drops indentation does not look like a saving."""
+    return len(_WHITE_RUNS.sub(" ", text))
+
+
+_WHITE_RUNS = re.compile(r"\s+")
 
 
 @dataclass

@@ -64,3 +64,30 @@ def rewrap(compressed: str, plain: str, prefixes: list[str]) -> str:
                 if marker["b"] and int(marker["a"]) - 1 >= i:  # a gap in order, just after what was kept
                     i = int(marker["b"])
     return "".join(out)
+
+
+def name_file_lines(text: str, original: str, part_id: str) -> str:
+    """In Read output the model reads the file's own line numbers, but ``--lines`` counts the lines of
+    the part as the client sent it, and the two differ after an offset Read or a cut made by the
+    client (`... [N characters truncated] ...`). Such a marker also names the file lines it held, so
+    that neither number misleads: ``[headroom: 91 lines omitted, file lines 505-595 · retrieve … --lines 6-96]``."""
+    lines = None
+
+    def named(match: re.Match[str]) -> str:
+        nonlocal lines
+        if match["id"] != part_id or match["a"] is None:
+            return match.group(0)
+        lines = lines if lines is not None else original_lines(original)
+        a, b = int(match["a"]), int(match["b"])
+        first, last = _number_of(lines, a), _number_of(lines, b)
+        if first is None or last is None or (first, last) == (a, b) or last - first != b - a:
+            return match.group(0)
+        return match.group(0).replace(" · retrieve ", f", file lines {first}-{last} · retrieve ", 1)
+
+    return MARKER_RE.sub(named, text) if part_id in text else text
+
+
+def _number_of(lines: list[str], n: int) -> int | None:
+    """The Read line number shown on the part's line n (1-based), if it has one."""
+    match = _NUMBERED.match(lines[n - 1]) if 1 <= n <= len(lines) else None
+    return int(match.group(2)) if match else None

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import accumulate
 
-from headroom_cli.markers import MARKER_RE, original_lines
+from headroom_cli.engines.base import ANSI, Result
+from headroom_cli.markers import MARKER_RE, marker, original_lines
 
 # Notices that the client itself cut the output: Claude Code's and Codex's wording.
 CLIENT_CUT = re.compile(
@@ -108,3 +109,40 @@ def shift_markers(text: str, part_id: str, offset: int) -> str:
         return f"[headroom: {match.group('what')} · retrieve {part_id} --lines {a}-{b}]"
 
     return MARKER_RE.sub(shifted, text)
+
+
+def lines_kept(text: str, original: str) -> bool:
+    """Whether text is original with lines left out: every line of it that is not a marker line is
+    a line of original, in order, byte for byte or as a terminal shows it (colour escapes gone, a
+    line redrawn with carriage returns shown as its redraws): what the model can quote and grep."""
+    lines = original.split("\n")
+    i = 0
+    for line in text.split("\n"):
+        if MARKER_RE.fullmatch(line):
+            continue
+        while i < len(lines) and lines[i] != line and line not in _shown(lines[i]):
+            i += 1
+        if i == len(lines):
+            return False
+        if lines[i] == line:
+            i += 1  # a redrawn line may show as several: stay on it
+    return True
+
+
+def _shown(line: str) -> tuple[str, ...]:
+    """What a terminal shows of a line: without colour escapes, and each carriage-return redraw."""
+    plain = ANSI.sub("", line)
+    if "\r" not in plain:
+        return (plain,) if plain != line else ()
+    return tuple(seg for seg in plain.split("\r") if seg) + (plain.rstrip("\r"),)
+
+
+def rewritten(result: Result, part_id: str, original: str) -> Result:
+    """A result that rewrote lines (re-rendered JSON, a table drawn again) made lossy-with-ID: a marker
+    line after it says so, and counting the section's lines as omitted makes the pipeline store the
+    original under part_id, so ``retrieve`` gives back what no kept line shows verbatim any more."""
+    n = len(original_lines(original))
+    what = f"the {n:,} lines above, re-rendered (not verbatim); the original"
+    text = result.text if result.text.endswith("\n") or not result.text else result.text + "\n"
+    tail = "\n" if original.endswith("\n") else ""
+    return replace(result, text=text + marker(part_id, what) + tail, omitted=n)

@@ -51,3 +51,32 @@ def assert_line_compression(text: str, compress, needles: list[str], min_reducti
         before, after = count_tokens(text), count_tokens(out)
         assert after <= (1 - min_reduction) * before, f"tokens {before} -> {after} ({1 - after / before:.1%} saved)"
     return result
+
+
+def inexact_markers(original: str, compressed: str, part_id: str) -> list[str]:
+    """Markers whose ``--lines A-B`` are not exactly the original lines missing where the marker is:
+    a verbatim line just before a marker must be original line A-1 (none before it when A is 1), and
+    one just after it line B+1. A neighbour that is no line of the original (a rewritten line, text an
+    engine wrote) says nothing and is not checked; nor is a neighbour that is itself a marker of
+    another ID. Returns one description per problem (empty: all exact)."""
+    orig_lines, _ = split_lines(original)
+    present = set(orig_lines)
+    out_lines, _ = split_lines(compressed)
+    problems = []
+    for k, line in enumerate(out_lines):
+        for m in MARKER_RE.finditer(line):
+            if m["id"] != part_id or m["a"] is None:
+                continue
+            a, b = int(m["a"]), int(m["b"])
+            if not 1 <= a <= b <= len(orig_lines):
+                problems.append(f"out of range: {m.group(0)}")
+                continue
+            if MARKER_RE.fullmatch(line) is None:
+                continue  # a marker inside a line (a body elided after its signature): no line neighbours
+            before = out_lines[k - 1] if k else None
+            after = out_lines[k + 1] if k + 1 < len(out_lines) else None
+            if before is not None and before in present and (a < 2 or orig_lines[a - 2] != before):
+                problems.append(f"line before {m.group(0)} is {before!r}, not original line {a - 1}")
+            if after is not None and after in present and (b >= len(orig_lines) or orig_lines[b] != after):
+                problems.append(f"line after {m.group(0)} is {after!r}, not original line {b + 1}")
+    return problems

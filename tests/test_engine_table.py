@@ -457,14 +457,14 @@ def test_crlf_csv():
     check(crlf, [n + "\r" for n in needles])
 
 
-def test_box_redraw_is_lossless_for_small_tables():
+def test_small_box_table_left_alone():
+    """A box table short enough to keep every row is not drawn again: its rows stay as they are."""
     rows = [["a1", "x", "1"], ["a2", "x", "2"], ["a3", "x", "3"], ["a4", "x", "4"], ["a5", "x", "5"]]
     w = [2, 3, 5]
     border = "+" + "+".join("-" * (x + 2) for x in w) + "+"
     lines = [border, "| id | tag | value |", border] + [f"| {a:<2} | {b:<3} | {c:<5} |" for a, b, c in rows] + [border]
     text = "\n".join(lines) + "\n"
-    result = check(text, ["id | value", "a3 | 3", "same in all 5 rows: tag = x"], exact=False, lossless=True)
-    assert result.omitted == 0
+    assert compress(text)[0] is None
 
 
 def test_duplicate_rows_fold():
@@ -472,10 +472,10 @@ def test_duplicate_rows_fold():
     border = "┌" + "┬".join("─" * (x + 2) for x in w) + "┐"
     sep = "├" + "┼".join("─" * (x + 2) for x in w) + "┤"
     end = "└" + "┴".join("─" * (x + 2) for x in w) + "┘"
-    body = ["│ alpha  │ 1    │"] * 5 + ["│ beta   │ 2    │", "│ gamma  │ 3    │"]
+    body = ["│ alpha  │ 1    │"] * 20 + ["│ beta   │ 2    │", "│ gamma  │ 3    │"]
     text = "\n".join([border, "│ name   │ n    │", sep] + body + [end]) + "\n"
-    result = check(text, ["alpha | 1 (×5)", "beta | 2"], exact=False, lossless=True)
-    assert result.text.count("alpha") == 1
+    result = check(text, ["│ alpha  │ 1    │", "│ beta   │ 2    │", "│ name   │ n    │"])
+    assert "duplicate row" in result.text and result.text.count("alpha") == 1
     # line-based tables fold duplicates into a marker that says so
     rows = [["web", "200", "GET /"]] * 3 + [["web", "200", "GET /health"]] * 30 + [["web", "500", "GET /crash"]]
     rows += [["web", "200", f"GET /p/{i}"] for i in range(20)]
@@ -600,8 +600,7 @@ def test_rule_under_header_and_grid_tables():
     for r in rows:  # tabulate "grid": a rule under every row
         grid += [f"| {r[0]:<4} | {r[1]:<5} | {r[2]:<4} |", rule]
     text = "\n".join(grid) + "\n"
-    result = check(text, ["t25 | -7"], exact=False)
-    assert "score" in result.text and "same in all 40 rows: flag = ok" in result.text
+    check(text, ["| t25  | -7    | ok   |", "| name | score | flag |"])
 
 
 def test_csv_under_a_command_line():
@@ -638,7 +637,7 @@ def test_dataframe_prints():
     lines.append("└" + "┴".join("─" * (x + 2) for x in w) + "┘")
     text = "\n".join(lines) + "\n"
     assert ENGINE.detect(Part(text)) >= 0.8
-    check(text, [f"s{bad} | 4417 | y", "shape: (50, 3)"], exact=False)
+    check(text, [lines[6 + bad], "shape: (50, 3)"])
     # pandas: an unnamed index column, right-aligned values, a shape footer
     body = pad_table(["", "key", "value", "flag"], [[str(i), k, str(v), f] for i, (k, v, f) in enumerate(vals)],
                      [">", ">", ">", ">"], "  ")

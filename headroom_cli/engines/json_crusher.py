@@ -105,6 +105,16 @@ class _Node:
 # --------------------------------------------------------------------------- parsing
 
 
+def _one_per_line(top: _Node, tokens: list[str]) -> bool:
+    """Whether a stream of values is JSON Lines: value k alone on line k, no blank line anywhere."""
+    expect = 0  # the token index value k must start at
+    for first, last in zip(top.stok, top.etok):
+        if first != expect or "\n" in tokens[first:last + 1]:
+            return False
+        expect = last + 2  # past the value and the newline after it
+    return expect >= len(tokens) or (expect == len(tokens) + 1)
+
+
 def _valid(text: str) -> bool:
     """Whether text is one JSON value, JSON Lines, or a stream of JSON values (json's own parser)."""
     try:
@@ -955,6 +965,8 @@ class JsonEngine:
         caches: tuple[dict, dict, dict] = ({}, {}, {})
         args = (top, tokens, colon, sep, ctx, terms, multiline, caches)
         threshold = self.lossy_min_chars if terms else self.blind_lossy_min_chars
+        if len(top.vals) > 1 and _one_per_line(top, tokens):
+            return self._json_lines(text, original, *args, threshold)
         try:
             # the lossless rendering is at least about a third of the one-line size (a table saves the rest)
             lossless = self._render(*args, lossy=False)[0] if top.size <= 3 * threshold else None
@@ -972,6 +984,34 @@ class JsonEngine:
         if len(out) >= len(original) * 0.98:
             return None
         return Result(out, self.name, omitted=omitted)
+
+    def _json_lines(self, text: str, original: str, top: _Node, tokens: list[str], colon: str, sep: str,
+                    ctx: Context, terms: tuple[str, ...], multiline: bool, caches: tuple[dict, dict, dict],
+                    threshold: int) -> Result | None:
+        """JSON Lines: every record is already a line the model can quote and grep, so none is redrawn.
+        Past the lossy threshold the records the rules single out stay as their own lines, byte for byte,
+        and each run of the others becomes a line marker."""
+        if len(text) <= threshold:
+            return None
+        r = _Renderer(tokens, colon, sep, ctx.part_id, terms, True, False, multiline, ctx.deadline)
+        r.stats, r.matches, r.strong = caches
+        r.prepare(top, False)
+        if not r._big(top):
+            return None
+        keep = r._plan(top)[0]
+        lines = original.split("\n")  # a Read prefix stays with its line
+        out: list[str] = []
+        i, n = 0, len(top.vals)
+        while i < n:
+            j = i
+            while not keep[i] and j + 1 < n and not keep[j + 1]:
+                j += 1
+            out.append(lines[i] if keep[i] else r._marker(top, i, j))
+            i = j + 1
+        result = "\n".join(out) + ("\n" if text.endswith("\n") else "")
+        if len(result) >= len(original) * 0.98:
+            return None
+        return Result(result, self.name, omitted=r.omitted)
 
     def _render(self, top: _Node, tokens: list[str], colon: str, sep: str, ctx: Context, terms: tuple[str, ...],
                 multiline: bool, caches: tuple[dict, dict, dict], lossy: bool) -> tuple[str, int]:

@@ -58,6 +58,9 @@ from headroom_cli.markers import line_marker
 
 MIN_LINES = 4  # a shorter part is left alone
 DROP_MIN_ROWS = 12  # a table with fewer data rows keeps them all
+# Box and pipe tables are not drawn again: a kept row is the original line, padding and all, so the model
+# can quote and grep it (a redrawn row matches nothing in the file or the command's output).
+REDRAW = False
 HEAD_ROWS = 3  # first data rows, always kept when rows are dropped
 TAIL_ROWS = 2  # last data rows, always kept
 EXTREME_KEEP = 3  # rows kept for a column's maximum / minimum value
@@ -333,7 +336,7 @@ def _box_table(c: list[str], kinds: bytearray, i: int, j: int) -> _Table | None:
     # drawn again only where it is surely a table of its own (a header, or many rows), and where
     # " | " between cells cannot be mistaken for a bar inside one
     bar_in_cell = "|" in joined if bar != "|" else any("|" in cell for x in odd for cell in split[x])
-    rerender = width >= 2 and (header is not None or len(data) >= DROP_MIN_ROWS) and not bar_in_cell
+    rerender = REDRAW and width >= 2 and (header is not None or len(data) >= DROP_MIN_ROWS) and not bar_in_cell
     return _Table("box", i, j, header, header_rows, data, list(data), cells, rerender)
 
 
@@ -372,7 +375,7 @@ def _pipe_table(c: list[str], sep: int, taken: bytearray) -> _Table | None:
     cells = [[x.strip() for x in c[r].split("|")] for r in rows]
     if len(header) < 2:
         return None
-    rerender = not any(len(row) != len(header) for row in cells)
+    rerender = REDRAW and not any(len(row) != len(header) for row in cells)
     return _Table("pipe", head, j, header, [head], rows, list(rows), cells, rerender)
 
 
