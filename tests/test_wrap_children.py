@@ -131,12 +131,18 @@ REAPER_DRIVER = textwrap.dedent("""
 """)
 
 
-def test_reaper_ends_the_tool_where_the_kernel_cannot(tmp_path):
-    """The fallback for platforms without PR_SET_PDEATHSIG, exercised here on Linux all the same."""
+def _reaper_driver(tmp_path, mode: str) -> tuple[subprocess.Popen, int, int]:
+    """REAPER_DRIVER started in ``mode`` ("kill" or "done"): the driver, its tool's pid, its reaper's pid."""
     (tmp_path / "driver.py").write_text(REAPER_DRIVER)
-    driver = subprocess.Popen([sys.executable, str(tmp_path / "driver.py"), "kill"], stdout=subprocess.PIPE,
+    driver = subprocess.Popen([sys.executable, str(tmp_path / "driver.py"), mode], stdout=subprocess.PIPE,
                               text=True, env=dict(os.environ))
     tool, reaper = map(int, driver.stdout.readline().split())
+    return driver, tool, reaper
+
+
+def test_reaper_ends_the_tool_where_the_kernel_cannot(tmp_path):
+    """The fallback for platforms without PR_SET_PDEATHSIG, exercised here on Linux all the same."""
+    driver, tool, reaper = _reaper_driver(tmp_path, "kill")
     try:
         driver.kill()
         driver.wait()
@@ -146,10 +152,7 @@ def test_reaper_ends_the_tool_where_the_kernel_cannot(tmp_path):
 
 
 def test_reaper_told_done_leaves_quietly(tmp_path):
-    (tmp_path / "driver.py").write_text(REAPER_DRIVER)
-    driver = subprocess.Popen([sys.executable, str(tmp_path / "driver.py"), "done"], stdout=subprocess.PIPE,
-                              text=True, env=dict(os.environ))
-    tool, reaper = map(int, driver.stdout.readline().split())
+    driver, tool, reaper = _reaper_driver(tmp_path, "done")
     try:
         assert driver.stdout.readline().strip() == "done"
         assert process_gone(reaper)  # done() waited for it
