@@ -320,9 +320,6 @@ def compress(
         _check_kind(kind)
     try:
         code_min_lines = code_min_lines_setting(code_min_lines)
-    except ValueError as exc:
-        _fail(str(exc), 2)
-    try:
         budget_s = part_budget_ms_setting() / 1000  # the same guard as the proxy's
     except ValueError as exc:
         _fail(str(exc), 2)
@@ -387,7 +384,6 @@ def retrieve(
     """Print what a marker left out: the whole original, or the lines it names."""
     import sqlite3
 
-    from headroom_cli.db import DataError
     from headroom_cli.markers import ID_PREFIX
     from headroom_cli.retrieve import NotFound
     from headroom_cli.retrieve import retrieve as fetch
@@ -408,10 +404,9 @@ def retrieve(
         _fail(unknown)
     try:
         store = Store.for_reading(path)  # also a store this user may not write (a read-only home)
-    except DataError as exc:
-        _fail(f"the store {path} cannot be read ({exc.reason}); `headroom store clear --yes` starts a new one")
-    except (sqlite3.Error, OSError) as exc:
-        _fail(f"the store {path} cannot be read ({exc}); `headroom store clear --yes` starts a new one")
+    except (sqlite3.Error, OSError) as exc:  # a DataError says its reason without the file's name
+        _fail(f"the store {path} cannot be read ({getattr(exc, 'reason', exc)}); "
+              "`headroom store clear --yes` starts a new one")
     try:
         text = fetch(store, ccr_id, lines, grep)
     except NotFound:

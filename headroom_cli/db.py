@@ -83,35 +83,28 @@ def private_dir(path: Path) -> None:
         os.chmod(path, 0o700)
 
 
-def private_file_mode(path: Path) -> None:
-    """Make a file Headroom wrote user-only (by its path: never through a descriptor, see above)."""
+def private_file_mode(path: Path, mode: int = 0o600) -> None:
+    """Make a file (0600) or folder (0o700) Headroom wrote user-only (by its path: never through a
+    descriptor, see above)."""
     try:
         if path.stat().st_mode & 0o077:
-            os.chmod(path, 0o600)
+            os.chmod(path, mode)
     except OSError:
-        pass  # not there (yet), or not ours to change
+        pass  # not there (yet), not ours to change, or a read-only home
 
 
 def private_tree(root: Path) -> None:
     """Folders 0700 and files 0600 under ``root`` (what a library wrote there with its own modes)."""
     if not root.is_dir() or root.is_symlink():
         return
-    _private_dir_mode(root)
+    private_file_mode(root, 0o700)
     for folder, dirs, files in os.walk(root):
         for name in dirs:
             if not os.path.islink(os.path.join(folder, name)):
-                _private_dir_mode(Path(folder, name))
+                private_file_mode(Path(folder, name), 0o700)
         for name in files:
             if not os.path.islink(os.path.join(folder, name)):
                 private_file_mode(Path(folder, name))
-
-
-def _private_dir_mode(path: Path) -> None:
-    try:
-        if path.stat().st_mode & 0o077:
-            os.chmod(path, 0o700)
-    except OSError:
-        pass  # a read-only home: nothing can be written there either
 
 
 def private_log_file(path: Path) -> Path:

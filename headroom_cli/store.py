@@ -96,9 +96,10 @@ class Store:
     def put(self, part_id: str, kind: str, text: str, now: float | None = None) -> None:
         """Keep an original (content-addressed: the same ID again only marks it used)."""
         now = time.time() if now is None else now
+        size = _size(text)
         with self._db.use() as conn, conn:
-            conn.execute(_INSERT, (part_id, kind, text, now, _size(text), now))
-        self._pruner.wrote(_size(text))
+            conn.execute(_INSERT, (part_id, kind, text, now, size, now))
+        self._pruner.wrote(size)
 
     def get(self, part_id: str) -> str | None:
         """The original, without marking it used (for internal reads)."""
@@ -145,15 +146,16 @@ class Store:
         frozen marker can never point at nothing."""
         now = time.time()
         stored = outcome.stored or outcome.original if outcome.part_id else ""
+        size = _size(stored)
         with self._db.use() as conn, conn:
             if outcome.part_id:
-                conn.execute(_INSERT, (outcome.part_id, outcome.kind or "text", stored, now, _size(stored), now))
+                conn.execute(_INSERT, (outcome.part_id, outcome.kind or "text", stored, now, size, now))
             conn.execute(
                 "INSERT OR IGNORE INTO decisions (hash, engine, kind, part_id, text, created) VALUES (?, ?, ?, ?, ?, ?)",
                 (part_hash, outcome.engine, outcome.kind, outcome.part_id,
                  outcome.text if outcome.changed else None, now),
             )
-        self._pruner.wrote(_size(stored))
+        self._pruner.wrote(size)
 
     # -- budget ---------------------------------------------------------------------------------
     def keep_within(self, max_bytes: int | None, max_age_days: float | None) -> None:

@@ -33,16 +33,15 @@ def _path() -> Path:
     return headroom_home() / "store.sqlite3"
 
 
-def _open(path: Path):
-    from headroom_cli.db import DataError
+def open_store(path: Path):
+    """The store at ``path`` (read-only when this user may not write it), or one line and exit 1."""
     from headroom_cli.store import Store
 
     try:
         return Store.for_reading(path) if path.exists() else Store(path)
-    except DataError as exc:
-        _fail(f"the store {path} cannot be read ({exc.reason}); `headroom store clear --yes` starts a new one")
-    except (sqlite3.Error, OSError) as exc:
-        _fail(f"the store {path} cannot be read ({exc}); `headroom store clear --yes` starts a new one")
+    except (sqlite3.Error, OSError) as exc:  # a DataError says its reason without the file's name
+        _fail(f"the store {path} cannot be read ({getattr(exc, 'reason', exc)}); "
+              "`headroom store clear --yes` starts a new one")
 
 
 def _mb(size: int) -> str:
@@ -59,7 +58,7 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
     from headroom_cli.config import store_budget
 
     path = _path()
-    store = _open(path)
+    store = open_store(path)
     try:
         s = store.stats()
     finally:
@@ -109,7 +108,7 @@ def prune(
             _fail(f"{name} must be 0 or more, not {value:g}", 2)
     max_bytes = int(max_mb * 1024 * 1024) if max_mb is not None else env_bytes
     days = max_days if max_days is not None else env_days
-    store = _open(_path())
+    store = open_store(_path())
     try:
         removed, freed = store.prune(max_bytes=max_bytes, max_age_days=days)
         left = store.stats()

@@ -152,8 +152,7 @@ def install(
         if _is_ours(servers[SERVER_NAME]):
             out.print(f"Already installed: mcpServers.{SERVER_NAME} in {path}; nothing changed.")
             return
-        err.print(f"headroom: {path} already has an mcpServers.{SERVER_NAME} entry that is not Headroom's; left it alone.")
-        raise typer.Exit(1)
+        _fail(f"{path} already has an mcpServers.{SERVER_NAME} entry that is not Headroom's; left it alone.")
     servers[SERVER_NAME] = server_entry()
     _save(path, data)
     out.print(f"Added mcpServers.{SERVER_NAME} to {path}:")
@@ -177,8 +176,7 @@ def uninstall(
         out.print(f"Not installed: no mcpServers.{SERVER_NAME} in {path}; nothing changed.")
         return
     if not _is_ours(servers[SERVER_NAME]):
-        err.print(f"headroom: mcpServers.{SERVER_NAME} in {path} is not Headroom's; left it alone.")
-        raise typer.Exit(1)
+        _fail(f"mcpServers.{SERVER_NAME} in {path} is not Headroom's; left it alone.")
     del servers[SERVER_NAME]
     if not servers:
         del data["mcpServers"]

@@ -19,6 +19,7 @@ from typing import Callable, Mapping
 
 from headroom_cli.config import Settings
 from headroom_cli.proxy.server import ProxyServer
+from headroom_cli.proxy.boundary import TOKEN_HEADER
 from headroom_cli.wrap import lifeline
 from headroom_cli.wrap.loader import Wrapper
 from headroom_cli.wrap.upstreams import inherit_upstreams
@@ -88,7 +89,7 @@ def child_environment(wrapper: Wrapper, proxy: ProxyServer, providers: list[str]
     env.update(HEADROOM_SESSION=proxy.session, HEADROOM_HOME=str(proxy.settings.home), HEADROOM_PROXY_URL=proxy.url)
     env[lifeline.WRAP_PID_ENV] = str(os.getpid())  # Headroom's MCP server, started by the tool, ends with us
     if proxy.settings.token:  # the proxy checks it (HEADROOM_TOKEN): Claude Code sends it as a custom header
-        headers = [env.get("ANTHROPIC_CUSTOM_HEADERS", ""), f"x-headroom-token: {proxy.settings.token}"]
+        headers = [env.get("ANTHROPIC_CUSTOM_HEADERS", ""), f"{TOKEN_HEADER}: {proxy.settings.token}"]
         env["ANTHROPIC_CUSTOM_HEADERS"] = "\n".join(h for h in headers if h)
     return env, lead_args
 
