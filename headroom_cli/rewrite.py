@@ -60,7 +60,7 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
     model = body.get("model") if isinstance(body.get("model"), str) else None
     outcomes: list[Outcome] = []
     query = adapter.query(body)
-    focus = adapter.focus(body) if hasattr(adapter, "focus") else None  # each decision is frozen with it
+    focus = adapter.focus(body) if pipeline.lossy else None  # it only steers what to omit; frozen with each decision
     earlier: dict[str, Slot] = {}  # tool outputs already seen in this request, by their text
     session = persisted.client_session(body) if saved_outputs_root else None  # whose saved outputs may be read
     slots = adapter.slots(body)

@@ -101,6 +101,7 @@ HEADERS = {"content-type": "application/json", "anthropic-version": "2023-06-01"
 
 
 def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100), linearly interpolated between the closest ranks; 0.0 for none."""
     if not values:
         return 0.0
     ordered = sorted(values)

@@ -289,17 +289,6 @@ def run_rounds(targets: list[Target], body_for: Callable[[int], bytes], *, round
 
 # ------------------------------------------------------------------------------------------------- stats
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0..100), linearly interpolated between the closest ranks."""
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    pos = (len(ordered) - 1) * q / 100
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
 @dataclass
 class Row:
     id: str
@@ -321,7 +310,7 @@ def compare(row_id: str, scenario: str, baseline_name: str, baseline: list[float
     return Row(
         id=row_id, scenario=scenario, baseline=baseline_name,
         baseline_p50_ms=round(statistics.median(baseline), 3), proxied_p50_ms=round(statistics.median(proxied), 3),
-        added_p50_ms=round(added_p50, 3), added_p90_ms=round(percentile(added, 90), 3),
+        added_p50_ms=round(added_p50, 3), added_p90_ms=round(bench_concurrency.percentile(added, 90), 3),
         target_ms=target_ms, passed=None if target_ms is None else added_p50 <= target_ms, samples=len(added),
     )
 

@@ -72,7 +72,6 @@ class HeadroomAddon:
             OPENAI: Upstream.parse(settings.openai_upstream),
         }
         self.started = time.time()
-        self.listen_port: int | None = None
         self.boundary = Boundary(settings.host, settings.token)  # its port is set once the proxy listens
         # Set by the server when the model may redeem markers through the proxy (a store is needed).
         self.relay: Relay | None = None

@@ -56,7 +56,7 @@ class _Ready:
     def running(self) -> None:
         addrs = self.server._master.addons.get("proxyserver").listen_addrs()
         self.server._bound = addrs[0][1] if addrs else None
-        self.server.addon.listen_port = self.server.addon.boundary.port = self.server._bound
+        self.server.addon.boundary.port = self.server._bound
         self.server._ready.set()
 
 
