@@ -74,7 +74,6 @@ _COMMON = frozenset(
     "self cls this none null true false def class return import from pass else elif args kwargs len str int "
     "list dict set tuple print async await function const let var new the and for not with while".split())
 _SKIP_FRAMES = ("site-packages", "dist-packages", "/lib/python", "<frozen", "node_modules", "/usr/lib")
-_SEARCH_TOOLS = frozenset(("grep", "glob", "search", "find", "rg", "search_files", "codebase_search"))
 _EDIT_TOOLS = frozenset(("edit", "multiedit", "write", "str_replace_editor", "apply_patch", "notebookedit"))
 _SEARCH_PROGRAMS = frozenset(("grep", "egrep", "fgrep", "rg", "ag", "ack", "sed", "awk", "find", "fd"))
 _GREPS = frozenset(("grep", "egrep", "fgrep", "rg", "ag", "ack"))
@@ -255,23 +254,29 @@ def _command(command: str, found: _Collector) -> None:
             _pattern(token, found)
 
 
+_SHELL_OPERATORS = re.compile(r"(\|\||&&|[|;])")
+_ALTERNATION = re.compile(r"\\?\|")  # grep's \| and an ERE's |
+_DECLARING = frozenset(("def", "class", "function", "func", "async", "const", "let", "var", "pub", "impl"))
+_ABBREVIATION = re.compile(r"[A-Za-z]\.[A-Za-z]\.?")
+
+
 def _tokens(command: str):
     """Shell words, quotes kept, with ``;`` ``|`` ``&&`` as words of their own even when glued on."""
     for token in _SHELL_SPLIT.findall(command):
         if token[:1] in "'\"":
             yield token
             continue
-        for piece in re.split(r"(\|\||&&|[|;])", token):
+        for piece in _SHELL_OPERATORS.split(token):
             if piece:
                 yield piece
 
 
 def _pattern(pattern: str, found: _Collector) -> None:
     """The identifiers of a search pattern: ``def sync_do_slice\\|def do_slice`` names both functions."""
-    for alternative in re.split(r"\\?\|", pattern):
+    for alternative in _ALTERNATION.split(pattern):
         words = _PATTERN_WORDS.findall(alternative)
         for word in words:
-            if word.lower() not in ("def", "class", "function", "func", "async", "const", "let", "var", "pub", "impl"):
+            if word.lower() not in _DECLARING:
                 found.symbol(word)
 
 
@@ -283,7 +288,7 @@ def _from_words(text: str, found: _Collector) -> None:
     for path in _PATH.findall(text):
         found.path(path)
     for word in _CODEISH.findall(_PATH.sub(" ", text)):
-        if not word.endswith(".") and not re.fullmatch(r"[A-Za-z]\.[A-Za-z]\.?", word):  # e.g., i.e.
+        if not word.endswith(".") and not _ABBREVIATION.fullmatch(word):  # e.g., i.e.
             found.symbol(word.rsplit(".", 1)[-1])
             found.term(word)
     for groups in _QUOTED.findall(text):
@@ -298,10 +303,3 @@ def _identifiers(text: str, found: _Collector) -> None:
         if _CODEISH.fullmatch(word) or _CODEISH.fullmatch(last):
             found.symbol(last)
 
-
-# ------------------------------------------------------------------------------ for the engines
-def focus_text(query: str | None, focus: Focus | None) -> str | None:
-    """The question with the focus's terms after it: what query-aware engines search lines for."""
-    if not focus or not focus.terms:
-        return query
-    return "\n".join(x for x in (query or "", " ".join(focus.terms)) if x)

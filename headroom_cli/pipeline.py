@@ -231,7 +231,7 @@ class Pipeline:
         if unwrapped:
             text = readformat.rewrap(text, plain.text, unwrapped[1])
         text = readformat.name_file_lines(text, part.text, part_id)
-        if len(text) >= len(part.text) or (omitted and not self.lossy) or (omitted and not _pays(part.text, text)):
+        if len(text) >= len(part.text) or (omitted and (not self.lossy or not _pays(part.text, text))):
             return unchanged
         return Outcome(part.text, text, chosen[0].name, chosen[1], part_id if omitted else None)
 
@@ -250,7 +250,8 @@ class Pipeline:
                     result = engine.compress(section, Context(part_id=part_id, deadline=deadline,
                                                               code_min_lines=self.code_min_lines))
                     if result is not None and not result.omitted and not sections.lines_kept(result.text, section.text):
-                        result = _rewrite_worth_it(result, part_id, section.text)
+                        # Without a store a rewrite could never be given back: it is not used then.
+                        result = _rewrite_worth_it(result, part_id, section.text) if self.lossy else None
                     if result is not None and (self.lossy or not result.omitted):
                         return result, engine
         except EngineTimeout:

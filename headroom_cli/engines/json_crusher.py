@@ -112,7 +112,7 @@ def _one_per_line(top: _Node, tokens: list[str]) -> bool:
         if first != expect or "\n" in tokens[first:last + 1]:
             return False
         expect = last + 2  # past the value and the newline after it
-    return expect >= len(tokens) or (expect == len(tokens) + 1)
+    return expect >= len(tokens)
 
 
 def _valid(text: str) -> bool:

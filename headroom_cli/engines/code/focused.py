@@ -16,10 +16,9 @@ def uncut(cuts: list[Cut], rows: list[str], focus: Focus, path: str | None, row_
         return cuts
     kept = []
     for cut in cuts:
-        hidden = rows[cut.first:cut.last + 1]
-        if any(row_to_line + r in numbers for r in range(cut.first, cut.last + 1)):
+        if any(cut.first <= n - row_to_line <= cut.last for n in numbers):
             continue
-        if lines and any(line in row for row in hidden for line in lines):
+        if lines and any(line in row for row in rows[cut.first:cut.last + 1] for line in lines):
             continue
         kept.append(cut)
     return kept

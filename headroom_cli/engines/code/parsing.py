@@ -35,8 +35,8 @@ def parse(lang: Language, data: bytes, old_tree=None, deadline: float | None = N
     """The tree of data; EngineTimeout if parsing ran past the deadline (a cpu_clock value): error
     recovery on a file the grammar reads badly can take many times a clean parse."""
     parser = _parser(lang.grammar)
-    wall_s = (deadline - cpu_clock()) * PARSE_WALL_SLACK if deadline is not None else 0
-    parser.set_timeout_micros(max(1, int(wall_s * 1e6)) if deadline is not None else 0)
+    wall_s = None if deadline is None else (deadline - cpu_clock()) * PARSE_WALL_SLACK
+    parser.set_timeout_micros(0 if wall_s is None else max(1, int(wall_s * 1e6)))
     try:
         tree = parser.parse(data, old_tree) if old_tree is not None else parser.parse(data)
     except ValueError:  # "Parsing failed": the timeout
