@@ -301,7 +301,7 @@ def _check_kind(kind: str) -> None:
 @app.command()
 def compress(
     path: str = typer.Argument("-", help="A file to compress, or - for standard input."),
-    kind: Optional[str] = typer.Option(None, help="Say what it is instead of letting the router guess: tests, logs, json, diff, search, listing, table, html, code or text."),
+    kind: Optional[str] = typer.Option(None, help="Say what it is instead of letting the router guess: " + ", ".join(KINDS[:-1]) + f" or {KINDS[-1]}."),
     query: Optional[str] = typer.Option(None, help="What you are looking for (used by query-aware engines)."),
     as_json: bool = typer.Option(False, "--json", help='Print {"kind","engine","tokens_before","tokens_after","ccr_ids","text"}.'),
     explain: bool = typer.Option(False, "--explain", help="Also print (to stderr) each engine's score, the route taken and why."),

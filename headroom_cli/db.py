@@ -175,6 +175,7 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
     uri = "file:" + quote(str(path))
     failure: BaseException | None = None
     for flags in ("?mode=ro", "?mode=ro&immutable=1"):
+        conn = None
         try:
             with _open_lock:
                 conn = sqlite3.connect(uri + flags, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
@@ -183,6 +184,8 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
             return conn
         except sqlite3.Error as exc:
             failure = exc
+            if conn is not None:  # opened, but unreadable this way: closed before the next try
+                conn.close()
     raise as_data_error(path, failure)
 
 
