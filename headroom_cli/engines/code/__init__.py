@@ -19,7 +19,7 @@ import re
 
 from headroom_cli.engines import register
 from headroom_cli.engines.base import Context, EngineTimeout, Part, past, Result
-from headroom_cli.engines.code import detect, focused, languages, parsing, window
+from headroom_cli.engines.code import detect, focused, fold, languages, parsing, window
 from headroom_cli.engines.code.languages import Language
 from headroom_cli.engines.code.outline import Cut, Outliner
 from headroom_cli.engines.code.reading import Reading, function_query, language_of, read
@@ -71,8 +71,13 @@ class CodeEngine:
         outliner = Outliner(reading.lang, reading.data, wanted, ctx.deadline, function_query(reading.lang), data, edges)
         cuts = outliner.run(reading.tree.root_node)
         if part.focus:
-            cuts = focused.uncut(cuts, text.split("\n"), part.focus, path,
-                                 part.first_line - (framed.rows[0] if framed is not None else 0))
+            rows_of_text = text.split("\n")
+            row_to_line = part.first_line - (framed.rows[0] if framed is not None else 0)
+            cuts = focused.uncut(cuts, rows_of_text, part.focus, path, row_to_line)
+            if framed is None and part.first_line == 1:  # a whole-file Read: fold what the focus does not touch
+                aim = focused.aim(part.focus, rows_of_text, path, row_to_line, wanted)
+                cuts = fold.fold(reading.tree.root_node, reading.data, reading.lang, aim, cuts, row_to_line,
+                                 function_query(reading.lang)) or cuts
         if reading.lang.preprocessor:
             original_rows = data.split(b"\n")
             cuts = [cut for cut in cuts if parsing.conditionals_balance(original_rows[cut.first:cut.last + 1])]
