@@ -124,3 +124,16 @@ def test_a_traceback_location_alone_keeps_its_function_and_folds_the_rest():
 def test_folding_is_deterministic():
     focus = Focus(symbols=("_match_short_opt",), lines=("raise NoSuchOption(opt, ctx=self.ctx)",))
     assert len({_compress("click_parser.py", focus)[0] for _ in range(3)}) == 1
+
+
+@pytest.mark.parametrize("name,symbol", [("zlib_gun.c", "gunpipe"), ("jpype_jp_exception.cpp", "tb_create")])
+def test_a_fold_never_splits_an_if_block(name, symbol):
+    from headroom_cli.engines.code.parsing import conditionals_balance
+
+    out, text = _compress(name, Focus(symbols=(symbol,)))
+    rows = text.encode().split(b"\n")
+    folds = [m for m in find_markers(out) if FOLD.match(m.group(0))]
+    assert folds
+    for marker in folds:
+        assert conditionals_balance(rows[int(marker["a"]) - 1:int(marker["b"])])
+    assert expand_markers(text, out, ccr_id(text)) == text

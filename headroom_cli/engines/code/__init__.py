@@ -70,17 +70,20 @@ class CodeEngine:
         edges = framed.rows if framed is not None else (0, rows - 1) if maybe_window else None
         outliner = Outliner(reading.lang, reading.data, wanted, ctx.deadline, function_query(reading.lang), data, edges)
         cuts = outliner.run(reading.tree.root_node)
+        folds: list[Cut] = []
         if part.focus:
             rows_of_text = text.split("\n")
             row_to_line = part.first_line - (framed.rows[0] if framed is not None else 0)
             cuts = focused.uncut(cuts, rows_of_text, part.focus, path, row_to_line)
             if framed is None and part.first_line == 1:  # a whole-file Read: fold what the focus does not touch
                 aim = focused.aim(part.focus, rows_of_text, path, row_to_line, wanted)
-                cuts = fold.fold(reading.tree.root_node, reading.data, reading.lang, aim, cuts, row_to_line,
-                                 function_query(reading.lang)) or cuts
+                folds = fold.fold(reading.tree.root_node, reading.data, reading.lang, aim, row_to_line,
+                                  function_query(reading.lang))
         if reading.lang.preprocessor:
             original_rows = data.split(b"\n")
-            cuts = [cut for cut in cuts if parsing.conditionals_balance(original_rows[cut.first:cut.last + 1])]
+            cuts, folds = ([cut for cut in some if parsing.conditionals_balance(original_rows[cut.first:cut.last + 1])]
+                           for some in (cuts, folds))
+        cuts = fold.merge(cuts, folds)
         result = self._settle(text, reading, cuts, ctx, framed.rows[0] if framed is not None else 0)
         if result is None:
             return unchanged

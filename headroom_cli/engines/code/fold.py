@@ -59,9 +59,8 @@ class Aim:
     wanted: frozenset[str]
 
 
-def fold(root, data: bytes, lang: Language, aim: Aim, cuts: list[Cut], row_to_line: int,
-         functions=None) -> list[Cut] | None:
-    """The cuts for a folded whole file, or None when the focus touches nothing here (keep the outline).
+def fold(root, data: bytes, lang: Language, aim: Aim, row_to_line: int, functions=None) -> list[Cut]:
+    """The folds of a whole file: none when the focus touches nothing here (it keeps its outline).
     ``functions``: the tree-sitter query that finds the language's functions (a wanted one is a hit)."""
     rows = data.split(b"\n")
     if functions is not None and aim.wanted:
@@ -69,14 +68,18 @@ def fold(root, data: bytes, lang: Language, aim: Aim, cuts: list[Cut], row_to_li
         aim = Aim(aim.rows | named, aim.wanted)
     units = _units(root.children, data, aim)
     if not any(unit.role == "focus" for unit in units):
-        return None
-    focused = _focus_names(units)
-    _mark_near(units, data, focused)
-    folds = _folds(units, rows, lang, row_to_line)
-    if not folds:
-        return None
+        return []
+    _mark_near(units, data, _focus_names(units))
+    return _folds(units, rows, lang, row_to_line)
+
+
+def merge(cuts: list[Cut], folds: list[Cut]) -> list[Cut]:
+    """The outline's cuts with the folds in place of those they overlap; the outline's cuts alone when
+    the folds would hide fewer lines (where #if blocks forbid most of them)."""
     kept = [cut for cut in cuts if not any(f.first <= cut.last and cut.first <= f.last for f in folds)]
-    return sorted(kept + folds, key=lambda cut: cut.first)
+    merged = sorted(kept + folds, key=lambda cut: cut.first)
+    hidden = sum(cut.last - cut.first + 1 for cut in merged)
+    return merged if folds and hidden > sum(cut.last - cut.first + 1 for cut in cuts) else cuts
 
 
 # ------------------------------------------------------------------------------------------------ units
