@@ -18,7 +18,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from contextlib import contextmanager
-from typing import Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
 from headroom_cli import engines, readformat, sections
 from headroom_cli.engines import Context, Engine, EngineTimeout, Part, Result
@@ -26,6 +26,9 @@ from headroom_cli.engines.base import deadline_after
 from headroom_cli.config import DEFAULT_PART_BUDGET_MS, part_budget_ms_setting
 from headroom_cli.markers import ccr_id
 from headroom_cli.tokens import count_tokens
+
+if TYPE_CHECKING:
+    from headroom_cli.focus import Focus
 
 log = logging.getLogger("headroom.pipeline")
 
@@ -111,17 +114,20 @@ class Pipeline:
         found = self.candidates(part)
         return found[0] if found else None
 
-    def run(self, part: Part) -> Outcome:
+    def run(self, part: Part, focus: Callable[[], Focus | None] | None = None) -> Outcome:
+        """``focus``: gives the conversation's focus, asked only when the part is decided now (a part
+        seen before replays its frozen decision, and reading a long conversation costs milliseconds)."""
         if len(part.text) < self.min_chars:
             return Outcome(part.text, part.text)
-        return self._once(part.text, (part.text, part.kind_hint), lambda: self._compress(part))
+        return self._once(part.text, (part.text, part.kind_hint), lambda: self._compress(_focused(part, focus)))
 
-    def run_whole(self, part: Part, whole: str, render: Callable[[str], str], max_chars: int) -> Outcome:
+    def run_whole(self, part: Part, whole: str, render: Callable[[str], str], max_chars: int,
+                  focus: Callable[[], Focus | None] | None = None) -> Outcome:
         """A part that stands for a larger whole (a client's preview of a saved output): the whole is
         compressed and rendered in the part's place, if that fits in max_chars. Frozen like any part."""
 
         def compress() -> Outcome:
-            inner = self._compress(replace(part, text=whole))
+            inner = self._compress(replace(_focused(part, focus), text=whole))
             text = render(inner.text)
             if len(text) <= max_chars and (self.lossy or not inner.part_id):
                 return Outcome(part.text, text, inner.engine or "whole", inner.kind, inner.part_id, stored=whole)
@@ -261,6 +267,10 @@ class Pipeline:
             log.warning("engine %s failed (%s: %s); part kept as it was", getattr(engine, "name", "router"),
                         type(exc).__name__, exc)
         return None, None
+
+
+def _focused(part: Part, focus: Callable[[], Focus | None] | None) -> Part:
+    return replace(part, focus=focus()) if focus is not None else part
 
 
 def _pays(original: str, text: str) -> bool:

@@ -7,6 +7,7 @@ cannot be proven right, the body is re-serialised compactly instead.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +61,9 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
     model = body.get("model") if isinstance(body.get("model"), str) else None
     outcomes: list[Outcome] = []
     query = adapter.query(body)
-    focus = adapter.focus(body) if pipeline.lossy else None  # it only steers what to omit; frozen with each decision
+    # The focus only steers what to omit, and is frozen with each decision: read from the conversation
+    # once, and only if some part is decided in this request.
+    focus = functools.cache(lambda: adapter.focus(body)) if pipeline.lossy else None
     earlier: dict[str, Slot] = {}  # tool outputs already seen in this request, by their text
     session = persisted.client_session(body) if saved_outputs_root else None  # whose saved outputs may be read
     slots = adapter.slots(body)
@@ -79,11 +82,12 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
             keep_original(outcome.part_id, outcome.kind, outcome.original)
         elif whole is not None:
             note = slot.text
-            outcome = pipeline.run_whole(Part(text=note, tool_name=slot.tool_name, tool_input=slot.tool_input, query=query, focus=focus),
+            outcome = pipeline.run_whole(Part(text=note, tool_name=slot.tool_name, tool_input=slot.tool_input, query=query),
                                          whole, lambda body: persisted.render(note, body, whole),
-                                         persisted.MAX_RENDERED_CHARS)
+                                         persisted.MAX_RENDERED_CHARS, focus)
         else:
-            outcome = pipeline.run(Part(text=slot.text, tool_name=slot.tool_name, tool_input=slot.tool_input, query=query, focus=focus))
+            outcome = pipeline.run(Part(text=slot.text, tool_name=slot.tool_name, tool_input=slot.tool_input, query=query),
+                                   focus)
         outcomes.append(outcome)
         if outcome.changed:
             slot.write(outcome.text)

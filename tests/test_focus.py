@@ -230,3 +230,25 @@ def test_the_focus_at_first_sight_is_what_counts():
 def test_a_traceback_the_user_pasted_counts():
     focus = adapter_for("/v1/chat/completions").focus(openai_chat_body([], prompt="I get this:\n" + TRACEBACK))
     assert "_match_short_opt" in focus.symbols and ("/proj/src/click/parser.py", 405) in focus.locations
+
+
+def test_the_focus_is_read_only_when_a_part_is_decided_now():
+    """Reading a long conversation costs milliseconds: a request whose parts all replay earlier
+    decisions (every request after the first, mostly) does not read it at all."""
+    class Counting:
+        def __init__(self, adapter):
+            self.adapter, self.calls = adapter, 0
+
+        def __getattr__(self, name):
+            return getattr(self.adapter, name)
+
+        def focus(self, body):
+            self.calls += 1
+            return self.adapter.focus(body)
+
+    raw = json.dumps(anthropic_body(STEPS + [READ])).encode()
+    pipeline, adapter = Pipeline(), Counting(adapter_for("/v1/messages"))
+    first = rewrite_body(raw, adapter, pipeline)
+    assert adapter.calls == 1 and first.changed
+    again = rewrite_body(raw, adapter, pipeline)
+    assert adapter.calls == 1 and again.body == first.body
