@@ -26,6 +26,7 @@ from headroom_cli.proxy.recorder import Exchange, Recorder
 from headroom_cli.rewrite import NotRewritable
 from headroom_cli.runtime import build_pipeline, new_session_id, open_store, prepare_request
 from headroom_cli.shaping import RequestShaper
+from headroom_cli.prompt import prompt_tokens
 from headroom_cli.tokens import count_tokens
 
 log = logging.getLogger("headroom.library")
@@ -220,7 +221,7 @@ class Headroom:
                 log.warning("left unchanged: %s", exc)
             except Exception as exc:  # a bug of ours must never cost the caller a request
                 log.error("left unchanged: internal error %s: %s", type(exc).__name__, exc, exc_info=self.settings.debug)
-        stats = _stats(raw, new_raw, outcomes)
+        stats = _stats(raw, new_raw, outcomes, provider or PROVIDERS[api])
         key = "input" if api == OPENAI_RESPONSES else "messages"
         messages = new_body.get(key) if isinstance(new_body, dict) else None
         compressed = Compressed(messages if messages is not None else [], stats,
@@ -241,7 +242,8 @@ class Headroom:
             self.store.close()
 
 
-def _stats(before: bytes, after: bytes, outcomes: list[Outcome]) -> CompressStats:
+def _stats(before: bytes, after: bytes, outcomes: list[Outcome], provider: str) -> CompressStats:
+    """Tokens are the prompt's as the model reads it (prompt.py), as the proxy's ledger counts them."""
     engines: dict[str, int] = {}
     ids: list[str] = []
     for o in outcomes:
@@ -249,8 +251,9 @@ def _stats(before: bytes, after: bytes, outcomes: list[Outcome]) -> CompressStat
             engines[o.engine] = engines.get(o.engine, 0) + 1
         if o.changed and o.part_id and o.part_id not in ids:
             ids.append(o.part_id)
-    tokens_before = count_tokens(before.decode("utf-8", "replace"))
-    tokens_after = tokens_before if after is before else count_tokens(after.decode("utf-8", "replace"))
+    tokens_before = prompt_tokens(before.decode("utf-8", "replace"), count_tokens, provider)
+    tokens_after = tokens_before if after is before else prompt_tokens(after.decode("utf-8", "replace"), count_tokens,
+                                                                       provider)
     return CompressStats(tokens_before, tokens_after, engines, tuple(ids), len(outcomes))
 
 

@@ -18,11 +18,12 @@ Token counts come from ``count`` (default: characters / 4); the session benchmar
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+from headroom_cli.prompt import Block, anthropic_blocks, openai_blocks
 
 LOOKBACK_BLOCKS = 20
 TTL_S = 300.0
@@ -40,82 +41,6 @@ def _by_prefix(table: dict[str, int], model: str, default: int) -> int:
         if name.startswith(prefix):
             return table[prefix]
     return default
-
-
-def _strip(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if k != "cache_control"}
-    if isinstance(value, list):
-        return [_strip(v) for v in value]
-    return value
-
-
-def _canon(value: Any) -> str:
-    return json.dumps(_strip(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-@dataclass
-class Block:
-    canon: str  # what the cache hashes
-    breakpoint: bool
-    text: str = ""  # what is counted: the words as the model reads them, not JSON escapes
-
-    def __post_init__(self) -> None:
-        self.text = self.text or self.canon
-
-
-def _words(block: Any) -> str:
-    """A block as the model reads it: its text, a tool result's content, a call's name and input."""
-    if isinstance(block, str):
-        return block
-    if isinstance(block, dict):
-        if isinstance(block.get("text"), str):
-            return block["text"]
-        if block.get("type") == "tool_result" or "content" in block:
-            content = block.get("content")
-            return content if isinstance(content, str) else "\n".join(_words(b) for b in content or [])
-        if block.get("type") == "tool_use":
-            return f"{block.get('name')} {_canon(block.get('input'))}"
-    return _canon(block)
-
-
-def anthropic_blocks(body: dict[str, Any]) -> list[Block]:
-    """The prompt as the cache sees it, in render order; a string is one text block."""
-    blocks: list[Block] = []
-    for tool in body.get("tools") or []:
-        blocks.append(Block("tool:" + _canon(tool), isinstance(tool, dict) and "cache_control" in tool, _canon(tool)))
-    system = body.get("system")
-    if isinstance(system, str):
-        blocks.append(Block("system:" + _canon({"type": "text", "text": system}), False, system))
-    elif isinstance(system, list):
-        for block in system:
-            blocks.append(Block("system:" + _canon(block), isinstance(block, dict) and "cache_control" in block,
-                                _words(block)))
-    for message in body.get("messages") or []:
-        if not isinstance(message, dict):
-            continue
-        role = str(message.get("role"))
-        content = message.get("content")
-        if isinstance(content, str):
-            content = [{"type": "text", "text": content}]
-        for block in content if isinstance(content, list) else []:
-            blocks.append(Block(role + ":" + _canon(block), isinstance(block, dict) and "cache_control" in block,
-                                _words(block)))
-    if "cache_control" in body and blocks:  # automatic caching: the breakpoint is the last block
-        blocks[-1].breakpoint = True
-    return blocks
-
-
-def openai_blocks(body: dict[str, Any]) -> list[Block]:
-    blocks = [Block("tool:" + _canon(t), False, _canon(t)) for t in body.get("tools") or []]
-    if isinstance(body.get("instructions"), str):
-        blocks.append(Block("instructions:" + body["instructions"], False))
-    items = body.get("messages") if isinstance(body.get("messages"), list) else body.get("input")
-    if isinstance(items, str):
-        items = [{"role": "user", "content": items}]
-    for item in items if isinstance(items, list) else []:
-        blocks.append(Block("item:" + _canon(item), False, _words(item)))
-    return blocks
 
 
 @dataclass

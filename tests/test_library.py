@@ -19,6 +19,7 @@ from headroom_cli.library import (ANTHROPIC_MESSAGES, OPENAI_CHAT, OPENAI_RESPON
 from headroom_cli.markers import MARKER_RE
 from headroom_cli.mock_upstream import MockUpstream
 from headroom_cli.proxy.server import ProxyServer
+from headroom_cli.prompt import anthropic_blocks
 from headroom_cli.tokens import count_tokens
 
 from conversations import conversation
@@ -98,8 +99,8 @@ def test_compress_returns_messages_and_stats_and_leaves_the_callers_messages_alo
     text = new[2]["content"][0]["content"]
     assert "tests/test_more.py::ChunkedRegressionTests::test_chunked_total_length_matches_input FAILED" in text
     assert stats.engines == {"testlog": 1} and stats.tool_outputs == 1
-    assert stats.tokens_before == count_tokens(json.dumps({"model": "claude-sonnet-4-5", "messages": messages},
-                                                          ensure_ascii=False, separators=(",", ":")))
+    # The prompt's tokens as the model reads it (its words, not the JSON around them), as the ledger counts.
+    assert stats.tokens_before == sum(count_tokens(block.text) for block in anthropic_blocks({"messages": messages}))
     assert stats.tokens_after < stats.tokens_before / 10 and stats.percent_saved > 90
     assert list(stats.marker_ids) == sorted({m.group("id") for m in MARKER_RE.finditer(text)})
 

@@ -203,6 +203,7 @@ def test_the_tool_costs_each_request_what_it_adds_and_at_most_300_tokens(run, he
     """Issue 14: the tool rides on every request of a session (under `wrap claude` it is the only thing
     wrap adds), so it must stay small; and the ledger charges it as spliced (compact JSON), not as a
     pretty-printed copy that counts some 20% more tokens than were sent."""
+    from headroom_cli.prompt import prompt_tokens
     from headroom_cli.proxy.retrieval import definition_text
 
     upstream, proxy = run()
@@ -216,7 +217,10 @@ def test_the_tool_costs_each_request_what_it_adds_and_at_most_300_tokens(run, he
     assert count_tokens(definition_text(OPENAI_CHAT_API)) <= 300
     assert abs(added - count_tokens(definition_text(ANTHROPIC_API))) <= 2  # a token may merge at the splice
     row, _ = _ledger_row(headroom_home, proxy)
-    assert row.tokens_after == count_tokens(sent)  # what went upstream, the tool as spliced
+    # what went upstream, as the model reads it (the tool as spliced)
+    assert row.tokens_after == prompt_tokens(sent, count_tokens, "anthropic")
+    without = prompt_tokens(sent.replace("," + tool, "", 1), count_tokens, "anthropic")
+    assert abs(row.tokens_after - without - count_tokens(tool)) <= 3  # the prompt renders it with sorted keys
 
 
 # -- the pieces, on their own ---------------------------------------------------------------------
@@ -318,6 +322,7 @@ def test_stats_and_the_dashboard_show_retrievals_and_count_them_against_the_savi
     from typer.testing import CliRunner
 
     from headroom_cli.cli import app
+    from headroom_cli.prompt import prompt_tokens
     from headroom_cli.ui.dashboard import frame
     from rich.console import Console
 
@@ -328,8 +333,9 @@ def test_stats_and_the_dashboard_show_retrievals_and_count_them_against_the_savi
     row, _ = _ledger_row(headroom_home, proxy)
     # The continuation re-sent the compressed request plus the lines read back: that cost is counted,
     # so "after" is both requests as they went upstream.
-    assert count_tokens(upstream.requests[1].body.decode()) > count_tokens(upstream.requests[0].body.decode())
-    assert row.tokens_after == sum(count_tokens(r.body.decode()) for r in upstream.requests[:2])
+    sent = [prompt_tokens(r.body.decode(), count_tokens, "anthropic") for r in upstream.requests[:2]]
+    assert sent[1] > sent[0]
+    assert row.tokens_after == sum(sent)
     result = CliRunner().invoke(app, ["stats", "--json"])
     detail = json.loads(result.stdout)["retrievals"]["session_detail"]
     assert detail["retrievals"] == 1 and detail["proxy_rounds"] == 1 and detail["bytes_read_back"] > 0

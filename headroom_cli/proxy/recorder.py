@@ -13,6 +13,7 @@ with estimated counts rather than lost.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections import OrderedDict, deque
@@ -21,6 +22,7 @@ from typing import Any, Callable
 
 from headroom_cli.ledger import Ledger, RequestRecord, Totals, Usage
 from headroom_cli.pipeline import Outcome
+from headroom_cli.prompt import prompt_tokens
 from headroom_cli.proxy.cache_account import account
 from headroom_cli.proxy.own_overhead import own_overhead
 from headroom_cli.proxy.relay import Ticket
@@ -33,6 +35,7 @@ log = logging.getLogger("headroom.recorder")
 MAX_PENDING = 256  # requests waiting to be counted; each holds its body (≈ 100 KB for a coding agent)
 ESTIMATE_BEYOND = 32  # waiting requests past which counts are estimated, so rows trail by seconds at most
 BATCH = 32  # rows per transaction
+COUNTS_KEPT = 4096  # token counts of parts and prompt blocks remembered: a long session's re-sent history
 CLOSE_DEADLINE_S = 0.8  # from the start of shutdown; then the rest is estimated (4 characters a token)
 
 
@@ -116,7 +119,7 @@ class Recorder:
         self.max_pending = max_pending
         self.dropped = 0  # requests never recorded: the queue was full
         self.estimated = 0  # requests recorded with estimated token counts (under load, at shutdown)
-        self._counts: OrderedDict[str, int] = OrderedDict()  # re-sent parts are counted once
+        self._counts: OrderedDict[bytes, int] = OrderedDict()  # re-sent parts and blocks are counted once
         self._pending: deque[Exchange] = deque()
         self._busy = 0  # taken by the worker, not written yet
         self._cond = threading.Condition()
@@ -215,15 +218,20 @@ class Recorder:
             return count_tokens(text.encode("utf-8", "replace").decode("utf-8"))
 
     def _count(self, text: str) -> int:
-        if text in self._counts:
-            self._counts.move_to_end(text)
-            return self._counts[text]
         if self._estimating:
             return self._tokens(text)
-        n = self._counts[text] = self._tokens(text)
-        if len(self._counts) > 512:
+        key = hashlib.sha1(text.encode("utf-8", "surrogatepass")).digest()
+        if key in self._counts:
+            self._counts.move_to_end(key)
+            return self._counts[key]
+        n = self._counts[key] = self._tokens(text)
+        if len(self._counts) > COUNTS_KEPT:
             self._counts.popitem(last=False)
         return n
+
+    def _prompt(self, body_text: str, provider: str) -> int:
+        """A request's tokens as the model reads them (block by block, each re-sent block counted once)."""
+        return prompt_tokens(body_text, self._count, provider)
 
     def _account(self, ex: Exchange, record: RequestRecord, savings: list[tuple[Outcome, int]], overhead: int) -> None:
         """Net dollars after the provider's cache prices, cache-write warnings, volatile prefixes."""
@@ -251,8 +259,8 @@ class Recorder:
         # feed the engines and the net dollars.
         if self._estimating:
             self.estimated += 1
-        client = self._tokens(ex.body_text)
-        forwarded = client if ex.sent_text is None or ex.sent_text == ex.body_text else self._tokens(ex.sent_text)
+        client = self._prompt(ex.body_text, ex.provider)
+        forwarded = client if ex.sent_text is None or ex.sent_text == ex.body_text else self._prompt(ex.sent_text, ex.provider)
         retrieved = 0
         engines: dict[str, list[int]] = {}
         savings: list[tuple[Outcome, int]] = []  # for what they were worth net of caching
@@ -270,7 +278,7 @@ class Recorder:
         hidden = rounds = 0
         if ex.ticket is not None:  # our tool's definition (in what was forwarded), and the rounds we answered
             hidden = self._count(definition_text(ex.ticket.api))
-            rounds = sum(map(self._tokens, ex.ticket.continuations))
+            rounds = sum(self._prompt(body, ex.provider) for body in ex.ticket.continuations)
         # wrap's MCP tools and instructions: sent by the client, but only because Headroom is there.
         wrapped = 0 if self._hurry else sum(map(self._count, own_overhead(ex.body_text)))
         before, after = client - retrieved - wrapped, forwarded + rounds

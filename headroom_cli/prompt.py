@@ -1,0 +1,115 @@
+"""The prompt as the model reads it, block by block: what a provider bills, and what its cache keys.
+
+Anthropic renders tools → system → messages; each tool definition is its JSON, each other block its
+words (a text, a tool result's content, a call's name and input), not the JSON escapes around them.
+OpenAI's chat and responses bodies: the tools, the instructions, then one block per item. Used to count
+a request's tokens (``prompt_tokens``) and by the mock upstream's cache simulation.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k != "cache_control"}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def canon(value: Any) -> str:
+    """What a cache keys: the value without its cache_control markers, keys in a fixed order."""
+    return json.dumps(_strip(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def as_sent(value: Any) -> str:
+    """What the model reads of a JSON value (a tool's definition, a call's input): keys as sent."""
+    return json.dumps(_strip(value), ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass
+class Block:
+    canon: str  # what the cache hashes
+    breakpoint: bool
+    text: str = ""  # what is counted: the words as the model reads them, not JSON escapes
+
+    def __post_init__(self) -> None:
+        self.text = self.text or self.canon
+
+
+def words(block: Any) -> str:
+    """A block as the model reads it: its text, a tool result's content, a call's name and input."""
+    if isinstance(block, str):
+        return block
+    if isinstance(block, dict):
+        if isinstance(block.get("text"), str):
+            return block["text"]
+        if block.get("type") == "tool_result" or "content" in block:
+            content = block.get("content")
+            return content if isinstance(content, str) else "\n".join(words(b) for b in content or [])
+        if block.get("type") == "tool_use":
+            return f"{block.get('name')} {as_sent(block.get('input'))}"
+    return as_sent(block)
+
+
+def anthropic_blocks(body: dict[str, Any]) -> list[Block]:
+    """The prompt as the cache sees it, in render order; a string is one text block."""
+    blocks: list[Block] = []
+    for tool in body.get("tools") or []:
+        blocks.append(Block("tool:" + canon(tool), isinstance(tool, dict) and "cache_control" in tool, as_sent(tool)))
+    system = body.get("system")
+    if isinstance(system, str):
+        blocks.append(Block("system:" + canon({"type": "text", "text": system}), False, system))
+    elif isinstance(system, list):
+        for block in system:
+            blocks.append(Block("system:" + canon(block), isinstance(block, dict) and "cache_control" in block,
+                                words(block)))
+    for message in body.get("messages") or []:
+        if not isinstance(message, dict):
+            continue
+        role = str(message.get("role"))
+        content = message.get("content")
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
+        for block in content if isinstance(content, list) else []:
+            blocks.append(Block(role + ":" + canon(block), isinstance(block, dict) and "cache_control" in block,
+                                words(block)))
+    if "cache_control" in body and blocks:  # automatic caching: the breakpoint is the last block
+        blocks[-1].breakpoint = True
+    return blocks
+
+
+def openai_blocks(body: dict[str, Any]) -> list[Block]:
+    blocks = [Block("tool:" + canon(t), False, as_sent(t)) for t in body.get("tools") or []]
+    if isinstance(body.get("instructions"), str):
+        blocks.append(Block("instructions:" + body["instructions"], False))
+    items = body.get("messages") if isinstance(body.get("messages"), list) else body.get("input")
+    if isinstance(items, str):
+        items = [{"role": "user", "content": items}]
+    for item in items if isinstance(items, list) else []:
+        blocks.append(Block("item:" + canon(item), False, words(item)))
+    return blocks
+
+
+def blocks_of(body: Any, provider: str) -> list[Block] | None:
+    """The body's blocks as ``provider`` ("anthropic" | "openai") renders them; None for what is not a prompt."""
+    if not isinstance(body, dict):
+        return None
+    return anthropic_blocks(body) if provider == "anthropic" else openai_blocks(body)
+
+
+def prompt_tokens(body_text: str, count: Callable[[str], int], provider: str) -> int:
+    """The tokens of a request body's prompt as the model reads it; a body that is not one is counted
+    as it is."""
+    try:
+        blocks = blocks_of(json.loads(body_text), provider)
+    except (ValueError, RecursionError):
+        blocks = None
+    if blocks is None:
+        return count(body_text)
+    return sum(count(block.text) for block in blocks)
+
