@@ -66,7 +66,7 @@ def fixed_table(c: list[str], i: int, j: int) -> Table | None:
 
 def _aligned(c: list[str], h: int, rule: int | None, first: int, j: int) -> Table | None:
     """The table under header line h (and rule line ``rule``), rows first..j-1, if its rows do line up."""
-    step = max(1, (j - first) // SAMPLE)  # spread over the whole table: a wide value may come late
+    step = -(-(j - first) // SAMPLE)  # spread over the whole table: a wide value may come late
     cuts = _cuts(c[h], c[rule] if rule is not None else None, c[first:j:step][:SAMPLE])
     if cuts is None or len(cuts) < (1 if rule is not None else 2):
         return None
