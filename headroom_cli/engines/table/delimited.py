@@ -48,21 +48,30 @@ def _shape(probe: list[str], delim: str) -> tuple[int, bool] | str | None:
     if len(recs[0]) != k:
         return "later"
     good = [r for r in recs if len(r) == k]
-    lengths = sorted(len(x) for r in good for x in r)
-    if lengths[len(lengths) // 2] > MAX_FIELD_MEDIAN:
+    if not _cell_like(good):
         return None
-    if sum(1 for r in good if not r[-1].strip()) > 0.5 * len(good):
-        return None  # lines ending in the separator: code statements
     first = recs[0]
     has_header = all(x.strip() and not x.lstrip()[0].isdigit() for x in first) and not any(map(is_number, first))
     typed = numeric_columns(good[1:] if has_header else good, k)
+    return (k, has_header) if _enough(delim, k, has_header, typed) else None
+
+
+def _cell_like(good: list[list[str]]) -> bool:
+    """Short fields, not lines ending in the separator (code statements)."""
+    lengths = sorted(len(x) for r in good for x in r)
+    if lengths[len(lengths) // 2] > MAX_FIELD_MEDIAN:
+        return False
+    return sum(1 for r in good if not r[-1].strip()) <= 0.5 * len(good)
+
+
+def _enough(delim: str, k: int, has_header: bool, typed: int) -> bool:
+    """Enough evidence of a table: two fields need a header and a numeric column; no header needs three
+    fields and a numeric column; ``|`` needs three fields."""
     if k == 2 and not (has_header and typed):
-        return None
+        return False
     if not has_header and (k < 3 or not typed):
-        return None
-    if delim == "|" and k < 3:
-        return None
-    return k, has_header
+        return False
+    return not (delim == "|" and k < 3)
 
 
 def _records(doc: Doc, i: int, j: int, delim: str, k: int, has_header: bool) -> Table | None:

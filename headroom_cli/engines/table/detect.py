@@ -43,11 +43,9 @@ def score(part: Part) -> float:
         return 0.0
     tool = (part.tool_name or "").lower()
     tool_input = (part.tool_input or "").strip()
-    if tool == "read" and tool_input:
-        if _TABLE_FILE.search(tool_input) and any(t.style == "csv" for t in tables):
-            return 0.95
-        if _CODE_FILE.search(tool_input):
-            return 0.05
+    read = _read_file_score(tool, tool_input, tables)
+    if read is not None:
+        return read
     if sum(len(t.cells) for t in tables) < 3:
         return 0.05
     if sum(1 for ln in contents if ln.startswith(("@@ -", "diff --git ", "+++ "))) >= 2:
@@ -57,6 +55,15 @@ def score(part: Part) -> float:
     if tool_input and tool != "read" and _TABLE_COMMAND.search(tool_input) and frac >= 0.3:
         value = max(value, 0.9)
     return value
+
+
+def _read_file_score(tool: str, tool_input: str, tables: list[Table]) -> float | None:
+    """A Read of a .csv that holds delimited records is one; a Read of source code is not."""
+    if tool != "read" or not tool_input:
+        return None
+    if _TABLE_FILE.search(tool_input) and any(t.style == "csv" for t in tables):
+        return 0.95
+    return 0.05 if _CODE_FILE.search(tool_input) else None
 
 
 def _head(text: str) -> list[str]:
