@@ -197,7 +197,7 @@ class Pipeline:
         why.chosen = outcome.engine if outcome.changed else (tried[0] if tried else None)
         why.elapsed_ms = (time.perf_counter() - started) * 1000
         if not tried:
-            best = max(why.scores.items(), key=lambda item: (item[1], item[0]), default=None)
+            best = min(why.scores.items(), key=lambda item: (-item[1], item[0]), default=None)
             why.decision = (f"passed through: no engine scored {MIN_SCORE} or more"
                             + (f" (the surest, {best[0]}, scored {best[1]:.2f})" if best else ""))
         elif not outcome.changed:

@@ -663,3 +663,15 @@ def test_never_grows_on_shuffled_real_rows(seed):
     random.Random(seed).shuffle(body)
     text = "\n".join(lines[:2] + body) + "\n"
     check(text, lines[:2])
+
+
+def test_error_words_inside_names_and_options_are_not_errors():
+    """"--startup-timeout" or "libgpg-error0" name things; a "<defunct>" or "timed out" row is telling."""
+    rows = []
+    for i in range(100):
+        cmd = f"/usr/bin/agent --startup-timeout 60 --shard {i}" if i % 12 == 3 else f"/usr/bin/worker --id {i}"
+        rows.append(["app", str(2000 + i), "0.1", "S", cmd])
+    rows[57] = ["app", "2057", "0.0", "S", "[worker] <defunct>"]
+    text = pad_table(["USER", "PID", "%CPU", "STAT", "COMMAND"], rows)
+    result = check(text, [text.split("\n")[58]])
+    assert "--startup-timeout 60 --shard 51" not in result.text

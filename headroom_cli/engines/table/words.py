@@ -17,8 +17,9 @@ MAX_PARENTS = 32  # ancestors followed up from one kept process
 _ERROR_STEMS = ("err", "fail", "fatal", "panic", "crash", "oom", "kill", "defunct", "zombie", "dead", "denied",
                 "refused", "time", "unhealthy", "backoff", "evicted", "unreachable", "degraded", "notready",
                 "invalid", "exception", "critical", "abort", "corrupt", "offline", "exited (")
+# A word, not part of a name or an option ("--startup-timeout", "libgpg-error0", "/var/log/err.log")
 _ERROR_WORDS = re.compile(
-    r"\b(?:errors?|err|fail(?:s|ed|ing|ure|ures)?|fatal|panic(?:ked)?|crash(?:ed|ing|loopbackoff)?|oomkilled"
+    r"(?<![-_./])\b(?:errors?|err|fail(?:s|ed|ing|ure|ures)?|fatal|panic(?:ked)?|crash(?:ed|ing|loopbackoff)?|oomkilled"
     r"|killed|defunct|zombie|dead|denied|refused|time[dx] ?out|timeout|unhealthy|backoff|evicted|unreachable"
     r"|degraded|notready|invalid|exception|critical|abort(?:ed)?|corrupt(?:ed)?|offline|exited \([1-9]\d*\))"
 )
