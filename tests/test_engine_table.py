@@ -675,3 +675,15 @@ def test_error_words_inside_names_and_options_are_not_errors():
     text = pad_table(["USER", "PID", "%CPU", "STAT", "COMMAND"], rows)
     result = check(text, [text.split("\n")[58]])
     assert "--startup-timeout 60 --shard 51" not in result.text
+
+
+def test_systemctl_failed_units_kept():
+    """Held out: systemctl's rows start with "●" (failed) or two spaces; the failed ones stay, the legend
+    after the table is copied as it is."""
+    text = _data("systemctl_list_units")
+    assert ENGINE.detect(Part(text)) >= 0.8
+    failed = [line for line in text.split("\n") if line.startswith("●")]
+    assert len(failed) == 2
+    result = check(text, failed + ["32 loaded units listed. Pass --all to see loaded but inactive units, too."])
+    assert_lines_are_original(text, result.text)
+    assert "ACTIVE=active" in result.text
