@@ -241,7 +241,7 @@ class Pipeline:
         text = readformat.name_file_lines(text, part.text, part_id)
         if len(text) >= len(part.text) or (omitted and (not self.lossy or not _pays(part.text, text))):
             if trace is not None:
-                trace.append(_why_unpaid(part.text, text, omitted, self.lossy, chosen[0].name))
+                trace.append(_why_unpaid(part.text, text, self.lossy, chosen[0].name))
             return unchanged
         return Outcome(part.text, text, chosen[0].name, chosen[1], part_id if omitted else None)
 
@@ -283,7 +283,7 @@ class Pipeline:
         return None, None
 
 
-def _why_unpaid(original: str, text: str, omitted: int, lossy: bool, engine: str) -> str:
+def _why_unpaid(original: str, text: str, lossy: bool, engine: str) -> str:
     """Why an engine's output was not used after all (explain's words for what _compress checks)."""
     if len(text) >= len(original):
         return f"{engine}'s output was not shorter than the input"
