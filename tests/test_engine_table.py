@@ -687,3 +687,11 @@ def test_systemctl_failed_units_kept():
     result = check(text, failed + ["32 loaded units listed. Pass --all to see loaded but inactive units, too."])
     assert_lines_are_original(text, result.text)
     assert "ACTIVE=active" in result.text
+
+
+def test_markers_count_by_the_status_column_even_with_one_value():
+    """kubectl's STATUS column: the rows left out all say Running, and the marker says so."""
+    text, always, _, _ = gen_kubectl(80)
+    result = check(text, always)
+    marks = markers_in(result.text, ccr_id(text))
+    assert marks and all(re.fullmatch(r"[\d,]+ rows omitted \([\d,]+ STATUS=Running\)", m["what"]) for m in marks)

@@ -44,25 +44,23 @@ class Labeller:
 
 
 def label_column(rows: "Rows") -> int:
-    """The categorical column that best describes rows left out: a state or status column first, then the
-    one with the fewest distinct values (2..8); last, a state column with one value. dpkg's column named
-    by symbols (``||/`` over ``ii``, ``rc``) counts as a state column with any number of values. -1 when
-    none fits."""
+    """The categorical column that best describes rows left out: a state or status column (its name says
+    so, or it is named by symbols, as dpkg's ``||/`` over ``ii``, ``rc``) with 1..8 values, even one
+    (``STATUS=Running`` says the rows left out all run); else the column with the fewest distinct values
+    (2..8). -1 when none fits."""
     header = rows.table.header
     if not header:
         return -1
-    best, best_key = -1, (3, 0)
+    best, best_key = -1, (2, 0)
     for ci, col in enumerate(rows.columns):
         name = header[ci]
         if rows.numeric[ci] is not None or not name or len(name) > MAX_LABEL or _NOT_IN_MARKER.search(name):
             continue
         values = set(col[:SAMPLE])
-        if not 1 <= len(values) <= MAX_VALUES:
+        stated = not _WORD.search(name) or _STATE_HEADER.search(name) is not None
+        if not (1 if stated else 2) <= len(values) <= MAX_VALUES:
             continue
-        symbols = not _WORD.search(name)  # dpkg's "||/" over its state letters, whatever their number
-        stated = symbols or _STATE_HEADER.search(name) is not None
-        rank = 0 if symbols else (0 if stated else 1) if len(values) > 1 else 2 if stated else 3
-        key = (rank, len(values))
+        key = (0 if stated else 1, len(values))
         if key < best_key and all(len(v) <= MAX_LABEL and not _NOT_IN_MARKER.search(v) for v in values):
             best, best_key = ci, key
     return best
