@@ -690,8 +690,9 @@ def test_systemctl_failed_units_kept():
 
 
 def test_markers_count_by_the_status_column_even_with_one_value():
-    """kubectl's STATUS column: the rows left out all say Running, and the marker says so."""
-    text, always, _, _ = gen_kubectl(80)
-    result = check(text, always)
-    marks = markers_in(result.text, ccr_id(text))
+    """kubectl's STATUS column: the rows left out all say Running, and the marker says so (rather than
+    counting them by NODE, a column of three values)."""
+    text = _data("kubectl_get_pods_wide")
+    result, part_id = compress(text)
+    marks = markers_in(result.text, part_id)
     assert marks and all(re.fullmatch(r"[\d,]+ rows omitted \([\d,]+ STATUS=Running\)", m["what"]) for m in marks)
