@@ -68,6 +68,9 @@ class Explanation:
     decision: str = ""
     read_format: bool = False
     elapsed_ms: float = 0.0
+    # What each step found, in order: an engine with nothing to remove, a result that did not pay for its
+    # marker, a rewrite that saved too little, a timeout ... (the reasons behind ``decision``).
+    reasons: list[str] = field(default_factory=list)
 
 
 class FrozenDecisions(Protocol):
@@ -196,18 +199,22 @@ class Pipeline:
         plain = replace(part, text=unwrapped[0]) if unwrapped else part
         why.scores = self.scores(plain)
         tried = [engine.name for engine in self.candidates(plain)]
-        outcome = self._compress(part)
+        outcome = self._compress(part, why.reasons)
         why.chosen = outcome.engine if outcome.changed else (tried[0] if tried else None)
         why.elapsed_ms = (time.perf_counter() - started) * 1000
         if not tried:
-            why.decision = f"passed through: no engine scored {MIN_SCORE} or more"
+            best = min(why.scores.items(), key=lambda item: (-item[1], item[0]), default=None)
+            why.decision = (f"passed through: no engine scored {MIN_SCORE} or more"
+                            + (f" (the surest, {best[0]}, scored {best[1]:.2f})" if best else ""))
         elif not outcome.changed:
-            why.decision = f"passed through: {', '.join(tried)} found nothing worth removing (or failed; see the log)"
+            why.decision = "passed through: " + ("; ".join(dict.fromkeys(why.reasons)) or
+                                                 f"{', '.join(tried)} found nothing worth removing")
         else:
             why.decision = f"compressed by {outcome.engine}" + (" (lossy: original stored)" if outcome.part_id else " (lossless)")
         return outcome, why
 
-    def _compress(self, part: Part) -> Outcome:
+    def _compress(self, part: Part, trace: list[str] | None = None) -> Outcome:
+        """The part's outcome; ``trace`` (explain's) gets a line for each step that kept text as it was."""
         unchanged = Outcome(part.text, part.text)
         unwrapped = readformat.unwrap(part.text)
         plain = replace(part, text=unwrapped[0], first_line=readformat.first_number(unwrapped[1])) if unwrapped else part
@@ -224,7 +231,8 @@ class Pipeline:
                 texts.append(piece.text)
                 continue
             result, engine = self._compress_section(
-                replace(plain, text=piece.text, first_line=plain.first_line + piece.first_line), part_id, deadline)
+                replace(plain, text=piece.text, first_line=plain.first_line + piece.first_line), part_id, deadline,
+                trace)
             if result is None:
                 texts.append(piece.text)
                 continue
@@ -238,6 +246,8 @@ class Pipeline:
             text = readformat.rewrap(text, plain.text, unwrapped[1])
         text = readformat.name_file_lines(text, part.text, part_id)
         if len(text) >= len(part.text) or (omitted and (not self.lossy or not _pays(part.text, text))):
+            if trace is not None:
+                trace.append(_why_unpaid(part.text, text, self.lossy, chosen[0].name))
             return unchanged
         return Outcome(part.text, text, chosen[0].name, chosen[1], part_id if omitted else None)
 
@@ -245,7 +255,8 @@ class Pipeline:
         surest = self.route(part)
         return surest is not None and surest.name == "code"
 
-    def _compress_section(self, section: Part, part_id: str, deadline: float) -> tuple[Result | None, Engine | None]:
+    def _compress_section(self, section: Part, part_id: str, deadline: float,
+                          trace: list[str] | None = None) -> tuple[Result | None, Engine | None]:
         """The surest specialised engine's result; when it finds nothing to do, the next one's, and
         last a fallback engine's (which may still clean up what the specialised ones passed over).
         Fallbacks are only asked once no specialised engine has anything to offer."""
@@ -255,15 +266,24 @@ class Pipeline:
                 for engine in self._sure(section, fallback):
                     result = engine.compress(section, Context(part_id=part_id, deadline=deadline,
                                                               code_min_lines=self.code_min_lines))
+                    found = result is not None
                     if result is not None and not result.omitted and not sections.lines_kept(result.text, section.text):
                         # Without a store a rewrite could never be given back: it is not used then.
                         result = _rewrite_worth_it(result, part_id, section.text) if self.lossy else None
                     if result is not None and (self.lossy or not result.omitted):
                         return result, engine
+                    if trace is not None:
+                        trace.append(f"{engine.name} " + ("found nothing to remove" if not found else
+                                     "omitted lines, which a pipeline without a store cannot use" if result else
+                                     f"rewrote lines but kept over {REWRITE_MAX_RATIO:.0%} of the text"))
         except EngineTimeout:
+            if trace is not None:
+                trace.append(f"{engine.name} ran past its {self.part_budget_s * 1000:.0f} ms CPU budget")
             log.warning("engine %s ran past its %.0f ms CPU budget; part kept as it was (HEADROOM_PART_BUDGET_MS "
                         "raises it)", engine.name, self.part_budget_s * 1000)
         except Exception as exc:  # an engine bug must never cost the user a request
+            if trace is not None:
+                trace.append(f"{getattr(engine, 'name', 'router')} failed ({type(exc).__name__})")
             log.warning("engine %s failed (%s: %s); part kept as it was", getattr(engine, "name", "router"),
                         type(exc).__name__, exc)
         return None, None
@@ -271,6 +291,20 @@ class Pipeline:
 
 def _focused(part: Part, focus: Callable[[], Focus | None] | None) -> Part:
     return replace(part, focus=focus()) if focus is not None else part
+
+
+def _why_unpaid(original: str, text: str, lossy: bool, engine: str) -> str:
+    """Why an engine's output was not used after all (explain's words for what _compress checks)."""
+    if len(text) >= len(original):
+        return f"{engine}'s output was not shorter than the input"
+    if not lossy:
+        return f"{engine} omitted lines, which a pipeline without a store cannot use"
+    before = count_tokens(original)
+    if before < LOSSY_MIN_TOKENS:
+        return (f"{engine} would omit lines, but a part of {before:,} tokens stays whole "
+                f"(a marker pays only from {LOSSY_MIN_TOKENS:,} tokens)")
+    return (f"{engine} would omit lines but save only {before - count_tokens(text):,} tokens "
+            f"(a marker must save {LOSSY_MIN_SAVED:,})")
 
 
 def _pays(original: str, text: str) -> bool:

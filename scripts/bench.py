@@ -361,11 +361,36 @@ def run(dirs: list[Path], repeat: int, use_query: bool, part_tokens: int, code_d
         "overall": asdict(totals("all", rows, TARGET_SAVED_OVERALL)),
         "latency": {"largest": largest(rows), "big_part": big, "by_kind": kind_parts},
         "persisted_previews": previews,
+        "zero_saved": zero_saved(samples, rows, use_query),
         "code": code,
         "warnings": dict(collector.counts.most_common(10)),
         "problems": problems,
         "ok": not problems,
     }
+
+
+# ------------------------------------------------------------------------- samples at 0% saved, and why
+
+def zero_saved(samples: list[Sample], rows: list[SampleResult], use_query: bool) -> list[dict]:
+    """Every sample that comes out at 0% saved, with the reason `compress --explain` gives for it."""
+    by_name = {sample.name: sample for sample in samples}
+    found = []
+    for r in rows:
+        if r.tokens_after < r.tokens_before:
+            continue
+        sample = by_name[r.name]
+        _, why = Pipeline().explain(Part(text=sample.text, query=sample.query if use_query else None))
+        found.append({"name": r.name, "kind": r.kind, "tokens": r.tokens_before, "reason": why.decision})
+    return found
+
+
+def zero_saved_table(rows: list[dict]):
+    table = _table([("Sample", "left"), ("Kind", "left"), ("Tokens", "right"), ("Why 0% saved", "left")])
+    table.title = "Samples at 0% saved, and why (compress --explain)"
+    for r in sorted(rows, key=lambda r: -r["tokens"]):
+        table.add_row(Path(r["name"]).stem, r["kind"], f"{r['tokens']:,}", r["reason"])
+    table.columns[-1].no_wrap = False
+    return table
 
 
 # ----------------------------------------------------------------------------- persisted-output previews
@@ -446,6 +471,8 @@ def print_report(result: dict) -> None:
     console.print(latency_line(result["latency"]), soft_wrap=True)
     if result["latency"]["by_kind"]:
         console.print(kind_parts_table(result["latency"]["by_kind"]))
+    if result["zero_saved"]:
+        console.print(zero_saved_table(result["zero_saved"]))
     if result["persisted_previews"]:
         console.print(persisted_table(result["persisted_previews"]))
     if result["code"]["languages"]:

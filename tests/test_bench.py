@@ -92,6 +92,9 @@ def test_bench_json_counts_needles(tmp_path: Path):
     short = samples["logs/make_short.txt"]  # under the pipeline's 1,000 characters: passed through
     assert short["engine"] is None and short["tokens_after"] == short["tokens_before"]
     assert (short["needles"], short["verbatim"], short["recoverable"], short["lost"]) == (2, 2, 0, 0)
+    # every sample at 0% saved is listed with the reason --explain gives
+    assert result["zero_saved"] == [{"name": "logs/make_short.txt", "kind": "logs", "tokens": short["tokens_before"],
+                                     "reason": "passed through: under 1,000 characters"}]
 
     kinds = {t["kind"]: t for t in result["kinds"]}
     assert list(kinds) == ["tests", "logs"]  # in the product's kind order

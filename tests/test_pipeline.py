@@ -210,3 +210,21 @@ def test_a_data_literal_inside_code_is_not_split_out(corpus_dir):
     literal = json.dumps({"flags": [{"name": f"flag{i}", "usage": "x"} for i in range(20)]}, indent=2)
     code = source[:5000] + "\n" + literal + "\n" + source[5000:]
     assert not Pipeline().run(Part(code)).changed
+
+
+def test_explain_says_why_a_part_passed_through():
+    """--explain names the reason: no engine sure enough (and the surest), an engine with nothing to
+    remove, a lossy result too small to pay for its marker."""
+    prose = "".join(f"Paragraph {i} tells how the fox jumped over the lazy dog on day {i * 7}.\n" for i in range(30))
+    outcome, why = Pipeline().explain(Part(prose))
+    assert not outcome.changed and why.decision.startswith("passed through: no engine scored")
+    assert "the surest" in why.decision
+    rows = "NAME      READY   STATUS    RESTARTS   AGE\n" + "".join(
+        f"web-{i:03d}   1/1     Running   0          {i % 9 + 1}d\n" for i in range(30))
+    outcome, why = Pipeline().explain(Part(rows))
+    assert not outcome.changed
+    assert "table would omit lines, but a part of" in why.decision and "stays whole" in why.decision
+    assert why.reasons and why.reasons[-1] in why.decision
+    small = "NAME      READY   STATUS\n" + "".join(f"web-{i:03d}   1/1     Running {'x' * 40}\n" for i in range(40))
+    _, why = Pipeline().explain(Part(small, kind_hint="json"))
+    assert "json found nothing to remove" in why.decision or "no engine scored" in why.decision

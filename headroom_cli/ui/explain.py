@@ -26,6 +26,8 @@ def explanation(why: Explanation, outcome: Outcome) -> Group:
         Text(f"tokens (cl100k): {tokens(before)} → {tokens(after)} "
              f"({percent(100 * (before - after) / before) if before else '0%'} saved) in {why.elapsed_ms:.1f} ms"),
     ]
+    if outcome.changed and why.reasons:  # engines tried before the one that did it
+        lines.append(Text(f"tried first: {'; '.join(dict.fromkeys(why.reasons))}"))
     if outcome.part_id:
         lines.append(Text(f"original stored as {outcome.part_id}: `headroom retrieve {outcome.part_id}`"))
     return Group(*(lines[:1] + ([table] if why.scores else []) + lines[1:]))
