@@ -73,10 +73,10 @@ export class Headroom {
         else why = ` (could not start it: ${problem})`;
       }
       if (response === "unreachable") {
-        return this.fail(`not reachable at ${this.url}${why}`);
+        return this.failOpen(`not reachable at ${this.url}${why}`);
       }
       if (!response.ok) {
-        return this.fail(`answered ${response.status}: ${await errorMessage(response)}`);
+        return this.failOpen(`answered ${response.status}: ${await errorMessage(response)}`);
       }
       const compressed = { body: await response.text(), figures: figures(api, response.headers) };
       this.failing = false;
@@ -86,7 +86,9 @@ export class Headroom {
       if (signal?.aborted) {
         return null; // the caller gave up: its own fetch reports that
       }
-      return this.fail(String((error as Error)?.message ?? error));
+      const timedOut = (error as Error)?.name === "TimeoutError";
+      return this.failOpen(timedOut ? `no answer from ${this.url} within ${this.options.timeoutMs ?? 30_000} ms`
+        : String((error as Error)?.message ?? error));
     }
   }
 
@@ -110,7 +112,8 @@ export class Headroom {
     return this.starting;
   }
 
-  private fail(why: string): null {
+  /** Says why, once per outage (until a compression succeeds again); null: send it as it was. */
+  failOpen(why: string): null {
     if (!this.failing) {
       this.failing = true;
       (this.options.warn ?? console.warn)(`headroom: ${why}; requests go out uncompressed until it answers`);

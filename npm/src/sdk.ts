@@ -9,7 +9,7 @@ export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promi
 
 /** Which wire format a request is in, by its path; null for anything Headroom does not compress. */
 export function apiFor(url: string, method: string | undefined): Api | null {
-  if ((method ?? "GET").toUpperCase() !== "POST") return null;
+  if ((method ?? "GET").toUpperCase() !== "POST" || !URL.canParse(url)) return null;
   const path = new URL(url).pathname.replace(/\/+$/, "");
   if (path.endsWith("/messages")) return "anthropic-messages";
   if (path.endsWith("/chat/completions")) return "openai-chat";

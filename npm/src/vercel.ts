@@ -30,13 +30,18 @@ export function headroomMiddleware(options: HeadroomMiddlewareOptions = {}): Hea
     async transformParams({ params, model }) {
       const prompt = params.prompt as readonly Message[];
       if (!prompt.some((m) => m.role === "tool")) return params;
-      const system = prompt.filter((m) => m.role === "system").map((m) => String(m.content)).join("\n\n");
-      const body = JSON.stringify({ model: model?.modelId ?? "unknown", ...(system ? { system } : {}),
-        messages: anthropicMessages(prompt) });
-      const compressed = await headroom.compress(body, "anthropic-messages", null, params.abortSignal);
-      if (compressed === null || compressed.body === body) return params;
-      const texts = resultTexts(JSON.parse(compressed.body)?.messages);
-      return { ...params, prompt: prompt.map((m) => (m.role === "tool" ? withTexts(m, texts) : m)) };
+      try {
+        const system = prompt.filter((m) => m.role === "system").map((m) => String(m.content)).join("\n\n");
+        const body = JSON.stringify({ model: model?.modelId ?? "unknown", ...(system ? { system } : {}),
+          messages: anthropicMessages(prompt) });
+        const compressed = await headroom.compress(body, "anthropic-messages", null, params.abortSignal);
+        if (compressed === null || compressed.body === body) return params;
+        const texts = resultTexts(JSON.parse(compressed.body)?.messages);
+        return { ...params, prompt: prompt.map((m) => (m.role === "tool" ? withTexts(m, texts) : m)) };
+      } catch (error) { // a prompt we could not write as JSON (a cycle, a BigInt): it goes as it was
+        headroom.failOpen(`could not compress this prompt (${String((error as Error)?.message ?? error)})`);
+        return params;
+      }
     },
   };
 }

@@ -1,6 +1,8 @@
 /** Fail-open: with Headroom down, answering an error, or refusing our token, the request still goes out
  * (uncompressed) to the (mock) upstream, with one warning per outage and never an exception. */
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 
 import Anthropic from "@anthropic-ai/sdk";
@@ -96,4 +98,35 @@ test("a proxy with a token: refused without it (fail-open), compressed with it",
   } finally {
     await proxy.stop();
   }
+});
+
+test("Headroom too slow: the request goes after timeoutMs, uncompressed", async () => {
+  const slow = createServer(() => {}); // never answers
+  await new Promise<void>((resolve) => slow.listen(0, "127.0.0.1", resolve));
+  try {
+    const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    const warnings: string[] = [];
+    const client = withHeadroom(new Anthropic({ apiKey: "sk-ant-test", baseURL: recorder.url, maxRetries: 0 }),
+      { url, timeoutMs: 300, warn: (w) => warnings.push(w) });
+    const reply = await client.messages.create(PARAMS);
+    assert.equal(reply.content[0]?.type, "text");
+    assert.ok(lastBody().includes(JSON.stringify(LOG)));
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /^headroom: no answer from http:\/\/127\.0\.0\.1:\d+ within 300 ms; requests go out uncompressed/);
+  } finally {
+    slow.closeAllConnections();
+    slow.close();
+  }
+});
+
+test("a prompt the middleware cannot write as JSON goes as it was, with one warning", async () => {
+  const warnings: string[] = [];
+  const middleware = headroomMiddleware({ url: mock.url, warn: (w) => warnings.push(w) });
+  const params = { prompt: [
+    { role: "assistant", content: [{ type: "tool-call", toolCallId: "t1", toolName: "Bash", input: { n: 1n } }] },
+    { role: "tool", content: [{ type: "tool-result", toolCallId: "t1", toolName: "Bash", output: { type: "text", value: LOG } }] },
+  ] };
+  assert.equal(await middleware.transformParams({ params }), params);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /could not compress this prompt \(.*BigInt/);
 });
