@@ -20,13 +20,14 @@ from typing import Any, Iterator
 
 from headroom_cli.config import Settings
 from headroom_cli.ledger import Ledger, TokenSavings, Usage
-from headroom_cli.pipeline import Outcome
+from headroom_cli.pipeline import Outcome, Pipeline
 from headroom_cli.providers import adapter_for
 from headroom_cli.proxy.recorder import Exchange, Recorder
 from headroom_cli.rewrite import NotRewritable
 from headroom_cli.runtime import build_pipeline, new_session_id, open_store, prepare_request
 from headroom_cli.shaping import RequestShaper
 from headroom_cli.prompt import prompt_tokens
+from headroom_cli.store import Store
 from headroom_cli.tokens import count_tokens
 
 log = logging.getLogger("headroom.library")
@@ -181,6 +182,15 @@ class Headroom:
         self.shaper = RequestShaper(self.settings, self.store)
         self.ledger = Ledger.for_recording(self.settings.ledger_path)
         self.recorder = Recorder(self.ledger)
+
+    @classmethod
+    def sharing(cls, settings: Settings, session: str, store: Store | None, pipeline: Pipeline, shaper: RequestShaper,
+                ledger: Ledger, recorder: Recorder) -> "Headroom":
+        """One over parts already open (the proxy's, for POST /headroom/v1/compress): nothing opened twice."""
+        self = cls.__new__(cls)
+        self.settings, self.session, self.store, self.pipeline = settings, session, store, pipeline
+        self.shaper, self.ledger, self.recorder = shaper, ledger, recorder
+        return self
 
     def compress(self, messages: Any, provider: str = "anthropic", model: str | None = None, system: Any = None,
                  tools: Any = None, api: str | None = None, **extra: Any) -> Compressed:

@@ -14,9 +14,10 @@ from mitmproxy import http
 from headroom_cli import __version__
 from headroom_cli.config import Settings
 from headroom_cli.ledger import Ledger
+from headroom_cli.library import Headroom
 from headroom_cli.pipeline import Pipeline
 from headroom_cli.providers import ANTHROPIC, OPENAI, adapter_for, provider_for
-from headroom_cli.proxy import errors, retrieval
+from headroom_cli.proxy import compress_api, errors, retrieval
 from headroom_cli.proxy.boundary import TOKEN_HEADER, Boundary
 from headroom_cli.proxy.recorder import Exchange, Recorder
 from headroom_cli.proxy.relay import TICKET_HEADER, Relay, Ticket
@@ -76,6 +77,7 @@ class HeadroomAddon:
         # Set by the server when the model may redeem markers through the proxy (a store is needed).
         self.relay: Relay | None = None
         self.shaper = RequestShaper(settings, store)  # context fit and prompt-cache alignment
+        self.library = Headroom.sharing(settings, session, store, pipeline, self.shaper, ledger, recorder)
 
     # -- requests -------------------------------------------------------------------------
     async def request(self, flow: http.HTTPFlow) -> None:
@@ -201,7 +203,9 @@ class HeadroomAddon:
 
     # -- our own endpoints ------------------------------------------------------------------
     async def _serve_own(self, flow: http.HTTPFlow, path: str) -> None:
-        if flow.request.method != "GET":
+        if path == compress_api.PATH:
+            await compress_api.serve(flow, self.library, BODY_CAP)
+        elif flow.request.method != "GET":
             self._json(flow, 405, {"error": "method not allowed"})
         elif path == "/headroom/health":
             self._json(flow, 200, {
@@ -212,7 +216,8 @@ class HeadroomAddon:
         elif path == "/headroom/stats":
             await self._stats(flow)
         else:
-            self._json(flow, 404, {"error": f"no such endpoint: {path}", "endpoints": ["/headroom/health", "/headroom/stats"]})
+            self._json(flow, 404, {"error": f"no such endpoint: {path}",
+                                   "endpoints": ["/headroom/health", "/headroom/stats", compress_api.PATH]})
 
     async def _stats(self, flow: http.HTTPFlow) -> None:
         """From the recorder's running totals: never a wait on the ledger or on a backlog of requests
