@@ -1,7 +1,15 @@
-"""Is a part test-runner, build or log output? From a sample of its lines (the first 200 and the last
-50), each counted as a runner's own line (header, summary), a signal (passing test, log record,
-summary, build line, diagnostic, stack frame), an error line, or a shape of what this engine is not
-for (JSON, a diff, source code). Cheap: the router asks every part."""
+"""Is a part test-runner or build output? From a sample of its lines (the first 200 and the last 50),
+each counted as a runner's own line (header, summary), a signal (passing test, log record, summary,
+build line, diagnostic, stack frame), an error line, or a shape of what this engine is not for
+(JSON, a diff, source code). Cheap: the router asks every part.
+
+Claimed with a high score are the parts with a test runner's or a build tool's own lines (passing
+tests, summaries, compile commands, located diagnostics), also where they sit inside log records
+(``[INFO] Tests run: 5``, a CI log's timestamps). A log whose lines are only records (a level, a
+timestamp: syslog, HDFS, an application's log) gets PLAIN_LOG at most: enough to be compressed where
+no other engine wants it, under the logs engine's claim, which keeps each rare kind of record where
+this engine folds every INFO line alike.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +26,8 @@ from headroom_cli.engines.testlog.stacks import FRAME
 
 HINTS = frozenset(("tests", "test", "logs", "log"))
 _BIG = 120_000  # a longer text is sampled from its first 100 KB and its last 20 KB
+PLAIN_LOG = 0.55  # a log without a runner's or build tool's lines: just over the pipeline's MIN_SCORE
+OWN_SHARE = 0.1  # of the sample's lines, at least this many must be a runner's or a build tool's own
 
 # shapes of the contents this engine is not for
 _JSON_FRAGMENT = re.compile(  # a line of pretty-printed JSON
@@ -62,6 +72,7 @@ def _sample(text: str) -> list[str]:
 class Tally:
     nonblank: int = 0
     signal: int = 0  # lines of the shapes this engine reads
+    own: int = 0  # ... of them, those that only test runners and build tools print (not log records)
     strong: int = 0  # a test runner's own header or summary
     err: int = 0  # error and warning lines
     json_like: int = 0
@@ -88,18 +99,26 @@ class Tally:
             self._classify(s, c0)
 
     def _classify(self, s: str, c0: str) -> None:
-        if ((c0 in PASS_START_CHARS and PASS_START.match(s)) or (s.endswith(PASS_END_TOKENS) and PASS_END.search(s))
-                or applog.find_level(s, c0)[0] or applog.TIMESTAMP.match(s)
-                or (s[-1] in pytest.PROGRESS_END and s != "..." and (m := pytest.PROGRESS.match(s)) and "." in m.group(2))):
+        if _passing(s, c0):
             self.signal += 1
+            self.own += 1
+        elif (level := applog.find_level(s, c0))[0] or applog.TIMESTAMP.match(s):
+            self.signal += 1
+            if level[0] and _tool_line(s[level[2]:level[2] + 200].lstrip(" ]:-|>)")):
+                self.own += 1  # a build tool's or runner's line printed as a log record: "[INFO] Tests run: 5"
         elif _JSON_OBJECT.match(s):
             self.json_like += 1
         elif SUMMARY.match(s) or CHATTER.match(s) or COMPILE.match(s):
             self.signal += 1
+            self.own += 1
         elif _DIAGNOSTIC.search(s):
             self.err += 1
-        elif DIAG_LOCATION.match(s) or (c0 in SNIPPET_CHARS and SNIPPET.match(s)) or FRAME.match(s):
-            self.signal += 1  # a compiler diagnostic, a source excerpt under one, a stack frame
+            self.own += DIAG_LOCATION.match(s) is not None  # "src/a.c:3:1: error: ...", not "ERROR: ..."
+        elif DIAG_LOCATION.match(s) or (c0 in SNIPPET_CHARS and SNIPPET.match(s)):
+            self.signal += 1  # a compiler diagnostic, a source excerpt under one
+            self.own += 1
+        elif FRAME.match(s):
+            self.signal += 1  # a stack frame (tests and logs alike have them)
         elif _CODE_LINE.match(s):
             self.code += 1
 
@@ -116,6 +135,12 @@ class Tally:
             return 0.95  # a test runner's own header or summary
         if self.code >= 0.25 * nonblank and frac < 0.5:
             return 0.05  # source code
+        if not self.strong and self.own < OWN_SHARE * nonblank:
+            return min(PLAIN_LOG, self._by_share(frac))  # records only: a log, not a run
+        return self._by_share(frac)
+
+    @staticmethod
+    def _by_share(frac: float) -> float:
         if frac >= 0.5:
             return 0.9
         if frac >= 0.25:
@@ -123,3 +148,15 @@ class Tally:
         if frac >= 0.1:
             return 0.4
         return 0.05
+
+
+def _passing(s: str, c0: str) -> bool:
+    """A passing test's line or a row of progress dots."""
+    return bool((c0 in PASS_START_CHARS and PASS_START.match(s)) or (s.endswith(PASS_END_TOKENS) and PASS_END.search(s))
+                or (s[-1] in pytest.PROGRESS_END and s != "..." and (m := pytest.PROGRESS.match(s)) and "." in m.group(2)))
+
+
+def _tool_line(rest: str) -> bool:
+    """What follows a level word is a runner's or a build tool's own line."""
+    return bool(rest) and bool(SUMMARY.match(rest) or CHATTER.match(rest) or COMPILE.match(rest) or RUNNER.match(rest)
+                               or _passing(rest, rest[0]))
