@@ -58,7 +58,7 @@ class Build:
 
     def line(self, i: int, s: str, lines: Lines) -> bool:
         """Classify line i if it is a compile command or build chatter; False if it is neither."""
-        if COMPILE.match(s):
+        if is_compile(s):
             lines.compile_line[i] = 1
             lines.fold(i, "build output")
             if s not in self.compiled:
@@ -75,3 +75,21 @@ class Build:
                 lines.fold(i, "build output")
             return True
         return False
+
+
+def is_compile(s: str) -> bool:
+    """A compiler invocation. COMPILE matches no whitespace before the space after the compiler's name,
+    so a line whose first word names no compiler is passed over without running it."""
+    space = s.find(" ")
+    if space <= 0:
+        return False
+    head = s[:space]  # one of these is in every name COMPILE knows
+    return ("cc" in head or "++" in head or "clang" in head or "gfortran" in head or "icx" in head) and (
+        COMPILE.match(s) is not None)
+
+
+def is_diagnostic(s: str) -> bool:
+    """A line that starts with a source location (``src/a.c:12:5: ...``). DIAG_LOCATION matches no colon
+    or whitespace before the location's first colon, which rules most lines out before it runs."""
+    colon = s.find(":")
+    return colon > 0 and " " not in s[:colon] and DIAG_LOCATION.match(s) is not None

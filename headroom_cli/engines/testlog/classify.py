@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from headroom_cli.engines.base import cpu_clock, EngineTimeout
 from headroom_cli.engines.testlog import applog, cargo, gotest, mocha, pytest
-from headroom_cli.engines.testlog.build import Build, DIAG_LOCATION, SNIPPET, SNIPPET_CHARS
+from headroom_cli.engines.testlog.build import Build, is_diagnostic, SNIPPET, SNIPPET_CHARS
 from headroom_cli.engines.testlog.lines import B, D, E, F, K, Lines, R, S, W
 from headroom_cli.engines.testlog.patterns import (FAILURE_SHAPE, FAILURE_SHAPE_CHARS, pass_end_label, PASS_END,
                                                    PASS_END_TOKENS, PASS_START, PASS_START_CHARS, PASS_START_LABEL,
@@ -24,6 +24,8 @@ from headroom_cli.engines.testlog.words import (CANDIDATE_WORDS, candidates, ERR
 
 CHECK_EVERY = 2048  # lines between deadline checks
 _DIGITS = frozenset("0123456789")
+# the last characters of the lines _passing can take: a passing ending or a row of progress dots
+_PASS_LAST = frozenset(token[-1] for token in PASS_END_TOKENS) | pytest.PROGRESS_END
 
 
 @dataclass
@@ -53,7 +55,7 @@ class Classifier:
             self._line(i, c)
 
     def _line(self, i: int, c: str) -> None:
-        lines = self.lines
+        lines = self.lines  # the checks below run cheapest first, each method only where it may apply
         s = c.strip()
         if not s:
             lines.cls[i] = B
@@ -74,7 +76,9 @@ class Classifier:
         if c0 in SNIPPET_CHARS and SNIPPET.match(s):
             lines.label[i] = "source excerpt"  # kept with the diagnostic above it, if any
             return
-        if self._passing(i, s, c0, indent) or self._levelled(i, s, c0):
+        if (c0 in PASS_START_CHARS or s[-1] in _PASS_LAST or " ... skipped" in s) and self._passing(i, s, c0, indent):
+            return
+        if (self.levels.col >= 0 or self.levels.searching) and self._levelled(i, s, c0):
             return
         if c0 in SUMMARY_CHARS and SUMMARY.match(s):
             self._summary(i, s, c0, indent)
@@ -161,7 +165,7 @@ class Classifier:
             self._warning(i, s)
         elif c0 in FRAME_CHARS and FRAME.match(s):
             lines.cls[i] = F
-        elif not indent and DIAG_LOCATION.match(s):
+        elif not indent and is_diagnostic(s):
             lines.cls[i] = E  # "pkg/x.go:12:5: undefined: foo", "src/a.py:3:1: F401 ...": a diagnostic
         else:
             return False

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from headroom_cli.engines.base import hint_score, Part
 from headroom_cli.engines.testlog import applog, pytest
-from headroom_cli.engines.testlog.build import CHATTER, COMPILE, DIAG_LOCATION, SNIPPET, SNIPPET_CHARS
+from headroom_cli.engines.testlog.build import CHATTER, is_compile, is_diagnostic, SNIPPET, SNIPPET_CHARS
 from headroom_cli.engines.testlog.patterns import (PASS_END, PASS_END_TOKENS, PASS_START, PASS_START_CHARS, RUNNER,
                                                    SUMMARY)
 from headroom_cli.engines.testlog.prepare import contents
@@ -108,13 +108,13 @@ class Tally:
                 self.own += 1  # a build tool's or runner's line printed as a log record: "[INFO] Tests run: 5"
         elif _JSON_OBJECT.match(s):
             self.json_like += 1
-        elif SUMMARY.match(s) or CHATTER.match(s) or COMPILE.match(s):
+        elif SUMMARY.match(s) or CHATTER.match(s) or is_compile(s):
             self.signal += 1
             self.own += 1
         elif _DIAGNOSTIC.search(s):
             self.err += 1
-            self.own += DIAG_LOCATION.match(s) is not None  # "src/a.c:3:1: error: ...", not "ERROR: ..."
-        elif DIAG_LOCATION.match(s) or (c0 in SNIPPET_CHARS and SNIPPET.match(s)):
+            self.own += is_diagnostic(s)  # "src/a.c:3:1: error: ...", not "ERROR: ..."
+        elif is_diagnostic(s) or (c0 in SNIPPET_CHARS and SNIPPET.match(s)):
             self.signal += 1  # a compiler diagnostic, a source excerpt under one
             self.own += 1
         elif FRAME.match(s):
@@ -158,5 +158,5 @@ def _passing(s: str, c0: str) -> bool:
 
 def _tool_line(rest: str) -> bool:
     """What follows a level word is a runner's or a build tool's own line."""
-    return bool(rest) and bool(SUMMARY.match(rest) or CHATTER.match(rest) or COMPILE.match(rest) or RUNNER.match(rest)
+    return bool(rest) and bool(SUMMARY.match(rest) or CHATTER.match(rest) or is_compile(rest) or RUNNER.match(rest)
                                or _passing(rest, rest[0]))
