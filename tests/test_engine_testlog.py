@@ -93,6 +93,24 @@ def test_every_corpus_sample_expands_back_when_forced(corpus_dir, needles):
                 assert len(result.text) < len(variant)
 
 
+def test_first_character_filters_cover_the_formats_patterns(corpus_dir, needles):
+    """Each format declares the first characters its patterns can match (a cheap test before the regex):
+    on every real and generated line, a line a joined pattern matches starts with one of them."""
+    from headroom_cli.engines.testlog import patterns
+    texts = [(corpus_dir / e["file"]).read_text() for e in needles]
+    texts += [gen()[0] for gen in (gen_pytest_verbose, gen_pytest_quiet, gen_unittest, gen_jest, gen_node_tap,
+                                   gen_go_test, gen_cargo_test, gen_pytest_tb_long)]
+    checks = ((patterns.SUMMARY, patterns.SUMMARY_CHARS), (patterns.PASS_START, patterns.PASS_START_CHARS),
+              (patterns.FAILURE_SHAPE, patterns.FAILURE_SHAPE_CHARS))
+    matched = 0
+    for line in {line.strip() for text in texts for line in text.splitlines()}:
+        for rx, chars in checks:
+            if line and rx.match(line):
+                matched += 1
+                assert line[0] in chars, (rx.pattern[:40], line)
+    assert matched > 500
+
+
 def test_kind_hint_means_yes():
     assert ENGINE.detect(Part("just a few words\n", kind_hint="tests")) == 1.0
     assert ENGINE.detect(Part("just a few words\n", kind_hint="logs")) == 1.0
