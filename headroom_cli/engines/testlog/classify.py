@@ -30,6 +30,9 @@ _PASS_LAST = frozenset(token[-1] for token in PASS_END_TOKENS) | pytest.PROGRESS
 
 @dataclass
 class Classifier:
+    """One pass over a part's lines, and all it remembers on the way: the formats' state (pytest's
+    sections, go's running tests, cargo's binaries, the level column, the build), the shapes seen."""
+
     lines: Lines
     scan: str  # the classified text as one string, for the whole-text word searches
     words: bytearray = field(init=False)  # per line, the bits of the word groups found in it
