@@ -541,7 +541,7 @@ def _print_compression(console, result: dict) -> None:
         console.print("[red]With compression off the proxy still changed a log on its way upstream.[/red]")
     if c["compressed_requests"] == 0:
         why = ("the test/log engine did not compress it (see any warnings below)"
-               if result["compression_engine_present"] else "headroom_cli/engines/testlog.py is missing")
+               if result["compression_engine_present"] else "headroom_cli/engines/testlog/ is missing")
         console.print(f"[yellow]Nothing was compressed: {why}. The compression rows measure the pipeline's "
                       f"overhead only.[/yellow]")
 
