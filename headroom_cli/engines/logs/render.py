@@ -1,0 +1,47 @@
+"""The output: kept lines byte for byte, and one marker per folded run that names its exact line range,
+how many lines of which templates it holds, and the spread of their variables."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from headroom_cli.engines.logs import spread
+from headroom_cli.engines.logs.mine import Template
+from headroom_cli.engines.logs.shapes import display
+from headroom_cli.markers import marker
+
+TEMPLATES_NAMED = 1  # templates a marker names (the biggest); the rest are counted as "other"
+SHOWN_CHARS = 72  # of a template's text
+_GAP = re.compile(b"\x00+")
+
+
+def render(lines: list[str], keep: bytearray, line_template: list[int], templates: list[Template],
+           part_id: str) -> tuple[list[str], int]:
+    """The output lines and how many original lines the markers stand for."""
+    out: list[str] = []
+    at = omitted = 0
+    for gap in _GAP.finditer(keep):
+        start, end = gap.start(), gap.end()
+        out.extend(lines[at:start])
+        out.append(marker(part_id, _what(lines, start, end, line_template, templates), (start + 1, end)))
+        omitted += end - start
+        at = end
+    out.extend(lines[at:])
+    return out, omitted
+
+
+def _what(lines: list[str], start: int, end: int, line_template: list[int], templates: list[Template]) -> str:
+    counts = Counter(line_template[start:end])
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    parts = []
+    for rank, (index, count) in enumerate(ranked[:TEMPLATES_NAMED]):
+        detail = ""
+        if rank == 0:  # the spread of the biggest template only: a marker must stay short
+            detail = spread.describe([lines[n] for n in range(start, end) if line_template[n] == index])
+        parts.append(f'{count:,}× "{display(templates[index].text, SHOWN_CHARS)}"' + (f" {detail}" if detail else ""))
+    other = sum(count for _, count in ranked[TEMPLATES_NAMED:])
+    if other:
+        parts.append(f"{other:,} other")
+    n = end - start
+    return f"{n:,} log lines omitted: " + "; ".join(parts)
