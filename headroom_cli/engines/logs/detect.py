@@ -85,9 +85,9 @@ def _levelled(lines: list[str]) -> float:
 
 
 def _few_shapes(lines: list[str]) -> bool:
-    """Many lines of a few templates: those seen three times or more hold most of the sample."""
+    """Many lines of a few templates: those seen three times or more hold at least half the sample."""
     if len(lines) < 40:
         return False
     _, templates = mine(mask("\n".join(lines)).split("\n"))
     covered = sum(t.count for t in templates if t.count >= 3)
-    return covered >= 0.7 * len(lines) and len(templates) <= 0.2 * len(lines)
+    return covered >= 0.5 * len(lines) and len(templates) <= 0.5 * len(lines)

@@ -64,12 +64,12 @@ def _prefix(tokens: list[str]) -> tuple[str, ...]:
 
 
 def _similarity(template: list[str], tokens: list[str]) -> float:
-    """The share of alike tokens among those that are words on both sides. A variable counts neither
-    way (a timestamp says nothing about what a line is), and a template wildcard is a mismatch (as in
-    Drain3): two lines that share only their numbers are not alike."""
+    """The share of alike tokens among those that are words on either side. Where both hold a
+    variable the position counts neither way (a timestamp says nothing about what a line is); a word
+    against a variable or a wildcard is a mismatch, as in Drain3."""
     alike = words = 0
     for t, u in zip(template, tokens):
-        if WILD in u:
+        if WILD in u and WILD in t:
             continue
         words += 1
         alike += t == u

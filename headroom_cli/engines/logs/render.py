@@ -12,7 +12,7 @@ from headroom_cli.engines.logs.shapes import display
 from headroom_cli.markers import marker
 
 TEMPLATES_NAMED = 1  # templates a marker names (the biggest); the rest are counted as "other"
-SHOWN_CHARS = 72  # of a template's text
+SHOWN_CHARS = 60  # of a template's text
 _GAP = re.compile(b"\x00+")
 
 
@@ -33,7 +33,8 @@ def render(lines: list[str], keep: bytearray, line_template: list[int], template
 
 def _what(lines: list[str], start: int, end: int, line_template: list[int], templates: list[Template]) -> str:
     counts = Counter(line_template[start:end])
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    # Blank lines are named last: a marker that says "9× blank line" says nothing about the gap.
+    ranked = sorted(counts.items(), key=lambda item: (not templates[item[0]].tokens, -item[1], item[0]))
     parts = []
     for rank, (index, count) in enumerate(ranked[:TEMPLATES_NAMED]):
         detail = ""

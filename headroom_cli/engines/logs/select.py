@@ -14,8 +14,8 @@ TAIL = 5  # last lines of a part, always kept
 RARE = 3  # a template seen this often or less is an anomaly: all its lines stay
 # Error and warning records stay verbatim, up to this many of one template (then its last one):
 # a message repeated hundreds of times is one event, counted in its marker.
-ERROR_KEEP = 10
-WARN_KEEP = 3
+ERROR_KEEP = 50
+WARN_KEEP = 50
 TRACE_LIMIT = 40  # lines of a stack trace (or other continuation) kept under an error record
 MIN_RUN = 3  # a shorter run of foldable lines stays: its marker would cost about as much
 

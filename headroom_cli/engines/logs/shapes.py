@@ -24,17 +24,19 @@ _HEAD_CHARS = 160
 _LEVEL_WORD = re.compile(
     r"(?<![\w-])(?:(?P<e>FATAL|CRITICAL|CRIT|EMERG|EMERGENCY|ALERT|PANIC|SEVERE|ERROR|ERR)"
     r"|(?P<w>WARNING|WARN)|(?P<p>INFO|NOTICE|DEBUG|TRACE|VERBOSE|FINE|FINER|FINEST|CONFIG))(?![\w-])")
+# A level right after a bracket, "=" or ":" ([error], level=warn, <crit>): any case. The prefix character
+# comes first in the pattern so that the scan is quick (a case-blind alternation tried everywhere is not).
 _LEVEL_TAGGED = re.compile(
-    r"(?i)(?:[\[<(]|level[=:]\s*\"?|severity[=:]\s*\"?|\b(?:lvl|log)[=:])\s*"
-    r"(?:(?P<e>fatal|crit(?:ical)?|emerg(?:ency)?|alert|panic|severe|err(?:or)?)"
+    r"[\[<(=:]\s*\"?(?i:(?P<e>fatal|crit(?:ical)?|emerg(?:ency)?|alert|panic|severe|err(?:or)?)"
     r"|(?P<w>warn(?:ing)?)|(?P<p>info|notice|debug|trace|verbose))\b")
-# An access log's status after the request ("GET / HTTP/1.1" 404): 4xx a warning, 5xx an error.
-_HTTP_STATUS = re.compile(r'" (?:(?P<e>5\d\d)|(?P<w>4\d\d)) ')
+# An access log's status after the request ("GET / HTTP/1.1" 500): a 5xx is the server's error. A 4xx
+# is the client's (bots probing paths): it stays a template of its own, not an error.
+_HTTP_STATUS = re.compile(r'" 5\d\d ')
 # Android logcat and similar: masked time and ids, then a one-letter level, then the tag.
 _LEVEL_LETTER = re.compile(r"^(?:[\x00\[\]().,:|-]*[ \t]+){1,5}(?P<l>[VDIWEF])[ \t/]+\S")
 _LEVEL_PREFIX = re.compile(r"(?i)^\s*(?:(?P<e>error|fatal|panic)|(?P<w>warning|warn))(?:\[[^\]]*\])?:")
-_EXCEPTION = re.compile(r"Traceback \(most recent call last\)|\b[A-Z]\w*(?:Exception|Error)\b[:\s]|\bpanic:|"
-                        r"\bSegmentation fault\b|\bcore dumped\b|\bOOM\b|\bOut of memory\b")
+_EXCEPTION = re.compile(r"Traceback \(most recent call last\)|\w(?:Exception|Error)\b[:\s]|\bpanic:|"
+                        r"Segmentation fault|core dumped|\bOOM\b|Out of memory")
 _LETTER_LEVEL = {"E": ERROR, "F": ERROR, "W": WARN}
 
 
@@ -49,9 +51,8 @@ def severity(shape: str) -> int:
     found = _level_field(head)
     if found is not None:
         return found
-    status = _HTTP_STATUS.search(shape)
-    if status:
-        return ERROR if status["e"] else WARN
+    if _HTTP_STATUS.search(shape):
+        return ERROR
     if _EXCEPTION.search(shape):
         return ERROR
     return NONE
@@ -69,13 +70,17 @@ def _level_field(head: str) -> int | None:
 
 
 def display(template: str, limit: int = 90) -> str:
-    """A template as a marker shows it: variables as *, leading variables (the timestamp) dropped,
-    no brackets that would end the marker, at most ``limit`` characters."""
-    words = template.split()
+    """A template as a marker shows it: variables as one * per run of them (bracketed ones dropped),
+    leading variables (the timestamp) dropped, no brackets that would end the marker, at most
+    ``limit`` characters."""
+    words = [w for w in template.split() if w == WILD or w.strip(WILD + "[]()<>{}") or WILD not in w]
     while words and words[0].strip(WILD + "[]():,.-") == "":
         words.pop(0)
     if not words:  # nothing but variables, or a blank line
-        return "blank line" if not template.strip() else " ".join(template.split()).replace(WILD, "*")[:limit]
-    shown = " ".join(words).replace(WILD, "*").replace("[", "(").replace("]", ")").replace("·", "-")
-    shown = shown.replace('"', "'")
+        return "blank line" if not template.strip() else "*"
+    shown = _STARS.sub("*", " ".join(words).replace(WILD, "*"))
+    shown = shown.replace("[", "(").replace("]", ")").replace("·", "-").replace('"', "'")
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+_STARS = re.compile(r"\*+(?: \*+)+|\*{2,}")
