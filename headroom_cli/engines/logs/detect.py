@@ -50,7 +50,18 @@ def score(part: Part) -> float:
     levelled = _levelled(lines)
     if stamped >= 0.3 or levelled >= 0.5:
         return LIKELY
-    return SHAPED if len(part.text) >= SHAPED_MIN_CHARS and _few_shapes(lines) else 0.0
+    if len(part.text) < SHAPED_MIN_CHARS or _terminal_repeats(part.text, lines):
+        return 0.0
+    return SHAPED if _few_shapes(lines) else 0.0
+
+
+def _terminal_repeats(text: str, lines: list[str]) -> bool:
+    """One line printed over and over, or frames redrawn with carriage returns: the plain-text
+    engine folds those without a template (and without losing a word)."""
+    if text.count("\r") > text.count("\r\n"):
+        return True
+    most = max(lines.count(line) for line in dict.fromkeys(lines[:50]))
+    return most >= 0.5 * len(lines)
 
 
 def _sample(text: str) -> list[str]:
