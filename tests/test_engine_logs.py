@@ -189,3 +189,15 @@ def test_a_system_log_through_the_pipeline_is_stored_and_redeemable(tmp_path):
     for marker in MARKER_RE.finditer(outcome.text):
         a, b = int(marker["a"]), int(marker["b"])
         assert retrieve(store, marker["id"], lines=f"{a}-{b}") == "".join(text.splitlines(True)[a - 1:b])
+
+
+def test_lines_that_name_the_question_stay_and_common_words_choose_nothing():
+    text = (DATA / "local" / "dpkg.log").read_text(encoding="utf-8")
+    plain, _ = compress(text)
+    asked, part_id = compress(text, query="what happened to libssl3?")
+    libssl = [line for line in text.split("\n") if "libssl3" in line]
+    assert libssl and not all(line in plain.text.split("\n") for line in libssl)
+    assert all(line in asked.text.split("\n") for line in libssl)
+    assert expand_markers(text, asked.text, part_id) == text
+    common, _ = compress(text, query="what is the status?")  # on most lines: no help in choosing
+    assert common.text == plain.text

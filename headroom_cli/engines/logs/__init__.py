@@ -2,7 +2,7 @@
 
 Lines are masked (shapes.py) and mined into templates (mine.py, Drain's method); what stays verbatim
 is chosen in select.py (head and tail, each template's first line, rare templates, error and warning
-records with their traces), and every other run of lines becomes one marker naming its exact line
+records with their traces, lines naming what the agent asks about: mentions.py), and every other run of lines becomes one marker naming its exact line
 range, its templates and the spread of their variables (render.py). Deterministic: the miner is built
 fresh for each part and fed in line order. Lossy: the pipeline stores the original for the markers.
 """
@@ -10,8 +10,9 @@ fresh for each part and fed in line order. Lossy: the pipeline stores the origin
 from __future__ import annotations
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import Context, EngineTimeout, Part, past, Result, split_lines
+from headroom_cli.engines.base import Context, EngineTimeout, Part, part_terms, past, Result, split_lines
 from headroom_cli.engines.logs import detect
+from headroom_cli.engines.logs.mentions import mentioned
 from headroom_cli.engines.logs.mine import mine
 from headroom_cli.engines.logs.render import render
 from headroom_cli.engines.logs.select import keep_flags
@@ -34,7 +35,7 @@ class LogsEngine:
         shapes = mask(part.text).split("\n")[: len(lines)]
         line_template, templates = mine(shapes)
         _check(ctx)
-        keep = keep_flags(lines, line_template, templates)
+        keep = keep_flags(lines, line_template, templates, mentioned(part.text, lines, part_terms(part)))
         if all(keep):
             return None
         out, omitted = render(lines, keep, line_template, templates, ctx.part_id)

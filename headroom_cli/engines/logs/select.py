@@ -23,8 +23,10 @@ MIN_RUN = 3  # a shorter run of foldable lines stays: its marker would cost abou
 _CONTINUATION = re.compile(r"[ \t]|at |Caused by|\.\.\. \d+ more|Traceback |[A-Za-z_.]+(?:Error|Exception)\b")
 
 
-def keep_flags(lines: list[str], line_template: list[int], templates: list[Template]) -> bytearray:
-    """1 for each line that stays verbatim, 0 for a line a marker may stand for."""
+def keep_flags(lines: list[str], line_template: list[int], templates: list[Template],
+               wanted: list[int] = ()) -> bytearray:
+    """1 for each line that stays verbatim, 0 for a line a marker may stand for. ``wanted``: lines
+    kept besides (those that name what the agent asks about)."""
     n = len(lines)
     keep = bytearray(n)
     keep[:HEAD] = b"\x01" * min(HEAD, n)
@@ -41,6 +43,8 @@ def keep_flags(lines: list[str], line_template: list[int], templates: list[Templ
             keep[number] = 1
         if keep[number] and template.level == ERROR:
             _keep_trace(lines, keep, number)
+    for number in wanted:
+        keep[number] = 1
     _keep_short_gaps(keep)
     return keep
 
