@@ -5,6 +5,7 @@ trace under an error), and any gap too short to be worth its marker."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from headroom_cli.engines.logs.mine import Template
 from headroom_cli.engines.logs.shapes import ERROR, WARN
@@ -24,7 +25,7 @@ _CONTINUATION = re.compile(r"[ \t]|at |Caused by|\.\.\. \d+ more|Traceback |[A-Z
 
 
 def keep_flags(lines: list[str], line_template: list[int], templates: list[Template],
-               wanted: list[int] = ()) -> bytearray:
+               wanted: Sequence[int] = ()) -> bytearray:
     """1 for each line that stays verbatim, 0 for a line a marker may stand for. ``wanted``: lines
     kept besides (those that name what the agent asks about)."""
     n = len(lines)
