@@ -201,3 +201,18 @@ def test_lines_that_name_the_question_stay_and_common_words_choose_nothing():
     assert expand_markers(text, asked.text, part_id) == text
     common, _ = compress(text, query="what is the status?")  # on most lines: no help in choosing
     assert common.text == plain.text
+
+
+def test_bench_logs_judges_a_sample_and_sizes_a_part():
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("bench_logs", Path(__file__).parents[1] / "scripts" / "bench_logs.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["bench_logs"] = bench
+    spec.loader.exec_module(bench)
+    row = bench.judge_sample(DATA / "loghub" / "HDFS.log")
+    assert row["routed"] == "logs" and row["set"] == "tuned" and 0 < row["after"] < row["tokens"]
+    assert row["rare"] > 0 and row["rare_kept"] == row["rare"]
+    part = bench.sized_part((DATA / "loghub" / "Linux.log").read_text(encoding="utf-8"), 5_000)
+    assert 4_000 < count_tokens(part) < 6_000
