@@ -30,6 +30,7 @@ SAMPLES = sorted(DATA.glob("*/*.log"))
 # twice in it (found by reading the samples, not by the engine) and its error/warning records.
 RARE = {
     "HDFS": ["081109 205931 13 INFO dfs.DataBlockScanner: Verification succeeded for blk_-4980916519894289629",
+             "081109 213436 13 INFO dfs.DataBlockScanner: Verification succeeded for blk_-2827716238972737794",
              "081109 213837 19 INFO dfs.FSDataset: Deleting block blk_1781953582842324563 file "
              "/mnt/hadoop/dfs/data/current/subdir5/blk_1781953582842324563",
              "081109 214043 2561 WARN dfs.DataNode$DataXceiver: 10.251.30.85:50010:Got exception while serving "
@@ -38,14 +39,17 @@ RARE = {
             "FATAL force load/store alignment...............0",
             "- 1118271740 2005.06.08 R03-M1-N9-C:J09-U11 2005-06-08-16.02.20.600478 R03-M1-N9-C:J09-U11 RAS KERNEL "
             "INFO 1 ddr errors(s) detected and corrected on rank 0, symbol 25, bit 1"],
-    "OpenSSH": ["Dec 10 07:13:56 LabSZ sshd[24227]: message repeated 5 times: [ Failed password for root from "
+    "OpenSSH": ["Dec 10 07:08:28 LabSZ sshd[24208]: reverse mapping checking getaddrinfo for ns.marryaldkfaczcz.com "
+                "[173.234.31.186] failed - POSSIBLE BREAK-IN ATTEMPT!",
+                "Dec 10 07:13:56 LabSZ sshd[24227]: message repeated 5 times: [ Failed password for root from "
                 "5.36.59.76 port 42393 ssh2]",
                 "Dec 10 07:13:56 LabSZ sshd[24227]: PAM service(sshd) ignoring max retries; 6 > 3"],
     "Linux": ["Jun 15 04:06:20 combo logrotate: ALERT exited abnormally with [1]",
               "Jun 18 02:23:10 combo ftpd[31277]: User unknown timed out after 900 seconds at Sat Jun 18 02:23:10 2005 "],
     "Apache": ["[Sun Dec 04 05:15:09 2005] [error] [client 222.166.160.184] Directory index forbidden by rule: "
                "/var/www/html/"],
-    "HPC": ["147394 Interconnect-0N00 switch_module temphigh 1129812510 1 Temperature (41C) exceeds warning threshold"],
+    "HPC": ["147394 Interconnect-0N00 switch_module temphigh 1129812510 1 Temperature (41C) exceeds warning threshold",
+            "147494 Interconnect-0N00 switch_module temphigh 1129813980 1 Temperature (41C) exceeds warning threshold"],
     "Thunderbird": ["- 1131566470 2005.11.09 tbird-sm1 Nov 9 12:01:10 src@tbird-sm1 ib_sm.x[24904]: "
                     "[ib_sm_sweep.c:1831]: ********************** NEW SWEEP ********************"],
     "Android": ["03-17 16:13:45.466  1702 17632 W ActivityManager: java.lang.ClassCastException: "
