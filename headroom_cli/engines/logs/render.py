@@ -13,6 +13,10 @@ from headroom_cli.markers import marker
 
 TEMPLATES_NAMED = 1  # templates a marker names (the biggest); the rest are counted as "other"
 SHOWN_CHARS = 60  # of a template's text
+# A short fold's marker is short too: the template's first words, no spread. Between kept lines that
+# show the times around it, a long description would cost more than the lines it stands for.
+SHORT_FOLD = 20  # lines
+SHORT_CHARS = 28
 _GAP = re.compile(b"\x00+")
 
 
@@ -36,11 +40,13 @@ def _what(lines: list[str], start: int, end: int, line_template: list[int], temp
     # Blank lines are named last: a marker that says "9× blank line" says nothing about the gap.
     ranked = sorted(counts.items(), key=lambda item: (not templates[item[0]].tokens, -item[1], item[0]))
     parts = []
+    short = end - start < SHORT_FOLD
     for rank, (index, count) in enumerate(ranked[:TEMPLATES_NAMED]):
         detail = ""
-        if rank == 0:  # the spread of the biggest template only: a marker must stay short
+        if rank == 0 and not short:  # the spread of the biggest template only: a marker must stay short
             detail = spread.describe([lines[n] for n in range(start, end) if line_template[n] == index])
-        parts.append(f'{count:,}× "{display(templates[index].text, SHOWN_CHARS)}"' + (f" {detail}" if detail else ""))
+        shown = display(templates[index].text, SHORT_CHARS if short else SHOWN_CHARS)
+        parts.append(f'{count:,}× "{shown}"' + (f" {detail}" if detail else ""))
     other = sum(count for _, count in ranked[TEMPLATES_NAMED:])
     if other:
         parts.append(f"{other:,} other")
