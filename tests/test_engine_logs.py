@@ -220,3 +220,16 @@ def test_bench_logs_judges_a_sample_and_sizes_a_part():
     assert row["rare"] > 0 and row["rare_kept"] == row["rare"]
     part = bench.sized_part((DATA / "loghub" / "Linux.log").read_text(encoding="utf-8"), 5_000)
     assert 4_000 < count_tokens(part) < 6_000
+
+
+def test_listings_and_tables_with_dates_are_not_logs():
+    ls = "".join(f"-rw-r--r-- 1 root root {1000 + i * 37:>6} 2026-09-22 04:45:{i % 60:02d}.000000000 +0000 file_{i}.py\n"
+                 for i in range(80))
+    git = "".join(f"{(0xabc1234 + i * 7919):07x} 2026-12-0{i % 9 + 1} 14:{i % 60:02d}:07 +0000 Dev One fix the thing number {i}\n"
+                  for i in range(80))
+    git_log = "".join(f"commit {(0xabc1234 + i):040x}\nAuthor: Dev One <dev@example.org>\n"
+                      f"Date:   Sun Dec 6 14:{i % 60:02d}:07 2026 +0000\n\n    Fix the thing number {i}\n\n" for i in range(40))
+    ps = "  PID                  STARTED CMD\n" + "".join(
+        f"{100 + i:>5} Sun Dec  6 11:58:{i % 60:02d} 2026 /usr/bin/worker --id {i}\n" for i in range(80))
+    for text in (ls, git, git_log, ps):
+        assert get("logs").detect(Part(text)) < 0.5, text[:80]

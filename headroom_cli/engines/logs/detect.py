@@ -28,6 +28,12 @@ _RUNNER = re.compile(r"=+ .*(?:test session starts|passed|failed|errors?)\b.*=+$
                      r"\S+::\S+ (?:PASSED|FAILED|SKIPPED|ERROR)|^Ran \d+ tests? in|^Tests?:\s+\d+|"
                      r"^\s*(?:✓|✗|√|×|PASS|FAIL) |\*\*\* FAILED \*\*\*|\b\d+ tests?, \d+ passed|^\S+:\d+:\d+: (?:fatal )?(?:error|warning|note):")
 _DIFF = re.compile(r"^(?:diff --git |@@ -\d|\+\+\+ |--- a/)")
+# Listings whose columns hold a date: `ls -l --full-time`, `git log` with dates (a hash first), `git log`'s
+# "commit <hash>" blocks. The listing engine's, not ours.
+_LISTING = re.compile(r"^(?:[-dlcbps][rwxsStT-]{9}[.+@]?\s|(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\s|commit [0-9a-f]{7,40}\b)")
+_GIT_LOG = re.compile(r"(?:commit [0-9a-f]{7,40}\b|Author: |Date: )")
+# A table's header line: column names in capitals (`ps`, `docker ps`, `kubectl get`), the table engine's.
+_HEADER = re.compile(r"^\s*[A-Z][A-Z%_/-]*(?:\s+[A-Z%][A-Z%_/()-]*){2,}\s*$")
 
 
 def score(part: Part) -> float:
@@ -75,6 +81,12 @@ def _not_a_log(text: str, lines: list[str]) -> bool:
     start = text.lstrip()[:1]
     if start in "{<" or text.lstrip()[:2] in ('["', "[{", "[\n"):
         return True  # JSON, markup
+    if _HEADER.match(lines[0]):
+        return True  # a table under its header
+    if sum(1 for line in lines if _LISTING.match(line)) >= 0.3 * len(lines):
+        return True
+    if sum(1 for line in lines if _GIT_LOG.match(line)) >= 4:
+        return True  # `git log`: commit, Author and Date lines
     return sum(1 for line in lines if _DIFF.match(line)) >= 2
 
 
