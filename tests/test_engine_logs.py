@@ -231,5 +231,8 @@ def test_listings_and_tables_with_dates_are_not_logs():
                       f"Date:   Sun Dec 6 14:{i % 60:02d}:07 2026 +0000\n\n    Fix the thing number {i}\n\n" for i in range(40))
     ps = "  PID                  STARTED CMD\n" + "".join(
         f"{100 + i:>5} Sun Dec  6 11:58:{i % 60:02d} 2026 /usr/bin/worker --id {i}\n" for i in range(80))
-    for text in (ls, git, git_log, ps):
+    dpkg = (DATA / "local" / "dpkg.log").read_text(encoding="utf-8").split("\n")[:200]
+    grep_n = "".join(f"/var/log/dpkg.log:{n + 1}:{line}\n" for n, line in enumerate(dpkg))
+    grep_files = "".join(f"{'dpkg.log' if n % 2 else 'dpkg.log.1'}:{line}\n" for n, line in enumerate(dpkg))
+    for text in (ls, git, git_log, ps, grep_n, grep_files):
         assert get("logs").detect(Part(text)) < 0.5, text[:80]

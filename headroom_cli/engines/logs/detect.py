@@ -31,6 +31,8 @@ _DIFF = re.compile(r"^(?:diff --git |@@ -\d|\+\+\+ |--- a/)")
 # Listings whose columns hold a date: `ls -l --full-time`, `git log` with dates (a hash first), `git log`'s
 # "commit <hash>" blocks. The listing engine's, not ours.
 _LISTING = re.compile(r"^(?:[-dlcbps][rwxsStT-]{9}[.+@]?\s|(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\s|commit [0-9a-f]{7,40}\b)")
+# grep's output: a file name with an extension (and a line number) before each line. The search engine's.
+_GREP = re.compile(r"^(?:\.{0,2}/)?[\w.-]+(?:/[\w.-]+)*\.[A-Za-z]\w{0,9}(?::\d+)?[:-]")
 _GIT_LOG = re.compile(r"(?:commit [0-9a-f]{7,40}\b|Author: |Date: )")
 # A table's header line: column names in capitals (`ps`, `docker ps`, `kubectl get`), the table engine's.
 _HEADER = re.compile(r"^\s*[A-Z][A-Z%_/-]*(?:\s+[A-Z%][A-Z%_/()-]*){2,}\s*$")
@@ -84,6 +86,8 @@ def _not_a_log(text: str, lines: list[str]) -> bool:
     if _HEADER.match(lines[0]):
         return True  # a table under its header
     if sum(1 for line in lines if _LISTING.match(line)) >= 0.3 * len(lines):
+        return True
+    if sum(1 for line in lines if _GREP.match(line)) >= 0.5 * len(lines):
         return True
     if sum(1 for line in lines if _GIT_LOG.match(line)) >= 4:
         return True  # `git log`: commit, Author and Date lines
