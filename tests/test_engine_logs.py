@@ -234,5 +234,7 @@ def test_listings_and_tables_with_dates_are_not_logs():
     dpkg = (DATA / "local" / "dpkg.log").read_text(encoding="utf-8").split("\n")[:200]
     grep_n = "".join(f"/var/log/dpkg.log:{n + 1}:{line}\n" for n, line in enumerate(dpkg))
     grep_files = "".join(f"{'dpkg.log' if n % 2 else 'dpkg.log.1'}:{line}\n" for n, line in enumerate(dpkg))
-    for text in (ls, git, git_log, ps, grep_n, grep_files):
+    markdown = "| date | time | host | status |\n| --- | --- | --- | --- |\n" + "".join(
+        f"| 2026-12-0{i % 9 + 1} | 14:{i % 60:02d}:07 | web-{i % 4} | ok |\n" for i in range(80))
+    for text in (ls, git, git_log, ps, grep_n, grep_files, markdown):
         assert get("logs").detect(Part(text)) < 0.5, text[:80]

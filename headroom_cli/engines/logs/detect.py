@@ -33,6 +33,7 @@ _DIFF = re.compile(r"^(?:diff --git |@@ -\d|\+\+\+ |--- a/)")
 _LISTING = re.compile(r"^(?:[-dlcbps][rwxsStT-]{9}[.+@]?\s|(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\s|commit [0-9a-f]{7,40}\b)")
 # grep's output: a file name with an extension (and a line number) before each line. The search engine's.
 _GREP = re.compile(r"^(?:\.{0,2}/)?[\w.-]+(?:/[\w.-]+)*\.[A-Za-z]\w{0,9}(?::\d+)?[:-]")
+_DRAWN_ROW = re.compile(r"\s*[|│┃├└┌┏┗┣╭╰+]")
 _GIT_LOG = re.compile(r"(?:commit [0-9a-f]{7,40}\b|Author: |Date: )")
 # A table's header line: column names in capitals (`ps`, `docker ps`, `kubectl get`), the table engine's.
 _HEADER = re.compile(r"^\s*[A-Z][A-Z%_/-]*(?:\s+[A-Z%][A-Z%_/()-]*){2,}\s*$")
@@ -95,7 +96,10 @@ def _not_a_log(text: str, lines: list[str]) -> bool:
 
 
 def _table_like(lines: list[str]) -> bool:
-    """Most lines have the same number (3 or more) of commas or tabs and almost no spaces: CSV/TSV."""
+    """Most lines have the same number (3 or more) of commas or tabs and almost no spaces (CSV/TSV), or
+    are rows of a drawn table (markdown, `sqlite3 -box`, psql)."""
+    if sum(1 for line in lines if _DRAWN_ROW.match(line)) >= 0.5 * len(lines):
+        return True
     for sep in (",", "\t"):
         counts = [line.count(sep) for line in lines]
         common = max(set(counts), key=counts.count)
