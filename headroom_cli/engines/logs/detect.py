@@ -44,11 +44,9 @@ def score(part: Part) -> float:
     hinted = hint_score(part, HINTS)
     if hinted == 0.0:
         return 0.0
-    if len(lines) < MIN_LINES or _not_a_log(part.text, lines):
+    if len(lines) < MIN_LINES or _not_a_log(part.text, lines) or _table_like(lines):
         return 0.9 if hinted else 0.0  # under the test-and-log engine's 1.0 for the same hint
     stamped = sum(1 for line in lines if _STAMP.search(line[:_HEAD_CHARS])) / len(lines)
-    if _table_like(lines):
-        stamped = 0.0  # a CSV or TSV table with a date column: the table engine's
     runner = sum(1 for line in lines if _RUNNER.search(line))
     if runner >= 2 or runner * 20 >= len(lines):
         return 0.9 if hinted else 0.3
