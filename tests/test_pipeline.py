@@ -192,7 +192,7 @@ def test_json_inside_a_log_is_routed_on_its_own(tmp_path):
            + "".join(f"2026-03-02T10:05:{i % 60:02d}Z INFO  sync - retry {i} scheduled\n" for i in range(200)))
     store = Store(tmp_path / "s.sqlite3")
     outcome = Pipeline(frozen=store).run(Part(log, query="why did the inventory sync fail?"))
-    assert outcome.engine == "testlog" and "inventory sync failed; response body follows" in outcome.text
+    assert outcome.engine == "logs" and "inventory sync failed; response body follows" in outcome.text
     assert '"reason": "warehouse EU-2 returned 503"' in outcome.text  # the JSON engine kept the anomaly
     assert len(outcome.text) < len(log) // 5
     from headroom_cli.markers import original_lines

@@ -1,0 +1,122 @@
+"""Is a part a log? Records that start with a time or a level field, or, failing that, many lines of
+a few repeated shapes. Test runs, build diagnostics, diffs, JSON, CSV and markup are left to their
+engines. Cheap: the router asks every part, so only a sample of lines is read."""
+
+from __future__ import annotations
+
+import re
+
+from headroom_cli.engines.base import hint_score, Part
+from headroom_cli.engines.logs.mine import mine
+from headroom_cli.engines.logs.shapes import mask, PLAIN, severity
+
+HINTS = frozenset(("logs", "log", "syslog"))
+SURE = 0.96  # above the test-and-log engine's 0.9 for timestamped lines: a system log is ours
+LIKELY = 0.92
+SHAPED = 0.52  # many lines of few shapes and nothing else claims it: over MIN_SCORE, under the others
+MIN_LINES = 20
+SHAPED_MIN_CHARS = 3_000  # about 1,000 tokens: a smaller output without times is left to the others
+_SAMPLE_HEAD, _SAMPLE_TAIL = 200, 50
+_HEAD_CHARS = 64  # a record's time sits near its start
+
+# A time of day with seconds, a date, a syslog or Apache stamp, a Unix epoch, HDFS's yymmdd hhmmss.
+_STAMP = re.compile(r"(?<![A-Za-z])(?<![A-Za-z]-)(?:\d\d?:\d\d:\d\d|\d{4}[-/.]\d\d[-/.]\d\d|\d\d/[A-Z][a-z]{2}/\d{4}|\b1\d{9}(?:\.\d+)?\b|"
+                    r"^\d{6} \d{6}\b|^\[\s*\d+\.\d{3,}\])")
+# Output of a test runner or a compiler: the test-and-log engine's.
+_RUNNER = re.compile(r"=+ .*(?:test session starts|passed|failed|errors?)\b.*=+$|collected \d+ items|"
+                     r"^test \S+ \.\.\. (?:ok|FAILED|ignored)|^(?:not )?ok \d+ |^--- (?:PASS|FAIL):|"
+                     r"\S+::\S+ (?:PASSED|FAILED|SKIPPED|ERROR)|^Ran \d+ tests? in|^Tests?:\s+\d+|"
+                     r"^\s*(?:✓|✗|√|×|PASS|FAIL) |\*\*\* FAILED \*\*\*|\b\d+ tests?, \d+ passed|^\S+:\d+:\d+: (?:fatal )?(?:error|warning|note):")
+_DIFF = re.compile(r"^(?:diff --git |@@ -\d|\+\+\+ |--- a/)")
+# Listings whose columns hold a date: `ls -l --full-time`, `git log` with dates (a hash first), `git log`'s
+# "commit <hash>" blocks. The listing engine's, not ours.
+_LISTING = re.compile(r"^(?:[-dlcbps][rwxsStT-]{9}[.+@]?\s|(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\s|commit [0-9a-f]{7,40}\b)")
+# grep's output: a file name with an extension (and a line number) before each line. The search engine's.
+_GREP = re.compile(r"^(?:\.{0,2}/)?[\w.-]+(?:/[\w.-]+)*\.[A-Za-z]\w{0,9}(?::\d+)?[:-]")
+_DRAWN_ROW = re.compile(r"\s*[|│┃├└┌┏┗┣╭╰+]")
+_GIT_LOG = re.compile(r"(?:commit [0-9a-f]{7,40}\b|Author: |Date: )")
+# A table's header line: column names in capitals (`ps`, `docker ps`, `kubectl get`), the table engine's.
+_HEADER = re.compile(r"^\s*[A-Z][A-Z%_/-]*(?:\s+[A-Z%][A-Z%_/()-]*){2,}\s*$")
+
+
+def score(part: Part) -> float:
+    lines = _sample(part.text)
+    hinted = hint_score(part, HINTS)
+    if hinted == 0.0:
+        return 0.0
+    if len(lines) < MIN_LINES or _not_a_log(part.text, lines) or _table_like(lines):
+        return 0.9 if hinted else 0.0  # under the test-and-log engine's 1.0 for the same hint
+    stamped = sum(1 for line in lines if _STAMP.search(line[:_HEAD_CHARS])) / len(lines)
+    runner = sum(1 for line in lines if _RUNNER.search(line))
+    if runner >= 2 or runner * 20 >= len(lines):
+        return 0.9 if hinted else 0.3
+    if hinted:
+        return 1.0
+    if stamped >= 0.6:
+        return SURE
+    levelled = _levelled(lines)
+    if stamped >= 0.3 or levelled >= 0.5:
+        return LIKELY
+    if len(part.text) < SHAPED_MIN_CHARS or _terminal_repeats(part.text, lines):
+        return 0.0
+    return SHAPED if _few_shapes(lines) else 0.0
+
+
+def _terminal_repeats(text: str, lines: list[str]) -> bool:
+    """One line printed over and over, or frames redrawn with carriage returns: the plain-text
+    engine folds those without a template (and without losing a word)."""
+    if text.count("\r") > text.count("\r\n"):
+        return True
+    most = max(lines.count(line) for line in dict.fromkeys(lines[:50]))
+    return most >= 0.5 * len(lines)
+
+
+def _sample(text: str) -> list[str]:
+    """Non-blank lines from the head and the tail of the text."""
+    head = text[:60_000].split("\n")[:_SAMPLE_HEAD]
+    tail = text[-15_000:].split("\n")[1:][-_SAMPLE_TAIL:] if len(text) > 60_000 else []
+    return [line for line in head + tail if line.strip()]
+
+
+def _not_a_log(text: str, lines: list[str]) -> bool:
+    start = text.lstrip()[:1]
+    if start in "{<" or text.lstrip()[:2] in ('["', "[{", "[\n"):
+        return True  # JSON, markup
+    if _HEADER.match(lines[0]):
+        return True  # a table under its header
+    if sum(1 for line in lines if _LISTING.match(line)) >= 0.3 * len(lines):
+        return True
+    if sum(1 for line in lines if _GREP.match(line)) >= 0.5 * len(lines):
+        return True
+    if sum(1 for line in lines if _GIT_LOG.match(line)) >= 4:
+        return True  # `git log`: commit, Author and Date lines
+    return sum(1 for line in lines if _DIFF.match(line)) >= 2
+
+
+def _table_like(lines: list[str]) -> bool:
+    """Most lines have the same number (3 or more) of commas or tabs and almost no spaces (CSV/TSV), or
+    are rows of a drawn table (markdown, `sqlite3 -box`, psql)."""
+    if sum(1 for line in lines if _DRAWN_ROW.match(line)) >= 0.5 * len(lines):
+        return True
+    for sep in (",", "\t"):
+        counts = [line.count(sep) for line in lines]
+        common = max(set(counts), key=counts.count)
+        if common >= 3 and counts.count(common) >= 0.8 * len(lines):
+            spaced = sum(1 for line in lines if line.count(" ") > common)
+            if sep == "\t" or spaced < 0.2 * len(lines):
+                return True
+    return False
+
+
+def _levelled(lines: list[str]) -> float:
+    shapes = mask("\n".join(lines)).split("\n")
+    return sum(1 for shape in shapes if severity(shape) >= PLAIN) / len(shapes)
+
+
+def _few_shapes(lines: list[str]) -> bool:
+    """Many lines of a few templates: those seen three times or more hold at least half the sample."""
+    if len(lines) < 40:
+        return False
+    _, templates = mine(mask("\n".join(lines)).split("\n"))
+    covered = sum(t.count for t in templates if t.count >= 3)
+    return covered >= 0.5 * len(lines) and len(templates) <= 0.5 * len(lines)

@@ -1,0 +1,54 @@
+"""The output: kept lines byte for byte, and one marker per folded run that names its exact line range,
+how many lines of which templates it holds, and the spread of their variables."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from headroom_cli.engines.logs import spread
+from headroom_cli.engines.logs.mine import Template
+from headroom_cli.engines.logs.shapes import display
+from headroom_cli.markers import marker
+
+TEMPLATES_NAMED = 1  # templates a marker names (the biggest); the rest are counted as "other"
+SHOWN_CHARS = 60  # of a template's text
+# A short fold's marker is short too: the template's first words, no spread. Between kept lines that
+# show the times around it, a long description would cost more than the lines it stands for.
+SHORT_FOLD = 20  # lines
+SHORT_CHARS = 28
+_GAP = re.compile(b"\x00+")
+
+
+def render(lines: list[str], keep: bytearray, line_template: list[int], templates: list[Template],
+           part_id: str) -> tuple[list[str], int]:
+    """The output lines and how many original lines the markers stand for."""
+    out: list[str] = []
+    at = omitted = 0
+    for gap in _GAP.finditer(keep):
+        start, end = gap.start(), gap.end()
+        out.extend(lines[at:start])
+        out.append(marker(part_id, _what(lines, start, end, line_template, templates), (start + 1, end)))
+        omitted += end - start
+        at = end
+    out.extend(lines[at:])
+    return out, omitted
+
+
+def _what(lines: list[str], start: int, end: int, line_template: list[int], templates: list[Template]) -> str:
+    counts = Counter(line_template[start:end])
+    # Blank lines are named last: a marker that says "9× blank line" says nothing about the gap.
+    ranked = sorted(counts.items(), key=lambda item: (not templates[item[0]].tokens, -item[1], item[0]))
+    parts = []
+    short = end - start < SHORT_FOLD
+    for rank, (index, count) in enumerate(ranked[:TEMPLATES_NAMED]):
+        detail = ""
+        if rank == 0 and not short:  # the spread of the biggest template only: a marker must stay short
+            detail = spread.describe([lines[n] for n in range(start, end) if line_template[n] == index])
+        shown = display(templates[index].text, SHORT_CHARS if short else SHOWN_CHARS)
+        parts.append(f'{count:,}× "{shown}"' + (f" {detail}" if detail else ""))
+    other = sum(count for _, count in ranked[TEMPLATES_NAMED:])
+    if other:
+        parts.append(f"{other:,} other")
+    n = end - start
+    return f"{n:,} log lines omitted: " + "; ".join(parts)
