@@ -14,7 +14,9 @@ scenario's work directory with the scenario beside it as scenario.py, so nothing
     scripts/session_replays.py --only click_choice --json
     scripts/session_replays.py --analyse-only    # re-read the last runs, nothing re-run
 
-Columns: net input $ after caching for A and B and B/A; needles (the facts the agent uses next)
+Columns: the share of A's input tokens that is the conversation (the rest is Claude Code's tools and
+system prompt, which Headroom leaves alone: it bounds what B/A can reach); net input $ after caching
+for A and B and B/A; needles (the facts the agent uses next)
 verbatim / behind a marker / lost in B; requests of B that break the cached prefix; markers redeemed
 exactly / markers; tokens wrap adds to every request. Each scenario's full report (every table) is
 written to <work>/<name>/report.md. Exit 0 when every scenario measured (whatever it found), 2 when one
@@ -94,9 +96,12 @@ def row(name: str, s: dict) -> dict:
     """The summary row of one scenario's --json output."""
     if "error" in s:
         return {"scenario": name, "error": s["error"]}
-    a, b = s["totals"]["A"]["usd_in"], s["totals"]["B"]["usd_in"]
+    ta = s["totals"]["A"]
+    a, b = ta["usd_in"], s["totals"]["B"]["usd_in"]
     nd, mk = s["needles"], s["markers"]
     return {"scenario": name, "description": s["scenario"]["name"], "steps": s["scenario"]["steps"],
+            # What Headroom may touch at all: the conversation, not Claude Code's tools and system prompt.
+            "A_messages_share": round(ta["messages_tok"] / ta["tokens"], 3) if ta["tokens"] else None,
             "A_usd_in": round(a, 4), "B_usd_in": round(b, 4), "B_over_A": round(b / a, 3) if a else None,
             "needles": nd["in_A"], "verbatim": nd["verbatim_in_B"], "behind_marker": nd["behind_marker"],
             "lost": nd["lost"], "cache_breaks": s["cache_stability"]["B_requests_not_extending_bytes"],
@@ -109,24 +114,22 @@ def row(name: str, s: dict) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    head = ("| scenario | net $ A | net $ B | B/A | needles verbatim / marker / lost | cache breaks "
-            "| markers exact | wrap tokens/req |\n|---|---:|---:|---:|---|---:|---:|---:|")
-    out = [head]
+    out = ["| scenario | A: messages' share of tokens | net $ A | net $ B | B/A | needles verbatim / marker / lost "
+           "| cache breaks | markers exact | wrap tokens/req |", "|---|---:|---:|---:|---:|---|---:|---:|---:|"]
+    notes = []
     for r in rows:
         if "error" in r:
-            out.append(f"| {r['scenario']} | not measured: {r['error']} | | | | | | |")
+            out.append(f"| {r['scenario']} | not measured: {r['error']} | | | | | | | |")
             continue
-        out.append(f"| {r['scenario']} | {r['A_usd_in']:.4f} | {r['B_usd_in']:.4f} | {r['B_over_A']:.2f} "
+        out.append(f"| {r['scenario']} | {r['A_messages_share']:.0%} | {r['A_usd_in']:.4f} | {r['B_usd_in']:.4f} | {r['B_over_A']:.2f} "
                    f"| {r['verbatim']}/{r['needles']} / {r['behind_marker']} / {r['lost']} | {r['cache_breaks']} "
                    f"| {r['markers_exact']} of {r['markers']} | {r['wrap_overhead_tokens']} |")
-    for r in rows:
-        for n in r.get("not_verbatim", []):
-            out.append(f"\n- {r['scenario']} step {n}" if n is r["not_verbatim"][0] else f"- {r['scenario']} step {n}")
-        for w in r.get("warnings", []):
-            out.append(f"- {r['scenario']} harness warning: {w}")
-        if "report" in r:
-            out.append(f"- {r['scenario']}: every table in {r['report']}")
-    return "\n".join(out)
+        if not r["B_completed"]:
+            notes.append(f"- {r['scenario']}: B did not complete the session as scripted")
+        notes += [f"- {r['scenario']}, not verbatim in B: step {n}" for n in r["not_verbatim"]]
+        notes += [f"- {r['scenario']}, harness warning: {w}" for w in r["warnings"]]
+        notes.append(f"- {r['scenario']}: {r['description']}; every table in {r['report']}")
+    return "\n".join(out + ([""] + notes if notes else []))
 
 
 def main() -> int:

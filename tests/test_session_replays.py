@@ -22,9 +22,13 @@ NAMES = sorted(p.stem for p in (REPO / "scripts" / "replay_scenarios").glob("*.p
 FETCH = "run `scripts/session_replays.py --fetch` (scripts/setup test does) to download it"
 ATTRS = ("NAME", "DESCRIPTION", "SDIST", "PROMPT", "TITLE", "FINAL", "FIXED_DIFF_LINE", "NEEDLES", "steps",
          "prepare", "fetch", "fetched")
-# click_choice: the four commits, the same every run (fixed dates, fixed author).
-CLICK_COMMITS = ["35a12ea changes: start 8.1.8", "db5796a types: say how Choice reports a bad value",
-                 "9cff496 types: build the Choice message in one call", "eb7bd25 Import click 8.1.7"]
+# Each scenario's four commits, the same every run (fixed dates, fixed author): its steps name them.
+COMMITS = {
+    "click_choice": ["35a12ea changes: start 8.1.8", "db5796a types: say how Choice reports a bad value",
+                     "9cff496 types: build the Choice message in one call", "eb7bd25 Import click 8.1.7"],
+    "mi_sieve": ["a48eb72 docs: start 10.5.1", "dbd432c recipes: show sieve's empty case",
+                 "7ecd217 recipes: stop the sieve's outer loop at isqrt(n)", "d13286b Import more-itertools 10.5.0"],
+}
 
 
 def load(name: str):
@@ -35,8 +39,8 @@ def load(name: str):
     return mod
 
 
-def test_there_is_a_scenario():
-    assert "click_choice" in NAMES
+def test_every_scenario_has_its_commits_pinned_here():
+    assert NAMES and sorted(COMMITS) == NAMES
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -89,10 +93,9 @@ def test_needles_are_in_their_steps_outputs(name, tmp_path):
         pytest.skip(f"{name}: {sc.SDIST.name} is not in {sc.SDIST.parent}: {FETCH}")
     root = sc.prepare(tmp_path)
     assert root == tmp_path / sc.NAME
-    if name == "click_choice":
-        log = subprocess.run(["git", "log", "--format=%h %s"], cwd=root, capture_output=True, text=True,
-                             check=True).stdout.splitlines()
-        assert log == CLICK_COMMITS
+    log = subprocess.run(["git", "log", "--format=%h %s"], cwd=root, capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert log == COMMITS[name]
     env = {"PATH": f"{tmp_path / 'pyenv' / 'bin'}:/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path),
            "LANG": "C.UTF-8", "GIT_CONFIG_GLOBAL": os.devnull, "PIP_NO_INDEX": "1"}
     steps = sc.steps(str(root))

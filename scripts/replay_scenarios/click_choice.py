@@ -6,8 +6,9 @@ Unlike that session (whole test suite first, then reading), this one starts from
 pastes, as most bug reports do: the agent greps for the message, reads the whole module, reproduces,
 runs the tests around the symbol, reads the tests, digs in git, checks its sibling code, edits, re-runs.
 
-fetch(cache) downloads once, with pip, into cache/click (git-ignored): click 8.1.7's PyPI sdist (its
-sha256 checked) and the wheels of pytest 8.3.4 and its pinned dependencies. prepare(work) never touches the network and lays out:
+fetch() downloads once, with pip, into .cache/replays/click (git-ignored): click 8.1.7's PyPI sdist (its
+sha256 checked) and the wheels of pytest 8.3.4 and its dependencies. prepare(work) never touches the
+network and lays out:
 - work/pyenv: a virtual environment with pytest, and the project's src/ on its path;
 - work/click: the sdist as a git repository with four commits at fixed dates (same hashes every run):
     1. "Import click 8.1.7"                          the sdist as released, plus a .gitignore
@@ -20,22 +21,19 @@ sha256 checked) and the wheels of pytest 8.3.4 and its pinned dependencies. prep
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# The download cache: <checkout>/.cache/replays unless HEADROOM_REPLAYS_CACHE says otherwise.
-CACHE = Path(os.environ.get("HEADROOM_REPLAYS_CACHE") or HERE.parents[1] / ".cache" / "replays") / "click"
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+import _common as c  # noqa: E402
+
+CACHE = c.CACHE / "click"
 NAME = "click"  # the project's folder under the work directory
 SDIST_SPEC, SDIST_DIR = "click==8.1.7", "click-8.1.7"
 SDIST = CACHE / "click-8.1.7.tar.gz"
 SDIST_SHA256 = "ca9853ad459e787e2192211578cc907e7594e294c7ccc834310722b41b9ca6de"
-WHEELS = CACHE / "wheels"
 REQUIREMENTS = ["pytest==8.3.4", "iniconfig==2.0.0", "packaging==24.2", "pluggy==1.5.0"]
 DESCRIPTION = "click 8.1.7, Choice crashes with KeyError on a bad value (3 of 611 tests fail)"
 TITLE = "Fix Choice KeyError on invalid value"
@@ -43,7 +41,6 @@ TITLE = "Fix Choice KeyError on invalid value"
 T0 = 1692230400  # 2023-08-17 00:00 UTC, the day click 8.1.7 was released
 DAY = 86400
 AUTHOR = ("Sam Okafor", "sam@example.com")
-GITIGNORE = "__pycache__/\n*.py[cod]\n.pytest_cache/\n.venv/\n.tox/\nbuild/\ndist/\n*.egg-info/\n"
 
 GOOD = "            ).format(value=value, choice=choices_str, choices=choices_str),\n"
 BAD = "            ).format(value=value, choice=choices_str),\n"
@@ -102,107 +99,43 @@ the option is `@click.option("--color", type=click.Choice(["red", "green", "blue
 click we install from; please fix it here."""
 
 
-def fetch(cache: Path = CACHE) -> None:
+def fetch() -> None:
     """Download the sdist and the test wheels once (the only step that uses the network)."""
-    cache.mkdir(parents=True, exist_ok=True)
-    sdist = cache / SDIST.name
-    if not sdist.exists() or sha256(sdist) != SDIST_SHA256:
-        pip_download(cache, "--no-deps", "--no-binary", ":all:", SDIST_SPEC)
-        if sha256(sdist) != SDIST_SHA256:
-            raise RuntimeError(f"{sdist}: sha256 {sha256(sdist)}, expected {SDIST_SHA256}")
-    wheels = cache / "wheels"
-    if not (wheels / ".complete").exists():
-        pip_download(wheels, "--only-binary", ":all:", *REQUIREMENTS)
-        (wheels / ".complete").write_text(" ".join(REQUIREMENTS) + "\n")
+    c.fetch(CACHE, SDIST_SPEC, SDIST.name, SDIST_SHA256, REQUIREMENTS)
 
 
-def fetched(cache: Path = CACHE) -> bool:
-    return (cache / SDIST.name).exists() and (cache / "wheels" / ".complete").exists()
-
-
-def pip_download(dest: Path, *args: str) -> None:
-    cp = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-                         "-d", str(dest), *args], capture_output=True, text=True)
-    if cp.returncode != 0:
-        raise RuntimeError(f"pip download {' '.join(args)} failed: {cp.stderr.strip()[-500:]}")
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def git(root: Path, *args: str, date: int | None = None) -> str:
-    env = dict(os.environ, GIT_AUTHOR_NAME=AUTHOR[0], GIT_AUTHOR_EMAIL=AUTHOR[1],
-               GIT_COMMITTER_NAME=AUTHOR[0], GIT_COMMITTER_EMAIL=AUTHOR[1],
-               GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_SYSTEM=os.devnull, GIT_CONFIG_NOSYSTEM="1")
-    if date is not None:
-        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = f"{date} +0000"
-    return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True,
-                          text=True).stdout
-
-
-def replace_once(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    if text.count(old) != 1:
-        raise RuntimeError(f"scenario: expected one match in {path}, found {text.count(old)}")
-    path.write_text(text.replace(old, new))
-
-
-def make_pyenv(work: Path) -> Path:
-    """The project's test environment, made once per work directory (offline, from the cache)."""
-    if not fetched():
-        raise RuntimeError(f"no {SDIST} or wheels: run `scripts/session_replays.py --fetch` first")
-    env = work / "pyenv"
-    stamp = " ".join([sys.version.split()[0], *REQUIREMENTS]) + "\n"
-    done = env / ".complete"
-    if not (env / "bin" / "pytest").exists() or not done.exists() or done.read_text() != stamp:
-        shutil.rmtree(env, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(env)], check=True, capture_output=True)
-        quiet = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INDEX="1")
-        subprocess.run([str(env / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index",
-                        "--find-links", str(WHEELS), *REQUIREMENTS], env=quiet, check=True, capture_output=True)
-        done.write_text(stamp)
-    site = next((env / "lib").glob("python3*/site-packages"))
-    (site / "click_src.pth").write_text(str(work / NAME / "src") + "\n")
-    return env
+def fetched() -> bool:
+    return c.fetched(CACHE, SDIST.name, REQUIREMENTS)
 
 
 def make_project(work: Path) -> Path:
     root = work / NAME
-    shutil.rmtree(root, ignore_errors=True)
-    tmp = work / "_sdist"
-    shutil.rmtree(tmp, ignore_errors=True)
-    with tarfile.open(SDIST) as tf:
-        if hasattr(tarfile, "data_filter"):
-            tf.extractall(tmp, filter="data")
-        else:
-            tf.extractall(tmp)  # noqa: S202 (a pinned sdist, sha256 checked at fetch)
-    (tmp / SDIST_DIR).rename(root)
-    shutil.rmtree(tmp)
-    (root / ".gitignore").write_text(GITIGNORE)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "Import click 8.1.7", date=T0)
+    c.unpack(SDIST, SDIST_DIR, root)
+    (root / ".gitignore").write_text(c.GITIGNORE)
+
+    def git(*args: str, date: int | None = None) -> str:
+        return c.git(root, AUTHOR, *args, date=date)
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", "Import click 8.1.7", date=T0)
     types_py = root / "src" / "click" / "types.py"
-    replace_once(types_py, GOOD, BAD)
-    git(root, "commit", "-q", "-am", "types: build the Choice message in one call", date=T0 + 5 * DAY + 10 * 3600)
-    replace_once(types_py, DOC_OLD, DOC_NEW)
-    git(root, "commit", "-q", "-am", "types: say how Choice reports a bad value", date=T0 + 5 * DAY + 14 * 3600)
-    replace_once(root / "CHANGES.rst", CHANGES_OLD, CHANGES_NEW)
-    git(root, "commit", "-q", "-am", "changes: start 8.1.8", date=T0 + 7 * DAY + 9 * 3600)
-    for p in root.rglob("*"):
-        if ".git" not in p.relative_to(root).parts:
-            os.utime(p, (T0, T0), follow_symlinks=False)
-    os.utime(root, (T0, T0))
-    for rel, t in (("src/click/types.py", T0 + 5 * DAY + 14 * 3600), ("CHANGES.rst", T0 + 7 * DAY + 9 * 3600)):
-        os.utime(root / rel, (t, t))
-    git(root, "update-index", "--refresh")
+    c.replace_once(types_py, GOOD, BAD)
+    git("commit", "-q", "-am", "types: build the Choice message in one call", date=T0 + 5 * DAY + 10 * 3600)
+    c.replace_once(types_py, DOC_OLD, DOC_NEW)
+    git("commit", "-q", "-am", "types: say how Choice reports a bad value", date=T0 + 5 * DAY + 14 * 3600)
+    c.replace_once(root / "CHANGES.rst", CHANGES_OLD, CHANGES_NEW)
+    git("commit", "-q", "-am", "changes: start 8.1.8", date=T0 + 7 * DAY + 9 * 3600)
+    c.fix_mtimes(root, T0, {"src/click/types.py": T0 + 5 * DAY + 14 * 3600, "CHANGES.rst": T0 + 7 * DAY + 9 * 3600})
+    git("update-index", "--refresh")
     return root
 
 
 def prepare(work: Path) -> Path:
+    if not fetched():
+        raise RuntimeError(f"no {SDIST} or its wheels: run `scripts/session_replays.py --fetch` first")
     work.mkdir(parents=True, exist_ok=True)
-    make_pyenv(work)
+    c.make_pyenv(work, CACHE / "wheels", REQUIREMENTS, work / NAME / "src")
     return make_project(work)
 
 
@@ -231,17 +164,10 @@ FINAL = (
 
 def steps(root: str) -> list[dict]:
     r = root.rstrip("/")
-
-    def bash(cmd: str, desc: str, say: str) -> dict:
-        return {"say": say, "tool": "Bash", "input": {"command": cmd, "description": desc}}
+    bash = c.bash
 
     def read(path: str, say: str, offset: int | None = None, limit: int | None = None) -> dict:
-        inp: dict = {"file_path": f"{r}/{path}"}
-        if offset is not None:
-            inp["offset"] = offset
-        if limit is not None:
-            inp["limit"] = limit
-        return {"say": say, "tool": "Read", "input": inp}
+        return c.read(r, path, say, offset, limit)
 
     return [
         bash("git status --short && git log --oneline -6", "Show repository state and recent commits",
@@ -273,13 +199,11 @@ def steps(root: str) -> list[dict]:
         bash("wc -l src/click/*.py tests/*.py", "Count lines per module", "Getting a sense of module sizes."),
         bash("cat tox.ini requirements/tests.txt", "Show the test configuration and pins",
              "How does the project run its tests?"),
-        {"say": "The plural message uses {choices}, so format must get choices too. Putting it back.",
-         "tool": "Edit", "input": {"file_path": f"{r}/src/click/types.py",
-                                   "old_string": EDIT_OLD, "new_string": EDIT_NEW}},
+        c.edit(r, "src/click/types.py", EDIT_OLD, EDIT_NEW,
+               "The plural message uses {choices}, so format must get choices too. Putting it back."),
         read("CHANGES.rst", "The project keeps a changelog. Where does the entry go?", limit=12),
-        {"say": "Adding a changelog entry under the unreleased version.",
-         "tool": "Edit", "input": {"file_path": f"{r}/CHANGES.rst",
-                                   "old_string": CHANGES_EDIT_OLD, "new_string": CHANGES_EDIT_NEW}},
+        c.edit(r, "CHANGES.rst", CHANGES_EDIT_OLD, CHANGES_EDIT_NEW,
+               "Adding a changelog entry under the unreleased version."),
         bash(REPRO, "Reproduce again", "Does the direct call give the usage error now?"),
         bash("python -m pytest tests -q -k choice", "Run the tests about choices again",
              "Re-running the choice tests."),
