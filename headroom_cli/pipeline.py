@@ -196,7 +196,7 @@ class Pipeline:
             return Outcome(part.text, part.text), why
         unwrapped = readformat.unwrap(part.text)
         why.read_format = unwrapped is not None
-        plain = replace(part, text=unwrapped[0]) if unwrapped else part
+        plain = replace(part, text=unwrapped.plain) if unwrapped else part
         why.scores = self.scores(plain)
         tried = [engine.name for engine in self.candidates(plain)]
         outcome = self._compress(part, why.reasons)
@@ -217,7 +217,8 @@ class Pipeline:
         """The part's outcome; ``trace`` (explain's) gets a line for each step that kept text as it was."""
         unchanged = Outcome(part.text, part.text)
         unwrapped = readformat.unwrap(part.text)
-        plain = replace(part, text=unwrapped[0], first_line=readformat.first_number(unwrapped[1])) if unwrapped else part
+        plain = replace(part, text=unwrapped.plain, first_line=readformat.first_number(unwrapped.prefixes)) \
+            if unwrapped else part
         if not self.lossy:
             plain = replace(plain, query=None, focus=None)  # a query only steers what to omit
         part_id = ccr_id(part.text)  # always the part as the client sent it: that is what gets stored
@@ -243,7 +244,7 @@ class Pipeline:
             return unchanged
         text = "".join(texts)
         if unwrapped:
-            text = readformat.rewrap(text, plain.text, unwrapped[1])
+            text = readformat.rewrap(text, unwrapped)
         text = readformat.name_file_lines(text, part.text, part_id)
         if len(text) >= len(part.text) or (omitted and (not self.lossy or not _pays(part.text, text))):
             if trace is not None:

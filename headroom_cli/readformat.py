@@ -5,24 +5,48 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from dataclasses import dataclass
 
 from headroom_cli.markers import MARKER_RE, original_lines
 
 _NUMBERED = re.compile(r"( *(\d+)(?:\t|\u2192))(.*)", re.DOTALL)
+_BARE_NUMBER = re.compile(r" *(\d+)")  # a last empty line whose tab the client trimmed away
+# What Claude Code may append to a tool result: reminders for the model, after a blank line.
+_REMINDER_TAIL = re.compile(r"\n\s*<system-reminder>.*</system-reminder>\s*\Z", re.DOTALL)
 
 
-def unwrap(text: str) -> tuple[str, list[str]] | None:
-    """(text without the prefixes, the prefix of each line), or None when it is not in Read format.
+@dataclass(frozen=True)
+class Numbered:
+    """A Read output taken apart: the file's text, each line's number prefix, and what the client
+    appended after the numbered lines (kept as it is)."""
 
-    Every line must be numbered, consecutively from any start, for the text to count as Read output.
+    plain: str
+    prefixes: list[str]
+    tail: str = ""
+
+
+def unwrap(text: str) -> Numbered | None:
+    """The Read output without its line-number prefixes, or None when it is not in Read format.
+
+    Every line must be numbered, consecutively from any start, for the text to count as Read output;
+    only a trailing ``<system-reminder>`` block the client appended may follow (its last numbered line
+    may then have lost its tab, as an empty line trimmed at its end).
     """
-    lines = original_lines(text)
+    tail = _REMINDER_TAIL.search(text)
+    body, rest = (text[:tail.start() + 1], text[tail.start() + 1:]) if tail else (text, "")
+    lines = original_lines(body)
     if len(lines) < 2:
         return None
     prefixes, plain = [], []
     expected = None
-    for line in lines:
+    for index, line in enumerate(lines):
         match = _NUMBERED.match(line)
+        if not match and rest and index == len(lines) - 1 and (bare := _BARE_NUMBER.fullmatch(line.rstrip("\n"))):
+            match = bare if expected is None or int(bare.group(1)) == expected else None
+            if match:
+                prefixes.append(line.rstrip("\n"))
+                plain.append(line[len(line.rstrip("\n")):])
+                break
         if not match:
             return None
         number = int(match.group(2))
@@ -31,7 +55,7 @@ def unwrap(text: str) -> tuple[str, list[str]] | None:
         expected = number + 1
         prefixes.append(match.group(1))
         plain.append(match.group(3))
-    return "".join(plain), prefixes
+    return Numbered("".join(plain), prefixes, rest)
 
 
 def first_number(prefixes: list[str]) -> int:
@@ -40,9 +64,14 @@ def first_number(prefixes: list[str]) -> int:
     return int(match.group(2)) if match else 1
 
 
-def rewrap(compressed: str, plain: str, prefixes: list[str]) -> str:
+def rewrap(compressed: str, numbered: Numbered) -> str:
     """Give each kept line its number back: output lines that are original lines, in order, get that
-    line's prefix; anything else (markers, re-rendered text, blank lines) stays as it is."""
+    line's prefix; anything else (markers, re-rendered text, blank lines) stays as it is. What the
+    client appended comes after, as it was."""
+    return _renumber(compressed, numbered.plain, numbered.prefixes) + numbered.tail
+
+
+def _renumber(compressed: str, plain: str, prefixes: list[str]) -> str:
     where: dict[str, list[int]] = {}
     for index, original in enumerate(original_lines(plain)):
         where.setdefault(original.rstrip("\r\n"), []).append(index)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from headroom_cli import readformat
 from headroom_cli.cli import app
 from headroom_cli.config import Settings, code_min_lines_setting
 from headroom_cli.engines import EngineTimeout, Part, get
@@ -219,6 +220,31 @@ def test_read_format_keeps_the_numbers_of_kept_lines(headroom_home, form):
         got = CliRunner().invoke(app, ["retrieve", marker["id"], "--lines", f"{a}-{b}"])
         assert got.exit_code == 0 and got.stdout_bytes == "".join(read_lines[a - 1:b]).encode(), marker[0]
     store.close()
+
+
+REMINDER = ("<system-reminder>\nThe task tools haven't been used recently. Consider TaskCreate.\n"
+            "</system-reminder>\n")
+
+
+def test_a_read_with_a_reminder_the_client_appended_is_compressed_and_keeps_it(headroom_home):
+    """Claude Code appends a blank line and a <system-reminder> to some tool results, trimming the last
+    numbered line's tab on the way (``1078`` for ``1078\t``): the file is still read as a file."""
+    path = DATA / "mux_route.go"
+    source_lines = original_lines(path.read_text())
+    read = "".join(f"{n}\t{line}" for n, line in enumerate(source_lines, 1)) + f"{len(source_lines) + 1}\n\n" + REMINDER
+    store = Store(headroom_home / "store.sqlite3")
+    outcome = Pipeline(frozen=store).run(Part(read, tool_name="Read", tool_input=str(path)))
+    assert outcome.engine == "code" and len(outcome.text) < len(read) / 2
+    assert outcome.text.endswith("\n\n" + REMINDER)  # the reminder, as the client wrote it
+    read_lines = original_lines(read)
+    for marker in find_markers(outcome.text):
+        a, b = int(marker["a"]), int(marker["b"])
+        got = CliRunner().invoke(app, ["retrieve", marker["id"], "--lines", f"{a}-{b}"])
+        assert got.exit_code == 0 and got.stdout_bytes == "".join(read_lines[a - 1:b]).encode(), marker[0]
+    store.close()
+    # Anything else after the numbered lines still makes it text that is not a Read.
+    assert readformat.unwrap(read.replace("<system-reminder>\n", "<note>\n", 1)) is None
+    assert readformat.unwrap(read.replace(f"{len(source_lines) + 1}\n\n", "9999\n\n")) is None
 
 
 # -- retrieval through the store, byte for byte --------------------------------------------------------
