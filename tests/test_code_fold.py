@@ -137,3 +137,11 @@ def test_a_fold_never_splits_an_if_block(name, symbol):
     for marker in folds:
         assert conditionals_balance(rows[int(marker["a"]) - 1:int(marker["b"])])
     assert expand_markers(text, out, ccr_id(text)) == text
+
+
+def test_what_the_focused_function_calls_keeps_its_signature():
+    """The agent about to change _match_short_opt will call or read what it calls: those signatures stay."""
+    out, text = _compress("click_parser.py", Focus(symbols=("_match_short_opt",)))
+    assert "    def _get_value_from_state(" in out  # called by _match_short_opt
+    assert _lines(text, "    def _get_value_from_state(", "    def _process_opts(") not in out  # its body is not
+    assert "def _process_args_for_args(" not in out  # not called: folded

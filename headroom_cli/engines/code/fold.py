@@ -69,7 +69,7 @@ def fold(root, data: bytes, lang: Language, aim: Aim, row_to_line: int, function
     units = _units(root.children, data, aim)
     if not any(unit.role == "focus" for unit in units):
         return []
-    _mark_near(units, data, _focus_names(units))
+    _mark_near(units, data)
     return _folds(units, rows, lang, row_to_line)
 
 
@@ -168,30 +168,39 @@ def _members(node):
     return [body] if body.type in _CONTAINERS else body.children
 
 
-def _focus_names(units: list[Unit]) -> frozenset[str]:
-    """The names of the focused definitions (their callers are worth an outline)."""
-    names: set[str] = set()
+def _focused(units: list[Unit]) -> list[Unit]:
+    """The innermost focused units: a focused method, not the class around it."""
+    found = []
     for unit in units:
-        if unit.role != "focus":
-            continue
-        inner = [member for member in unit.inner if member.role == "focus"]
-        if inner:
-            names |= _focus_names(inner)
-        elif unit.name:
-            names.add(unit.name.rsplit(".", 1)[-1])
-    return frozenset(name for name in names if len(name) >= 3)
+        if unit.role == "focus":
+            inner = _focused(unit.inner)
+            found.extend(inner or [unit])
+    return found
 
 
-def _mark_near(units: list[Unit], data: bytes, names: frozenset[str]) -> None:
-    if not names:
-        return
+_CALL = re.compile(rb"(?<![\w$])([A-Za-z_$][\w$]*)\s*\(")
+
+
+def _mark_near(units: list[Unit], data: bytes) -> None:
+    """Code that calls a focused definition (a caller of the function to fix) and the definitions a
+    focused body calls (what it uses) keep their outline: the signatures the agent is likely to need."""
+    focused = _focused(units)
+    names = frozenset(n for n in (unit.name.rsplit(".", 1)[-1] for unit in focused if unit.name) if len(n) >= 3)
+    called = frozenset(m.group(1).decode("utf-8", "replace") for unit in focused
+                       for m in _CALL.finditer(data, unit.node.start_byte, unit.node.end_byte))
     # A call, not any use of the word: `route` names a function here and a variable in the next one.
-    call = re.compile(rb"(?<![\w$])(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\s*\(")
+    calls = re.compile(rb"(?<![\w$])(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\s*\(") \
+        if names else None
+    _near(units, data, calls, called)
+
+
+def _near(units: list[Unit], data: bytes, calls: re.Pattern | None, called: frozenset[str]) -> None:
     for unit in units:
-        if unit.role == "other" and not _is_comment(unit.node) and call.search(data, unit.node.start_byte,
-                                                                                unit.node.end_byte):
+        if unit.role == "other" and not _is_comment(unit.node) and (
+                (unit.name is not None and unit.name.rsplit(".", 1)[-1] in called)
+                or (calls is not None and calls.search(data, unit.node.start_byte, unit.node.end_byte))):
             unit.role = "near"
-        _mark_near(unit.inner, data, names)
+        _near(unit.inner, data, calls, called)
 
 
 # ------------------------------------------------------------------------------------------------ folds
