@@ -74,6 +74,7 @@ _COMMON = frozenset(
     "self cls this none null true false def class return import from pass else elif args kwargs len str int "
     "list dict set tuple print async await function const let var new the and for not with while".split())
 _SKIP_FRAMES = ("site-packages", "dist-packages", "/lib/python", "<frozen", "node_modules", "/usr/lib")
+_INSTALLED = re.compile(r".*(?:site-packages|dist-packages|node_modules)/")
 _EDIT_TOOLS = frozenset(("edit", "multiedit", "write", "str_replace_editor", "apply_patch", "notebookedit"))
 _SEARCH_PROGRAMS = frozenset(("grep", "egrep", "fgrep", "rg", "ag", "ack", "sed", "awk", "find", "fd"))
 _GREPS = frozenset(("grep", "egrep", "fgrep", "rg", "ag", "ack"))
@@ -114,10 +115,12 @@ class _Collector:
         if len(text) >= LINE_MIN_CHARS and len(self.lines) < MAX_LINES:
             self._take("lines", text[:300], self.lines)
 
-    def location(self, path: str, line: str | int) -> None:
-        if any(skip in path for skip in _SKIP_FRAMES) or len(self.locations) >= MAX_LOCATIONS:
+    def location(self, path: str, line: str | int, installed: bool = False) -> None:
+        """``installed``: a frame of an installed package, its path from the package on (``click/types.py``):
+        it points into a Read of that package's own source, the project an agent may be working on."""
+        if (not installed and any(skip in path for skip in _SKIP_FRAMES)) or len(self.locations) >= MAX_LOCATIONS:
             return
-        if self._take("locations", (path, int(line)), self.locations):
+        if self._take("locations", (path, int(line)), self.locations) and not installed:
             self.path(path)
 
     def step(self) -> None:
@@ -174,12 +177,17 @@ def _from_output(text: str, found: _Collector) -> None:
     for match in _JEST_FAIL.finditer(text):
         found.term(match.group(2).strip())
     if 'File "' in text:
+        installed = []
         for path, line, function, source in _PY_FRAME.findall(text):
             if not any(skip in path for skip in _SKIP_FRAMES):
                 found.location(path, line)
                 if not function.startswith("<"):
                     found.symbol(function.rsplit(".", 1)[-1])
                 found.line(source)
+            elif (package := _INSTALLED.search(path)) is not None:
+                installed.append((path[package.end():], line))
+        for path, line in installed:  # last, with the room the project's own frames left
+            found.location(path, line, installed=True)
     for path, line, function in _PYTEST_LOC.findall(text):
         found.location(path, line)
         found.symbol(function)

@@ -252,3 +252,16 @@ def test_the_focus_is_read_only_when_a_part_is_decided_now():
     assert adapter.calls == 1 and first.changed
     again = rewrite_body(raw, adapter, pipeline)
     assert adapter.calls == 1 and again.body == first.body
+
+
+def test_a_frame_in_an_installed_package_points_into_a_read_of_its_source():
+    """A user pastes a traceback from the installed click while the agent works on click's checkout: the
+    frame's line still says which function to keep whole, after the project's own frames."""
+    installed = TRACEBACK.replace("/proj/src/click/parser.py", "/venv/lib/python3.11/site-packages/click/parser.py")
+    focus = focus_of([Event("user", installed)])
+    assert ("click/parser.py", 405) in focus.locations
+    assert focus.locations.index(("click/parser.py", 405)) > focus.locations.index(("/proj/src/click/core.py", 1363))
+    assert "click/parser.py" not in focus.terms  # an installed path names no file of the project's
+    focused = _rewritten([("Bash", {"command": "python -m click_app -x3"}, installed), READ])
+    body = read_format(_body_of("_match_short_opt", PARSER, "_get_value_from_state"), 390)
+    assert shown(body, focused)
