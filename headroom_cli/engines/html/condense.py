@@ -1,0 +1,159 @@
+"""Which blocks of a long page's main content stay: the outline, each section's lead, what the
+question asks about, then an even share of what is left, chapter by chapter.
+
+Only a page whose main text is still long after extraction is condensed: more than ``THRESHOLD`` of
+the page's characters and more than ``MIN_BUDGET``; it keeps about ``RATIO`` of them. An article under its markup (a news page is mostly
+scripts, navigation and ads) is kept whole; a documentation page, mostly text already, is condensed.
+Blocks keep their order: what the question asks about is kept where the page has it, not moved up,
+so a reader never sees a section out of the context the page gave it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from headroom_cli.engines.html.render import Block
+
+MIN_BUDGET = 3_500  # characters of text always allowed
+THRESHOLD = 0.3  # main text over this share of the page's characters is condensed (a page mostly text) ...
+RATIO = 0.18  # ... to this share of them
+LEAD = 320  # characters of each section's first blocks always kept
+QUERY_SHARE = 0.75  # the most of the budget left after the leads that the question's words may take
+RARE_SHARE = 1 / 6  # a question word in more of the blocks than this says nothing about where to look
+SMALL_GAP = 160  # a section whose omitted blocks add up to fewer characters keeps them: a marker costs as much
+_SENTENCE_END = re.compile(r"[.!?:;][)\"']?( )(?=\S)")
+
+
+def budget_for(text_chars: int, page_chars: int) -> int | None:
+    """How many characters of text a page keeps; None: all of them."""
+    if text_chars <= max(MIN_BUDGET, THRESHOLD * page_chars):
+        return None
+    return max(MIN_BUDGET, int(RATIO * page_chars))
+
+
+def sections(blocks: list[Block]) -> None:
+    """Number each block's chapter (under the highest heading level used twice) and unit (under any heading)."""
+    levels = [b.level for b in blocks if b.kind == "heading"]
+    chapter_level = next((lv for lv in range(1, 7) if levels.count(lv) >= 2), 2)
+    chapter = unit = 0
+    for block in blocks:
+        if block.kind == "heading":
+            unit += 1
+            if block.level <= chapter_level:
+                chapter += 1
+        block.chapter, block.unit = chapter, unit
+
+
+def condense(blocks: list[Block], budget: int, terms: tuple[str, ...]) -> None:
+    """Mark what to keep (block.keep, block.cut) so that about ``budget`` characters stay."""
+    used = _leads(blocks)
+    if terms:
+        used = _query_fill(blocks, terms, used, used + int(QUERY_SHARE * max(budget - used, 0)))
+    left: dict[int, int] = {}
+    for block in blocks:
+        if not block.keep or block.cut is not None:
+            left[block.chapter] = left.get(block.chapter, 0) + _cost(block)
+    total_left = sum(left.values())
+    if total_left and used < budget:  # each chapter keeps the same share of what it has left, in order
+        share = (budget - used) / total_left
+        allowance = {chapter: int(size * share) for chapter, size in left.items()}
+        for block in blocks:
+            cost = _cost(block)
+            if cost and cost <= allowance[block.chapter] and used + cost <= budget:
+                allowance[block.chapter] -= cost
+                used = _take(block, used, budget)
+    omitted: dict[int, int] = {}
+    for block in blocks:
+        omitted[block.chapter] = omitted.get(block.chapter, 0) + _cost(block)
+    for block in blocks:  # a small gap costs less than its marker would
+        if omitted[block.chapter] < SMALL_GAP:
+            block.keep, block.cut = True, None
+
+
+def _leads(blocks: list[Block]) -> int:
+    """Keep every heading and each section's first blocks up to LEAD characters; what that costs."""
+    used = 0
+    lead: dict[int, int] = {}
+    for block in blocks:
+        block.keep, block.cut = False, None
+        if block.kind == "heading":
+            block.keep = True
+            used += len(block.text)
+            continue
+        have = lead.get(block.unit, 0)
+        if have >= LEAD:
+            continue
+        block.keep = True
+        if block.kind not in ("row", "code"):
+            block.cut = cut_point(block.text, max(LEAD - have, LEAD // 2))
+        kept = block.cut if block.cut is not None else len(block.text)
+        lead[block.unit] = have + kept
+        used += kept
+    return used
+
+
+def cut_point(text: str, limit: int) -> int | None:
+    """Where to cut a long block so that about ``limit`` characters stay: a line break, else a
+    sentence end, else a word boundary. None when the block is short enough to keep whole."""
+    if len(text) <= limit + limit // 2:
+        return None
+    if "\n" in text:
+        cut = text.rfind("\n", 0, limit + 1)
+        return cut if cut > 0 else text.find("\n")
+    best = None
+    for match in _SENTENCE_END.finditer(text, min(40, limit // 2), limit + limit // 2):
+        best = match.end(1)
+        if best >= limit:
+            break
+    if best is None:
+        best = text.rfind(" ", 0, limit)
+    return best if best and best > 0 else None
+
+
+def _query_fill(blocks: list[Block], terms: tuple[str, ...], used: int, budget: int) -> int:
+    """Keep what the question asks about while the budget lasts: first the sections whose heading
+    has its rarer words (most relevant first), then other blocks that have them."""
+    lowered = [block.text.lower() for block in blocks]
+    n = len(blocks)
+    weights = {}
+    for term in terms:
+        df = sum(1 for low in lowered if term in low)
+        if 0 < df <= n * RARE_SHARE:
+            weights[term] = math.log(n / df)
+    if not weights:
+        return used
+    heading_score: dict[int, float] = {}
+    for i, block in enumerate(blocks):
+        if block.kind == "heading":
+            heading_score[block.unit] = sum(w for t, w in weights.items() if t in lowered[i])
+    sections_first, others = [], []
+    for i, block in enumerate(blocks):
+        if block.keep and block.cut is None:
+            continue
+        score = heading_score.get(block.unit, 0.0)
+        if score:
+            sections_first.append((-score, i))
+        else:
+            own = sum(w for t, w in weights.items() if t in lowered[i])
+            if own:
+                others.append((-own, i))
+    for _, i in sorted(sections_first) + sorted(others):
+        used = _take(blocks[i], used, budget)
+    return used
+
+
+def _cost(block: Block) -> int:
+    """Characters that keeping the whole block adds."""
+    if block.keep:
+        return 0 if block.cut is None else len(block.text) - block.cut
+    return len(block.text)
+
+
+def _take(block: Block, used: int, budget: int) -> int:
+    """Keep the whole block if the budget allows; the new amount used."""
+    cost = _cost(block)
+    if used + cost <= budget:
+        block.keep, block.cut = True, None
+        return used + cost
+    return used
