@@ -16,9 +16,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from html import unescape
 
+from copy import copy
+
 import lxml.html
 import trafilatura
 from lxml import etree
+from trafilatura.htmlprocessing import convert_tags, tree_cleaning
+from trafilatura.settings import Extractor
 
 # trafilatura reports pages it discards at WARNING with bits of their content: a proxy must not log that.
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
@@ -31,6 +35,7 @@ _NAMES = {"script": "script elements", "noscript": "script elements", "template"
           "style": "style elements", "svg": "image elements", "math-field": "script elements"}
 _TAGS = re.compile(r"<[a-zA-Z/!][^<>]*>")
 _XML_DECLARATION = re.compile(r"\s*<\?xml[^>]*>")
+_DOCUMENT = re.compile(r"<(?:html|body)[\s>]", re.I)
 _TITLE = re.compile(r"<title[^>]*>([^<]*)</title", re.I)
 _SPACES = re.compile(r"\s+")
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
@@ -38,6 +43,7 @@ _PERMALINK = "\u00b6#\u00a7\U0001f517\u2693 "  # heading permalinks Sphinx and o
 _FURNITURE = ("nav", "header", "footer", "aside", "form", "button", "select", "iframe", "img", "picture", "video")
 
 
+BASELINE_BLOCKS = 3  # a page with more blocks than this that comes back as one block lost its structure
 COVERED = 0.9  # an extraction with this share of the page's visible text needs no second look
 ALL_TEXT = 0.95  # a recall extraction with this share of it kept all the page had to say
 
@@ -87,7 +93,7 @@ def parse(html: str) -> etree._Element | None:
     """The page as an lxml tree (bytes in: lxml refuses a str that declares its encoding)."""
     html = _XML_DECLARATION.sub(lambda m: "\n" * m.group(0).count("\n"), html, count=1)  # lines kept
     data = html.encode("utf-8", "replace")
-    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
     return lxml.html.document_fromstring(data, parser=parser)
 
 
@@ -104,16 +110,38 @@ def _trafilatura(tree: etree._Element, recall: bool) -> tuple[etree._Element | N
     return body, len(" ".join(body.itertext()))
 
 
-def main_content(tree: etree._Element) -> etree._Element | None:
-    """The balanced extraction; on a page where that leaves out much of the text, the recall one
-    when it keeps nearly all of it: such a page has no furniture to drop (a pydoc or SQLite
-    documentation page, whose lists of functions the balanced mode takes for link lists)."""
+def whole_page(tree: etree._Element) -> etree._Element | None:
+    """All of the page's text in trafilatura's vocabulary: its cleaning (navigation, footers, asides,
+    forms out) and tag conversion, without its choice of main content. trafilatura exports no
+    function for this, so two of its modules' functions are used; the version range is pinned, and
+    should they change, the engine leaves the page alone (compress() catches every error)."""
+    options = Extractor(output_format="xml", fast=True, tables=True, links=True, formatting=True, comments=False)
+    converted = convert_tags(tree_cleaning(copy(tree), options), options)
+    return converted.find(".//body")
+
+
+def main_content(tree: etree._Element, fragment: bool) -> etree._Element | None:
+    """trafilatura's balanced extraction, except where it cannot judge:
+    - a fragment (a README rendered by an API) or a page where it finds nothing: the whole page;
+    - a page where it fell back to one block of all the text (a man page, whose structure it
+      could not score): the whole page, structure kept;
+    - a page where the balanced mode leaves out much of the text: the recall mode's extraction when
+      that keeps nearly all of it, as such a page has no furniture to drop (a pydoc or SQLite
+      documentation page, whose lists of functions the balanced mode takes for link lists)."""
+    if fragment:
+        return whole_page(tree)
     visible = len(_SPACES.sub(" ", tree.text_content()))
     body, size = _trafilatura(tree, recall=False)
+    if body is None or (len(body) == 1 and size >= COVERED * visible and _blocks(tree) > BASELINE_BLOCKS):
+        return whole_page(tree)
     if size >= COVERED * visible:
         return body
     wide, wide_size = _trafilatura(tree, recall=True)
     return wide if wide_size >= ALL_TEXT * visible else body
+
+
+def _blocks(tree: etree._Element) -> int:
+    return sum(1 for _ in tree.iter("p", "li", "dt", "dd", "tr", "pre", *_HEADINGS))
 
 
 def extract(html: str) -> Page:
@@ -124,7 +152,7 @@ def extract(html: str) -> Page:
     headings = _headings(tree)
     furniture = sum(1 for _ in tree.iter(_FURNITURE))
     tags = len(_TAGS.findall(cleaned))
-    body = main_content(tree)
+    body = main_content(tree, not _DOCUMENT.search(html, 0, 20_000))
     if furniture:
         dropped["page furniture elements"] += furniture
     dropped["other HTML tags"] += max(tags - furniture, 0)

@@ -18,6 +18,7 @@ from lxml import etree
 
 _WS = re.compile(r"[ \t\r\f]*\n[ \t\r\n\f]*|[ \t\r\f]{2,}|[\r\f]")  # a run with a line break, or 2+ blanks
 _ABSOLUTE = re.compile(r"(?i)(?:https?|ftp)://\S+$|mailto:\S+$")
+_PERMALINK = "\u00b6#\u00a7\U0001f517\u2693 "  # heading permalinks Sphinx and others append
 _BLANKS = re.compile(r"\n{3,}")
 _LB = "\x00"  # a <br> inside running text, a line break once whitespace is collapsed
 
@@ -65,6 +66,8 @@ def _link(node: etree._Element, links: Counter[str], verbatim: bool, targets: bo
     text = inline(node, links, verbatim)
     target = (node.get("target") or "").strip()
     label = text.strip()
+    if target.startswith("#") and label.strip(_PERMALINK) == "":  # a heading's permalink
+        return ""
     if not target or target in label:
         return text
     if not targets or verbatim or not label or not _ABSOLUTE.match(target):
@@ -76,6 +79,8 @@ def _link(node: etree._Element, links: Counter[str], verbatim: bool, targets: bo
 def flow(text: str) -> str:
     """Running text: whitespace runs as one space, <br> as a line break."""
     text = _WS.sub(" ", text).replace(_LB, "\n").strip().replace(" \n", "\n").replace("\n ", "\n")
+    if "\u00a0" in text:  # pydoc indents with &nbsp;: kept as spaces, which a code sample needs
+        text = "\n".join(line.rstrip() for line in text.replace("\u00a0", " ").split("\n"))
     return _BLANKS.sub("\n\n", text)
 
 
@@ -83,12 +88,13 @@ def render(body: etree._Element) -> tuple[list[Block], Counter[str]]:
     """The blocks of the main content, and how many link targets were left out."""
     blocks: list[Block] = []
     links: Counter[str] = Counter()
-    for node in body:
-        _block(node, blocks, links, 0)
+    _mixed(body, blocks, links, 0, "para")  # loose text between blocks is a whole page's, too
     return [b for b in blocks if b.text.strip()], links
 
 
-_BLOCKS = ("list", "table", "head", "quote", "p")
+_BLOCKS = ("list", "table", "head", "quote", "p",
+           # containers, found only in a whole page (trafilatura's extraction has none)
+           "div", "section", "article", "main", "body", "center", "blockquote", "figure", "details", "header")
 
 
 def _is_block(node: etree._Element) -> bool:
@@ -101,7 +107,8 @@ def _block(node: etree._Element, out: list[Block], links: Counter[str], depth: i
     if tag == "head":
         rend = node.get("rend") or ""
         level = int(rend[1]) if len(rend) == 2 and rend[0] == "h" and rend[1] in "123456" else 2
-        out.append(Block("heading", "#" * level + " " + flow(inline(node, links)), line, level))
+        text = flow(inline(node, links)).rstrip(_PERMALINK)
+        out.append(Block("heading", "#" * level + " " + text, line, level))
     elif tag == "list":
         _list(node, out, links, depth)
     elif tag == "table":
@@ -127,6 +134,8 @@ def _mixed(node: etree._Element, out: list[Block], links: Counter[str], depth: i
             out.append(Block(kind, flow("".join(run)), line_of(node)))
             _block(kid, out, links, depth)
             run = []
+        elif kid.tag == "lb":
+            run.append(_LB)
         else:
             run.append(inline(kid, links))
         run.append(kid.tail or "")
@@ -135,8 +144,8 @@ def _mixed(node: etree._Element, out: list[Block], links: Counter[str], depth: i
 
 def _table(node: etree._Element, out: list[Block], links: Counter[str]) -> None:
     """Data rows as cells joined by `` | ``; a layout table (cells that hold blocks) as its blocks."""
-    for row in node.iter("row"):
-        cells = row.findall("cell")
+    for row in node.iter("row", "tr"):
+        cells = [cell for cell in row if cell.tag in ("cell", "td", "th")]
         if any(_is_block(kid) for cell in cells for kid in cell):
             for cell in cells:
                 _mixed(cell, out, links, 0, "para")
@@ -150,7 +159,8 @@ def _table(node: etree._Element, out: list[Block], links: Counter[str]) -> None:
 
 def _list(node: etree._Element, out: list[Block], links: Counter[str], depth: int) -> None:
     ordered = (node.get("rend") or "").lower() == "ol"
-    number = 0
+    start = node.get("start") or "1"
+    number = int(start) - 1 if start.isdigit() else 0
     for item in node:
         if item.tag != "item":
             continue
