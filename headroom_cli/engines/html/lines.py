@@ -10,6 +10,7 @@ from bisect import bisect_right
 from headroom_cli.engines.html.render import Block
 
 _WORD = re.compile(r"[^\W_]+")
+_BETWEEN = r"(?:[^\w<>&]|&[#\w]+;)+"  # what may stand between two words: spaces, punctuation, entities (&nbsp;)
 _PROBE_WORDS = 4  # words matched in a row: few enough to sit in one run of text, enough to be rare
 
 
@@ -21,7 +22,7 @@ def _probe(text: str) -> re.Pattern[str] | None:
     words = _WORD.findall(text[:200])[:_PROBE_WORDS]
     if len(words) < _PROBE_WORDS:
         return None
-    return re.compile(r"[^\w<>]+".join(map(re.escape, words)))
+    return re.compile(_BETWEEN.join(map(re.escape, words)))
 
 
 def place(blocks: list[Block], html: str) -> None:

@@ -29,9 +29,13 @@ def _span(blocks: list[Block], i: int, j: int, n_lines: int) -> tuple[int, int] 
     """The original lines that hold the blocks i..j-1 that lost something: from the first one's line
     (or the nearest known line before it) to the line the next block starts on (or the page's end)."""
     lost = [k for k in range(i, j) if not blocks[k].keep or blocks[k].cut is not None]
-    start = next((blocks[k].line for k in range(lost[0], -1, -1) if blocks[k].line), None)
-    end = next((blocks[k].line for k in range(lost[-1] + 1, len(blocks)) if blocks[k].line), n_lines)
-    if start is None or not 1 <= start <= end <= n_lines:
+    before = next((blocks[k].line for k in range(lost[0], -1, -1) if blocks[k].line), None)
+    after = next((blocks[k].line for k in range(lost[-1] + 1, len(blocks)) if blocks[k].line), n_lines)
+    known = [blocks[k].line for k in lost if blocks[k].line]  # lxml's lines may come out of order
+    if before is None:
+        return None
+    start, end = min([before, *known]), max([after, *known])
+    if not 1 <= start <= end <= n_lines:
         return None
     return start, end
 
