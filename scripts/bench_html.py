@@ -13,7 +13,9 @@ Pages (tests/data/html/README.md names their sources and licences):
 - news and blog pages with their expected article text, from newspaper4k's test fixtures; the ones
   in HOLD_OUT were not looked at while the engine was tuned and are reported apart;
 - documentation pages rendered here: ``pydoc`` HTML of standard-library modules against pydoc's
-  plain-text rendering of the same module (its words are the truth).
+  plain-text rendering of the same module (its words are the truth, less the banner and disclaimer
+  that only the text rendering has). A documentation page that is mostly text is condensed by design,
+  so its "as sent" recall is what the condensing keeps; its "extracted" F1 is the extraction's.
 
     PYTHONPATH=. python scripts/bench_html.py [--json]
 """
@@ -40,6 +42,9 @@ HOLD_OUT = frozenset(("fox13now_001", "latvian_article", "time_001", "video_arti
 PYDOC_MODULES = ("json", "textwrap", "shlex", "fnmatch")
 TARGET_F1 = 0.93
 _TOKEN = re.compile(r"\w+")
+# what pydoc's text rendering adds that its HTML page does not have: the banner and the disclaimer
+_PYDOC_TEXT_ONLY = re.compile(r"\APython Library Documentation: [^\n]*\n|The following documentation is "
+                              r"automatically generated.*?location listed above\.", re.S)
 
 
 def shingles(text: str, n: int = 4) -> Counter[str]:
@@ -66,7 +71,7 @@ def pages() -> list[tuple[str, str, str, str]]:
     for module in PYDOC_MODULES:
         obj = pydoc.importlib.import_module(module)
         html = pydoc.html.page(pydoc.describe(obj), pydoc.html.document(obj, module))
-        truth = pydoc.plain(pydoc.render_doc(obj, renderer=pydoc.plaintext))
+        truth = _PYDOC_TEXT_ONLY.sub("", pydoc.plain(pydoc.render_doc(obj, renderer=pydoc.plaintext)))
         found.append((f"pydoc {module}", "docs", html, truth))
     return found
 

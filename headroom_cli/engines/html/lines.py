@@ -1,41 +1,39 @@
 """The original line each block starts on, where lxml did not say: trafilatura builds some of its
-elements anew, and those have no source line. A block's first words are looked for in the page,
-after where the previous block was found, so the markers of a condensed page can name its lines."""
+elements anew, and those have no source line. A distinctive word from the block's start (the
+longest of its first words) is looked for in the page after where the previous block was found,
+so the markers of a condensed page can name its lines. Blocks come in page order, so the search
+only moves forward, and a window bounds what a block that is not found costs."""
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 
 from headroom_cli.engines.html.render import Block
 
-_WORD = re.compile(r"[^\W_]+")
-_BETWEEN = r"(?:[^\w<>&]|&[#\w]+;)+"  # what may stand between two words: spaces, punctuation, entities (&nbsp;)
-_PROBE_WORDS = 4  # words matched in a row: few enough to sit in one run of text, enough to be rare
-
-
-def _line_starts(html: str) -> list[int]:
-    return [0] + [m.end() for m in re.finditer("\n", html)]
-
-
-def _probe(text: str) -> re.Pattern[str] | None:
-    words = _WORD.findall(text[:200])[:_PROBE_WORDS]
-    if len(words) < _PROBE_WORDS:
-        return None
-    return re.compile(_BETWEEN.join(map(re.escape, words)))
+WINDOW = 50_000  # characters after the previous block searched
+_WORD = re.compile(r"[^\W_]{5,}")  # a word long enough to be rare in the page's markup
+_FIRST_CHARS = 120  # the block's start the word is taken from
 
 
 def place(blocks: list[Block], html: str) -> None:
-    """Fill in ``block.line`` (1-based) where it is None and the block's first words are found in
-    the page after the previous block's line; blocks lxml placed keep their line."""
-    starts = _line_starts(html)
-    pos = 0
+    """Fill in ``block.line`` (1-based) where it is None and a word of the block's start is found in
+    the page after the previous block; blocks lxml placed keep their line."""
+    pos, line = 0, 1  # a position in the page, and the line it is on
     for block in blocks:
         if block.line:
-            pos = max(pos, starts[min(block.line, len(starts)) - 1])
+            if block.line > line:  # lxml's line: move there (lines only count forward here)
+                for _ in range(block.line - line):
+                    nxt = html.find("\n", pos)
+                    if nxt < 0:
+                        break
+                    pos = nxt + 1
+                line = block.line
             continue
-        probe = _probe(block.text)
-        found = probe.search(html, pos) if probe else None
-        if found:
-            pos = found.start()
-            block.line = bisect_right(starts, pos)
+        words = _WORD.findall(block.text[:_FIRST_CHARS])
+        if not words:
+            continue
+        at = html.find(max(words, key=len), pos, pos + WINDOW)
+        if at >= 0:
+            line += html.count("\n", pos, at)
+            pos = at
+            block.line = line

@@ -124,14 +124,11 @@ def _block(node: etree._Element, out: list[Block], links: Counter[str], depth: i
 
 def _mixed(node: etree._Element, out: list[Block], links: Counter[str], depth: int, kind: str) -> None:
     """An element whose text may be broken by blocks (a layout table's cell, a paragraph holding a
-    list): the runs of text between them as paragraphs, the blocks as blocks."""
-    if not any(_is_block(kid) for kid in node):
-        out.append(Block(kind, flow(inline(node, links)), line_of(node)))
-        return
+    list, a whole page's body): the runs of text between them as paragraphs, the blocks as blocks."""
     run = [node.text or ""]
     for kid in node:
         if _is_block(kid):
-            out.append(Block(kind, flow("".join(run)), line_of(node)))
+            _flush(run, node, out, kind)
             _block(kid, out, links, depth)
             run = []
         elif kid.tag == "lb":
@@ -139,7 +136,13 @@ def _mixed(node: etree._Element, out: list[Block], links: Counter[str], depth: i
         else:
             run.append(inline(kid, links))
         run.append(kid.tail or "")
-    out.append(Block(kind, flow("".join(run)), line_of(node)))
+    _flush(run, node, out, kind)
+
+
+def _flush(run: list[str], node: etree._Element, out: list[Block], kind: str) -> None:
+    text = flow("".join(run))
+    if text:
+        out.append(Block(kind, text, line_of(node)))
 
 
 def _table(node: etree._Element, out: list[Block], links: Counter[str]) -> None:
