@@ -77,7 +77,7 @@ def pages() -> list[tuple[str, str, str, str]]:
 
 
 def measure(name: str, group: str, html: str, truth: str) -> dict:
-    _, _, blocks, _ = convert(html)
+    _, _, blocks, _, _ = convert(html)
     extracted = "\n".join(block.text for block in blocks)
     engine = HtmlEngine()
     started = time.perf_counter()

@@ -141,7 +141,7 @@ def test_corpus_left_out_blocks_lie_in_marked_lines(corpus_dir, needles):
         text = (corpus_dir / entry["file"]).read_text()
         result, part_id = compress(text)
         ranges = marker_ranges(result.text, part_id)
-        _, _, blocks, _ = html_engine.convert(text)
+        _, _, blocks, _, _ = html_engine.convert(text)
         for block, line in zip(blocks, placed_lines(blocks)):
             if block.text not in result.text:
                 assert any(a <= line <= b for a, b in ranges), (entry["file"], block.text[:60])
@@ -481,7 +481,7 @@ def test_condensed_sections_name_the_lines_they_left_out():
     ranges = marker_ranges(result.text, part_id)
     assert len(ranges) >= 10, "a page this long is condensed section by section"
     assert "\u2026" in result.text
-    _, _, blocks, _ = html_engine.convert(page)
+    _, _, blocks, _, _ = html_engine.convert(page)
     lost = [block for block in blocks if block.text not in result.text]
     assert lost
     lines = page.split("\n")
@@ -537,6 +537,17 @@ def test_news_page_keeps_the_article_and_drops_the_furniture():
     for junk in ("SECRET-JSONLD", "SECRET-SCRIPT", "cookies", "Section 3", "Share on Twitter", "Related story",
                  "newsletter", "Copyright", "schema.org"):
         assert junk not in out, junk
+
+
+def test_a_long_article_is_kept_whole():
+    """An article is what was asked for: not condensed, even where the page has so little furniture
+    that its text is nearly all of it (a documentation page that long would be: sphinx tests)."""
+    rng = random.Random(13)
+    paragraphs = [" ".join(_paragraph(rng, 4).split()) for _ in range(45)]
+    page = news_page().replace("<h2>What changes for readers</h2>",
+                               "".join(f"<p>{p}</p>" for p in paragraphs) + "<h2>What changes for readers</h2>")
+    out = check(page, paragraphs).text
+    assert "\u2026" not in out and "blocks of this section" not in out
 
 
 @pytest.mark.parametrize("name", ["cnn_article", "wired_001", "cleveland.com1"])

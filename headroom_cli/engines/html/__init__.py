@@ -30,16 +30,17 @@ from headroom_cli.markers import omission_marker, original_lines
 MIN_CHARS = 200  # a shorter part is left alone
 
 
-def convert(html: str) -> tuple[str, str, list[render.Block], Counter[str]]:
-    """The page's title (plain, and as shown), its main-content blocks in order, and the markup
-    dropped (by kind)."""
+def convert(html: str) -> tuple[str, str, list[render.Block], Counter[str], bool]:
+    """The page's title (plain, and as shown), its main-content blocks in order, the markup dropped
+    (by kind), and whether the page is all content (documentation) rather than an article."""
     page = extract(html)
     if page.body is None:
-        return page.title, page.shown_title, [], page.dropped
+        return page.title, page.shown_title, [], page.dropped, page.all_content
     blocks, links = render.render(page.body)
     lines.place(blocks, html)
-    blocks = render.restore_headings(blocks, page.headings)
-    return page.title, page.shown_title, blocks, page.dropped + links
+    if page.all_content:  # in an article cut out of its page, headings trafilatura dropped stay dropped
+        blocks = render.restore_headings(blocks, page.headings)
+    return page.title, page.shown_title, blocks, page.dropped + links, page.all_content
 
 
 class HtmlEngine:
@@ -56,13 +57,14 @@ class HtmlEngine:
             raise EngineTimeout()
         head = http_head_end(text)
         try:
-            title, shown, blocks, dropped = convert(text[head:] if head else text)
+            title, shown, blocks, dropped, all_content = convert(text[head:] if head else text)
         except Exception:  # the library or the parser failed on this page: leave the part alone
             return None
         if past(ctx.deadline):
             raise EngineTimeout()
         if not blocks:
             return None
+        render_sections(blocks, len(text), all_content, part_terms(part))
         return self._result(part, ctx, head, title, shown, blocks, dropped)
 
     def _result(self, part: Part, ctx: Context, head: int, title: str, shown: str, blocks: list[render.Block],
@@ -72,7 +74,6 @@ class HtmlEngine:
         shift = text.count("\n", 0, head)  # lxml counted lines from the page's start, after curl's headers
         for block in blocks:
             block.line = block.line + shift if block.line else None
-        render_sections(blocks, len(text), part_terms(part))
         lines = [text[: text.find("\n")].rstrip("\r")] if head else []
         lines += output.title_lines(title, shown, blocks)
         body, omitted = output.body_lines(blocks, ctx.part_id, n_lines)
@@ -85,10 +86,10 @@ class HtmlEngine:
         return Result(result, self.name, omitted=total + omitted)
 
 
-def render_sections(blocks: list[render.Block], page_chars: int, terms: tuple[str, ...]) -> None:
+def render_sections(blocks: list[render.Block], page_chars: int, all_content: bool, terms: tuple[str, ...]) -> None:
     """Number the sections and, when the text is long for the page, choose what stays."""
     condense.sections(blocks)
-    budget = condense.budget_for(sum(len(b.text) for b in blocks), page_chars)
+    budget = condense.budget_for(sum(len(b.text) for b in blocks), page_chars, all_content)
     if budget is not None:
         condense.condense(blocks, budget, terms)
 

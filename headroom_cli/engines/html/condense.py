@@ -1,9 +1,10 @@
 """Which blocks of a long page's main content stay: the outline, each section's lead, what the
 question asks about, then an even share of what is left, chapter by chapter.
 
-Only a page whose main text is still long after extraction is condensed: more than ``THRESHOLD`` of
-the page's characters and more than ``MIN_BUDGET``; it keeps about ``RATIO`` of them. An article under its markup (a news page is mostly
-scripts, navigation and ads) is kept whole; a documentation page, mostly text already, is condensed.
+Only a page that is all content (trafilatura found no furniture on it: documentation, a report, a
+man page) and whose text is long (over ``LONG_TEXT`` characters, about 5,000 tokens, which an article
+hardly ever reaches) is condensed, to about ``RATIO`` of the page's characters. An article cut out of its page (a news or blog page, whose
+navigation, related links and footer trafilatura dropped) is kept whole: it is what was asked for.
 Blocks keep their order: what the question asks about is kept where the page has it, not moved up,
 so a reader never sees a section out of the context the page gave it.
 """
@@ -16,20 +17,21 @@ import re
 from headroom_cli.engines.html.render import Block
 
 MIN_BUDGET = 3_500  # characters of text always allowed
-THRESHOLD = 0.3  # main text over this share of the page's characters is condensed (a page mostly text) ...
-RATIO = 0.18  # ... to this share of them
+LONG_TEXT = 20_000  # a page whose text is shorter is kept whole: an article hardly ever is longer
+RATIO = 0.16  # the share of the page's characters a condensed page keeps
 LEAD = 320  # characters of each section's first blocks always kept
-QUERY_SHARE = 0.75  # the most of the budget left after the leads that the question's words may take
+CODE_LEAD = 600  # each section's first code sample is kept too, when no longer than this
+QUERY_SHARE = 0.75  # the most of the budget left after the leads that the question's words may take ...
+QUERY_FLOOR = 0.15  # ... and at least this share of the whole budget, beyond it if the leads took it all
 RARE_SHARE = 1 / 6  # a question word in more of the blocks than this says nothing about where to look
 SMALL_GAP = 160  # a section whose omitted blocks add up to fewer characters keeps them: a marker costs as much
 _SENTENCE_END = re.compile(r"[.!?:;][)\"']?( )(?=\S)")
 
 
-def budget_for(text_chars: int, page_chars: int) -> int | None:
+def budget_for(text_chars: int, page_chars: int, all_content: bool) -> int | None:
     """How many characters of text a page keeps; None: all of them."""
-    if text_chars <= max(MIN_BUDGET, THRESHOLD * page_chars):
-        return None
-    return max(MIN_BUDGET, int(RATIO * page_chars))
+    budget = max(MIN_BUDGET, int(RATIO * page_chars))
+    return budget if all_content and text_chars > max(budget, LONG_TEXT) else None
 
 
 def sections(blocks: list[Block]) -> None:
@@ -49,7 +51,8 @@ def condense(blocks: list[Block], budget: int, terms: tuple[str, ...]) -> None:
     """Mark what to keep (block.keep, block.cut) so that about ``budget`` characters stay."""
     used = _leads(blocks)
     if terms:
-        used = _query_fill(blocks, terms, used, used + int(QUERY_SHARE * max(budget - used, 0)))
+        room = max(QUERY_SHARE * max(budget - used, 0), QUERY_FLOOR * budget)
+        used = _query_fill(blocks, terms, used, used + int(room))
     left: dict[int, int] = {}
     for block in blocks:
         if not block.keep or block.cut is not None:
@@ -72,12 +75,18 @@ def condense(blocks: list[Block], budget: int, terms: tuple[str, ...]) -> None:
 
 
 def _leads(blocks: list[Block]) -> int:
-    """Keep every heading and each section's first blocks up to LEAD characters; what that costs."""
+    """Keep every heading, definition term (a signature, an option: the outline of an API page), table
+    row (a report's rows are its data: the worst one and the total are what is asked about) and each
+    section's first blocks up to LEAD characters and its first code sample; what that costs."""
     used = 0
     lead: dict[int, int] = {}
+    code: set[int] = set()  # the units whose first code sample was seen
     for block in blocks:
         block.keep, block.cut = False, None
-        if block.kind == "heading":
+        first_code = block.kind == "code" and block.unit not in code
+        if block.kind == "code":
+            code.add(block.unit)
+        if block.kind in ("heading", "term", "row") or (first_code and len(block.text) <= CODE_LEAD):
             block.keep = True
             used += len(block.text)
             continue

@@ -53,6 +53,7 @@ class Page:
     title: str  # the <title>, whitespace collapsed
     shown_title: str  # as the page writes it when it holds an entity (text quoted from the head keeps it)
     body: etree._Element | None  # trafilatura's main content: head, p, list, table, code, quote ...
+    all_content: bool  # nothing on the page was furniture (documentation), not an article cut out of one
     headings: list[tuple[int, int, str]] = field(default_factory=list)  # (line, level, text) of the page's headings
     dropped: Counter[str] = field(default_factory=Counter)
 
@@ -120,24 +121,26 @@ def whole_page(tree: etree._Element) -> etree._Element | None:
     return converted.find(".//body")
 
 
-def main_content(tree: etree._Element, fragment: bool) -> etree._Element | None:
+def main_content(tree: etree._Element, fragment: bool) -> tuple[etree._Element | None, bool]:
     """trafilatura's balanced extraction, except where it cannot judge:
     - a fragment (a README rendered by an API) or a page where it finds nothing: the whole page;
     - a page where it fell back to one block of all the text (a man page, whose structure it
       could not score): the whole page, structure kept;
     - a page where the balanced mode leaves out much of the text: the recall mode's extraction when
       that keeps nearly all of it, as such a page has no furniture to drop (a pydoc or SQLite
-      documentation page, whose lists of functions the balanced mode takes for link lists)."""
+      documentation page, whose lists of functions the balanced mode takes for link lists).
+    With it, whether the page is all content: nothing on it was furniture (documentation, a
+    report, a man page), as opposed to an article that trafilatura cut out of its page."""
     if fragment:
-        return whole_page(tree)
+        return whole_page(tree), True
     visible = len(_SPACES.sub(" ", tree.text_content()))
     body, size = _trafilatura(tree, recall=False)
     if body is None or (len(body) == 1 and size >= COVERED * visible and _blocks(tree) > BASELINE_BLOCKS):
-        return whole_page(tree)
+        return whole_page(tree), True
     if size >= COVERED * visible:
-        return body
+        return body, True
     wide, wide_size = _trafilatura(tree, recall=True)
-    return wide if wide_size >= ALL_TEXT * visible else body
+    return (wide, True) if wide_size >= ALL_TEXT * visible else (body, False)
 
 
 def _blocks(tree: etree._Element) -> int:
@@ -152,8 +155,8 @@ def extract(html: str) -> Page:
     headings = _headings(tree)
     furniture = sum(1 for _ in tree.iter(_FURNITURE))
     tags = len(_TAGS.findall(cleaned))
-    body = main_content(tree, not _DOCUMENT.search(html, 0, 20_000))
+    body, all_content = main_content(tree, not _DOCUMENT.search(html, 0, 20_000))
     if furniture:
         dropped["page furniture elements"] += furniture
     dropped["other HTML tags"] += max(tags - furniture, 0)
-    return Page(title, shown, body, headings, dropped)
+    return Page(title, shown, body, all_content, headings, dropped)

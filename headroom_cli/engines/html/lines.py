@@ -12,6 +12,8 @@ from headroom_cli.engines.html.render import Block
 
 WINDOW = 50_000  # characters after the previous block searched
 _WORD = re.compile(r"[^\W_]{5,}")  # a word long enough to be rare in the page's markup
+_PREFIX = re.compile(r"(?:#+ |\s*(?:- |\d+\. )|```\n|> )")  # what rendering put before the words
+_PLAIN = re.compile(r"[^\W_][\w ,.;:()'-]{11,39}(?= |$)")  # words as the page likely has them, on one line
 _FIRST_CHARS = 120  # the block's start the word is taken from
 
 
@@ -29,11 +31,23 @@ def place(blocks: list[Block], html: str) -> None:
                     pos = nxt + 1
                 line = block.line
             continue
-        words = _WORD.findall(block.text[:_FIRST_CHARS])
-        if not words:
-            continue
-        at = html.find(max(words, key=len), pos, pos + WINDOW)
+        at = _find(block.text, html, pos)
         if at >= 0:
             line += html.count("\n", pos, at)
             pos = at
             block.line = line
+
+
+def _find(text: str, html: str, pos: int) -> int:
+    """Where the block's first words stand in the page after ``pos``: the words as they read (found
+    where the page has them on one line, without entities), else the longest of them; -1 if neither."""
+    start = text[:_FIRST_CHARS]
+    prefix = _PREFIX.match(start)
+    words = start[prefix.end():] if prefix else start
+    plain = _PLAIN.match(words)
+    if plain:
+        at = html.find(plain.group(0), pos, pos + WINDOW)
+        if at >= 0:
+            return at
+    longest = _WORD.findall(words)
+    return html.find(max(longest, key=len), pos, pos + WINDOW) if longest else -1

@@ -9,7 +9,7 @@ from headroom_cli.engines.html.render import Block
 from headroom_cli.markers import omission_marker
 
 _KIND_LABEL = {"para": "text paragraphs", "item": "list items", "code": "code blocks", "row": "table rows",
-               "quote": "quotes", "heading": "section headings"}
+               "quote": "quotes", "heading": "section headings", "term": "definition terms"}
 GAP = "\u2026"
 
 

@@ -25,7 +25,7 @@ _LB = "\x00"  # a <br> inside running text, a line break once whitespace is coll
 
 @dataclass
 class Block:
-    kind: str  # heading, para, item, row, code, quote
+    kind: str  # heading, para, item, term (a definition list's: an API signature, an option), row, code, quote
     text: str
     line: int | None  # the original's line the block starts on, where lxml knew it
     level: int = 0  # a heading's level
@@ -173,7 +173,7 @@ def _list(node: etree._Element, out: list[Block], links: Counter[str], depth: in
         sublists = [kid for kid in item if kid.tag == "list"]  # rendered after the item's own words
         own = flow(inline(item, links, skip=("list",), targets=True))
         if own:
-            kind = "para" if rend.startswith("dd") else "item"
+            kind = "para" if rend.startswith("dd") else "term" if rend.startswith("dt") else "item"
             out.append(Block(kind, "  " * depth + bullet + own, line_of(item)))
         for sub in sublists:
             _list(sub, out, links, depth + 1)
