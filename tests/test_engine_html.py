@@ -700,3 +700,15 @@ def test_a_200kb_page_is_condensed_deterministically():
     assert 150_000 < len(page) < 260_000
     result = check(page, ["Storage engine guide"])
     assert count_tokens(result.text) < 0.3 * count_tokens(page)
+
+
+def test_same_bytes_from_threads_at_once():
+    """The proxy compresses parts on several threads: trafilatura and lxml must give each page the
+    same output whatever runs beside it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pages = [news_page(), mkdocs_page(), sphinx_page(sections=8), readme_fragment()]
+    alone = [compress(page)[0].text for page in pages]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda page: compress(page)[0].text, pages * 3))
+    assert together == alone * 3

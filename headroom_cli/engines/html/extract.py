@@ -13,16 +13,17 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from copy import copy
 from dataclasses import dataclass, field
 from html import unescape
-
-from copy import copy
 
 import lxml.html
 import trafilatura
 from lxml import etree
 from trafilatura.htmlprocessing import convert_tags, tree_cleaning
 from trafilatura.settings import Extractor
+
+from headroom_cli.engines.html.render import PERMALINK
 
 # trafilatura reports pages it discards at WARNING with bits of their content: a proxy must not log that.
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
@@ -39,9 +40,7 @@ _DOCUMENT = re.compile(r"<(?:html|body)[\s>]", re.I)
 _TITLE = re.compile(r"<title[^>]*>([^<]*)</title", re.I)
 _SPACES = re.compile(r"\s+")
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-_PERMALINK = "\u00b6#\u00a7\U0001f517\u2693 "  # heading permalinks Sphinx and others append
 _FURNITURE = ("nav", "header", "footer", "aside", "form", "button", "select", "iframe", "img", "picture", "video")
-
 
 BASELINE_BLOCKS = 3  # a page with more blocks than this that comes back as one block lost its structure
 COVERED = 0.9  # an extraction with this share of the page's visible text needs no second look
@@ -84,7 +83,7 @@ def _title(tree: etree._Element, html: str) -> tuple[str, str]:
 def _headings(tree: etree._Element) -> list[tuple[int, int, str]]:
     found = []
     for node in tree.iter(_HEADINGS):
-        text = _SPACES.sub(" ", node.text_content()).strip().rstrip(_PERMALINK)
+        text = _SPACES.sub(" ", node.text_content()).strip().rstrip(PERMALINK)
         if text and node.sourceline:
             found.append((node.sourceline, int(node.tag[1]), text))
     return found

@@ -3,9 +3,9 @@
 trafilatura's own markdown escapes ``*``, ``_`` and ``[`` so that a renderer reads them as text; a
 model reads the words, and a signature such as ``(func, *dicts, **kwargs)`` must stay greppable, so
 the text is written as it is. Headings are ``#``, list items ``- ``/``1. `` (nested ones indented),
-table rows cells joined by `` | ``, code fenced, links as their text with the target only when it
-is an absolute URL that the text does not already say. Inline emphasis is dropped: it costs tokens
-and says little to a model.
+table rows cells joined by `` | ``, code fenced. Links are their text; in list items and table cells
+an absolute target the text does not already say is kept as ``[text](url)``. Inline emphasis is
+dropped: it costs tokens and says little to a model.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from lxml import etree
 
 _WS = re.compile(r"[ \t\r\f]*\n[ \t\r\n\f]*|[ \t\r\f]{2,}|[\r\f]")  # a run with a line break, or 2+ blanks
 _ABSOLUTE = re.compile(r"(?i)(?:https?|ftp)://\S+$|mailto:\S+$")
-_PERMALINK = "\u00b6#\u00a7\U0001f517\u2693 "  # heading permalinks Sphinx and others append
+PERMALINK = "\u00b6#\u00a7\U0001f517\u2693 "  # heading permalinks Sphinx and others append
 _BLANKS = re.compile(r"\n{3,}")
 _LB = "\x00"  # a <br> inside running text, a line break once whitespace is collapsed
 
@@ -66,7 +66,7 @@ def _link(node: etree._Element, links: Counter[str], verbatim: bool, targets: bo
     text = inline(node, links, verbatim)
     target = (node.get("target") or "").strip()
     label = text.strip()
-    if target.startswith("#") and label.strip(_PERMALINK) == "":  # a heading's permalink
+    if target.startswith("#") and label.strip(PERMALINK) == "":  # a heading's permalink
         return ""
     if not target or target in label:
         return text
@@ -107,7 +107,7 @@ def _block(node: etree._Element, out: list[Block], links: Counter[str], depth: i
     if tag == "head":
         rend = node.get("rend") or ""
         level = int(rend[1]) if len(rend) == 2 and rend[0] == "h" and rend[1] in "123456" else 2
-        text = flow(inline(node, links)).rstrip(_PERMALINK)
+        text = flow(inline(node, links)).rstrip(PERMALINK)
         out.append(Block("heading", "#" * level + " " + text, line, level))
     elif tag == "list":
         _list(node, out, links, depth)
