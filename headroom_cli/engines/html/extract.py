@@ -120,14 +120,16 @@ def whole_page(tree: etree._Element) -> etree._Element | None:
     return converted.find(".//body")
 
 
-def main_content(tree: etree._Element, fragment: bool) -> tuple[etree._Element | None, bool]:
+def main_content(tree: etree._Element, fragment: bool, furnished: bool) -> tuple[etree._Element | None, bool]:
     """trafilatura's balanced extraction, except where it cannot judge:
     - a fragment (a README rendered by an API) or a page where it finds nothing: the whole page;
     - a page where it fell back to one block of all the text (a man page, whose structure it
       could not score): the whole page, structure kept;
-    - a page where the balanced mode leaves out much of the text: the recall mode's extraction when
-      that keeps nearly all of it, as such a page has no furniture to drop (a pydoc or SQLite
-      documentation page, whose lists of functions the balanced mode takes for link lists).
+    - a page where the balanced mode leaves out much of the text and that marks up no furniture
+      (``furnished``: no nav, aside or footer element): the recall mode's extraction when that keeps
+      nearly all of it, as such a page has no furniture to drop (a pydoc or SQLite documentation
+      page, whose lists of functions the balanced mode takes for link lists). A furnished page (most
+      news pages) is not asked twice: what the balanced mode left out is its furniture.
     With it, whether the page is all content: nothing on it was furniture (documentation, a
     report, a man page), as opposed to an article that trafilatura cut out of its page."""
     if fragment:
@@ -138,6 +140,8 @@ def main_content(tree: etree._Element, fragment: bool) -> tuple[etree._Element |
         return whole_page(tree), True
     if size >= COVERED * visible:
         return body, True
+    if furnished:
+        return body, False
     wide, wide_size = _trafilatura(tree, recall=True)
     return (wide, True) if wide_size >= ALL_TEXT * visible else (body, False)
 
@@ -153,8 +157,9 @@ def extract(html: str) -> Page:
     title, shown = _title(tree, html)
     headings = _headings(tree)
     furniture = sum(1 for _ in tree.iter(_FURNITURE))
+    furnished = next(tree.iter("nav", "aside", "footer"), None) is not None
     tags = len(_TAGS.findall(cleaned))
-    body, all_content = main_content(tree, not _DOCUMENT.search(html, 0, 20_000))
+    body, all_content = main_content(tree, not _DOCUMENT.search(html, 0, 20_000), furnished)
     if furniture:
         dropped["page furniture elements"] += furniture
     dropped["other HTML tags"] += max(tags - furniture, 0)
