@@ -712,3 +712,27 @@ def test_same_bytes_from_threads_at_once():
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(lambda page: compress(page)[0].text, pages * 3))
     assert together == alone * 3
+
+
+def test_bench_metric_counts_shingles_with_multiplicity():
+    sys.path.insert(0, str(Path(__file__).parent.parent / "scripts"))
+    from bench_html import prf
+
+    assert prf("a b c d e", "a b c d e") == (1.0, 1.0, 1.0)
+    precision, recall, f1 = prf("one two three four five six", "one two three four")  # 1 of 3 shingles
+    assert (precision, round(recall, 3)) == (1.0, 0.333) and round(f1, 3) == 0.5
+    assert prf("alpha beta gamma delta", "nothing in common here")[2] == 0.0
+
+
+def test_bench_html_meets_its_target_on_news_pages(capsys):
+    """scripts/bench_html.py --json: every page measured, the news and hold-out medians at target."""
+    sys.path.insert(0, str(Path(__file__).parent.parent / "scripts"))
+    import json
+
+    import bench_html
+
+    assert bench_html.main(["--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {row["set"] for row in report["pages"]} == {"news", "hold-out", "docs"}
+    for group in ("news", "hold-out"):
+        assert report["summary"][group]["median_f1"] >= report["target_f1"], report["summary"]
