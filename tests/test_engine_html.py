@@ -621,6 +621,17 @@ def test_detect_http_response_with_headers():
     assert "Roboto" not in out
 
 
+def test_xhtml_with_an_xml_declaration():
+    """lxml refuses a str that declares its encoding: the page is parsed as bytes, lines kept."""
+    page = ('<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
+            '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n'
+            + mkdocs_page().split("\n", 1)[1].replace('<html lang="en" class="no-js">',
+                                                      '<html xmlns="http://www.w3.org/1999/xhtml">'))
+    assert ENGINE.detect(Part(page)) >= 0.9
+    check(page, ["The server reads its settings from widget.toml in the working directory at startup.",
+                 "opt_11 | 77 |"])
+
+
 def test_detect_hints_and_tools():
     page = readme_fragment()
     assert ENGINE.detect(Part(page, kind_hint="html")) == 1.0
