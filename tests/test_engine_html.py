@@ -550,6 +550,21 @@ def test_a_long_article_is_kept_whole():
     assert "\u2026" not in out and "blocks of this section" not in out
 
 
+def test_a_reference_page_is_condensed_to_its_terms():
+    """A page that defines terms (API signatures) is looked up, not read through: condensed even
+    when shorter than an article may be, every signature kept, what it leaves out marked by lines."""
+    rng = random.Random(14)
+    entries = "".join(f"<dt><code>store.op_{i}(key, *values, timeout=None)</code></dt>\n<dd>{_paragraph(rng, 5)}<br>"
+                      f"\n{_paragraph(rng, 4)}</dd>\n" for i in range(20))
+    page = f"<!DOCTYPE html>\n<html><head><title>store API</title></head><body>\n<h1>store API</h1>\n<dl>\n{entries}</dl>\n</body></html>\n"
+    result, part_id = compress(page)
+    assert result is not None
+    for i in range(20):
+        assert f"store.op_{i}(key, *values, timeout=None)" in result.text
+    assert marker_ranges(result.text, part_id), "the definitions were not condensed"
+    assert count_tokens(result.text) < 0.6 * count_tokens(page)
+
+
 @pytest.mark.parametrize("name", ["cnn_article", "wired_001", "cleveland.com1"])
 def test_real_news_pages_match_their_article_text(name):
     """Real pages with their expected article text (tests/data/html/README.md): the benchmark's

@@ -89,7 +89,7 @@ class HtmlEngine:
 def render_sections(blocks: list[render.Block], page_chars: int, all_content: bool, terms: tuple[str, ...]) -> None:
     """Number the sections and, when the text is long for the page, choose what stays."""
     condense.sections(blocks)
-    budget = condense.budget_for(sum(len(b.text) for b in blocks), page_chars, all_content)
+    budget = condense.budget_for(blocks, page_chars, all_content)
     if budget is not None:
         condense.condense(blocks, budget, terms)
 

@@ -2,8 +2,9 @@
 question asks about, then an even share of what is left, chapter by chapter.
 
 Only a page that is all content (trafilatura found no furniture on it: documentation, a report, a
-man page) and whose text is long (over ``LONG_TEXT`` characters, about 5,000 tokens, which an article
-hardly ever reaches) is condensed, to about ``RATIO`` of the page's characters. An article cut out of its page (a news or blog page, whose
+man page) is condensed, to about ``RATIO`` of the page's characters, and only when its text is long
+(over ``LONG_TEXT`` characters, about 5,000 tokens, which an article hardly ever reaches) or it is a
+reference (it defines terms: API signatures, command options), which is looked up, not read through. An article cut out of its page (a news or blog page, whose
 navigation, related links and footer trafilatura dropped) is kept whole: it is what was asked for.
 Blocks keep their order: what the question asks about is kept where the page has it, not moved up,
 so a reader never sees a section out of the context the page gave it.
@@ -17,7 +18,8 @@ import re
 from headroom_cli.engines.html.render import Block
 
 MIN_BUDGET = 3_500  # characters of text always allowed
-LONG_TEXT = 20_000  # a page whose text is shorter is kept whole: an article hardly ever is longer
+LONG_TEXT = 20_000  # a page whose text is shorter is kept whole: an article hardly ever is longer ...
+REFERENCE_TERMS = 3  # ... unless it defines this many terms (signatures, options): a reference, looked up, not read
 RATIO = 0.16  # the share of the page's characters a condensed page keeps
 LEAD = 320  # characters of each section's first blocks always kept
 CODE_LEAD = 600  # each section's first code sample is kept too, when no longer than this
@@ -28,10 +30,14 @@ SMALL_GAP = 160  # a section whose omitted blocks add up to fewer characters kee
 _SENTENCE_END = re.compile(r"[.!?:;][)\"']?( )(?=\S)")
 
 
-def budget_for(text_chars: int, page_chars: int, all_content: bool) -> int | None:
+def budget_for(blocks: list[Block], page_chars: int, all_content: bool) -> int | None:
     """How many characters of text a page keeps; None: all of them."""
+    text_chars = sum(len(block.text) for block in blocks)
     budget = max(MIN_BUDGET, int(RATIO * page_chars))
-    return budget if all_content and text_chars > max(budget, LONG_TEXT) else None
+    if not all_content or text_chars <= budget:
+        return None
+    reference = sum(1 for block in blocks if block.kind == "term") >= REFERENCE_TERMS
+    return budget if reference or text_chars > LONG_TEXT else None
 
 
 def sections(blocks: list[Block]) -> None:
