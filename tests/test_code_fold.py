@@ -145,3 +145,17 @@ def test_what_the_focused_function_calls_keeps_its_signature():
     assert "    def _get_value_from_state(" in out  # called by _match_short_opt
     assert _lines(text, "    def _get_value_from_state(", "    def _process_opts(") not in out  # its body is not
     assert "def _process_args_for_args(" not in out  # not called: folded
+
+
+def test_a_name_defined_in_many_places_is_not_a_focus_where_a_location_is():
+    """`convert` is a method of twelve classes: the name alone points at none of them; the traceback's
+    line says which one to keep."""
+    classes = "".join(
+        f"class Type{i}:\n    name = 'type{i}'\n\n    def convert(self, value):\n"
+        + "".join(f"        step_{k} = value + {k}  # type {i}\n" for k in range(6)) + "        return value\n\n\n"
+        for i in range(12))
+    text = "import os\n\n\n" + classes
+    line = text.split("\n").index("        step_3 = value + 3  # type 7") + 1
+    out, _ = _compress("src/types.py", Focus(symbols=("convert",), locations=(("types.py", line),)), text=text)
+    assert "        step_3 = value + 3  # type 7" in out
+    assert "        step_3 = value + 3  # type 2" not in out and "        step_3 = value + 3  # type 11" not in out

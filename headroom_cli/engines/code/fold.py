@@ -22,6 +22,7 @@ from headroom_cli.engines.code.outline import (Cut, declared_name, marker_tokens
 from headroom_cli.engines.code.wanted import is_wanted
 
 FOLD_MIN_ROWS = 12  # a shorter run of untouched code stays as the outline shows it
+AMBIGUOUS_DEFINITIONS = 2  # a name the focus gives that is defined more often here points at none of them
 NAMES_SHOWN = 60  # a fold names at most this many definitions, in file order; the rest are counted
 _HEAD = frozenset({
     "import_statement", "import_from_statement", "future_import_statement", "preproc_include", "use_declaration",
@@ -64,13 +65,23 @@ def fold(root, data: bytes, lang: Language, aim: Aim, row_to_line: int, function
     ``functions``: the tree-sitter query that finds the language's functions (a wanted one is a hit)."""
     rows = data.split(b"\n")
     if functions is not None and aim.wanted:
-        named = {node.start_point[0] for node, _ in functions.captures(root) if is_wanted(symbol_name(node, data), aim.wanted)}
-        aim = Aim(aim.rows | named, aim.wanted)
+        aim = Aim(aim.rows | _named_rows(root, data, aim.wanted, functions), aim.wanted)
     units = _units(root.children, data, aim)
     if not any(unit.role == "focus" for unit in units):
         return []
     _mark_near(units, data)
     return _folds(units, rows, lang, row_to_line)
+
+
+def _named_rows(root, data: bytes, wanted: frozenset[str], functions) -> set[int]:
+    """The first rows of the functions the focus names, except a name defined in many places here
+    (twelve `convert` methods): that alone says none of them is the one."""
+    rows: dict[str, list[int]] = {}
+    for node, _ in functions.captures(root):
+        name = symbol_name(node, data)
+        if is_wanted(name, wanted):
+            rows.setdefault(name, []).append(node.start_point[0])
+    return {row for found in rows.values() if len(found) <= AMBIGUOUS_DEFINITIONS for row in found}
 
 
 def merge(cuts: list[Cut], folds: list[Cut]) -> list[Cut]:
@@ -147,12 +158,9 @@ def _assigned_name(node, data: bytes) -> str | None:
 
 
 def _names_wanted(node, data: bytes, wanted: frozenset[str]) -> bool:
-    """Whether the node, or a definition inside it, is one the focus names."""
+    """Whether the focus names this declaration itself (a class; functions come as rows, see fold)."""
     name = declared_name(node, data)
-    if name is not None and is_wanted(name, wanted):
-        return True
-    body = _members(node)
-    return body is not None and any(_names_wanted(child, data, wanted) for child in body if child.is_named)
+    return name is not None and is_wanted(name, wanted)
 
 
 def _members(node):
@@ -178,7 +186,8 @@ def _focused(units: list[Unit]) -> list[Unit]:
     return found
 
 
-_CALL = re.compile(rb"(?<![\w$])([A-Za-z_$][\w$]*)\s*\(")
+_NOT_A_DEFINITION = rb"(?<!def )(?<!fn )(?<!func )(?<!function )"  # `def convert(` declares, it does not call
+_CALL = re.compile(_NOT_A_DEFINITION + rb"(?<![\w$])([A-Za-z_$][\w$]*)\s*\(")
 
 
 def _mark_near(units: list[Unit], data: bytes) -> None:
@@ -189,8 +198,8 @@ def _mark_near(units: list[Unit], data: bytes) -> None:
     called = frozenset(m.group(1).decode("utf-8", "replace") for unit in focused
                        for m in _CALL.finditer(data, unit.node.start_byte, unit.node.end_byte))
     # A call, not any use of the word: `route` names a function here and a variable in the next one.
-    calls = re.compile(rb"(?<![\w$])(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\s*\(") \
-        if names else None
+    calls = re.compile(_NOT_A_DEFINITION + rb"(?<![\w$])(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names))
+                       + rb")\s*\(") if names else None
     _near(units, data, calls, called)
 
 
