@@ -1,0 +1,131 @@
+"""``git log --oneline`` (``--graph`` and ``--decorate`` too): the newest and oldest commits and the
+notable ones (reverts, merges, tickets such as ``ABC-123``, security words and CVEs, releases and tags,
+breaking changes, hotfixes); a rule that fires on too many commits is routine there and stops counting."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from headroom_cli.engines.listing.selection import CHECK_EVERY, Selection
+from headroom_cli.engines.listing.words import line_starts, lines_with
+
+LOG_HEAD = 5  # newest commits, always kept
+LOG_TAIL = 1  # oldest commits, always kept
+RULE_SHARE = 0.12  # a "notable" rule that fires on more than this share of commits is routine
+RULE_FLOOR = 8  # ... unless it fires on at most this many
+
+# graph characters, an abbreviated or full hash, the subject
+LINE = re.compile(r"([*|\\/ _.-]*?)\b([0-9a-f]{7,12}|[0-9a-f]{40})\b\s+(\S.*)$")
+DECORATION = re.compile(r"\((?:HEAD\b|tag: |[\w.\-]+/[\w.\-/]+(?:,|\)))[^)]*\)\s*")
+CONVENTIONAL = re.compile(r"([A-Za-z]+)(?:\([^)]*\))?(!)?: ")
+NOTABLE_RULES = (  # (name, regex on the subject); each rule is dropped when it fires too often
+    ("revert", re.compile(r"(?i)\brevert")),
+    ("security", re.compile(r"(?i)\b(?:security|vulnerab\w*|cve-\d{4}-\d+|ghsa-[\w-]+|xss|csrf|ssrf|injection"
+                            r"|exploit\w*|rce|privilege escalation|sanitiz\w*|(?:auth\w* )?bypass\w*"
+                            r"|unauthori[sz]ed|path traversal|open redirect|leak(?:s|ed|ing)? (?:of )?(?:secrets?"
+                            r"|credentials?|tokens?|keys?|passwords?))\b")),
+    ("ticket", re.compile(r"\b(?!(?:UTF|SHA|ISO|RFC|MD|ES|X|ECMA|PEP|HTTP)-)[A-Z][A-Z0-9]{1,9}-\d+\b")),
+    ("release", re.compile(r"(?i)\brelease[ds]?\b|\bbump(?:ed|s)? (?:the )?version\b|\bversion bump\b"
+                           r"|^v?\d+\.\d+(?:\.\d+)*(?:[-+][\w.]+)?$")),
+    ("breaking", re.compile(r"^[A-Za-z]+(?:\([^)]*\))?!: |BREAKING")),
+    ("hotfix", re.compile(r"(?i)\b(?:hotfix|rollback|roll back|data loss|regression)\b")),
+    ("merge", re.compile(r"^Merge (?:pull request|branch|remote-tracking|tag|commit)\b|^Merge .* into ")),
+)
+# words (lower case) and shapes that point at a line worth running the rules on: a superset of the rules
+_NOTABLE_WORDS = ("revert", "secur", "vulnerab", "cve-", "ghsa-", "xss", "csrf", "ssrf", "inject", "exploit", "rce",
+                  "privilege", "sanitiz", "bypass", "unauthori", "traversal", "redirect", "leak", "releas",
+                  "version", "hotfix", "rollback", "roll back", "data loss", "regression", "merge", "breaking", "!: ")
+_NOTABLE_SHAPES = (re.compile(r"-\d"), re.compile(r"\.\d"))  # tickets ("SEC-1042"), versions ("2.8.0")
+_GRAPH_ONLY = " *|\\/_.-"
+
+
+@dataclass
+class History:
+    commits: list[int] = field(default_factory=list)  # the lines of commits, newest first
+    tagged: list[int] = field(default_factory=list)  # commits with a tag: releases
+    subjects: dict[int, str] = field(default_factory=dict)  # without the decoration
+
+
+def _commit_label(subject: str) -> str:
+    if subject.startswith("Merge "):
+        return "merge commits"
+    c = CONVENTIONAL.match(subject)
+    return f"{c.group(1).lower()} commits" if c else "commits"
+
+
+def parse(sel: Selection) -> History:
+    """The commits; lines of something else (not graph lines or blanks) are kept."""
+    keep, label = sel.keep, sel.label
+    h = History()
+    for i, s in enumerate(sel.lines):
+        if not i % CHECK_EVERY:
+            sel.check()
+        m = LINE.match(s)
+        if not m:
+            if not s.strip() or s.strip(_GRAPH_ONLY) == "":
+                label[i] = "graph lines" if s.strip() else "blank lines"
+            else:
+                keep[i] = 1
+            continue
+        subject = m.group(3)
+        if subject[0] == "(" and (d := DECORATION.match(subject)):
+            if "tag: " in d.group(0):
+                h.tagged.append(i)  # git log --decorate: a release
+            subject = subject[d.end():]
+        h.commits.append(i)
+        h.subjects[i] = subject
+        label[i] = _commit_label(subject)
+    return h
+
+
+def _candidates(lines: list[str]) -> list[int]:
+    """The lines a cheap search over the whole text points at: the only ones the rules run on."""
+    n = len(lines)
+    text = "\n".join(lines)
+    starts = line_starts(lines)
+    low = text.lower()
+    found: set[int] = set()
+    if len(low) == len(text):
+        for word in _NOTABLE_WORDS:
+            found.update(lines_with(low, starts, word))
+    else:  # a character whose lower case is longer: every line is a candidate
+        found.update(range(n))
+    for rx in _NOTABLE_SHAPES:
+        p = -1
+        for m in rx.finditer(text):
+            if m.start() > p:  # once per line
+                li = bisect_right(starts, m.start()) - 1
+                found.add(li)
+                p = starts[li + 1] if li + 1 < n else len(text)
+    return sorted(found)
+
+
+def _notable(sel: Selection, h: History) -> list[int]:
+    """The commits a rule fires on, each rule counted only where it fires on few commits."""
+    tagged = set(h.tagged)
+    fired: dict[str, list[int]] = {"release": list(h.tagged)} if h.tagged else {}
+    for i in _candidates(sel.lines):
+        subject = h.subjects.get(i)
+        if subject is None:
+            continue
+        for name, rx in NOTABLE_RULES:
+            if rx.search(subject) and not (name == "release" and i in tagged):
+                fired.setdefault(name, []).append(i)
+    limit = max(RULE_FLOOR, int(len(h.commits) * RULE_SHARE))
+    return [i for name, _ in NOTABLE_RULES if len(fired.get(name, ())) <= limit for i in fired.get(name, ())]
+
+
+def select(sel: Selection) -> None:
+    h = parse(sel)
+    if not h.commits:
+        return
+    keep = sel.keep
+    for i in _notable(sel, h):
+        keep[i] = 1
+    for i in h.commits[:LOG_HEAD] + h.commits[-LOG_TAIL:]:
+        keep[i] = 1
+    for i in h.commits:
+        if sel.query[i]:
+            keep[i] = 1
