@@ -5,7 +5,8 @@ Runs every sample of the corpus folders (every text file under them, whatever it
 detection score that moves on a part of another kind shows too), in a few variants (with and without
 the corpus's question, under several tool hints, the first lines only), through the named engines'
 ``detect`` and ``compress`` (a fixed part ID, no deadline to speak of) and through the whole pipeline,
-once with ``--before``'s code and once with this checkout's, and prints each difference. Parts
+once with ``--before``'s code and once with this checkout's, and prints each difference. ``--fuzz``
+adds texts made of the corpus's lines, shuffled, mixed and sprinkled with odd characters. Parts
 recorded elsewhere (a pickled ``{key: Part}`` dict, e.g. from a pytest run) can be added with --parts.
 
     .venv/bin/python scripts/engine_equivalence.py --before /tmp/old-checkout --engines listing,search \\
@@ -21,6 +22,7 @@ import hashlib
 import json
 import os
 import pickle
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -60,11 +62,39 @@ def corpus_parts(dirs: list[Path]) -> list[tuple[str, dict]]:
     return out
 
 
+def fuzz_parts(dirs: list[Path], count: int) -> list[tuple[str, dict]]:
+    """Texts made of the corpus's lines, shuffled, cut, mixed across samples and sprinkled with
+    characters that change case oddly ("İ", "ſ", "Σ"), tabs, CRs and colours (seeded: the same each run)."""
+    rng = random.Random(15)
+    pool = [p.read_text(encoding="utf-8", errors="replace").splitlines()
+            for d in dirs for p in sorted(d.rglob("*.txt")) if p.is_file()]
+    pool = [lines for lines in pool if len(lines) >= 12]
+    odd = ["İ", "ſ", "Σ", "\t", "\r", "\x1b[31m", "\x1b[0m", "é", " -> ", ":12:", "-12-", "--"]
+    out = []
+    for k in range(count if pool else 0):
+        lines = list(rng.choice(pool))
+        if rng.random() < 0.3:
+            lines += rng.choice(pool)
+        start = rng.randrange(len(lines))
+        lines = lines[start:start + rng.randint(12, 600)]
+        if rng.random() < 0.5:
+            rng.shuffle(lines)
+        for _ in range(rng.randint(0, 8)):
+            i = rng.randrange(len(lines))
+            at = rng.randint(0, len(lines[i]))
+            lines[i] = lines[i][:at] + rng.choice(odd) + lines[i][at:]
+        query = " ".join(rng.choice(" ".join(lines).split() or ["x"]) for _ in range(3)) if rng.random() < 0.5 else None
+        tool, tool_input = rng.choice(HINTS)
+        out.append((f"fuzz #{k}", {"text": "\n".join(lines) + "\n", "query": query, "tool_name": tool,
+                                   "tool_input": tool_input}))
+    return out
+
+
 def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def dump(engine_names: list[str], dirs: list[Path], parts_file: str | None) -> None:
+def dump(engine_names: list[str], dirs: list[Path], parts_file: str | None, fuzz: int) -> None:
     """(run under the checkout being measured) one JSON line per part: scores, outputs, the pipeline's."""
     from headroom_cli import engines
     from headroom_cli.engines import Context, Part
@@ -72,7 +102,7 @@ def dump(engine_names: list[str], dirs: list[Path], parts_file: str | None) -> N
     from headroom_cli.pipeline import Pipeline
 
     chosen = [engines.get(n) for n in engine_names]
-    items = [(name, Part(**fields)) for name, fields in corpus_parts(dirs)]
+    items = [(name, Part(**fields)) for name, fields in corpus_parts(dirs) + fuzz_parts(dirs, fuzz)]
     if parts_file:
         with open(parts_file, "rb") as f:
             recorded = pickle.load(f)
@@ -94,7 +124,7 @@ def dump(engine_names: list[str], dirs: list[Path], parts_file: str | None) -> N
 
 def run_side(checkout: Path, args: argparse.Namespace) -> list[dict]:
     env = dict(os.environ, PYTHONPATH=str(checkout))
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--dump", "--engines", args.engines]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--dump", "--engines", args.engines, "--fuzz", str(args.fuzz)]
     if args.parts:
         cmd += ["--parts", args.parts]
     cmd += [str(d) for d in args.dirs]
@@ -108,11 +138,12 @@ def main() -> int:
     parser.add_argument("--before", type=Path, help="the other checkout (e.g. `git archive` of the base commit)")
     parser.add_argument("--engines", default="listing,search")
     parser.add_argument("--parts", help="a pickled {key: Part} dict of recorded parts")
+    parser.add_argument("--fuzz", type=int, default=500, help="mixed and perturbed texts made of the corpus's lines")
     parser.add_argument("--dump", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.dirs = [d.resolve() for d in (args.dirs or [REPO.parent / "shared" / "corpus"])]
     if args.dump:
-        dump(args.engines.split(","), args.dirs, args.parts)
+        dump(args.engines.split(","), args.dirs, args.parts, args.fuzz)
         return 0
     if args.before is None:
         parser.error("--before is required")

@@ -37,7 +37,20 @@ NOTABLE_RULES = (  # (name, regex on the subject); each rule is dropped when it 
 _NOTABLE_WORDS = ("revert", "secur", "vulnerab", "cve-", "ghsa-", "xss", "csrf", "ssrf", "inject", "exploit", "rce",
                   "privilege", "sanitiz", "bypass", "unauthori", "traversal", "redirect", "leak", "releas",
                   "version", "hotfix", "rollback", "roll back", "data loss", "regression", "merge", "breaking", "!: ")
-_NOTABLE_SHAPES = (re.compile(r"-\d"), re.compile(r"\.\d"))  # tickets ("SEC-1042"), versions ("2.8.0")
+_TICKET_SHAPE, _VERSION_SHAPE = "-\\d", "\\.\\d"  # tickets ("SEC-1042"), versions ("2.8.0")
+_NOTABLE_SHAPES = (re.compile(_TICKET_SHAPE), re.compile(_VERSION_SHAPE))
+# in ASCII text, the words and shapes each rule needs (its matches hold one of them), so that a rule
+# runs only on the lines it can fire on; other text runs every rule on every candidate line
+_TRIGGERS = {
+    "revert": ("revert",),
+    "security": ("secur", "vulnerab", "cve-", "ghsa-", "xss", "csrf", "ssrf", "inject", "exploit", "rce", "privilege",
+                 "sanitiz", "bypass", "unauthori", "traversal", "redirect", "leak"),
+    "ticket": (_TICKET_SHAPE,),
+    "release": ("releas", "version", _VERSION_SHAPE),
+    "breaking": ("!: ", "breaking"),
+    "hotfix": ("hotfix", "rollback", "roll back", "data loss", "regression"),
+    "merge": ("merge",),
+}
 _GRAPH_ONLY = " *|\\/_.-"
 
 
@@ -80,41 +93,48 @@ def parse(sel: Selection) -> History:
     return h
 
 
-def _candidates(lines: list[str]) -> list[int]:
-    """The lines a cheap search over the whole text points at: the only ones the rules run on."""
+def _candidates(lines: list[str]) -> dict[str, list[int]]:
+    """Per rule, the lines a cheap search over the whole text points at: the only ones it runs on."""
     n = len(lines)
     text = "\n".join(lines)
     starts = line_starts(lines)
     low = text.lower()
-    found: set[int] = set()
+    found: dict[str, list[int]] = {}
     if len(low) == len(text):
         for word in _NOTABLE_WORDS:
-            found.update(lines_with(low, starts, word))
+            found[word] = lines_with(low, starts, word)
     else:  # a character whose lower case is longer: every line is a candidate
-        found.update(range(n))
+        found[""] = list(range(n))
     for rx in _NOTABLE_SHAPES:
+        hits = found[rx.pattern] = []
         p = -1
         for m in rx.finditer(text):
             if m.start() > p:  # once per line
                 li = bisect_right(starts, m.start()) - 1
-                found.add(li)
+                hits.append(li)
                 p = starts[li + 1] if li + 1 < n else len(text)
-    return sorted(found)
+    if not text.isascii():
+        every = sorted({i for hits in found.values() for i in hits})
+        return {name: every for name in _TRIGGERS}
+    return {name: sorted({i for key in keys for i in found[key]}) for name, keys in _TRIGGERS.items()}
 
 
 def _notable(sel: Selection, h: History) -> list[int]:
     """The commits a rule fires on, each rule counted only where it fires on few commits."""
     tagged = set(h.tagged)
-    fired: dict[str, list[int]] = {"release": list(h.tagged)} if h.tagged else {}
-    for i in _candidates(sel.lines):
-        subject = h.subjects.get(i)
-        if subject is None:
-            continue
-        for name, rx in NOTABLE_RULES:
-            if rx.search(subject) and not (name == "release" and i in tagged):
-                fired.setdefault(name, []).append(i)
+    subjects = h.subjects
+    candidates = _candidates(sel.lines)
     limit = max(RULE_FLOOR, int(len(h.commits) * RULE_SHARE))
-    return [i for name, _ in NOTABLE_RULES if len(fired.get(name, ())) <= limit for i in fired.get(name, ())]
+    notable: list[int] = []
+    for name, rx in NOTABLE_RULES:
+        fired = list(h.tagged) if name == "release" else []
+        for i in candidates[name]:
+            subject = subjects.get(i)
+            if subject is not None and rx.search(subject) and not (name == "release" and i in tagged):
+                fired.append(i)
+        if len(fired) <= limit:
+            notable += fired
+    return notable
 
 
 def select(sel: Selection) -> None:

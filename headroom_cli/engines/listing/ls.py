@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from headroom_cli.engines.listing.selection import (CHECK_EVERY, ext_label, RARE_MIN, RARE_SHARE, SECTION_CAP,
+from headroom_cli.engines.listing.selection import (CHECK_EVERY, RARE_MIN, RARE_SHARE, SECTION_CAP,
                                                     Selection, size_of, TOP_LARGEST, vendored_at)
 
 # ls -l: optional inode / blocks columns, the mode, then the rest
@@ -66,14 +66,14 @@ def entry_of(s: str) -> Entry | None:
     return Entry(mode, "", float(digits) if digits else None, name)
 
 
-def _label(e: Entry) -> str:
+def _label(sel: Selection, e: Entry) -> str:
     if e.name in (".", ".."):
         return "./.. entries"
     if e.mode[0] == "d":
         return "directories"
     if e.mode[0] == "l":
         return "symlinks"
-    return ext_label(e.name)
+    return sel.ext_label(e.name)
 
 
 def parse(sel: Selection) -> Listing:
@@ -92,7 +92,7 @@ def parse(sel: Selection) -> Listing:
         if e is not None:
             listing.info[i] = e
             listing.sections[-1][1].append(i)
-            label[i] = _label(e)
+            label[i] = _label(sel, e)
         else:
             keep[i] = 1  # headers, totals, errors: structure
             if prev_blank and s.endswith(":") and not s.startswith(" "):

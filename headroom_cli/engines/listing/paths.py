@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from headroom_cli.engines.listing.selection import (CHECK_EVERY, is_vendored, PATH_RUN_KEEP, RARE_MIN, Selection,
-                                                    ext_label, VENDORED)
+                                                    VENDORED)
 
 # no quotes, colons or shell punctuation
 LINE = re.compile(r"(?:[A-Za-z]:[\\/])?[^\s\"'<>|*?:;,=(){}\[\]#]+(?: [^\s\"'<>|*?:;,=(){}\[\]#]+){0,3}/?$")
@@ -94,7 +94,7 @@ def _classify(sel: Selection, norms: list[str]) -> Paths:
             keep[i] = 1
             label[i] = "directories"
         else:
-            label[i] = ext_label(base)
+            label[i] = sel.ext_label(base)
     return ps
 
 

@@ -35,6 +35,7 @@ class Selection:
     deadline: float
     keep: bytearray = field(init=False)
     label: list[str] = field(init=False)
+    _ext_labels: dict[str, str] = field(default_factory=dict)  # extension -> its label, found once
 
     def __post_init__(self) -> None:
         self.keep = bytearray(len(self.lines))
@@ -43,6 +44,17 @@ class Selection:
     def check(self) -> None:
         if past(self.deadline):
             raise EngineTimeout()
+
+    def ext_label(self, name: str) -> str:
+        """'.py files' for a name with an extension (a leading dot is a hidden file, not one), else 'files'."""
+        dot = name.rfind(".")
+        if dot <= 0 or name[dot - 1] == "/" or len(name) - dot > 11:
+            return "files"
+        ext = name[dot + 1:]
+        label = self._ext_labels.get(ext)
+        if label is None:
+            label = self._ext_labels[ext] = f".{ext.lower()} files" if ext and _EXT_CHARS.issuperset(ext) else "files"
+        return label
 
 
 def clean(lines: list[str], text: str) -> list[str]:
@@ -65,17 +77,6 @@ def size_of(token: str) -> float | None:
     num = float(m.group(1).replace(",", "."))
     unit = m.group(2).upper()
     return num * 1024 ** ("KMGTPE".find(unit) + 1) if unit else num
-
-
-def ext_label(name: str) -> str:
-    """'.py files' for a name with an extension (a leading dot is a hidden file, not one), else 'files'."""
-    dot = name.rfind(".")
-    if dot <= 0 or name[dot - 1] == "/" or len(name) - dot > 11:
-        return "files"
-    ext = name[dot + 1:]
-    if not ext or not _EXT_CHARS.issuperset(ext):
-        return "files"
-    return f".{ext.lower()} files"
 
 
 def is_vendored(component: str) -> bool:

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-from headroom_cli.engines.listing.selection import ext_label, is_vendored, SECTION_CAP, Selection
+from headroom_cli.engines.listing.selection import is_vendored, SECTION_CAP, Selection
 
 # ancestors' bars and blanks, a connector, the entry (ASCII forms from tree --charset=ascii)
 LINE = re.compile(r"([│┃|\s]*)([├└┣┗][─━]{1,2}[─━┬┳]?\s|[|`+]--\s)(?=\S)(.*)$")
@@ -49,36 +49,38 @@ class TreeLines:
 
 
 def parse(sel: Selection) -> TreeLines:
-    """Entries and their columns; roots, the summary and error messages are kept."""
+    """Entries and their columns; roots, the summary and error messages are kept. A directory is an
+    entry followed by a deeper one (read bottom up, so the next line is known)."""
     lines, keep, label = sel.lines, sel.keep, sel.label
     n = len(lines)
     t = TreeLines(n)
     matches = list(map(LINE.match, lines))
     sel.check()
-    for i, m in enumerate(matches):
+    entry, pre, head, names, bare, is_dir = t.entry, t.pre, t.head, t.name, t.bare, t.is_dir
+    next_pre = -1  # the next line's connector column when it is an entry
+    for i in range(n - 1, -1, -1):
+        m = matches[i]
         if m is None:
             keep[i] = 1
             if not lines[i].strip():
                 label[i] = "blank lines"
+            next_pre = -1
             continue
-        t.entry[i] = 1
-        t.pre[i] = m.end(1)
-        t.head[i] = m.end(2)
-        name = t.name[i] = m.group(3)
+        entry[i] = 1
+        at = pre[i] = m.end(1)
+        head[i] = m.end(2)
+        name = names[i] = m.group(3)
         if name[0] == "[":
             name = _SIZE.sub("", name, 1)
         if " -> " in name:
             name = name.split(" -> ", 1)[0]
-        t.bare[i] = name.rstrip("/*=@|")
-    # directories: entries followed by a deeper entry
-    entry, pre = t.entry, t.pre
-    for i in range(n):
-        if entry[i]:
-            if i + 1 < n and entry[i + 1] and pre[i + 1] > pre[i]:
-                t.is_dir[i] = 1
-                label[i] = "directories"
-            else:
-                label[i] = ext_label(t.bare[i])
+        name = bare[i] = name.rstrip("/*=@|")
+        if next_pre > at:
+            is_dir[i] = 1
+            label[i] = "directories"
+        else:
+            label[i] = sel.ext_label(name)
+        next_pre = at
     return t
 
 

@@ -22,9 +22,9 @@ class Tally:
     path_text: int = 0
 
 
-def _tally(lines: list[str], deadline: float | None) -> tuple[Tally, list[re.Match[str] | None]]:
-    """The counts, and each line's ``path:N:`` match where its path is a path."""
-    t = Tally()
+def _tally_prefixed(lines: list[str], deadline: float | None, t: Tally) -> list[re.Match[str] | None]:
+    """Counts the non-blank lines and the ``path:N:`` ones; returns each line's ``path:N:`` match where
+    its path is a path (None elsewhere)."""
     pre: list[re.Match[str] | None] = [None] * len(lines)
     path_ok_of: dict[str, bool] = {}  # paths repeat: judge each once
     for i, ln in enumerate(lines):
@@ -42,7 +42,17 @@ def _tally(lines: list[str], deadline: float | None) -> tuple[Tally, list[re.Mat
             if ok:
                 pre[i] = m
                 t.prefixed += 1
-                continue
+    return pre
+
+
+def _tally_others(lines: list[str], pre: list[re.Match[str] | None], deadline: float | None, t: Tally) -> None:
+    """Counts the lines of the other formats among those that are not ``path:N:`` lines (only needed
+    when those do not settle it: the patterns cost more than the lines of a search with context)."""
+    for i, (ln, m) in enumerate(zip(lines, pre)):
+        if deadline is not None and not i % CHECK_EVERY and past(deadline):
+            raise EngineTimeout()
+        if not ln or ln == "--" or m is not None:
+            continue
         if heading.numbered(ln):
             t.bare += 1
         elif filelist.is_count(ln):
@@ -51,7 +61,6 @@ def _tally(lines: list[str], deadline: float | None) -> tuple[Tally, list[re.Mat
             t.path += 1
         elif filelist.PATH_TEXT.match(ln):
             t.path_text += 1
-    return t, pre
 
 
 def parse(lines: list[str], deadline: float | None = None) -> Parsed | None:
@@ -59,13 +68,15 @@ def parse(lines: list[str], deadline: float | None = None) -> Parsed | None:
     first = next((ln for ln in lines[:20] if ln.strip()), "")
     if first.startswith(('{"type":', '{"data":')):
         return rgjson.parse(lines, deadline)
-    t, pre = _tally(lines, deadline)
+    t = Tally()
+    pre = _tally_prefixed(lines, deadline, t)
     if not t.nonblank:
         return None
     if t.prefixed >= _MIN:
         p = prefixed.parse(lines, pre)
         if t.prefixed >= 0.3 * t.nonblank or t.prefixed + p.kind.count(C) + p.kind.count(S) >= 0.6 * t.nonblank:
             return p
+    _tally_others(lines, pre, deadline, t)
     if t.bare >= _MIN and t.bare >= 0.5 * t.nonblank:
         return heading.parse(lines)
     if t.count >= _MIN and t.count >= 0.6 * t.nonblank:

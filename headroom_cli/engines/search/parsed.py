@@ -34,7 +34,8 @@ class Parsed:
     summary: int = -1  # json mode: the line of the summary event
     headers: set[int] = field(default_factory=set)  # context lines that head the next match (git grep -p "path=N=")
     pattern: tuple[str, ...] = ()  # the searched pattern's words, lower-cased
-    _index: dict[str, int] = field(default_factory=dict, repr=False)
+    index: dict[str, int] = field(default_factory=dict, repr=False)  # path -> its index in paths
+    _texts: list[str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         n = len(self.lines)
@@ -45,18 +46,22 @@ class Parsed:
 
     def file(self, path: str) -> int:
         """The index of a path (or a group's name), given in order of first sight."""
-        f = self._index.get(path)
+        f = self.index.get(path)
         if f is None:
-            f = self._index[path] = len(self.paths)
+            f = self.index[path] = len(self.paths)
             self.paths.append(path)
         return f
 
     def known(self, path: str) -> int | None:
-        return self._index.get(path)
+        return self.index.get(path)
 
-    def body(self, i: int) -> str:
-        """A match or context line's text, without its path and number."""
-        return self.render[i][self.tstart[i]:] if i in self.render else self.lines[i][self.tstart[i]:]
+    def texts(self) -> list[str]:
+        """Each match or context line's text, without its path and number ('' for other lines); found once."""
+        if self._texts is None:
+            kind, tstart, render, lines = self.kind, self.tstart, self.render, self.lines
+            self._texts = [(render[i] if i in render else lines[i])[tstart[i]:] if kind[i] == M or kind[i] == C
+                           else "" for i in range(len(kind))]
+        return self._texts
 
     def done(self) -> Parsed:
         self.nmatch = self.kind.count(M)

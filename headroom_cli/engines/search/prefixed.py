@@ -15,11 +15,13 @@ _CONTEXT_SEP = re.compile(r"([-=])(\d+)\1")
 def parse(lines: list[str], pre: list[re.Match[str] | None]) -> Parsed:
     """``pre``: each line's match of ``LINE`` where its path is a path, else None."""
     p = Parsed(lines, "prefixed")
-    kind, fid, tstart, lnum = p.kind, p.fid, p.tstart, p.lnum
+    kind, fid, tstart, lnum, index = p.kind, p.fid, p.tstart, p.lnum, p.index
     for i, m in enumerate(pre):
         if m is not None:
             kind[i] = M
-            fid[i] = p.file(m.group(1))
+            path = m.group(1)
+            f = index.get(path)
+            fid[i] = f if f is not None else p.file(path)
             lnum[i] = int(m.group(2))
             tstart[i] = m.end()
     cur = ""

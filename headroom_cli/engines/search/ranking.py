@@ -3,7 +3,9 @@ paths hold one, and each unit's tier (the searched symbol's definition first, co
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
 
 from headroom_cli.engines.search.parsed import C, M, Parsed
 from headroom_cli.engines.search.symbols import COMMENT, definition, indent, TEST_PATH
@@ -34,6 +36,35 @@ class Units:
         return cls(members, ufile, {i: u for u, m in enumerate(members) for i in m}, by_file)
 
 
+@dataclass
+class _Texts:
+    """The match and context lines' texts, lower-cased and joined by newlines, so that finding a word
+    is one str.find per occurrence rather than a test per line (no question word holds a newline)."""
+
+    lines: list[int]  # the line each text comes from
+    starts: list[int]  # where each text starts in ``low``
+    low: str
+
+    @classmethod
+    def of(cls, p: Parsed) -> _Texts:
+        kind = p.kind
+        lines = [i for i in range(len(kind)) if kind[i] in (M, C)]
+        body = p.texts()
+        texts = [body[i].lower() for i in lines]
+        return cls(lines, list(accumulate(map((1).__add__, map(len, texts)), initial=0)), "\n".join(texts))
+
+    def holding(self, word: str) -> list[int]:
+        """The lines whose text holds ``word``, in order, each once."""
+        found: list[int] = []
+        low, starts = self.low, self.starts
+        at = low.find(word)
+        while at >= 0:
+            k = bisect_right(starts, at) - 1
+            found.append(self.lines[k])
+            at = low.find(word, starts[k + 1])
+        return found
+
+
 def query_scores(p: Parsed, units: Units, anchor: list[int], terms: tuple[str, ...]) -> tuple[dict[int, float],
                                                                                                bytearray]:
     """Per unit, the sum over the question words it holds of 1 / the lines holding the word (words in
@@ -43,9 +74,9 @@ def query_scores(p: Parsed, units: Units, anchor: list[int], terms: tuple[str, .
     path_hit = bytearray(nf)
     if not terms:
         return qscore, path_hit
-    low = [(i, p.body(i).lower()) for i in range(len(kind)) if kind[i] in (M, C)]
+    texts = _Texts.of(p)
     for t in terms:
-        hits = [i for i, s in low if t in s]
+        hits = texts.holding(t)
         m_hits = sum(1 for i in hits if kind[i] == M)
         if hits and m_hits <= max(2, COMMON * p.nmatch):
             w = 1.0 / len(hits)
@@ -81,13 +112,14 @@ def _line_tier(s: str, test: bool, pattern: tuple[str, ...]) -> int | None:
 def tiers(p: Parsed, units: Units, is_test: list[bool]) -> list[int]:
     """Each unit's tier: the best of its matches'."""
     out = [LAST] * len(units.members)
+    body = p.texts()
     for u, members in enumerate(units.members):
         if p.mode in ("files", "count"):
             out[u] = LAST if p.mode == "count" and p.lines[members[0]].endswith(":0") else PLAIN
             continue
         best = LAST
         for i in members:
-            t = _line_tier(p.body(i), is_test[units.file[u]], p.pattern)
+            t = _line_tier(body[i], is_test[units.file[u]], p.pattern)
             if t is not None:
                 best = min(best, t)
         out[u] = best

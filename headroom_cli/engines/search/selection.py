@@ -133,7 +133,8 @@ def select(p: Parsed, part: Part, terms: tuple[str, ...], deadline: float) -> by
     if past(deadline):
         raise EngineTimeout()
     is_test = ranking.test_files(p)
-    p.pattern = pattern_words(part, [p.body(i) for i in range(n) if kind[i] == M])
+    body = p.texts()
+    p.pattern = pattern_words(part, [body[i] for i in range(n) if kind[i] == M])
     tier = ranking.tiers(p, units, is_test)
     n_ctx = kind.count(C)
     pick = _Picker(units, keep, budget(p.nmatch + n_ctx) * p.nmatch // (p.nmatch + n_ctx))

@@ -53,15 +53,8 @@ _VALUE_OPTS = frozenset(
 
 def indent(s: str) -> int:
     """Columns of leading white space, a tab counting 4."""
-    n = 0
-    for ch in s:
-        if ch == " ":
-            n += 1
-        elif ch == "\t":
-            n += 4
-        else:
-            break
-    return n
+    lead = s[:len(s) - len(s.lstrip(" \t"))]
+    return len(lead) + 3 * lead.count("\t")
 
 
 def definition(s: str) -> str | None:
@@ -73,7 +66,7 @@ def definition(s: str) -> str | None:
         m = _METHOD.match(s)
         if m and m.group("name") not in _CONTROL:
             return m.group("name")
-    m = _FIELD_FUNC.match(s)
+    m = _FIELD_FUNC.match(s) if "func(" in s or ":" in s else None  # what either form needs
     if m:
         name = m.group("name") or m.group("name2")
         if name not in _CONTROL:
