@@ -61,17 +61,25 @@ class History:
     subjects: dict[int, str] = field(default_factory=dict)  # without the decoration
 
 
-def _commit_label(subject: str) -> str:
+def _commit_label(subject: str, labels: dict[str, str]) -> str:
+    """"merge commits", "fix commits" (a conventional type), else "commits"; ``labels``: those made so far."""
     if subject.startswith("Merge "):
         return "merge commits"
     c = CONVENTIONAL.match(subject)
-    return f"{c.group(1).lower()} commits" if c else "commits"
+    if c is None:
+        return "commits"
+    kind = c.group(1)
+    label = labels.get(kind)
+    if label is None:
+        label = labels[kind] = f"{kind.lower()} commits"
+    return label
 
 
 def parse(sel: Selection) -> History:
     """The commits; lines of something else (not graph lines or blanks) are kept."""
     keep, label = sel.keep, sel.label
     h = History()
+    labels: dict[str, str] = {}
     for i, s in enumerate(sel.lines):
         if not i % CHECK_EVERY:
             sel.check()
@@ -89,7 +97,7 @@ def parse(sel: Selection) -> History:
             subject = subject[d.end():]
         h.commits.append(i)
         h.subjects[i] = subject
-        label[i] = _commit_label(subject)
+        label[i] = _commit_label(subject, labels)
     return h
 
 

@@ -41,8 +41,8 @@ def _markers(lines: list[str], sel: Selection, part_id: str, tree: TreeLines | N
         j = keep.find(1, i)
         if j < 0:
             j = n
-        marker = line_marker(part_id, i + 1, j, counts(sel.label[i:j]))
-        if j - i >= MIN_RUN and _run_cost(lines, i, j, tree) > len(marker):
+        marker = line_marker(part_id, i + 1, j, counts(sel.label[i:j])) if j - i >= MIN_RUN else ""
+        if marker and _run_cost(lines, i, j, tree) > len(marker):
             markers[i] = (j, marker)
         else:
             keep[i:j] = b"\x01" * (j - i)
