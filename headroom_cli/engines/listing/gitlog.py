@@ -80,10 +80,11 @@ def parse(sel: Selection) -> History:
     keep, label = sel.keep, sel.label
     h = History()
     labels: dict[str, str] = {}
+    commits, subjects, match, decoration = h.commits, h.subjects, LINE.match, DECORATION.match
     for i, s in enumerate(sel.lines):
         if not i % CHECK_EVERY:
             sel.check()
-        m = LINE.match(s)
+        m = match(s)
         if not m:
             if not s.strip() or s.strip(_GRAPH_ONLY) == "":
                 label[i] = "graph lines" if s.strip() else "blank lines"
@@ -91,12 +92,12 @@ def parse(sel: Selection) -> History:
                 keep[i] = 1
             continue
         subject = m.group(3)
-        if subject[0] == "(" and (d := DECORATION.match(subject)):
+        if subject[0] == "(" and (d := decoration(subject)):
             if "tag: " in d.group(0):
                 h.tagged.append(i)  # git log --decorate: a release
             subject = subject[d.end():]
-        h.commits.append(i)
-        h.subjects[i] = subject
+        commits.append(i)
+        subjects[i] = subject
         label[i] = _commit_label(subject, labels)
     return h
 
