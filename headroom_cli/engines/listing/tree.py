@@ -176,7 +176,8 @@ def select(sel: Selection) -> TreeLines:
                 keep[x] = 1  # the one .json among the .ts files
     leaves = [x for a, b in runs for x in range(a, b)]
     if leaves:
-        keep[max(leaves, key=lambda x: (len(t.bare[x]), -x))] = 1  # the longest name stands out
+        lengths = [len(t.bare[x]) for x in leaves]
+        keep[leaves[lengths.index(max(lengths))]] = 1  # the longest name (the first of them) stands out
     return t
 
 
