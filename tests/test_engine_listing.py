@@ -320,6 +320,16 @@ def test_git_ls_files_and_permission_errors():
     assert "permission errors" in result.text
 
 
+def test_egg_info_inside_a_longer_directory_name_is_not_vendored():
+    # "pkg.egg-info-old" holds ".egg-info" but is no egg-info directory: its files are listed like any
+    # others (this once raised StopIteration looking for the vendored component)
+    paths = [f"./pkg.egg-info-old/notes/entry_{k:03d}.txt" for k in range(40)]
+    paths += [f"./build/pkg.egg-info/file_{k:02d}.txt" for k in range(20)]
+    text = "\n".join(["./pkg.egg-info-old", "./pkg.egg-info-old/notes"] + paths) + "\n"
+    result = check(text, [paths[0], paths[39]])
+    assert "build entries" in result.text  # a real vendored tree still folds
+
+
 def tree_ascii(seed: int = 6) -> tuple[str, list[str]]:
     r = random.Random(seed)
     out = ["."]
