@@ -51,8 +51,11 @@ def test_the_distribution_is_ours_and_every_self_reference_names_it():
             assert not name.startswith("headroom") or name == DISTRIBUTION, (extra, requirement)
             if name == DISTRIBUTION:  # a self-reference names extras that exist
                 assert set(requirement.split("[")[1].split("]")[0].split(",")) <= set(extras), requirement
+    import re
+
     for text in (REPO / "README.md", *REPO.glob("scripts/*"), *REPO.glob("headroom_cli/**/*.py")):
-        assert "headroom-cli" not in text.read_text(errors="replace"), text
+        # someone else's package: never installed, only named as not ours
+        assert not re.search(r"headroom-cli\[|install '?headroom-cli\b", text.read_text(errors="replace")), text
 
 
 def test_the_library_installs_without_the_proxy_and_the_cli_extra_brings_it():
@@ -128,3 +131,18 @@ def test_scripts_test_runs_the_library_tests_that_exist():
     script = (REPO / "scripts" / "test").read_text()
     listed = script.split("LIBRARY_TESTS=(")[1].split(")")[0].split()
     assert len(listed) >= 8 and all((REPO / name).is_file() for name in listed)
+
+
+def test_every_documented_install_line_names_extras_that_exist():
+    import re
+
+    extras = set(_pyproject()["optional-dependencies"])
+    readme = (REPO / "README.md").read_text()
+    lines = [line for line in readme.splitlines() if re.search(r"\bpipx? install\b", line)
+             and re.search(r"headroom-compress|install '?\.", line)]
+    assert len(lines) >= 8
+    named = set()
+    for line in lines:
+        for group in re.findall(r"(?:headroom-compress|\.)\[([a-z0-9,-]+)\]", line):
+            named |= set(group.split(","))
+    assert named <= extras and {"cli", "all", "sdk", "langchain", "litellm", "agno"} <= named
