@@ -124,3 +124,23 @@ def test_stats_statusline_and_dashboard_read_the_ledger(headroom_home):
     assert session in table and "testlog" in table
     board = headroom("dashboard", "--once", home=headroom_home).stdout
     assert "latest requests" in board and "claude-sonnet-4-5" in board
+
+
+def test_the_demos_hints_name_the_headroom_a_shell_can_run(tmp_path, monkeypatch):
+    from headroom_cli.demo import shell_command
+
+    script = tmp_path / "venv" / "bin" / "headroom"  # as scripts/demo runs it: .venv/bin/headroom
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(sys, "argv", [str(script), "demo"])
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert shell_command() == str(script)  # not on PATH: its path
+    monkeypatch.setenv("PATH", f"{script.parent}:/usr/bin:/bin")
+    assert shell_command() == "headroom"  # on PATH (an activated venv, pipx): its name
+    other = tmp_path / "elsewhere" / "headroom"  # someone else's `headroom` first on PATH
+    other.parent.mkdir()
+    other.write_text("#!/bin/sh\n")
+    other.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{other.parent}:{script.parent}")
+    assert shell_command() == str(script)
