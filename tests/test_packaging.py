@@ -97,7 +97,6 @@ def test_the_library_compresses_with_mitmproxy_unimportable(tmp_path):
 import headroom_cli
 from headroom_cli import compress, with_headroom, Headroom
 import headroom_cli.integrations.chat_messages, headroom_cli.store, headroom_cli.engines, headroom_cli.retrieve
-from headroom_cli.mcp import server
 log = "".join(f"tests/test_m.py::test_{i} PASSED\\n" for i in range(2000)) + "1 failed, 1999 passed in 3.2s\\n"
 messages = [{"role": "user", "content": "why does it fail?"},
             {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "pytest -v"}}]},
@@ -146,3 +145,22 @@ def test_every_documented_install_line_names_extras_that_exist():
         for group in re.findall(r"(?:headroom-compress|\.)\[([a-z0-9,-]+)\]", line):
             named |= set(group.split(","))
     assert named <= extras and {"cli", "all", "sdk", "langchain", "litellm", "agno"} <= named
+
+
+def test_without_tree_sitter_languages_the_code_engine_stands_aside_quietly(tmp_path):
+    # tree-sitter-languages has no build for Python 3.13, so the base install leaves it out there.
+    run = _python("""
+import logging
+sys.modules["tree_sitter_languages"] = None
+logging.basicConfig(level=logging.WARNING, format="LOG %(message)s")
+from headroom_cli.engines import Part
+from headroom_cli.pipeline import Pipeline
+from headroom_cli.warmup import warm_up
+warm_up()
+source = open("headroom_cli/library.py").read()
+outcome = Pipeline().run(Part(text=source, tool_name="Read", tool_input="headroom_cli/library.py"))
+print("kind", outcome.kind, outcome.text == source)
+""", tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "LOG" not in run.stderr, run.stderr  # neither the warm-up nor the pipeline warns
+    assert run.stdout.split() == ["kind", "None", "True"]
