@@ -84,10 +84,10 @@ def main() -> None:
         print(json.dumps({"python": args.python, "load_average_1m": load, "rows": [asdict(r) for r in rows]}, indent=1))
         return
     print(f"{args.python}, load average {load:.1f} on {os.cpu_count()} cores; seconds (— = failed or over {LIMIT_S} s)")
-    print(f"{'install line':<34} {'pip':>7} {'upgrade':>8} {'resolve':>8} {'install':>8}")
+    print(f"{'install line':<36} {'pip':>7} {'upgrade':>8} {'resolve':>8} {'install':>8}")
     for r in rows:
         cells = [f"{v:>8.1f}" if v is not None else f"{'—':>8}" for v in (r.upgrade_s, r.resolve_s, r.install_s)]
-        print(f"{r.line:<34} {r.pip:>7} {' '.join(cells)}")
+        print(f"{r.line:<36} {r.pip:>7} {' '.join(cells)}")
 
 
 if __name__ == "__main__":
