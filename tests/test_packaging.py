@@ -94,6 +94,7 @@ def _python(code: str, tmp_path: Path, *args: str) -> subprocess.CompletedProces
 
 def test_the_library_compresses_with_mitmproxy_unimportable(tmp_path):
     run = _python("""
+sys.modules["h11"] = sys.modules["httpx"] = None  # the proxy's relay needs these; the library must not
 import headroom_cli
 from headroom_cli import compress, with_headroom, Headroom
 import headroom_cli.integrations.chat_messages, headroom_cli.store, headroom_cli.engines, headroom_cli.retrieve
