@@ -44,6 +44,16 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _need_proxy(what: str) -> None:
+    from headroom_cli.extras import missing
+
+    from rich.markup import escape
+
+    problem = missing("mitmproxy", "cli", what)
+    if problem:
+        _fail(escape(problem))  # the extra's [brackets] are no markup
+
+
 def _setup_logging(to_file: Path | None = None) -> None:
     level = logging.DEBUG if _state["debug"] else logging.INFO
     root = logging.getLogger("headroom")
@@ -130,6 +140,7 @@ def proxy(
     import signal
     import threading
 
+    _need_proxy("headroom proxy")
     from headroom_cli.proxy.server import ProxyServer, ProxyStartError
     from headroom_cli.ui.banner import banner
     from headroom_cli.ui.format import percent, tokens
@@ -195,6 +206,7 @@ def wrap(
     the tool's own settings files. `cursor` (a desktop app) prints what to set in Cursor instead and
     runs the proxy in the foreground with the live dashboard until Ctrl-C.
     """
+    _need_proxy("headroom wrap")
     from headroom_cli.proxy.server import ProxyStartError
     from headroom_cli.ui.banner import banner
     from headroom_cli.wrap import loader, runner
@@ -474,6 +486,7 @@ def demo(
     fast: bool = typer.Option(False, "--fast", help="No pauses between requests."),
 ) -> None:
     """See it work with no API key: a mock upstream, the proxy, and a scripted agent session through it."""
+    _need_proxy("headroom demo")
     from headroom_cli.demo import run_demo
 
     raise typer.Exit(run_demo(out, pause=0.0 if fast else 0.6))

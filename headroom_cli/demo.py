@@ -9,7 +9,10 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
-import tempfile
+import os
+import shlex
+import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -21,7 +24,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from headroom_cli.config import Settings
+from headroom_cli.config import Settings, headroom_home
+from headroom_cli.db import private_dir
 from headroom_cli.markers import find_markers
 from headroom_cli.mock_upstream import MockUpstream, ToolStep
 from headroom_cli.proxy.server import ProxyServer
@@ -140,23 +144,46 @@ def _view(session: Session, proxy_url: str) -> Group:
     return Group(table)
 
 
+def demo_home() -> Path:
+    """The demo's state: a folder of its own inside Headroom's (so `headroom stats` stays the user's),
+    kept after the demo exits so that its `headroom retrieve` hint still works; each run starts it anew."""
+    home = headroom_home() / "demo"
+    shutil.rmtree(home, ignore_errors=True)
+    private_dir(home)
+    return home
+
+
+def shell_command() -> str:
+    """How a shell runs this same headroom: `headroom` when that is the one on PATH; else its path
+    (scripts/demo runs .venv/bin/headroom with no virtual environment active), or `python -m`."""
+    script = Path(sys.argv[0])
+    if script.name == "headroom" and script.is_file():
+        on_path = shutil.which("headroom")
+        if on_path and os.path.samefile(on_path, script):
+            return "headroom"
+        return shlex.quote(str(script.absolute()))
+    return f"{shlex.quote(sys.executable)} -m headroom_cli"
+
+
 def run_demo(console: Console, pause: float = 0.6) -> int:
     outputs = [step.output() for step in STEPS]
     script = [ToolStep(step.tool, step.input) for step in STEPS]
+    home, command = demo_home(), shell_command()
 
     console.print(Panel.fit(
         "[bold]headroom demo[/]: a coding agent's session, sent through the real proxy to a mock model.\n"
-        "No API key, no network, no Claude Code needed. State for this demo lives in a temporary folder.",
+        f"No API key, no network, no Claude Code needed. The demo's state stays in {home}.",
         border_style="cyan"))
-    with tempfile.TemporaryDirectory(prefix="headroom-demo-") as home, MockUpstream(script) as upstream:
+    with MockUpstream(script) as upstream:
         settings = Settings(host="127.0.0.1", port=0, anthropic_upstream=upstream.url, openai_upstream=upstream.url,
-                            compress=True, home=Path(home))
+                            compress=True, home=home)
         with ProxyServer(settings, session="demo") as proxy:
             session = _run_session(console, proxy, outputs, pause)
             proxy.recorder.flush()
             received = upstream.tool_results(upstream.requests[-1])
-            _show_before_after(console, proxy, outputs, received)
-    _show_how_to(console, session)
+            _show_before_after(console, proxy, outputs, received,
+                               f"HEADROOM_HOME={shlex.quote(str(home))} {command}")
+    _show_how_to(console, session, command)
     return 0
 
 
@@ -191,7 +218,8 @@ def _run_session(console: Console, proxy: ProxyServer, outputs: list[str], pause
     return session
 
 
-def _show_before_after(console: Console, proxy: ProxyServer, outputs: list[str], received: list[dict]) -> None:
+def _show_before_after(console: Console, proxy: ProxyServer, outputs: list[str], received: list[dict],
+                       command: str) -> None:
     for step, original, got in zip(STEPS, outputs, received):
         name = step.label
         compressed = got["text"]
@@ -214,9 +242,12 @@ def _show_before_after(console: Console, proxy: ProxyServer, outputs: list[str],
         console.print(Panel(Text(back.rstrip("\n"), overflow="fold"),
                             title=f"nothing is lost: `headroom retrieve {m.group('id')} --lines {first}-{first + 2}`",
                             border_style="cyan", title_align="left"))
+        console.print("Read it back yourself, now or later:", highlight=False)
+        console.print(f"  {command} retrieve {m.group('id')} --lines {first}-{first + 2}", markup=False,
+                      highlight=False, soft_wrap=True)
 
 
-def _show_how_to(console: Console, session: Session) -> None:
+def _show_how_to(console: Console, session: Session, command: str) -> None:
     before = sum(t.before for t in session.turns)
     after = sum(t.after for t in session.turns)
     from headroom_cli.tokens import dollars_for_input_tokens
@@ -227,8 +258,8 @@ def _show_how_to(console: Console, session: Session) -> None:
         f"at {MODEL} list price, uncached[/] (no prompt cache in the demo; tokens counted with cl100k_base).\n"
         "The model still got the failing test and its assertion, the FATAL line with its traceback, and the "
         "one failed invoice among 420; every omitted line stays retrievable.\n\n"
-        "[bold]Run it for real:[/]\n"
-        "  headroom wrap claude            # Claude Code, with its tool outputs compressed\n"
-        "  headroom proxy --port 8787      # any Anthropic/OpenAI client: ANTHROPIC_BASE_URL=http://127.0.0.1:8787\n"
-        "  headroom dashboard              # live savings in another terminal"
-    )
+        "[bold]Run it for real:[/]")
+    for line, why in ((f"{command} wrap claude", "Claude Code, with its tool outputs compressed"),
+                      (f"{command} proxy --port 8787", "any Anthropic/OpenAI client: ANTHROPIC_BASE_URL=http://127.0.0.1:8787"),
+                      (f"{command} dashboard", "live savings in another terminal")):
+        console.print(f"  {line:<30}  # {why}", markup=False, highlight=False, soft_wrap=True)

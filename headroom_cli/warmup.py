@@ -60,6 +60,8 @@ def _load_grammars() -> None:
     from headroom_cli.engines.code import parsing, reading
     from headroom_cli.engines.code.languages import LANGUAGES
 
+    if not parsing.available():  # no grammars to load (Python 3.13): the code engine stands aside
+        return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         for lang in LANGUAGES.values():

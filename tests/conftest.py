@@ -10,6 +10,15 @@ CORPUS = REPO.parent / "shared" / "corpus"
 
 
 @pytest.fixture(scope="session")
+def proxy_server_class():
+    """The proxy's ProxyServer, for tests that compare the library with it. The library's own venv
+    (scripts/test's Python 3.13 run against today's SDKs) installs no proxy: there they skip."""
+    pytest.importorskip("mitmproxy", reason="the proxy extra is not installed (a library-only run)")
+    from headroom_cli.proxy.server import ProxyServer
+    return ProxyServer
+
+
+@pytest.fixture(scope="session")
 def corpus_dir() -> Path:
     assert (CORPUS / "needles.json").is_file(), f"the shared corpus must sit beside the checkout at {CORPUS}"
     return CORPUS

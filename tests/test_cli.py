@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+from headroom_cli.demo import STEPS
 from headroom_cli.markers import find_markers
 
 from samples import FAILED_TEST, PYTEST_SUMMARY, pytest_verbose_log
@@ -75,8 +76,17 @@ def test_stats_statusline_and_dashboard_after_a_demo(headroom_home):
     assert demo.returncode == 0, demo.stderr[-2000:]
     assert "what the model read instead" in demo.stdout
     assert "nothing is lost" in demo.stdout
-    assert "headroom wrap claude" in demo.stdout
-    # The demo keeps its state in a temporary folder: the user's ledger stays empty.
+    # Its hints work once it has exited: the retrieve line names the demo's own HEADROOM_HOME, and
+    # each line runs this same headroom (here `python -m headroom_cli`, not on PATH).
+    hints = demo.stdout.splitlines()
+    retrieve = next(line.strip() for line in hints if " retrieve hr_" in line and line.startswith("  HEADROOM_HOME="))
+    assert retrieve.startswith(f"HEADROOM_HOME={headroom_home / 'demo'} {sys.executable} -m headroom_cli retrieve ")
+    back = subprocess.run(["bash", "-c", retrieve], capture_output=True, text=True, timeout=120)
+    assert back.returncode == 0 and len(back.stdout.splitlines()) == 3, back.stderr
+    assert any(back.stdout in step.output() for step in STEPS)  # three lines of what the agent read, verbatim
+    wrap = next(line.split("#")[0].strip() for line in hints if line.strip().endswith("with its tool outputs compressed"))
+    assert wrap == f"{sys.executable} -m headroom_cli wrap claude"
+    # The demo keeps its state in a folder of its own: the user's ledger stays empty.
     stats = json.loads(headroom("stats", "--json", home=headroom_home).stdout)
     assert stats["all_time"]["requests"] == 0 and stats["tokenizer"] == "cl100k_base"
     assert "no requests yet" in headroom("statusline", stdin="{}", home=headroom_home).stdout
@@ -114,3 +124,23 @@ def test_stats_statusline_and_dashboard_read_the_ledger(headroom_home):
     assert session in table and "testlog" in table
     board = headroom("dashboard", "--once", home=headroom_home).stdout
     assert "latest requests" in board and "claude-sonnet-4-5" in board
+
+
+def test_the_demos_hints_name_the_headroom_a_shell_can_run(tmp_path, monkeypatch):
+    from headroom_cli.demo import shell_command
+
+    script = tmp_path / "venv" / "bin" / "headroom"  # as scripts/demo runs it: .venv/bin/headroom
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(sys, "argv", [str(script), "demo"])
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert shell_command() == str(script)  # not on PATH: its path
+    monkeypatch.setenv("PATH", f"{script.parent}:/usr/bin:/bin")
+    assert shell_command() == "headroom"  # on PATH (an activated venv, pipx): its name
+    other = tmp_path / "elsewhere" / "headroom"  # someone else's `headroom` first on PATH
+    other.parent.mkdir()
+    other.write_text("#!/bin/sh\n")
+    other.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{other.parent}:{script.parent}")
+    assert shell_command() == str(script)

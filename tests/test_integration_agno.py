@@ -5,6 +5,7 @@ OpenAI and an Anthropic model, run and arun, streamed and not."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 
 import pytest
 from agno.agent import Agent
@@ -25,6 +26,11 @@ def _model(kind: str, url: str):
     return Claude(id="claude-sonnet-4-5", api_key="sk-ant-test", client_params={"base_url": url, "max_retries": 0})
 
 
+# agno 3 renamed agno 2's yield_run_response; the integration is tested on both.
+YIELD_RUN_OUTPUT = {"yield_run_output" if "yield_run_output" in inspect.signature(Agent.run).parameters
+                    else "yield_run_response": True}
+
+
 def _run(agent: Agent, mode: str) -> tuple[str, list]:
     """The answer, and the messages of the run as the agent keeps them."""
     if mode == "run":
@@ -36,13 +42,13 @@ def _run(agent: Agent, mode: str) -> tuple[str, list]:
 
     def split(events: list) -> tuple[str, list]:
         text = "".join(e.content or "" for e in events if getattr(e, "event", None) == "RunContent")
-        return text, events[-1].messages  # yield_run_response: the RunOutput comes last
+        return text, events[-1].messages  # yield_run_output: the RunOutput comes last
 
     if mode == "run stream":
-        return split(list(agent.run(QUESTION, stream=True, yield_run_response=True)))
+        return split(list(agent.run(QUESTION, stream=True, **YIELD_RUN_OUTPUT)))
 
     async def collect() -> list:
-        return [e async for e in agent.arun(QUESTION, stream=True, yield_run_response=True)]
+        return [e async for e in agent.arun(QUESTION, stream=True, **YIELD_RUN_OUTPUT)]
 
     return split(asyncio.run(collect()))
 

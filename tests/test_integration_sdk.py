@@ -17,7 +17,6 @@ from headroom_cli.config import Settings
 from headroom_cli.library import ANTHROPIC_MESSAGES, OPENAI_CHAT, OPENAI_RESPONSES
 from headroom_cli.markers import MARKER_RE
 from headroom_cli.mock_upstream import FINAL_PREFIX, MockUpstream
-from headroom_cli.proxy.server import ProxyServer
 
 from conversations import conversation
 
@@ -130,8 +129,9 @@ def test_the_upstream_gets_it_compressed_and_the_caller_gets_the_answer(api, mod
 
 
 @pytest.mark.parametrize("api", [ANTHROPIC_MESSAGES, OPENAI_CHAT, OPENAI_RESPONSES])
-def test_with_headroom_sends_the_request_headroom_proxy_would_send(api, upstream, headroom, log, tmp_path):
-    proxy = ProxyServer(Settings(host="127.0.0.1", port=0, anthropic_upstream=upstream.url,
+def test_with_headroom_sends_the_request_headroom_proxy_would_send(api, upstream, headroom, log, tmp_path,
+                                                                  proxy_server_class):
+    proxy = proxy_server_class(Settings(host="127.0.0.1", port=0, anthropic_upstream=upstream.url,
                                  openai_upstream=upstream.url, compress=True, home=tmp_path / "proxy",
                                  retrieval_tool=False)).start()
     try:

@@ -18,7 +18,6 @@ from headroom_cli.library import (ANTHROPIC_MESSAGES, OPENAI_CHAT, OPENAI_RESPON
                                   default_headroom)
 from headroom_cli.markers import MARKER_RE
 from headroom_cli.mock_upstream import MockUpstream
-from headroom_cli.proxy.server import ProxyServer
 from headroom_cli.prompt import anthropic_blocks
 from headroom_cli.tokens import count_tokens
 
@@ -54,13 +53,13 @@ def corpus_samples(corpus_dir: Path) -> list[dict]:
 
 
 @pytest.mark.parametrize("api", [ANTHROPIC_MESSAGES, OPENAI_CHAT, OPENAI_RESPONSES])
-def test_compress_sends_the_proxys_bytes_over_the_whole_corpus(api, corpus_samples, tmp_path):
+def test_compress_sends_the_proxys_bytes_over_the_whole_corpus(api, corpus_samples, tmp_path, proxy_server_class):
     # Independent state: the proxy decides in its HEADROOM_HOME, the library in its own, so equal bytes
     # mean the same request path, not a replayed decision. (The proxy's own retrieve tool is off: only
     # a proxy can answer its calls, so the library never offers it.)
     library = Headroom(_settings(tmp_path / "library"))
     with MockUpstream() as upstream:
-        proxy = ProxyServer(_settings(tmp_path / "proxy", upstream.url, retrieval_tool=False)).start()
+        proxy = proxy_server_class(_settings(tmp_path / "proxy", upstream.url, retrieval_tool=False)).start()
         try:
             compressed = 0
             for sample in corpus_samples:

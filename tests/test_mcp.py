@@ -88,6 +88,11 @@ def test_retrievals_are_counted_in_the_ledger_and_stats(compressed, headroom_hom
     assert shown.exit_code == 0 and json.loads(shown.stdout)["retrievals"]["all_time"] == 1
 
 
+def _is_error(result) -> bool:
+    """mcp 2.x spells CallToolResult's flag is_error; 1.x isError."""
+    return getattr(result, "is_error", None) or getattr(result, "isError", False)
+
+
 def test_the_server_speaks_mcp_over_stdio(compressed, headroom_home):
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
@@ -109,10 +114,10 @@ def test_the_server_speaks_mcp_over_stdio(compressed, headroom_home):
     tools, ok, missing = asyncio.run(asyncio.wait_for(talk(), 60))
     assert set(tools) == {"headroom_retrieve", "headroom_compress", "headroom_stats"}
     assert "marker" in tools["headroom_retrieve"].description and "--lines" in tools["headroom_retrieve"].description
-    assert not ok.isError
+    assert not _is_error(ok)
     a, b = int(marker.group("a")), int(marker.group("b"))
     assert ok.content[0].text == "".join(original.splitlines(keepends=True)[a - 1 : b])
-    assert missing.isError and "Do not retry" in missing.content[0].text
+    assert _is_error(missing) and "Do not retry" in missing.content[0].text
 
 
 # -- install / uninstall (no Claude Code on PATH: the documented files are edited) -------------------

@@ -17,7 +17,9 @@ try:
     from agno.models.base import Model
     from agno.models.message import Message
 except ImportError as exc:  # pragma: no cover - the optional extra is missing
-    raise ImportError("HeadroomAgnoModel needs agno: pip install 'headroom-cli[agno]'") from exc
+    from headroom_cli.extras import install_line
+
+    raise ImportError(f"HeadroomAgnoModel needs agno: {install_line('agno')}") from exc
 
 from headroom_cli.integrations.chat_messages import blocks, compress_tool_outputs, provider_of, tool_call, unblocks, usage
 from headroom_cli.ledger import Usage

@@ -18,7 +18,9 @@ try:
     from langchain_core.outputs import ChatGenerationChunk, ChatResult
     from pydantic import ConfigDict, Field
 except ImportError as exc:  # pragma: no cover - the optional extra is missing
-    raise ImportError("HeadroomChatModel needs langchain-core: pip install 'headroom-cli[langchain]'") from exc
+    from headroom_cli.extras import install_line
+
+    raise ImportError(f"HeadroomChatModel needs langchain-core: {install_line('langchain')}") from exc
 
 from headroom_cli.integrations.chat_messages import (blocks, compress_tool_outputs, provider_of, tool_call, unblocks,
                                                      usage)

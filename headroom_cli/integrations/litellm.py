@@ -17,7 +17,9 @@ from typing import Any
 try:
     from litellm.integrations.custom_logger import CustomLogger
 except ImportError as exc:  # pragma: no cover - the optional extra is missing
-    raise ImportError("HeadroomCallback needs litellm: pip install 'headroom-cli[litellm]'") from exc
+    from headroom_cli.extras import install_line
+
+    raise ImportError(f"HeadroomCallback needs litellm: {install_line('litellm')}") from exc
 
 from headroom_cli.integrations.sdk import _absorb
 from headroom_cli.ledger import Usage

@@ -129,6 +129,13 @@ def serve() -> None:
 
     Tools: headroom_retrieve (id, lines, pattern), headroom_compress (text, kind), headroom_stats.
     """
+    from headroom_cli.extras import missing
+
+    from rich.markup import escape
+
+    problem = missing("mcp", "mcp", "headroom mcp serve")
+    if problem:
+        _fail(escape(problem))  # the extra's [brackets] are no markup
     from headroom_cli.mcp.server import serve as run
 
     run()

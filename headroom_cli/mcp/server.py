@@ -10,6 +10,7 @@ The server ends when its stdin closes (the SDK), and also when whoever started i
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -99,16 +100,42 @@ def headroom_stats() -> str:
         ledger.close()
 
 
-def build_server():
-    from mcp.server.fastmcp import FastMCP
+def _server_classes():
+    """The server and its anticipated-failure error, in mcp 2.x (MCPServer) or 1.x (FastMCP)."""
+    try:
+        from mcp.server.mcpserver import MCPServer
+        from mcp.server.mcpserver.exceptions import ToolError
+    except ImportError:
+        from mcp.server.fastmcp import FastMCP as MCPServer
+        from mcp.server.fastmcp.exceptions import ToolError
+    return MCPServer, ToolError
 
-    server = FastMCP(SERVER_NAME, instructions=(
+
+def _saying_why(fn, tool_error):
+    """mcp 2.x shows the model only "Error executing tool" for an exception other than its ToolError
+    (1.x showed any message): the failures we mean the model to read are handed over as ToolError."""
+    from headroom_cli.db import DataError
+    from headroom_cli.retrieve import ToolFailure
+
+    @functools.wraps(fn)
+    def tool(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ToolFailure, DataError, ValueError) as exc:
+            raise tool_error(str(exc)) from exc
+
+    return tool
+
+
+def build_server():
+    server_class, tool_error = _server_classes()
+    server = server_class(SERVER_NAME, instructions=(
         "Headroom compresses long tool outputs and marks each omission with "
         "[headroom: … · retrieve hr_… --lines A-B]. Use headroom_retrieve with that ID and range to read "
         "what a marker hides."), log_level="WARNING")
     for fn, description in ((headroom_retrieve, RETRIEVE_DESCRIPTION), (headroom_compress, COMPRESS_DESCRIPTION),
                             (headroom_stats, STATS_DESCRIPTION)):
-        server.tool(name=fn.__name__, description=description, structured_output=False)(fn)
+        server.tool(name=fn.__name__, description=description, structured_output=False)(_saying_why(fn, tool_error))
     return server
 
 

@@ -18,17 +18,19 @@ import logging
 import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from headroom_cli.ledger import Ledger, RequestRecord, Totals, Usage
 from headroom_cli.pipeline import Outcome
 from headroom_cli.prompt import prompt_tokens
 from headroom_cli.proxy.cache_account import account
 from headroom_cli.proxy.own_overhead import own_overhead
-from headroom_cli.proxy.relay import Ticket
 from headroom_cli.proxy.retrieval import definition_text
 from headroom_cli.rewrite import RETRIEVED
 from headroom_cli.tokens import count_tokens, dollars_for_input_tokens
+
+if TYPE_CHECKING:  # the relay needs the proxy's packages (h11, httpx); the library records without it
+    from headroom_cli.proxy.relay import Ticket
 
 log = logging.getLogger("headroom.recorder")
 

@@ -36,7 +36,7 @@ class CodeEngine:
     name = "code"
 
     def detect(self, part: Part) -> float:
-        return detect.score(part)
+        return detect.score(part) if parsing.available() else 0.0
 
     def compress(self, part: Part, ctx: Context) -> Result | None:
         text = part.text

@@ -3,6 +3,8 @@ so that an output can be checked to have no error its input did not have."""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import re
 import threading
 import warnings
@@ -15,6 +17,12 @@ MAX_ERROR_ROWS_SHARE = 0.2  # a file with more of its lines inside syntax errors
 # the CPU time left, only as a backstop for a parse that would never end. The budget itself is the CPU
 # clock, checked once the parse returns, so a parse the idle machine finishes also finishes under load.
 PARSE_WALL_SLACK = 10
+
+
+@functools.cache
+def available() -> bool:
+    """tree-sitter-languages has wheels up to Python 3.12 only: without it the code engine stands aside."""
+    return importlib.util.find_spec("tree_sitter_languages") is not None
 
 
 _local = threading.local()  # a parser is not safe to share: the proxy compresses on worker threads
