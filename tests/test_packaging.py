@@ -53,7 +53,8 @@ def test_the_distribution_is_ours_and_every_self_reference_names_it():
                 assert set(requirement.split("[")[1].split("]")[0].split(",")) <= set(extras), requirement
     import re
 
-    for text in (REPO / "README.md", *REPO.glob("scripts/*"), *REPO.glob("headroom_cli/**/*.py")):
+    scripts = (path for path in REPO.glob("scripts/**/*") if path.is_file())
+    for text in (REPO / "README.md", *scripts, *REPO.glob("headroom_cli/**/*.py")):
         # someone else's package: never installed, only named as not ours
         assert not re.search(r"headroom-cli\[|install '?headroom-cli\b", text.read_text(errors="replace")), text
 
