@@ -216,6 +216,7 @@ def test_bench_logs_judges_a_sample_and_sizes_a_part():
     sys.modules["bench_logs"] = bench
     spec.loader.exec_module(bench)
     row = bench.judge_sample(DATA / "loghub" / "HDFS.log")
+    assert row["judge"] == "drain3"  # the independent judge, installed with the test extra (`bench`)
     assert row["routed"] == "logs" and row["set"] == "tuned" and 0 < row["after"] < row["tokens"]
     assert row["rare"] > 0 and row["rare_kept"] == row["rare"]
     part = bench.sized_part((DATA / "loghub" / "Linux.log").read_text(encoding="utf-8"), 5_000)
