@@ -10,6 +10,7 @@ its ``headroom_retrieve`` tool (the proxy answers those calls itself; see the RE
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import threading
@@ -182,6 +183,9 @@ class Headroom:
         self.shaper = RequestShaper(self.settings, self.store)
         self.ledger = Ledger.for_recording(self.settings.ledger_path)
         self.recorder = Recorder(self.ledger)
+        # A script that compresses and exits must still find its requests in `headroom stats`: the
+        # recorder writes on a daemon thread, so what waits is written at exit (within its deadline).
+        atexit.register(self.recorder.close)
 
     @classmethod
     def sharing(cls, settings: Settings, session: str, store: Store | None, pipeline: Pipeline, shaper: RequestShaper,

@@ -5,6 +5,7 @@ rows of the same ledger ``headroom stats`` reads."""
 from __future__ import annotations
 
 import http.client
+import os
 import json
 import subprocess
 import sys
@@ -172,3 +173,21 @@ def test_the_library_loads_only_when_asked():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert set(headroom_cli.__all__) >= {"compress", "with_headroom", "withHeadroom", "Headroom"}
+
+
+def test_a_script_that_compresses_and_exits_finds_its_request_in_stats(corpus_dir, headroom_home):
+    """The recorder writes on a daemon thread: what still waits when a script ends is written at exit."""
+    script = ("import sys\n"
+              "from headroom_cli.library import compress\n"
+              "sys.path.insert(0, sys.argv[1])\n"
+              "from conversations import conversation, ANTHROPIC_MESSAGES\n"
+              "log = open(sys.argv[2]).read()\n"
+              "compress(conversation(ANTHROPIC_MESSAGES, 'Which test failed?', 'pytest -v', log), model='claude-sonnet-4-5')\n")
+    env = {**os.environ, "HEADROOM_HOME": str(headroom_home)}
+    ran = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent),
+                          str(corpus_dir / "tests" / "pytest_verbose_more_itertools.txt")],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    stats = subprocess.run([sys.executable, "-m", "headroom_cli", "stats", "--json"], capture_output=True, text=True,
+                           env=env, timeout=60)
+    assert json.loads(stats.stdout)["all_time"]["requests"] == 1
