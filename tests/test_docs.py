@@ -67,6 +67,10 @@ def test_the_shell_snippets_run_as_the_page_says(page, tmp_path):
                          env=_headroom_on_path(tmp_path), capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, (run.stdout[-2000:], run.stderr[-3000:])
     assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    # The markers the page quotes from the output are the ones the output has.
+    quoted = re.findall(r"\[headroom: [^·\]`]+ · ", (REPO / page).read_text(encoding="utf-8"))
+    for marker in quoted:
+        assert marker in run.stdout, marker
 
 
 def test_the_readme_compress_snippet_prints_what_it_says(tmp_path):
