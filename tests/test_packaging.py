@@ -54,7 +54,8 @@ def test_the_distribution_is_ours_and_every_self_reference_names_it():
     import re
 
     scripts = (path for path in REPO.glob("scripts/**/*") if path.is_file())
-    for text in (REPO / "README.md", *scripts, *REPO.glob("headroom_cli/**/*.py")):
+    pages = (REPO / "README.md", *REPO.glob("docs/**/*.md"))
+    for text in (*pages, *scripts, *REPO.glob("headroom_cli/**/*.py")):
         # someone else's package: never installed, only named as not ours
         assert not re.search(r"headroom-cli\[|install '?headroom-cli\b", text.read_text(errors="replace")), text
 
@@ -138,15 +139,25 @@ def test_every_documented_install_line_names_extras_that_exist():
     import re
 
     extras = set(_pyproject()["optional-dependencies"])
-    readme = (REPO / "README.md").read_text()
-    lines = [line for line in readme.splitlines() if re.search(r"\bpipx? install\b", line)
-             and re.search(r"headroom-compress|install '?\.", line)]
-    assert len(lines) >= 8
-    named = set()
-    for line in lines:
-        for group in re.findall(r"(?:headroom-compress|\.)\[([a-z0-9,-]+)\]", line):
-            named |= set(group.split(","))
-    assert named <= extras and {"cli", "all", "sdk", "langchain", "litellm", "agno"} <= named
+
+    def extras_named(page: str, least: int) -> set[str]:
+        text = (REPO / page).read_text()
+        lines = [line for line in text.splitlines() if re.search(r"\bpipx? install\b", line)
+                 and re.search(r"headroom-compress|install '?\.", line)]
+        assert len(lines) >= least, page
+        named = set()
+        for line in lines:
+            for group in re.findall(r"(?:headroom-compress|\.)\[([a-z0-9,-]+)\]", line):
+                named |= set(group.split(","))
+        assert named <= extras, (page, named - extras)
+        return named
+
+    integrations = {"sdk", "langchain", "litellm", "agno"}
+    assert {"cli", "all", "sdk"} <= extras_named("README.md", 5)
+    assert {"cli", "all"} <= extras_named("docs/install.md", 5)
+    assert integrations <= extras_named("docs/library.md", 4)
+    for page in REPO.glob("docs/**/*.md"):
+        extras_named(str(page.relative_to(REPO)), 0)
 
 
 def test_without_tree_sitter_languages_the_code_engine_stands_aside_quietly(tmp_path):

@@ -21,14 +21,14 @@ URL = "http://127.0.0.1:4321"
 
 
 @pytest.mark.parametrize("name", loader.available())
-def test_every_wrapper_file_loads_and_the_readme_documents_it(name):
+def test_every_wrapper_file_loads_and_the_manual_documents_it(name):
     wrapper = loader.load(name)
     assert wrapper.name == name
     wrapper.render(URL, "s", "/h")  # every placeholder it uses is known
     if wrapper.mode == loader.FOREGROUND:
         assert wrapper.instructions.format(**wrapper.values(URL, openai_upstream="o", anthropic_upstream="a"))
-    readme = (REPO / "README.md").read_text()
-    assert f"wrappers/{name}.toml" in readme
+    manual = (REPO / "docs" / "wrap.md").read_text()
+    assert f"wrappers/{name}.toml" in manual
 
 
 @pytest.mark.parametrize("args, environ, chosen, unserved", [

@@ -1,5 +1,5 @@
 """The Vercel AI SDK (TypeScript; `ai`, `@ai-sdk/anthropic`, `@ai-sdk/openai`, installed by scripts/test into
-.cache/npm) set up as the README says, `baseURL` at `headroom proxy`, against the local mock upstream.
+.cache/npm) set up as docs/typescript.md says, `baseURL` at `headroom proxy`, against the local mock upstream.
 
 A real agent loop in Node: the mock model asks for the script's Bash tool, the tool returns a long
 pytest log, the SDK sends it back through the proxy. For Anthropic Messages, OpenAI Responses (the SDK's
@@ -31,7 +31,7 @@ import { createOpenAI } from "@ai-sdk/openai";
 import { z } from "zod";
 import fs from "node:fs";
 
-const baseURL = process.env.HEADROOM_PROXY + "/v1";  // as the README says
+const baseURL = process.env.HEADROOM_PROXY + "/v1";  // as docs/typescript.md says
 const anthropic = createAnthropic({ baseURL, apiKey: "sk-ant-test" });
 const openai = createOpenAI({ baseURL, apiKey: "sk-test" });
 const log = fs.readFileSync(process.env.TOOL_OUTPUT, "utf8");
