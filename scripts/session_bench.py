@@ -259,10 +259,10 @@ class UnawarePipeline(Pipeline):
 
     query: str | None = None
 
-    def run(self, part: Part) -> Outcome:
+    def run(self, part: Part, focus=None) -> Outcome:
         if len(part.text) < self.min_chars:
             return Outcome(part.text, part.text)
-        return self._compress(replace(part, query=self.query))
+        return self._compress(replace(part, query=self.query, focus=focus() if focus is not None else None))
 
 
 # -- replay ----------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ def test_session_bench_json_on_short_sessions():
     assert on["input_tokens"] < 0.5 * off["input_tokens"] and on["saving_vs_off"] >= 0.5
     assert on["hit_rate_vs_off"] >= -1.0 and on["cache_warnings"] == 0
     assert unaware["cache_hit_rate"] < on["cache_hit_rate"] and unaware["dollars"] > on["dollars"]
+    assert unaware["input_tokens"] < 0.5 * off["input_tokens"]  # it compresses as much: only the cache rules differ
     # The big outputs early in the overflow session are refused without Headroom and fit with it.
     assert rows[("overflow", "off")]["failed_at"] is not None
     assert rows[("overflow", "on")]["completed"] == 10 and rows[("overflow", "on")]["separated_calls"] == 0
