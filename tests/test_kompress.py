@@ -76,6 +76,8 @@ def test_without_torch_kompress_is_not_registered_and_says_so_in_one_line(tmp_pa
     assert done.stderr.strip().count("\n") == 0, done.stderr
     assert "Kompress is off" in done.stderr and "headroom-compress[ml]" in done.stderr
     assert "torch" not in sys.modules  # nothing imported torch on the way
+    plain = _cli("compress", str(src), env={"HEADROOM_HOME": str(tmp_path)})  # as before Kompress: no word of it
+    assert plain.returncode == 0 and plain.stderr == "" and "kompress" not in plain.stdout.lower()
 
 
 def test_engine_option_forces_one_engine_and_rejects_unknown_names(tmp_path):

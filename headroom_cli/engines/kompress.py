@@ -1,11 +1,14 @@
 """Registers the Kompress engine (headroom_cli/kompress/) when torch and transformers are installed.
 
-Without them nothing is registered and nothing else changes; this says so once, at info level.
+Without them nothing is registered and nothing else changes. That is said once: at info level when
+HEADROOM_KOMPRESS=on asked for it, else at debug level (the proxy's terminal shows info records, and
+an install without the extra must look exactly as it did before Kompress existed).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 
 from headroom_cli.engines import register
 from headroom_cli.kompress import missing
@@ -16,4 +19,5 @@ if _why_off is None:
 
     register(KompressEngine())
 else:
-    logging.getLogger("headroom.kompress").info(_why_off)
+    asked = os.environ.get("HEADROOM_KOMPRESS", "").strip().lower() in ("1", "on", "yes", "true")
+    logging.getLogger("headroom.kompress").log(logging.INFO if asked else logging.DEBUG, _why_off)
