@@ -89,6 +89,16 @@ def commands(tiny: bool = False) -> dict[str, list[str]]:
         "help": [f"{py} --help", "git help -a", f"{py} -m pip --help", "gcc --help", "ls --help", "grep --help",
                  "find --help", "tar --help", "curl --help all", "openssl help"],
         "file": [f"file {shlex.quote(str(d))}/*" for d in pkgs[:10]],
+        "pytest": [f"{py} -m pytest -v -p no:cacheprovider {shlex.quote(str(STDLIB / 'test' / (t + '.py')))}"
+                   for t in UNITTESTS[:8]],
+        "pytest-failing": [f"cd $(mktemp -d) && printf %s {shlex.quote(FAILING.format(m=m, t=t, v=i, w=i * 2))} > "
+                           f"test_k.py && cp {shlex.quote(str(STDLIB / 'test' / (t + '.py')))} . && "
+                           f"{py} -m pytest -v -p no:cacheprovider test_k.py {t}.py" for i, (m, t) in
+                           enumerate(zip(MODULES[6:12], UNITTESTS[6:12]), 3)],
+        "git-diff": [f"{git} diff HEAD~{k + 3} HEAD~{k}" for k in range(0, 90, 6)],
+        "python-info": [f"{py} -m sysconfig", f"{py} -m site", f"{py} -m pip debug --verbose", "ps aux", "df -h",
+                        "mount", f"{py} -m pip check", "locale -a", "ulimit -a; getconf -a"],
+        "json-tool": [f"{py} -m json.tool {shlex.quote(str(j))}" for j in sorted(SITE.glob("*/*.json"))[:8]],
         # held out: programs and formats no training sample comes from
         "heldout:man": [f"man -P cat {c}" for c in ("bash", "git-rebase", "tar", "rsync", "ssh", "find", "gcc")],
         "heldout:openssl": [f"openssl x509 -text -noout -in {shlex.quote(str(SITE / 'certifi' / 'cacert.pem'))}",
