@@ -157,6 +157,20 @@ def test_forced_through_the_pipeline_on_prose_the_output_never_grows():
             assert expand(outcome.text, text) == text
 
 
+def test_line_scores_rank_the_error_first_or_say_kompress_is_off():
+    from headroom_cli.kompress import line_scores
+
+    lines = fixed_input().split("\n")
+    scores = line_scores(lines)
+    if not HAVE_ML:
+        assert scores is None
+        return
+    assert len(scores) == len(lines) and all(0.0 <= p <= 1.0 for p in scores)
+    error = next(i for i, line in enumerate(lines) if line.startswith("ERROR:"))
+    routine = [p for line, p in zip(lines, scores) if "compiling module" in line]
+    assert scores[error] > max(routine)
+
+
 if __name__ == "__main__":  # after retraining: python tests/test_kompress.py writes the golden output
     GOLDEN.parent.mkdir(parents=True, exist_ok=True)
     GOLDEN.write_text(json.dumps({"fixed_input": _kompress(fixed_input()).text}, indent=1) + "\n")

@@ -62,3 +62,13 @@ def load(path: Path):
             torch.set_num_threads(1)  # the same sums in the same order on any machine and load
             _models[path] = AutoModel.from_pretrained(str(path)).eval()
         return _models[path]
+
+
+def line_scores(lines: list[str], terms: tuple[str, ...] = ()) -> list[float] | None:
+    """Each line's keep probability, for an engine that must drop and wants a ranking (None when
+    Kompress is off: the caller keeps its own order). ``terms``: the query's words (base.part_terms)."""
+    if missing() is not None or not lines:
+        return None
+    from headroom_cli.kompress.engine import scores
+
+    return scores(lines, terms, model_dir())[0]
