@@ -310,6 +310,21 @@ def _check_kind(kind: str) -> None:
         _fail(f"--kind {kind!r} is not a kind Headroom knows; use one of: {', '.join(KINDS)}", 2)
 
 
+def _check_engine(name: str) -> None:
+    """--engine must name a registered engine; Kompress without its extra says how to get it."""
+    from rich.markup import escape
+
+    from headroom_cli import engines
+    from headroom_cli.kompress import missing
+
+    if engines.get(name) is not None:
+        return
+    if name == "kompress":
+        _fail(escape(missing() or "Kompress is off"), 2)  # the extra's [brackets] are no markup
+    _fail(f"--engine {name!r} is not an engine Headroom has; use one of: "
+          + ", ".join(engine.name for engine in engines.registered()), 2)
+
+
 @app.command()
 def compress(
     path: str = typer.Argument("-", help="A file to compress, or - for standard input."),
@@ -318,6 +333,7 @@ def compress(
     as_json: bool = typer.Option(False, "--json", help='Print {"kind","engine","tokens_before","tokens_after","ccr_ids","text"}.'),
     explain: bool = typer.Option(False, "--explain", help="Also print (to stderr) each engine's score, the route taken and why."),
     code_min_lines: Optional[int] = typer.Option(None, "--code-min-lines", min=0, help="Source files with fewer lines stay verbatim (env HEADROOM_CODE_MIN_LINES; default 200; 0: compress any size)."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="Run this engine only, whatever the router would choose (e.g. kompress, text, logs)."),
 ) -> None:
     """Run the compression pipeline on one input and print the result.
 
@@ -330,6 +346,8 @@ def compress(
 
     if kind is not None:
         _check_kind(kind)
+    if engine is not None:
+        _check_engine(engine)
     try:
         code_min_lines = code_min_lines_setting(code_min_lines)
         budget_s = part_budget_ms_setting() / 1000  # the same guard as the proxy's
@@ -351,10 +369,10 @@ def compress(
     if explain:
         from headroom_cli.ui.explain import explanation
 
-        outcome, why = Pipeline(code_min_lines=code_min_lines, part_budget_s=budget_s).explain(part)
+        outcome, why = Pipeline(code_min_lines=code_min_lines, part_budget_s=budget_s, engine=engine).explain(part)
         err.print(explanation(why, outcome))
     else:
-        outcome = Pipeline(code_min_lines=code_min_lines, part_budget_s=budget_s).run(part)
+        outcome = Pipeline(code_min_lines=code_min_lines, part_budget_s=budget_s, engine=engine).run(part)
     if outcome.part_id:
         outcome = _keep_original(outcome, part, code_min_lines, budget_s)
     if as_json:

@@ -85,8 +85,10 @@ def part_hash(text: str) -> str:
 
 class Pipeline:
     def __init__(self, *, min_chars: int = MIN_CHARS, part_budget_s: float | None = None, memo_size: int = 256,
-                 frozen: FrozenDecisions | None = None, lossy: bool = True, code_min_lines: int | None = None):
-        """``lossy=False``: only lossless results are used (no markers), for when omitted content
+                 frozen: FrozenDecisions | None = None, lossy: bool = True, code_min_lines: int | None = None,
+                 engine: str | None = None):
+        """``engine``: only that engine runs, whatever the scores (``headroom compress --engine``).
+        ``lossy=False``: only lossless results are used (no markers), for when omitted content
         could not be stored, so a marker could never be redeemed. ``code_min_lines``: source files
         shorter than this stay verbatim (None: HEADROOM_CODE_MIN_LINES or its default).
         ``part_budget_s``: engine CPU seconds per part (None: HEADROOM_PART_BUDGET_MS or its default)."""
@@ -95,6 +97,7 @@ class Pipeline:
         self.lossy = lossy
         self.part_budget_s = part_budget_s if part_budget_s is not None else _budget_from_environment()
         self.frozen = frozen
+        self.only = engine
         self._memo: OrderedDict[tuple[str, str | None], Outcome] = OrderedDict()
         self._memo_size = memo_size
         self._lock = threading.Lock()  # guards the memo and the table of parts in flight
@@ -109,6 +112,9 @@ class Pipeline:
         return self._sure(part, fallback=False) + self._sure(part, fallback=True)
 
     def _sure(self, part: Part, fallback: bool) -> list[Engine]:
+        if self.only is not None:  # forced: asked once, as a specialised engine, whatever it scores
+            forced = engines.get(self.only)
+            return [forced] if forced is not None and not fallback else []
         scored = [(engine.detect(part), engine.name, engine) for engine in engines.registered()
                   if getattr(engine, "fallback", False) is fallback]
         return [engine for score, _, engine in sorted(scored, key=lambda s: (-s[0], s[1])) if score >= MIN_SCORE]

@@ -20,7 +20,8 @@ def test_wheel_carries_wrappers_demo_data_and_the_console_script(tmp_path):
     assert len(wrappers) >= 5  # claude, aider, codex, cursor, command
     for needed in (*wrappers, "headroom_cli/demo_data/pytest_run.txt.gz",
                    "headroom_cli/demo_data/billing_api.log.gz", "headroom_cli/engines/testlog/__init__.py",
-                   "headroom_cli/mock_upstream.py"):
+                   "headroom_cli/mock_upstream.py", "headroom_cli/models/kompress/config.json",
+                   "headroom_cli/models/kompress/model.safetensors"):
         assert needed in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "headroom = headroom_cli.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
