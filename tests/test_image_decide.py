@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from headroom_cli.images import decide, tokens
-from tests.image_samples import photo_jpeg, small_png, terminal_png
+from image_samples import photo_jpeg, small_png, terminal_png
 
 
 @pytest.fixture(scope="module")
