@@ -55,6 +55,16 @@ def media_type_of(data: bytes) -> str | None:
     return None
 
 
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from the header alone (no pixels decoded); None for what pillow cannot read."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return Image.open(io.BytesIO(data)).size
+    except Exception:
+        return None
+
+
 def is_screen(image: Image.Image) -> bool:
     return colour_share(image) >= SCREEN_SHARE
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from headroom_cli.images import decide as deciding
+from headroom_cli.images import tokens
 from headroom_cli.markers import ccr_id, marker
 from headroom_cli.pipeline import Outcome, Pipeline
 
@@ -166,6 +167,19 @@ def describe(decision: deciding.Decision) -> str:
     return (f"image {w}x{h} ({decision.kind}) sent as {nw}x{nh} {_FORMAT.get(decision.media_type, decision.media_type)}"
             + (" detail low" if decision.detail else "")
             + f", {decision.tokens_before:,} → {decision.tokens_after:,} image tokens; original")
+
+
+def billed_data_image(block: dict[str, Any], provider: str) -> int:
+    """What one image block bills (0 for a URL image or bytes that are not an image): read from its header."""
+    api = {"image": "anthropic-messages", "image_url": "openai-chat", "input_image": "openai-responses"}.get(block.get("type"))
+    found = ImageSlot([block], 0, api).read() if api else None
+    if found is None:
+        return 0
+    try:
+        size = deciding.image_size(base64.b64decode(found[0], validate=True))
+    except (binascii.Error, ValueError):
+        return 0
+    return tokens.billed(provider, *size, found[1]) if size else 0
 
 
 def tokens_of(outcome: Outcome) -> tuple[int, int] | None:
