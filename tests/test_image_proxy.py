@@ -20,6 +20,7 @@ from test_image_requests import anthropic_body, chat_body, responses_body
 from test_proxy import ANTHROPIC_HEADERS, OPENAI_HEADERS, _proxy, _send
 
 SCREEN = base64.b64encode(terminal_png()).decode()
+SCREEN_1280 = base64.b64encode(terminal_png(1280, 800)).decode()
 PHOTO = base64.b64encode(photo_jpeg()).decode()
 
 
@@ -48,11 +49,11 @@ def _received_sizes(body: dict) -> list[tuple[int, int]]:
 @pytest.mark.parametrize("path,body,headers,provider,share", [
     ("/v1/messages", anthropic_body(SCREEN, in_tool_result=True), ANTHROPIC_HEADERS, "anthropic", 0.6),
     ("/v1/messages", anthropic_body(PHOTO, "image/jpeg"), ANTHROPIC_HEADERS, "anthropic", 0.4),
-    ("/v1/chat/completions", chat_body(SCREEN), OPENAI_HEADERS, "openai", 0.6),
+    ("/v1/chat/completions", chat_body(SCREEN_1280), OPENAI_HEADERS, "openai", 0.6),
     ("/v1/responses", responses_body(PHOTO, "image/jpeg"), OPENAI_HEADERS, "openai", 0.4),
 ], ids=["anthropic-screen", "anthropic-photo", "chat-screen", "responses-photo"])
 def test_billed_image_tokens_fall_and_history_stays_byte_identical(proxy, upstream, path, body, headers, provider, share):
-    original = SCREEN if share == 0.6 else PHOTO
+    original = (SCREEN if provider == "anthropic" else SCREEN_1280) if share == 0.6 else PHOTO
     before = tokens.billed(provider, *Image.open(io.BytesIO(base64.b64decode(original))).size)
     for _ in range(2):
         status, _, _ = _send(proxy.port, "POST", path, json.dumps({**body, "max_tokens": 64}).encode(), headers)

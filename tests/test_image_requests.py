@@ -22,6 +22,7 @@ from headroom_cli.store import Store
 from image_samples import photo_jpeg, small_png, terminal_png
 
 SCREEN = base64.b64encode(terminal_png()).decode()
+SCREEN_HD_READY = base64.b64encode(terminal_png(1280, 800)).decode()  # one OpenAI bills 40% less for
 PHOTO = base64.b64encode(photo_jpeg()).decode()
 SMALL = base64.b64encode(small_png()).decode()
 
@@ -100,16 +101,18 @@ def store(tmp_path):
 
 @pytest.mark.parametrize("path,make", SHAPES, ids=IDS)
 def test_every_shape_is_compressed_with_a_marker_beside_the_image(path, make, store):
-    result = _rewrite(path, make(SCREEN), store)
+    screen = SCREEN if path == "/v1/messages" else SCREEN_HD_READY
+    result = _rewrite(path, make(screen), store)
     sent = json.loads(result.body)
     [(data, holder)] = _images(sent)
-    assert Image.open(io.BytesIO(data)).format == "WEBP" and len(data) < len(base64.b64decode(SCREEN))
+    assert Image.open(io.BytesIO(data)).format == "WEBP" and len(data) < len(base64.b64decode(screen))
     markers = [m for b in holder if isinstance(b, dict) and isinstance(b.get("text"), str) for m in find_markers(b["text"])]
-    assert [m["id"] for m in markers] == [ccr_id(SCREEN)]
-    assert store.get(ccr_id(SCREEN)) == SCREEN  # the original, redeemable
+    assert [m["id"] for m in markers] == [ccr_id(screen)]
+    assert store.get(ccr_id(screen)) == screen  # the original, redeemable
     provider = "anthropic" if path == "/v1/messages" else "openai"
     before, after = tokens_of(next(o for o in result.outcomes if o.engine == "image"))
-    assert before == tokens.billed(provider, 1920, 1080) and after <= 0.6 * before
+    assert before == tokens.billed(provider, *Image.open(io.BytesIO(base64.b64decode(screen))).size)
+    assert after <= 0.6 * before
     if path == "/v1/messages":
         assert '"media_type": "image/webp"' in json.dumps(sent)
 

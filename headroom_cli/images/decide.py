@@ -22,7 +22,10 @@ from headroom_cli.images import tokens
 MIN_PIXELS = 300_000  # smaller images stay as they are: little to save, and small text is fragile
 SCREEN_SHARE = 0.5  # 8 commonest colours hold at least this share of the sample: a screen
 SAMPLE = 96  # the colour sample's side, in pixels
-SCREEN_BUDGET, SCREEN_FLOOR = 0.6, 0.5  # bill <= 60% of the original; never under 50% of the provider's size
+# Screens: bill <= 60% of the original, never below 59% of its linear size: at that scale OCR of the
+# compressed page screenshots recovered 98-99% of what it read on the originals, at 47% only 88-95%
+# (scripts/bench_images.py). Photos: bill <= 35%, down to a tenth of the size.
+SCREEN_BUDGET, SCREEN_FLOOR = 0.6, 0.59
 PHOTO_BUDGET, PHOTO_FLOOR = 0.35, 0.1
 JPEG_QUALITY = 80
 MAX_PIXELS = 50_000_000  # past this an image is not decoded (a decompression bomb, or not worth the time)
@@ -77,23 +80,26 @@ def colour_share(image: Image.Image) -> float:
 
 
 def target_size(provider: str, width: int, height: int, screen: bool, detail: str | None) -> tuple[int, int]:
-    """The largest size (never larger than now) that bills within the kind's budget, no smaller than
-    its floor (a share of the size the provider would use anyway)."""
+    """The largest size (never larger than the provider would use) that bills within the kind's budget;
+    failing that, the one that bills least, no smaller than the kind's floor (a share of the original's
+    size: screens keep their text legible, see SCREEN_FLOOR)."""
     if provider == tokens.OPENAI and (detail == "low" or not screen):
         return _fit(width, height, 512, 512)  # all a low-detail image is ever seen at
     budget, floor = (SCREEN_BUDGET, SCREEN_FLOOR) if screen else (PHOTO_BUDGET, PHOTO_FLOOR)
     before = tokens.billed(provider, width, height, detail)
     seen = tokens.anthropic_size(width, height) if provider == tokens.ANTHROPIC else tokens.openai_size(width, height)
-    lowest = floor * seen[0] / width
-    best = seen
+    cheapest, least = seen, tokens.billed(provider, *seen, detail)
     for step in range(100, 0, -1):
         scale = step / 100 * seen[0] / width
-        if scale < lowest:
+        if scale < floor:
             break
-        best = (max(1, round(width * scale)), max(1, round(height * scale)))
-        if tokens.billed(provider, *best, detail) <= budget * before:
-            return best
-    return best
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        billed = tokens.billed(provider, *size, detail)
+        if billed <= budget * before:
+            return size
+        if billed < least:
+            cheapest, least = size, billed
+    return cheapest
 
 
 def _fit(width: int, height: int, box_w: int, box_h: int) -> tuple[int, int]:
@@ -121,7 +127,7 @@ def decide(data: bytes, provider: str, detail: str | None = None) -> Decision:
     kind = "screen" if screen else "photo"
     new_size = target_size(provider, *image.size, screen, detail)
     new_detail = "low" if provider == tokens.OPENAI and not screen and detail != "low" else None
-    out, new_media = _encode(_resized(image, new_size), screen)
+    out, new_media = _encode(_resized(image, new_size), screen, len(data))
     after = tokens.billed(provider, *new_size, new_detail or detail)
     if after > before or len(out) >= len(data):
         return Decision(data, media, kind, size, size, before, before, False)
@@ -146,12 +152,17 @@ def _resized(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return image
 
 
-def _encode(image: Image.Image, screen: bool) -> tuple[bytes, str]:
-    """Fixed encoder settings, no metadata: the same pixels always give the same bytes."""
+def _encode(image: Image.Image, screen: bool, limit: int) -> tuple[bytes, str]:
+    """Fixed encoder settings, no metadata: the same pixels always give the same bytes. A screen is
+    lossless unless that takes ``limit`` bytes or more (resampled anti-aliased text has many shades), then
+    WebP at quality 90."""
     buffer = io.BytesIO()
     if screen or image.mode == "RGBA":
         # method 1 / quality 20: within 3% of the smallest lossless WebP on screens, at a twentieth of its time
         image.save(buffer, "WEBP", lossless=True, quality=20, method=1, exact=False)
+        if buffer.tell() >= limit:
+            buffer = io.BytesIO()
+            image.save(buffer, "WEBP", quality=90, method=1)
         return buffer.getvalue(), "image/webp"
     image.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=False, subsampling="4:2:0")
     return buffer.getvalue(), "image/jpeg"
