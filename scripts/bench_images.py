@@ -10,7 +10,9 @@ The corpus is built in --corpus (a temporary folder by default) from what this m
 A source that is missing here is skipped and said so. Legibility: tesseract (Debian `tesseract-ocr`,
 through pytesseract) reads the original and the compressed image scaled back to the original's size;
 "ocr" is the share of the original's recovered characters (whitespace ignored) that the compressed
-one's text matches in order (difflib). "ocr@sent" reads the compressed image at the size it is sent.
+one's text matches in order (difflib). "ocr@sent" reads the compressed image at the size it is sent;
+"ocr/seen" compares with the original as the provider itself would scale it (what the model reads of
+it without Headroom), both scaled back up.
 
     PYTHONPATH=$PWD python scripts/bench_images.py [--json] [--corpus DIR] [--runs 3] [--no-ocr]
 """
@@ -135,17 +137,32 @@ def _photos(folder: Path, shared: Path):
     return made, skipped
 
 
-def ocr_share(original: Image.Image, compressed: Image.Image, at_sent_size: bool = False) -> float:
+def ocr_text(image: Image.Image, size: tuple[int, int] | None = None) -> str:
+    """What tesseract reads, white space dropped; the image first scaled to ``size`` when given."""
     import pytesseract
 
-    if not at_sent_size:
-        compressed = compressed.convert("RGB").resize(original.size, Image.Resampling.LANCZOS)
-    want = "".join(pytesseract.image_to_string(original.convert("RGB")).split())
-    got = "".join(pytesseract.image_to_string(compressed.convert("RGB")).split())
+    image = image.convert("RGB")
+    if size is not None and image.size != size:
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    return "".join(pytesseract.image_to_string(image).split())
+
+
+def recovered(want: str, got: str) -> float:
+    """Share of want's characters that got matches in order."""
     if not want:
         return 1.0
     matcher = difflib.SequenceMatcher(None, want, got, autojunk=False)
     return sum(block.size for block in matcher.get_matching_blocks()) / len(want)
+
+
+def ocr_shares(original: Image.Image, compressed: Image.Image, seen: tuple[int, int]) -> tuple[float, float, float]:
+    """OCR of the compressed image against the original's: scaled back to the original's size; at the
+    size it is sent; and against the original as the provider itself would scale it (what the model
+    would have seen of it without Headroom), both scaled back to the original's size."""
+    full = original.size
+    want, want_seen = ocr_text(original), ocr_text(original.convert("RGB").resize(seen, Image.Resampling.LANCZOS), full)
+    got = ocr_text(compressed, full)
+    return recovered(want, got), recovered(want, ocr_text(compressed)), recovered(want_seen, got)
 
 
 def measure(kind: str, name: str, path: Path, provider: str, runs: int, ocr: bool) -> dict:
@@ -160,11 +177,12 @@ def measure(kind: str, name: str, path: Path, provider: str, runs: int, ocr: boo
            "sent": "x".join(map(str, decision.size_after)), "tokens_before": decision.tokens_before,
            "tokens_after": decision.tokens_after, "saved": 1 - decision.tokens_after / max(1, decision.tokens_before),
            "bytes_before": len(data), "bytes_after": len(decision.data), "detail": decision.detail,
-           "ms_per_mp": statistics.median(times) * 1000 / (w * h / 1e6), "ocr": None, "ocr_at_sent": None}
+           "ms_per_mp": statistics.median(times) * 1000 / (w * h / 1e6), "ocr": None, "ocr_at_sent": None,
+           "ocr_vs_seen": None}
     if ocr and kind == "screen" and decision.changed:
-        original = Image.open(path)
-        compressed = Image.open(io.BytesIO(decision.data))
-        row["ocr"], row["ocr_at_sent"] = ocr_share(original, compressed), ocr_share(original, compressed, True)
+        seen = tokens.anthropic_size(w, h) if provider == tokens.ANTHROPIC else tokens.openai_size(w, h)
+        row["ocr"], row["ocr_at_sent"], row["ocr_vs_seen"] = ocr_shares(
+            Image.open(path), Image.open(io.BytesIO(decision.data)), seen)
     return row
 
 
@@ -176,12 +194,16 @@ def summary(rows: list[dict]) -> dict:
             big = [r for r in mine if r["seen_as"] != "small"]
             full_hd = [r for r in big if r["size"] == "1920x1080"]
             ocr = [r["ocr"] for r in mine if r["ocr"] is not None]
+            pages = [r["ocr"] for r in mine if r["ocr"] is not None and r["name"].startswith("page_")]
+            vs_seen = [r["ocr_vs_seen"] for r in mine if r["ocr_vs_seen"] is not None]
             out[f"{provider}/{kind}"] = {
                 "images": len(mine), "over_0.3MP": len(big),
                 "median_saved": statistics.median([r["saved"] for r in big]) if big else None,
                 "min_saved": min((r["saved"] for r in big), default=None),
                 "min_saved_full_hd": min((r["saved"] for r in full_hd), default=None),
-                "min_ocr": min(ocr, default=None),
+                "min_ocr": min(ocr, default=None), "median_ocr": statistics.median(ocr) if ocr else None,
+                "median_ocr_pages": statistics.median(pages) if pages else None,
+                "median_ocr_vs_seen": statistics.median(vs_seen) if vs_seen else None,
                 "median_ms_per_mp": statistics.median([r["ms_per_mp"] for r in big]) if big else None,
                 "max_ms_per_mp": max((r["ms_per_mp"] for r in big), default=None)}
     return out
@@ -193,15 +215,16 @@ def _pct(x):
 
 def print_table(rows: list[dict], sums: dict, skipped: list[str]) -> None:
     print(f"{'image':34} {'prov':9} {'size':>9} {'as':6} {'sent':>9} {'tok before':>10} {'after':>6} {'saved':>6} "
-          f"{'KB before':>9} {'after':>6} {'ms/MP':>6} {'ocr':>6} {'ocr@sent':>8}")
+          f"{'KB before':>9} {'after':>6} {'ms/MP':>6} {'ocr':>6} {'ocr@sent':>8} {'ocr/seen':>8}")
     for r in rows:
         print(f"{r['name'][:34]:34} {r['provider']:9} {r['size']:>9} {r['seen_as']:6} {r['sent']:>9} "
               f"{r['tokens_before']:>10,} {r['tokens_after']:>6,} {_pct(r['saved']):>6} {r['bytes_before'] / 1024:>9.0f} "
-              f"{r['bytes_after'] / 1024:>6.0f} {r['ms_per_mp']:>6.1f} {_pct(r['ocr']):>6} {_pct(r['ocr_at_sent']):>8}")
+              f"{r['bytes_after'] / 1024:>6.0f} {r['ms_per_mp']:>6.1f} {_pct(r['ocr']):>6} {_pct(r['ocr_at_sent']):>8} {_pct(r['ocr_vs_seen']):>8}")
     print("\nsummary (images over 0.3 MP; smaller ones are sent as they are):")
     for key, s in sums.items():
         print(f"  {key:17} n={s['images']:2} (>0.3MP {s['over_0.3MP']:2})  median saved {_pct(s['median_saved'])}  "
-              f"min {_pct(s['min_saved'])}  min full-HD {_pct(s['min_saved_full_hd'])}  min ocr {_pct(s['min_ocr'])}  "
+              f"min {_pct(s['min_saved'])}  min full-HD {_pct(s['min_saved_full_hd'])}  ocr median {_pct(s['median_ocr'])} "
+              f"(pages {_pct(s['median_ocr_pages'])}, vs provider's view {_pct(s['median_ocr_vs_seen'])}) min {_pct(s['min_ocr'])}  "
               f"ms/MP median {s['median_ms_per_mp'] or 0:.1f} max {s['max_ms_per_mp'] or 0:.1f}")
     for line in skipped:
         print("  skipped:", line)
