@@ -334,6 +334,7 @@ def compress(
     explain: bool = typer.Option(False, "--explain", help="Also print (to stderr) each engine's score, the route taken and why."),
     code_min_lines: Optional[int] = typer.Option(None, "--code-min-lines", min=0, help="Source files with fewer lines stay verbatim (env HEADROOM_CODE_MIN_LINES; default 200; 0: compress any size)."),
     engine: Optional[str] = typer.Option(None, "--engine", help="Run this engine only, whatever the router would choose (e.g. kompress, text, logs)."),
+    provider: str = typer.Option("anthropic", help="For an image: whose token arithmetic sizes it (anthropic or openai); --json shows both."),
 ) -> None:
     """Run the compression pipeline on one input and print the result.
 
@@ -357,6 +358,10 @@ def compress(
         raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
         _fail(f"cannot read {path}: {exc.strerror}")
+    from headroom_cli.images.decide import media_type_of
+
+    if media_type_of(raw) is not None:
+        return _compress_image(raw, as_json, provider)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -386,6 +391,47 @@ def compress(
         sys.stdout.flush()
 
 
+def _compress_image(raw: bytes, as_json: bool, provider: str) -> None:
+    """An image: sized and re-encoded for a provider, its original stored; --json shows both providers'
+    billed image tokens (their own arithmetic, not cl100k), stdout otherwise gets the new image's bytes."""
+    import base64
+
+    from headroom_cli.images import tokens as image_tokens
+    from headroom_cli.images.wire import KIND, compressed
+    from headroom_cli.store import Store
+
+    if provider not in image_tokens.PROVIDERS:
+        _fail(f"--provider {provider!r}: use one of {', '.join(image_tokens.PROVIDERS)}", 2)
+    data = base64.b64encode(raw).decode("ascii")
+    results = {name: compressed(data, name, None) for name in image_tokens.PROVIDERS}
+    chosen = results[provider]
+    if chosen is not None:
+        store = Store(headroom_home() / "store.sqlite3")
+        try:
+            store.put(chosen["id"], KIND, data)
+        finally:
+            store.close()
+    if not as_json:
+        sys.stdout.buffer.write(base64.b64decode(chosen["data"]) if chosen else raw)
+        sys.stdout.flush()
+        return
+    from PIL import Image
+    import io
+
+    size = Image.open(io.BytesIO(raw)).size
+    providers = {name: {"tokens_before": r["tokens_before"] if r else image_tokens.billed(name, *size),
+                        "tokens_after": r["tokens_after"] if r else image_tokens.billed(name, *size),
+                        "media_type": r["media_type"] if r else None, "detail": r["detail"] if r else None,
+                        "bytes_before": len(raw), "bytes_after": len(base64.b64decode(r["data"])) if r else len(raw)}
+                 for name, r in results.items()}
+    out.print_json(json.dumps({
+        "kind": "image", "engine": "image" if chosen else None,
+        "tokens_before": providers[provider]["tokens_before"], "tokens_after": providers[provider]["tokens_after"],
+        "tokens": "provider-billed image tokens", "providers": providers,
+        "ccr_ids": [chosen["id"]] if chosen else [], "text": chosen["marker"] if chosen else "",
+    }))
+
+
 def _keep_original(outcome, part, code_min_lines, budget_s):
     """Store what the marker omits; a store that cannot be written: lossless compression instead."""
     from headroom_cli.db import DataError
@@ -410,12 +456,13 @@ def retrieve(
     ccr_id: str = typer.Argument(..., metavar="ID", help="The hr_… ID from a marker."),
     lines: Optional[str] = typer.Option(None, help="Only lines A-B (1-based, inclusive), as the marker says."),
     grep: Optional[str] = typer.Option(None, help="Only lines matching this regular expression, prefixed N:."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the original's bytes to this file (an image's own bytes) instead of printing."),
 ) -> None:
     """Print what a marker left out: the whole original, or the lines it names."""
     import sqlite3
 
     from headroom_cli.markers import ID_PREFIX
-    from headroom_cli.retrieve import NotFound
+    from headroom_cli.retrieve import NotFound, original_bytes
     from headroom_cli.retrieve import retrieve as fetch
     from headroom_cli.store import Store
 
@@ -438,14 +485,24 @@ def retrieve(
         _fail(f"the store {path} cannot be read ({getattr(exc, 'reason', exc)}); "
               "`headroom store clear --yes` starts a new one")
     try:
-        text = fetch(store, ccr_id, lines, grep)
+        if out_file is not None and lines is None and grep is None:
+            data = original_bytes(store, ccr_id)
+        else:
+            data = fetch(store, ccr_id, lines, grep).encode("utf-8", "surrogatepass")
     except NotFound:
         _fail(unknown)
     except (ValueError, re.error) as exc:
         _fail(str(exc), 2)
     finally:
         store.close()
-    sys.stdout.buffer.write(text.encode("utf-8", "surrogatepass"))
+    if out_file is not None:
+        try:
+            out_file.write_bytes(data)
+        except OSError as exc:
+            _fail(f"cannot write {out_file}: {exc.strerror}")
+        err.print(f"headroom: wrote {len(data):,} bytes to {out_file}", highlight=False, soft_wrap=True)
+        return
+    sys.stdout.buffer.write(data)
     sys.stdout.flush()
 
 

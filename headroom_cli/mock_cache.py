@@ -77,7 +77,7 @@ class PromptCache:
         key = hashlib.sha1(block.text.encode("utf-8", "surrogatepass")).hexdigest()
         if key not in self._tokens:
             self._tokens[key] = self.count(block.text)
-        return self._tokens[key]
+        return self._tokens[key] + block.image_tokens
 
     def _prefixes(self, model: str, blocks: list[Block]) -> tuple[list[str], list[int]]:
         hashes, tokens = [], []

@@ -144,6 +144,11 @@ class Pipeline:
 
         return self._once(part.text, (part.text, "whole"), compress)
 
+    def run_keyed(self, text: str, compress: Callable[[], Outcome]) -> Outcome:
+        """A decision no text engine makes (an image's, images/wire.py): made once per text, memoised and
+        frozen like any part's."""
+        return self._once(text, (text, "keyed"), compress)
+
     def _once(self, text: str, key: tuple[str, str | None], compress: Callable[[], Outcome]) -> Outcome:
         """The outcome for text: decided by a thread that held its flight meanwhile, memoised, frozen, or
         else decided now (compress) and frozen."""

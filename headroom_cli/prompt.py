@@ -9,7 +9,7 @@ a request's tokens (``prompt_tokens``) and by the mock upstream's cache simulati
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 
@@ -36,15 +36,42 @@ class Block:
     canon: str  # what the cache hashes
     breakpoint: bool
     text: str = ""  # what is counted: the words as the model reads them, not JSON escapes
+    provider: str = ""  # whose arithmetic bills the images in it
+    image_tokens: int = field(init=False, default=0)  # what its images bill (their own arithmetic, not cl100k)
 
     def __post_init__(self) -> None:
-        self.text = self.text or self.canon
+        if self.provider and _IMAGE_HINT in self.canon:
+            self.image_tokens = billed_images(json.loads(self.canon.split(":", 1)[1]), self.provider)
+        if not self.image_tokens:
+            self.text = self.text or self.canon
+
+
+_IMAGE_TYPES = ("image", "image_url", "input_image")
+_IMAGE_HINT = "base64"  # in the canon text of every block that holds a data image (cheap to look for)
+
+
+def billed_images(value: Any, provider: str) -> int:
+    """What the base64 images inside a block bill, by the provider's own arithmetic (images/tokens.py)."""
+    from headroom_cli.images.wire import billed_data_image
+
+    if isinstance(value, list):
+        return sum(billed_images(v, provider) for v in value)
+    if not isinstance(value, dict):
+        return 0
+    if value.get("type") in _IMAGE_TYPES:
+        return billed_data_image(value, provider)
+    return sum(billed_images(v, provider) for v in value.values() if isinstance(v, (dict, list)))
 
 
 def words(block: Any) -> str:
-    """A block as the model reads it: its text, a tool result's content, a call's name and input."""
+    """A block as the model reads it: its text, a tool result's content, a call's name and input (an
+    image's words are none: it is billed by its pixels, see Block.image_tokens)."""
     if isinstance(block, str):
         return block
+    if isinstance(block, dict) and block.get("type") in _IMAGE_TYPES:
+        return ""
+    if isinstance(block, dict) and isinstance(block.get("output"), list):  # a Responses tool output given as parts
+        return "\n".join(words(b) for b in block["output"])
     if isinstance(block, dict):
         if isinstance(block.get("text"), str):
             return block["text"]
@@ -77,7 +104,7 @@ def anthropic_blocks(body: dict[str, Any]) -> list[Block]:
             content = [{"type": "text", "text": content}]
         for block in content if isinstance(content, list) else []:
             blocks.append(Block(role + ":" + canon(block), isinstance(block, dict) and "cache_control" in block,
-                                words(block)))
+                                words(block), "anthropic"))
     if "cache_control" in body and blocks:  # automatic caching: the breakpoint is the last block
         blocks[-1].breakpoint = True
     return blocks
@@ -91,7 +118,7 @@ def openai_blocks(body: dict[str, Any]) -> list[Block]:
     if isinstance(items, str):
         items = [{"role": "user", "content": items}]
     for item in items if isinstance(items, list) else []:
-        blocks.append(Block("item:" + canon(item), False, words(item)))
+        blocks.append(Block("item:" + canon(item), False, words(item), "openai"))
     return blocks
 
 
@@ -111,5 +138,5 @@ def prompt_tokens(body_text: str, count: Callable[[str], int], provider: str) ->
         blocks = None
     if blocks is None:
         return count(body_text)
-    return sum(count(block.text) for block in blocks)
+    return sum(count(block.text) + block.image_tokens for block in blocks)
 

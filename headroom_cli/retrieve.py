@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 
@@ -80,7 +81,27 @@ def _numbered(n: int, line: str) -> str:
     return f"{n}:{line}" if line.endswith("\n") else f"{n}:{line}\n"
 
 
+class IsImage(ValueError):
+    """The original is an image: it is written as bytes (``--out``), not read as lines."""
+
+
+IMAGE_KIND = "image"  # images/wire.py stores an image's base64 text under this kind
+
+
+def original_bytes(store: Store, part_id: str) -> bytes:
+    """The original as bytes: an image's own bytes, a text's UTF-8 (``headroom retrieve ID --out FILE``)."""
+    original = store.fetch_for_retrieval(part_id)
+    if original is None:
+        raise NotFound(part_id)
+    if store.kind_of(part_id) == IMAGE_KIND:
+        return base64.b64decode(original)
+    return original.encode("utf-8", "surrogatepass")
+
+
 def select(store: Store, part_id: str, lines: str | None = None, grep: str | None = None) -> Selection:
+    if store.kind_of(part_id) == IMAGE_KIND:
+        raise IsImage(f"{part_id} is an image ({_image_size(store.get(part_id) or '')}), not lines of text: "
+                      f"`headroom retrieve {part_id} --out FILE` writes its original bytes")
     original = store.fetch_for_retrieval(part_id)
     if original is None:
         raise NotFound(part_id)
@@ -98,6 +119,10 @@ def select(store: Store, part_id: str, lines: str | None = None, grep: str | Non
         found = matching([line for _, line in numbered], grep)
         numbered = [numbered[i] for i in found]
     return Selection(numbered, first, last, len(all_lines), grep is not None)
+
+
+def _image_size(data: str) -> str:
+    return f"{len(base64.b64decode(data)):,} bytes"
 
 
 def retrieve(store: Store, part_id: str, lines: str | None = None, grep: str | None = None) -> str:

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from headroom_cli import persisted
 from headroom_cli.engines import Part
+from headroom_cli.images.wire import rewrite_images
 from headroom_cli.markers import ccr_id, marker
 from headroom_cli.mcp import is_retrieval
 from headroom_cli.pipeline import Outcome, Pipeline
@@ -91,6 +92,8 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
         outcomes.append(outcome)
         if outcome.changed:
             slot.write(outcome.text)
+    # Images after the text slots: their edits add blocks, so such a body is re-serialised (below).
+    outcomes += rewrite_images(body, adapter.api, adapter.provider, pipeline)
     changed = [o for o in outcomes if o.changed]
     if not changed:
         return Rewrite(raw, outcomes, model, body)

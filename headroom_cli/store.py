@@ -107,6 +107,12 @@ class Store:
             row = conn.execute("SELECT text FROM originals WHERE id = ?", (part_id,)).fetchone()
         return row[0] if row else None
 
+    def kind_of(self, part_id: str) -> str | None:
+        """What kind of thing an original is ("image" is base64 text, to be written as bytes)."""
+        with self._db.use() as conn:
+            row = conn.execute("SELECT kind FROM originals WHERE id = ?", (part_id,)).fetchone()
+        return row[0] if row else None
+
     def has(self, part_id: str) -> bool:
         """Whether an original is here (a cheap check; nothing is read or marked)."""
         with self._db.use() as conn:

@@ -27,6 +27,7 @@ from headroom_cli.proxy.cache_account import account
 from headroom_cli.proxy.own_overhead import own_overhead
 from headroom_cli.proxy.retrieval import definition_text
 from headroom_cli.rewrite import RETRIEVED
+from headroom_cli.images.wire import tokens_of as image_tokens
 from headroom_cli.tokens import count_tokens, dollars_for_input_tokens
 
 if TYPE_CHECKING:  # the relay needs the proxy's packages (h11, httpx); the library records without it
@@ -271,7 +272,8 @@ class Recorder:
                 retrieved += self._count(o.original)
             if not o.changed or not o.engine:
                 continue
-            part_before, part_after = self._count(o.original), self._count(o.text)
+            billed = image_tokens(o)  # an image: the provider's own tokens, not cl100k of its base64
+            part_before, part_after = billed or (self._count(o.original), self._count(o.text))
             entry = engines.setdefault(o.engine, [0, 0, 0])
             entry[0] += 1
             entry[1] += part_before

@@ -1,0 +1,86 @@
+"""decide.py: screens stay lossless and legible-sized, photos go lower, small images stay, same bytes
+in give the same bytes out, and nothing is ever sent that bills more."""
+
+import io
+
+import pytest
+from PIL import Image
+
+from headroom_cli.images import decide, tokens
+from image_samples import photo_jpeg, small_png, terminal_png
+
+
+@pytest.fixture(scope="module")
+def screen():
+    return terminal_png()
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return photo_jpeg()
+
+
+def test_screen_and_photo_are_told_apart(screen, photo):
+    assert decide.is_screen(Image.open(io.BytesIO(screen)))
+    assert not decide.is_screen(Image.open(io.BytesIO(photo)))
+
+
+@pytest.mark.parametrize("provider,size", [("anthropic", (1920, 1080)), ("openai", (1280, 800))])
+def test_screen_bills_at_least_40_percent_less_and_stays_lossless(provider, size):
+    data = terminal_png(*size)
+    d = decide.decide(data, provider)
+    assert d.changed and d.kind == "screen" and d.media_type == "image/webp"
+    assert d.tokens_after <= 0.6 * d.tokens_before
+    sent = Image.open(io.BytesIO(d.data))
+    assert d.tokens_after == tokens.billed(provider, *sent.size)
+    assert sent.size[0] >= decide.SCREEN_FLOOR * size[0] - 1  # text keeps its resolution
+    assert d.detail is None
+
+
+def test_full_hd_screen_for_openai_is_never_shrunk_past_legibility(screen):
+    # Billing 40% less would need 3 tiles (height 512, 47% of the size): text no longer reads.
+    d = decide.decide(screen, "openai")
+    assert d.tokens_after <= d.tokens_before
+    assert Image.open(io.BytesIO(d.data)).size == tokens.openai_size(1920, 1080)  # what OpenAI would see anyway
+    assert len(d.data) < len(screen)
+
+
+@pytest.mark.parametrize("provider", tokens.PROVIDERS)
+def test_photo_bills_at_least_60_percent_less_without_metadata(photo, provider):
+    d = decide.decide(photo, provider)
+    assert d.changed and d.kind == "photo" and d.media_type == "image/jpeg"
+    assert d.tokens_after <= 0.4 * d.tokens_before
+    assert len(d.data) < len(photo)
+    out = Image.open(io.BytesIO(d.data))
+    assert not out.getexif() and b"HeadroomCam" not in d.data
+    assert d.detail == ("low" if provider == "openai" else None)
+
+
+def test_small_images_are_untouched():
+    data = small_png()
+    d = decide.decide(data, "anthropic")
+    assert not d.changed and d.kind == "small" and d.data is data
+
+
+def test_unreadable_bytes_pass_through():
+    d = decide.decide(b"not an image at all", "openai")
+    assert not d.changed and d.kind == "unreadable"
+
+
+def test_same_bytes_in_same_bytes_out(screen, photo):
+    for data in (screen, photo):
+        assert decide.decide(data, "anthropic").data == decide.decide(data, "anthropic").data
+
+
+def test_a_result_that_would_take_more_bytes_is_not_used():
+    # A tiny, already well-compressed screen-sized image: re-encoding cannot beat it.
+    image = Image.new("RGB", (1200, 800), (255, 255, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", optimize=True)
+    d = decide.decide(buffer.getvalue(), "openai")
+    assert not d.changed or len(d.data) < len(buffer.getvalue())
+
+
+def test_low_detail_openai_image_is_never_billed_more():
+    d = decide.decide(terminal_png(), "openai", detail="low")
+    assert d.tokens_after == d.tokens_before == 85
