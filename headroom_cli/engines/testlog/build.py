@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from headroom_cli.engines.testlog.format import Format
-from headroom_cli.engines.testlog.lines import D, Lines, S
+from headroom_cli.engines.testlog.lines import Lines, S
 
 FORMAT = Format(
     name="build tools",

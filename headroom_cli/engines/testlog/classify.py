@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from headroom_cli.engines.base import cpu_clock, EngineTimeout
 from headroom_cli.engines.testlog import applog, cargo, gotest, mocha, pytest
 from headroom_cli.engines.testlog.build import Build, is_diagnostic, SNIPPET, SNIPPET_CHARS
-from headroom_cli.engines.testlog.lines import B, D, E, F, K, Lines, R, S, W
+from headroom_cli.engines.testlog.lines import B, E, F, K, Lines, R, S, W
 from headroom_cli.engines.testlog.patterns import (FAILURE_SHAPE, FAILURE_SHAPE_CHARS, pass_end_label, PASS_END,
                                                    PASS_END_TOKENS, PASS_START, PASS_START_CHARS, PASS_START_LABEL,
                                                    RUNNER, SUMMARY, SUMMARY_CHARS)

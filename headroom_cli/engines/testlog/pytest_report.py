@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from headroom_cli.engines.testlog.lines import B, D, K, Lines
+from headroom_cli.engines.testlog.lines import B, K, Lines
 
 REPORT_SHORT = 30  # a failure report (one test's traceback) this short is kept whole
 SRC_CONTEXT = 3  # source lines kept right above a frame's ">" line
