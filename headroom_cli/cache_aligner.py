@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import Any
 
 from headroom_cli import jsonspan
+from headroom_cli.prompt import without_cache_control
 
 EPHEMERAL = '"cache_control":{"type":"ephemeral"}'
 MAX_BREAKPOINTS = 4  # Anthropic's limit per request
@@ -130,17 +131,9 @@ def conversation_key(body: dict[str, Any], api: str, texts: dict[str, str] | Non
         "api": api,
         "prefix": {k: mask(v) for k, v in texts.items() if not k.startswith("tool ")},
         "tools": sorted(k for k in texts if k.startswith("tool ")),
-        "first": mask(_dumps(_without_cache_control(first))),
+        "first": mask(_dumps(without_cache_control(first))),
     }
     return _sha(_dumps(shape))[:16]
-
-
-def _without_cache_control(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_cache_control(v) for k, v in value.items() if k != "cache_control"}
-    if isinstance(value, list):
-        return [_without_cache_control(v) for v in value]
-    return value
 
 
 # -- automatic cache breakpoints (Anthropic) ----------------------------------------------------------
@@ -271,7 +264,7 @@ def message_digests(body: dict[str, Any], api: str) -> tuple[list[str], list[int
 
 
 def _normal(message: Any) -> Any:
-    message = _without_cache_control(message)
+    message = without_cache_control(message)
     if isinstance(message, dict) and isinstance(message.get("content"), str) and message.get("role") in ("user", "assistant"):
         message = {**message, "content": [{"type": "text", "text": message["content"]}]}
     return message

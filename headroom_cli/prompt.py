@@ -9,26 +9,27 @@ a request's tokens (``prompt_tokens``) and by the mock upstream's cache simulati
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 
-def _strip(value: Any) -> Any:
+def without_cache_control(value: Any) -> Any:
+    """The value with every ``cache_control`` marker taken out: they are not content."""
     if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if k != "cache_control"}
+        return {k: without_cache_control(v) for k, v in value.items() if k != "cache_control"}
     if isinstance(value, list):
-        return [_strip(v) for v in value]
+        return [without_cache_control(v) for v in value]
     return value
 
 
 def canon(value: Any) -> str:
     """What a cache keys: the value without its cache_control markers, keys in a fixed order."""
-    return json.dumps(_strip(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(without_cache_control(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def as_sent(value: Any) -> str:
     """What the model reads of a JSON value (a tool's definition, a call's input): keys as sent."""
-    return json.dumps(_strip(value), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(without_cache_control(value), ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass
@@ -36,14 +37,18 @@ class Block:
     canon: str  # what the cache hashes
     breakpoint: bool
     text: str = ""  # what is counted: the words as the model reads them, not JSON escapes
-    provider: str = ""  # whose arithmetic bills the images in it
-    image_tokens: int = field(init=False, default=0)  # what its images bill (their own arithmetic, not cl100k)
+    image_tokens: int = 0  # what its images bill (their own arithmetic, not cl100k)
 
     def __post_init__(self) -> None:
-        if self.provider and _IMAGE_HINT in self.canon:
-            self.image_tokens = billed_images(json.loads(self.canon.split(":", 1)[1]), self.provider)
         if not self.image_tokens:
             self.text = self.text or self.canon
+
+
+def _content_block(kind: str, value: Any, provider: str) -> Block:
+    """A block of the conversation; the data images in it billed by ``provider``'s arithmetic."""
+    key = canon(value)
+    images = billed_images(value, provider) if _IMAGE_HINT in key else 0
+    return Block(kind + ":" + key, isinstance(value, dict) and "cache_control" in value, words(value), images)
 
 
 _IMAGE_TYPES = ("image", "image_url", "input_image")
@@ -103,8 +108,7 @@ def anthropic_blocks(body: dict[str, Any]) -> list[Block]:
         if isinstance(content, str):
             content = [{"type": "text", "text": content}]
         for block in content if isinstance(content, list) else []:
-            blocks.append(Block(role + ":" + canon(block), isinstance(block, dict) and "cache_control" in block,
-                                words(block), "anthropic"))
+            blocks.append(_content_block(role, block, "anthropic"))
     if "cache_control" in body and blocks:  # automatic caching: the breakpoint is the last block
         blocks[-1].breakpoint = True
     return blocks
@@ -118,7 +122,7 @@ def openai_blocks(body: dict[str, Any]) -> list[Block]:
     if isinstance(items, str):
         items = [{"role": "user", "content": items}]
     for item in items if isinstance(items, list) else []:
-        blocks.append(Block("item:" + canon(item), False, words(item), "openai"))
+        blocks.append(_content_block("item", item, "openai"))
     return blocks
 
 
@@ -129,13 +133,15 @@ def blocks_of(body: Any, provider: str) -> list[Block] | None:
     return anthropic_blocks(body) if provider == "anthropic" else openai_blocks(body)
 
 
-def prompt_tokens(body_text: str, count: Callable[[str], int], provider: str) -> int:
+def prompt_tokens(body_text: str, count: Callable[[str], int], provider: str, body: Any = None) -> int:
     """The tokens of a request body's prompt as the model reads it; a body that is not one is counted
-    as it is."""
-    try:
-        blocks = blocks_of(json.loads(body_text), provider)
-    except (ValueError, RecursionError):
-        blocks = None
+    as it is. ``body``: ``body_text`` already read, where the caller has it (not read twice)."""
+    if body is None:
+        try:
+            body = json.loads(body_text)
+        except (ValueError, RecursionError):
+            body = None
+    blocks = blocks_of(body, provider)
     if blocks is None:
         return count(body_text)
     return sum(count(block.text) + block.image_tokens for block in blocks)
