@@ -235,7 +235,7 @@ class Headroom:
                 log.warning("left unchanged: %s", exc)
             except Exception as exc:  # a bug of ours must never cost the caller a request
                 log.error("left unchanged: internal error %s: %s", type(exc).__name__, exc, exc_info=self.settings.debug)
-        stats = _stats(raw, new_raw, outcomes, provider or PROVIDERS[api])
+        stats = _stats((raw, parsed), (new_raw, new_body), outcomes, provider or PROVIDERS[api])
         key = "input" if api == OPENAI_RESPONSES else "messages"
         messages = new_body.get(key) if isinstance(new_body, dict) else None
         compressed = Compressed(messages if messages is not None else [], stats,
@@ -256,8 +256,10 @@ class Headroom:
             self.store.close()
 
 
-def _stats(before: bytes, after: bytes, outcomes: list[Outcome], provider: str) -> CompressStats:
-    """Tokens are the prompt's as the model reads it (prompt.py), as the proxy's ledger counts them."""
+def _stats(before: tuple[bytes, Any], after: tuple[bytes, Any], outcomes: list[Outcome],
+           provider: str) -> CompressStats:
+    """Tokens are the prompt's as the model reads it (prompt.py), as the proxy's ledger counts them.
+    ``before``, ``after``: each body's bytes and what they read as (None where they are not JSON)."""
     engines: dict[str, int] = {}
     ids: list[str] = []
     for o in outcomes:
@@ -265,9 +267,9 @@ def _stats(before: bytes, after: bytes, outcomes: list[Outcome], provider: str) 
             engines[o.engine] = engines.get(o.engine, 0) + 1
         if o.changed and o.part_id and o.part_id not in ids:
             ids.append(o.part_id)
-    tokens_before = prompt_tokens(before.decode("utf-8", "replace"), count_tokens, provider)
-    tokens_after = tokens_before if after is before else prompt_tokens(after.decode("utf-8", "replace"), count_tokens,
-                                                                       provider)
+    tokens_before = prompt_tokens(before[0].decode("utf-8", "replace"), count_tokens, provider, before[1])
+    tokens_after = tokens_before if after[0] is before[0] else \
+        prompt_tokens(after[0].decode("utf-8", "replace"), count_tokens, provider, after[1])
     return CompressStats(tokens_before, tokens_after, engines, tuple(ids), len(outcomes))
 
 
