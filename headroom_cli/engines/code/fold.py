@@ -6,7 +6,8 @@ functions costs it more than it tells: each signature and marker line is paid ag
 request. So each run of definitions the focus does not touch becomes one marker line that names them
 with their line numbers (a ranged Read or ``retrieve --lines`` gives any of them back exactly). What
 stays: the imports and the file's head, the focused code whole, the classes around it, and in outline
-the code that uses what the focus names (the callers of the function to fix).
+the code that calls what the focus names (the callers of the function to fix) and what the focused code
+calls.
 
 A file the focus does not point into keeps its outline: then the agent reads it to find its way.
 """
@@ -17,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 
 from headroom_cli.engines.code.languages import Language
-from headroom_cli.engines.code.outline import (Cut, declared_name, marker_tokens, symbol_name, WORTH, _clean, _end_row,
-                                               _tokens)
+from headroom_cli.engines.code.outline import (Cut, declared_name, is_comment, marker_tokens, symbol_name, WORTH,
+                                               _clean, _end_row, _indent, _tokens)
 from headroom_cli.engines.code.wanted import is_wanted
 
 FOLD_MIN_ROWS = 12  # a shorter run of untouched code stays as the outline shows it
@@ -101,7 +102,7 @@ def _units(children, data: bytes, aim: Aim) -> list[Unit]:
     for node in children:
         if not node.is_named:
             continue
-        if _is_comment(node):
+        if is_comment(node):
             pending.append(node)
             continue
         doc = not units and node.type == "expression_statement" and node.named_child_count == 1 \
@@ -205,7 +206,7 @@ def _mark_near(units: list[Unit], data: bytes) -> None:
 
 def _near(units: list[Unit], data: bytes, calls: re.Pattern | None, called: frozenset[str]) -> None:
     for unit in units:
-        if unit.role == "other" and not _is_comment(unit.node) and (
+        if unit.role == "other" and not is_comment(unit.node) and (
                 (unit.name is not None and unit.name.rsplit(".", 1)[-1] in called)
                 or (calls is not None and calls.search(data, unit.node.start_byte, unit.node.end_byte))):
             unit.role = "near"
@@ -240,14 +241,13 @@ def _fold(run: list[Unit], rows: list[bytes], lang: Language, row_to_line: int) 
     what = _describe(run, row_to_line)
     if _tokens(rows[first:last + 1]) < WORTH * marker_tokens(what):
         return None
-    indent = rows[first][:len(rows[first]) - len(rows[first].lstrip())].decode("utf-8", "replace")
-    return Cut(first, last, what, "comment", indent)
+    return Cut(first, last, what, "comment", _indent(rows[first]))
 
 
 def _describe(run: list[Unit], row_to_line: int) -> str:
     """``12 definitions: ignore_case 49, make_attrgetter 58, … (3 more)``: names with their first line."""
     named = [unit for unit in run if unit.name]
-    code = [unit for unit in run if not _is_comment(unit.node)]
+    code = [unit for unit in run if not is_comment(unit.node)]
     if not code:
         return "comments"
     shown = [f"{unit.name} {unit.node.start_point[0] + row_to_line}" for unit in named[:NAMES_SHOWN]]
@@ -259,7 +259,3 @@ def _describe(run: list[Unit], row_to_line: int) -> str:
     if others:
         what += f"; {others:,} other statement{'s' if others != 1 else ''}"
     return what
-
-
-def _is_comment(node) -> bool:
-    return node.type == "comment" or node.type.endswith("_comment")

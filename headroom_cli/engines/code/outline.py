@@ -146,7 +146,7 @@ class Outliner:
         seen_code = not top  # a licence header comes before any code
         for node in children:
             self._tick()
-            if node.type == "comment" or node.type.endswith("_comment"):
+            if is_comment(node):
                 if not self._owns_rows(node):
                     continue  # trails code on its line: goes with that code
                 if comments and node.start_point[0] > comments[-1].end_point[0] + 1:
@@ -423,7 +423,7 @@ class Outliner:
     def _call_run(self, run: list, callee: str) -> None:
         """A long run of calls of one function or macro (a table written as code): the first
         CALL_RUN_KEEP calls stay, the rest, with the comments among them, go."""
-        calls = [node for node in run if not (node.type == "comment" or node.type.endswith("_comment"))]
+        calls = [node for node in run if not is_comment(node)]
         if len(calls) < CALL_RUN_MIN:
             return
         kept = calls[CALL_RUN_KEEP - 1]
@@ -509,6 +509,10 @@ def marker_tokens(what: str) -> float:
     """About how many tokens the marker line for a cut costs: its ID, line range and syntax are
     about the same for all; the words naming what it stands for run near 4 characters a token."""
     return MARKER_BASE_TOKENS + len(what) / 4
+
+
+def is_comment(node) -> bool:
+    return node.type == "comment" or node.type.endswith("_comment")
 
 
 def _declares_type(node) -> bool:
