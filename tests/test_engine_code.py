@@ -214,12 +214,17 @@ def test_read_format_keeps_the_numbers_of_kept_lines(headroom_home, form):
             assert find_markers(line), f"an unnumbered line that is not a marker: {line!r}"
     assert kept > 200
     # The markers' ranges are lines of the Read output as sent: retrieval gives them back exactly.
+    _assert_markers_give_back_their_lines(outcome.text, read)
+    store.close()
+
+
+def _assert_markers_give_back_their_lines(out: str, read: str) -> None:
+    """`headroom retrieve ID --lines A-B` gives back exactly those lines of the Read output as sent."""
     read_lines = original_lines(read)
-    for marker in find_markers(outcome.text):
+    for marker in find_markers(out):
         a, b = int(marker["a"]), int(marker["b"])
         got = CliRunner().invoke(app, ["retrieve", marker["id"], "--lines", f"{a}-{b}"])
         assert got.exit_code == 0 and got.stdout_bytes == "".join(read_lines[a - 1:b]).encode(), marker[0]
-    store.close()
 
 
 REMINDER = ("<system-reminder>\nThe task tools haven't been used recently. Consider TaskCreate.\n"
@@ -236,11 +241,7 @@ def test_a_read_with_a_reminder_the_client_appended_is_compressed_and_keeps_it(h
     outcome = Pipeline(frozen=store).run(Part(read, tool_name="Read", tool_input=str(path)))
     assert outcome.engine == "code" and len(outcome.text) < len(read) / 2
     assert outcome.text.endswith("\n\n" + REMINDER)  # the reminder, as the client wrote it
-    read_lines = original_lines(read)
-    for marker in find_markers(outcome.text):
-        a, b = int(marker["a"]), int(marker["b"])
-        got = CliRunner().invoke(app, ["retrieve", marker["id"], "--lines", f"{a}-{b}"])
-        assert got.exit_code == 0 and got.stdout_bytes == "".join(read_lines[a - 1:b]).encode(), marker[0]
+    _assert_markers_give_back_their_lines(outcome.text, read)
     store.close()
     # Anything else after the numbered lines still makes it text that is not a Read.
     assert readformat.unwrap(read.replace("<system-reminder>\n", "<note>\n", 1)) is None
