@@ -7,8 +7,10 @@ was tuned on (``TUNED``) and a hold-out it never was, and both are reported.
 
 Rare events are judged independently of the engine: the reference templates are Drain3's (the LogPAI
 project's template miner, when it is installed; else lines that share their digit-masked text), and a
-line is a rare event when its reference template holds at most ``RARE`` lines, or when it carries an
-error/warning level word. Each must come out verbatim.
+line is a rare event when its reference template holds at most ``RARE`` lines, or when it is the first
+line of a reference template whose lines carry an error/warning level word. Each must come out
+verbatim. Every error/warning line is counted besides ("level lines kept"): the engine folds repeats
+of one warning or error into the markers around them, which name it.
 
 Latency: a ~50,000-token part of each kind of log (a long real log cut to size, a short one repeated,
 and a worst case of lines that share no template), timed through the engine alone and the whole
@@ -84,12 +86,21 @@ def reference_templates(lines: list[str]) -> tuple[list[int], str]:
         return [shapes.setdefault(re.sub(r"\d+", "0", line), len(shapes)) for line in lines], "masked"
 
 
-def rare_events(lines: list[str]) -> tuple[list[str], str]:
+def rare_events(lines: list[str]) -> tuple[list[str], list[str], str]:
+    """The rare events, every error/warning line, and the judge's name."""
     ids, judge = reference_templates(lines)
     sizes: dict[int, int] = {}
     for i in ids:
         sizes[i] = sizes.get(i, 0) + 1
-    return [line for line, i in zip(lines, ids) if line.strip() and (sizes[i] <= RARE or _LEVEL.search(line))], judge
+    rare, levelled, seen = [], [], set()
+    for line, i in zip(lines, ids):
+        level = bool(line.strip()) and bool(_LEVEL.search(line))
+        if line.strip() and (sizes[i] <= RARE or (level and i not in seen)):
+            rare.append(line)
+        if level:
+            levelled.append(line)
+            seen.add(i)
+    return rare, levelled, judge
 
 
 def judge_sample(path: Path) -> dict:
@@ -99,13 +110,14 @@ def judge_sample(path: Path) -> dict:
     engine = pipeline.route(part)
     outcome = pipeline.run(part)
     before, after = count_tokens(text), count_tokens(outcome.text)
-    rare, judge = rare_events(text.split("\n"))
+    rare, levelled, judge = rare_events(text.split("\n"))
     kept_lines = set(outcome.text.split("\n"))
     kept = sum(1 for line in rare if line in kept_lines)
+    level_kept = sum(1 for line in levelled if line in kept_lines)
     return {"sample": path.stem, "set": "tuned" if path.stem in TUNED else "hold-out", "lines": text.count("\n"),
             "routed": engine.name if engine else None, "engine": outcome.engine, "tokens": before,
             "after": after, "saved": 1 - after / before if before else 0.0, "rare": len(rare),
-            "rare_kept": kept, "judge": judge}
+            "rare_kept": kept, "level": len(levelled), "level_kept": level_kept, "judge": judge}
 
 
 def sized_part(text: str, tokens: int = PART_TOKENS) -> str:
@@ -169,17 +181,19 @@ def latency_rows(paths: list[Path], repeat: int) -> list[dict]:
 
 
 def print_tables(rows: list[dict], latency: list[dict]) -> None:
-    print(f"{'Sample':28} {'Set':8} {'Lines':>6} {'Engine':8} {'Tokens':>8} {'After':>7} {'Saved':>7} {'Rare kept':>10}")
+    print(f"{'Sample':28} {'Set':8} {'Lines':>6} {'Engine':8} {'Tokens':>8} {'After':>7} {'Saved':>7} {'Rare kept':>10} {'Level lines':>11}")
     for r in rows:
         print(f"{r['sample'][:28]:28} {r['set']:8} {r['lines']:>6} {r['engine'] or '—':8} {r['tokens']:>8,} "
-              f"{r['after']:>7,} {r['saved']:>7.1%} {r['rare_kept']:>5}/{r['rare']:<4}")
+              f"{r['after']:>7,} {r['saved']:>7.1%} {r['rare_kept']:>5}/{r['rare']:<4} {r['level_kept']:>5}/{r['level']:<5}")
     for group in ("tuned", "hold-out"):
         chosen = [r for r in rows if r["set"] == group]
         before, after = sum(r["tokens"] for r in chosen), sum(r["after"] for r in chosen)
         rare, kept = sum(r["rare"] for r in chosen), sum(r["rare_kept"] for r in chosen)
+        level, level_kept = sum(r["level"] for r in chosen), sum(r["level_kept"] for r in chosen)
         if before:
             print(f"{group}: {len(chosen)} samples, {before:,} → {after:,} tokens, {1 - after / before:.1%} saved; "
-                  f"rare events kept verbatim {kept}/{rare} (judge: {chosen[0]['judge']})")
+                  f"rare events kept verbatim {kept}/{rare} (judge: {chosen[0]['judge']}); "
+                  f"error/warning lines kept {level_kept}/{level}")
     print()
     print(f"{'Part (~50K tokens)':28} {'Tokens':>7} {'Engine med':>10} {'worst':>7} {'Pipeline med':>12} {'worst':>7} "
           f"{'Drain3':>8}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -69,13 +70,27 @@ def level_lines(text: str) -> list[str]:
     return [line for line in text.split("\n") if severity(mask(line)) >= WARN]
 
 
+def first_records(text: str) -> list[str]:
+    """The error and warning records an agent must see whatever repeats: the first record of each
+    shape (its words; only variables differ), and every record of a shape seen at most twice."""
+    shapes = Counter(mask(line) for line in level_lines(text))
+    seen: set[str] = set()
+    wanted = []
+    for line in level_lines(text):
+        shape = mask(line)
+        if shape not in seen or shapes[shape] <= 2:
+            wanted.append(line)
+        seen.add(shape)
+    return wanted
+
+
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.stem)
 def test_rare_events_and_error_records_stay_verbatim(path):
     text = path.read_text(encoding="utf-8")
     result, part_id = compress(text)
     out = text if result is None else result.text
     kept = set(out.split("\n"))
-    wanted = RARE.get(path.stem, []) + level_lines(text)
+    wanted = RARE.get(path.stem, []) + first_records(text)
     assert [line for line in wanted if line not in kept] == []
     assert expand_markers(text, out, part_id) == text
     assert inexact_markers(text, out, part_id) == []
@@ -108,17 +123,75 @@ def test_first_line_of_every_template_stays():
     assert '127.0.0.1 - - [06/Dec/2026 14:26:53] "GET /nope1.html HTTP/1.1" 404 -' in kept
 
 
-def test_an_error_keeps_its_stack_trace_and_repeated_errors_all_stay():
+def test_an_error_keeps_its_stack_trace_and_a_burst_of_one_error_folds_to_its_first_and_last():
     text = app_log_with_fatal(3000)
     result, part_id = compress(text)
     assert FATAL_LINE in result.text and "\n".join(FATAL_STACK) in result.text
-    # Ten identical errors, each with its own time: every one is kept, and the folds around them too.
-    burst = "".join(f"2026-03-02T12:00:{i:02d}.000Z ERROR [db] app.db - connection reset by peer (attempt {i})\n"
-                    for i in range(10))
-    noisy = text + burst + text
+    # Twelve records of one error, only the time and the attempt differing: the first five and the last
+    # stay, the six between are counted in a marker that names the error first.
+    burst = [f"2026-03-02T12:00:{i:02d}.000Z ERROR [db] app.db - connection reset by peer (attempt {i})"
+             for i in range(12)]
+    noisy = text + "\n".join(burst) + "\n" + text
     result, part_id = compress(noisy)
-    assert all(line in result.text.split("\n") for line in burst.rstrip("\n").split("\n"))
+    out = result.text.split("\n")
+    assert [line in out for line in burst] == [True] * 5 + [False] * 6 + [True]
+    sixth = text.count("\n") + 6  # the burst's sixth line, 1-based
+    folded = next(m for m in markers_in(result.text, part_id) if int(m["a"]) <= sixth <= int(m["b"]))
+    assert re.search(r'^[\d,]+ log lines omitted: 6× "ERROR \(db\) app.db - connect', folded["what"])
     assert expand_markers(noisy, result.text, part_id) == noisy
+
+
+def test_repeated_warnings_fold_while_distinct_errors_all_stay():
+    lines = []
+    errors = [f"ERROR [pay] app.payments - charge failed for order ORD-{i}: {reason}"
+              for i, reason in enumerate(["card declined", "gateway timeout", "fraud check rejected",
+                                          "currency not supported", "account closed", "insufficient funds"])]
+    for i in range(600):
+        stamp = f"2026-03-02T11:{i // 60:02d}:{i % 60:02d}.000Z"
+        lines.append(f"{stamp} INFO  [web] app.http - GET /api/items/{i} 200 {i % 40 + 1}ms")
+        if i % 15 == 7:
+            lines.append(f"{stamp} WARN  [db] app.db - slow query {900 + i}ms on orders (rows={i % 30})")
+        if i % 100 == 50:
+            lines.append(f"{stamp} {errors[i // 100]}")
+    text = "\n".join(lines) + "\n"
+    result, part_id = compress(text)
+    out = result.text.split("\n")
+    warnings = [line for line in lines if " WARN " in line]
+    assert len(warnings) == 40 and sum(line in out for line in warnings) == 3  # the first two and the last
+    assert all(any(line.endswith(e) for line in out) for e in errors)  # each error distinct: all stay
+    named = [m for m in markers_in(result.text, part_id) if '× "WARN (db) app.db - slow query' in m["what"]]
+    assert sum(int(re.search(r'([\d,]+)× "WARN', m["what"])[1]) for m in named) == 37
+    assert expand_markers(text, result.text, part_id) == text
+    assert count_tokens(result.text) < 0.1 * count_tokens(text)
+
+
+def test_in_a_tools_output_lines_printed_once_fold_and_its_warnings_stay():
+    """A build's chatter has no times or levels: each asset's lines are printed once, so rarity is not
+    news there. Its warnings and the first line of each repeated shape stay; the rest folds."""
+    lines = ["yarn run v1.22.22"]
+    for i, name in enumerate(["Status", "Quota", "Refund", "Payload", "Merge", "Notify", "Receipts", "Reset",
+                              "Prompt", "Image", "Submit", "Collect", "Poll", "Send"]):
+        lines += [f"Bundling asset Backend/{name}Lambda/Code/Stage...",
+                  f"$ esbuild --bundle lib/{name.lower()}/handler.ts --platform=node --outfile=out/{name}/index.js",
+                  "", f"  out/{name}/index.js  {i + 1}.5mb", ""]
+        if name == "Merge":
+            lines += ["[WARNING] aws-cdk-lib.aws_iam.GrantOnPrincipalOptions#scope is deprecated.",
+                      "  The scope argument is currently unused."]
+    lines += ["Done in 5.62s.", "", "Stack Backend", "Resources"]
+    lines += [f"[~] AWS::Lambda::Function {name}Lambda {name}Lambda" for name in ("Status", "Quota", "Refund")]
+    lines += ["", "Number of stacks with differences: 1", "", "NOTICES", "", "If you don't want to see a notice anymore."]
+    text = "\n".join(lines) + "\n"
+    result, part_id = compress(text)
+    out = result.text.split("\n")
+    assert lines[1] in out and lines[2] in out  # the first of each repeated shape
+    assert "[WARNING] aws-cdk-lib.aws_iam.GrantOnPrincipalOptions#scope is deprecated." in out
+    assert "  The scope argument is currently unused." in out  # the explanation under the warning
+    assert "Bundling asset Backend/RefundLambda/Code/Stage..." not in out
+    assert expand_markers(text, result.text, part_id) == text
+    # The same lines as records of a log (a time on each): the ones printed once are its rare events.
+    stamped = "\n".join(f"2026-03-02 10:00:{i % 60:02d} {line}" for i, line in enumerate(lines)) + "\n"
+    result, _ = compress(stamped)
+    assert all(f"{line}" in result.text for line in lines if line.startswith("[~] AWS::Lambda"))
 
 
 def test_same_bytes_in_same_bytes_out_whatever_ran_before():

@@ -35,7 +35,8 @@ class LogsEngine:
         shapes = mask(part.text).split("\n")[: len(lines)]
         line_template, templates = mine(shapes)
         _check(ctx)
-        keep = keep_flags(lines, line_template, templates, mentioned(part.text, lines, part_terms(part)))
+        keep = keep_flags(lines, line_template, templates, mentioned(part.text, lines, part_terms(part)), shapes,
+                          detect.records(lines, templates))
         if all(keep):
             return None
         out, omitted = render(lines, keep, line_template, templates, ctx.part_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from headroom_cli.engines.base import hint_score, Part
-from headroom_cli.engines.logs.mine import mine
+from headroom_cli.engines.logs.mine import mine, Template
 from headroom_cli.engines.logs.shapes import mask, PLAIN, severity
 
 HINTS = frozenset(("logs", "log", "syslog"))
@@ -15,6 +15,7 @@ SURE = 0.96  # above the test-and-log engine's 0.9 for timestamped lines: a syst
 LIKELY = 0.92
 SHAPED = 0.52  # many lines of few shapes and nothing else claims it: over MIN_SCORE, under the others
 MIN_LINES = 20
+RECORDS = 0.3  # share of stamped or levelled lines that makes a part a log of records
 SHAPED_MIN_CHARS = 3_000  # about 1,000 tokens: a smaller output without times is left to the others
 _SAMPLE_HEAD, _SAMPLE_TAIL = 200, 50
 _HEAD_CHARS = 64  # a record's time sits near its start
@@ -60,6 +61,18 @@ def score(part: Part) -> float:
     if len(part.text) < SHAPED_MIN_CHARS or _terminal_repeats(part.text, lines):
         return 0.0
     return SHAPED if _few_shapes(lines) else 0.0
+
+
+def records(lines: list[str], templates: list[Template]) -> bool:
+    """Whether a part is a log of records: at least RECORDS of its non-blank lines are of templates
+    whose first line has a time near its start or a level field. Read per template: cheap."""
+    stamped = total = 0
+    for template in templates:
+        if template.tokens:
+            total += template.count
+            if template.level >= PLAIN or _STAMP.search(lines[template.first][:_HEAD_CHARS]):
+                stamped += template.count
+    return stamped >= RECORDS * total
 
 
 def _terminal_repeats(text: str, lines: list[str]) -> bool:

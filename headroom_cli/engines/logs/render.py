@@ -8,10 +8,11 @@ from collections import Counter
 
 from headroom_cli.engines.logs import spread
 from headroom_cli.engines.logs.mine import Template
-from headroom_cli.engines.logs.shapes import display
+from headroom_cli.engines.logs.shapes import display, WARN
 from headroom_cli.markers import marker
 
 TEMPLATES_NAMED = 1  # templates a marker names (the biggest); the rest are counted as "other"
+LEVELLED_NAMED = 2  # warning or error templates folded in a gap that its marker names before those
 SHOWN_CHARS = 60  # of a template's text
 # A short fold's marker is short too: the template's first words, no spread. Between kept lines that
 # show the times around it, a long description would cost more than the lines it stands for.
@@ -37,18 +38,26 @@ def render(lines: list[str], keep: bytearray, line_template: list[int], template
 
 def _what(lines: list[str], start: int, end: int, line_template: list[int], templates: list[Template]) -> str:
     counts = Counter(line_template[start:end])
-    # Blank lines are named last: a marker that says "9× blank line" says nothing about the gap.
-    ranked = sorted(counts.items(), key=lambda item: (not templates[item[0]].tokens, -item[1], item[0]))
+    named = _named(counts, templates)
     parts = []
     short = end - start < SHORT_FOLD
-    for rank, (index, count) in enumerate(ranked[:TEMPLATES_NAMED]):
+    for rank, index in enumerate(named):
         detail = ""
-        if rank == 0 and not short:  # the spread of the biggest template only: a marker must stay short
+        if rank == 0 and not short:  # the spread of the first template only: a marker must stay short
             detail = spread.describe([lines[n] for n in range(start, end) if line_template[n] == index])
         shown = display(templates[index].text, SHORT_CHARS if short else SHOWN_CHARS)
-        parts.append(f'{count:,}× "{shown}"' + (f" {detail}" if detail else ""))
-    other = sum(count for _, count in ranked[TEMPLATES_NAMED:])
+        parts.append(f'{counts[index]:,}× "{shown}"' + (f" {detail}" if detail else ""))
+    other = sum(count for index, count in counts.items() if index not in named)
     if other:
         parts.append(f"{other:,} other")
     n = end - start
     return f"{n:,} log lines omitted: " + "; ".join(parts)
+
+
+def _named(counts: Counter[int], templates: list[Template]) -> list[int]:
+    """The templates a marker names: repeats of a warning or error folded here first (what a reader
+    looking for trouble must know was left out), then the biggest template. Blank lines come last:
+    a marker that says "9× blank line" says nothing about the gap."""
+    ranked = sorted(counts, key=lambda index: (not templates[index].tokens, -counts[index], index))
+    levelled = [index for index in ranked if templates[index].level >= WARN][:LEVELLED_NAMED]
+    return levelled + [index for index in ranked if index not in levelled][:TEMPLATES_NAMED]

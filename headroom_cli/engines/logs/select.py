@@ -1,6 +1,14 @@
 """Which lines stay verbatim: the log's head and tail, the first line of every template, every line
-of a rare template (the anomalies an agent looks for), the error and warning records (with the stack
-trace under an error), and any gap too short to be worth its marker."""
+of a rare template (the anomalies an agent looks for), the first records of each error and warning
+(with the stack trace or the indented lines under them), and any gap too short to be worth its marker.
+
+Rarity is news in a log of records (stamped or levelled lines over a background of routine ones). In
+a tool's output without records (a build's or a deploy's chatter), most lines are printed once and
+rarity says nothing: there a template seen once stays only for its level, and the others fold.
+
+A warning or error repeated many times is one event: its first records and its last stay, the
+repeats between fold into the markers around them, which name it first (render.py). An error whose
+words differ from every error kept so far is a distinct event and stays."""
 
 from __future__ import annotations
 
@@ -13,11 +21,14 @@ from headroom_cli.engines.logs.shapes import ERROR, WARN
 HEAD = 5  # first lines of a part, always kept
 TAIL = 5  # last lines of a part, always kept
 RARE = 3  # a template seen this often or less is an anomaly: all its lines stay
-# Error and warning records stay verbatim, up to this many of one template (then its last one):
-# a message repeated hundreds of times is one event, counted in its marker.
-ERROR_KEEP = 50
-WARN_KEEP = 50
+# Records of one warning or error shape (its words; only variables differ) kept before the repeats
+# fold, and shapes of one template kept as distinct events (a warning's variants say less).
+WARN_REPEATS = 2
+ERROR_REPEATS = 5
+WARN_SHAPES = 5
+ERROR_SHAPES = 50
 TRACE_LIMIT = 40  # lines of a stack trace (or other continuation) kept under an error record
+WARN_TRACE = 5  # ... under a warning: its explanation, the top of its trace
 MIN_RUN = 3  # a shorter run of foldable lines stays: its marker would cost about as much
 
 # A line that continues the record above it rather than starting one: indented, a Java/Python frame.
@@ -25,33 +36,72 @@ _CONTINUATION = re.compile(r"[ \t]|at |Caused by|\.\.\. \d+ more|Traceback |[A-Z
 
 
 def keep_flags(lines: list[str], line_template: list[int], templates: list[Template],
-               wanted: Sequence[int] = ()) -> bytearray:
+               wanted: Sequence[int] = (), shapes: Sequence[str] = (), records: bool = True) -> bytearray:
     """1 for each line that stays verbatim, 0 for a line a marker may stand for. ``wanted``: lines
-    kept besides (those that name what the agent asks about)."""
+    kept besides (those that name what the agent asks about); ``shapes``: each line's masked text,
+    which tells a repeated record from a distinct one (without it, every record is distinct);
+    ``records``: a log of records, where rare templates are the anomalies (else a tool's output)."""
     n = len(lines)
     keep = bytearray(n)
     keep[:HEAD] = b"\x01" * min(HEAD, n)
     keep[max(0, n - TAIL):] = b"\x01" * min(TAIL, n)
     last = {index: number for number, index in enumerate(line_template)}
+    kept = _Records(shapes)
+    rare = RARE if records else 1
     seen = [0] * len(templates)
     for number, index in enumerate(line_template):
         template = templates[index]
         seen[index] += 1
-        if template.count <= RARE or seen[index] == 1:
+        if _news(template, seen[index], rare, records):
             keep[number] = 1
-        elif template.level >= WARN and (seen[index] <= (ERROR_KEEP if template.level == ERROR else WARN_KEEP)
-                                         or last[index] == number):
+            kept.note(number, index)
+        elif template.level >= WARN and (kept.new(number, index, template.level) or last[index] == number):
             keep[number] = 1
-        if keep[number] and template.level == ERROR:
-            _keep_trace(lines, keep, number)
+        if keep[number] and template.level >= WARN:
+            _keep_trace(lines, keep, number, TRACE_LIMIT if template.level == ERROR else WARN_TRACE)
     for number in wanted:
         keep[number] = 1
     _keep_short_gaps(keep)
     return keep
 
 
-def _keep_trace(lines: list[str], keep: bytearray, number: int) -> None:
-    for after in range(number + 1, min(len(lines), number + 1 + TRACE_LIMIT)):
+def _news(template: Template, seen: int, rare: int, records: bool) -> bool:
+    """A rare template's line, or a template's first line (in a tool's output, of one seen twice or more)."""
+    if not records and template.count == 1:
+        return template.level >= WARN
+    return template.count <= rare or seen == 1
+
+
+class _Records:
+    """How many records of each shape, and how many shapes of each template, are kept so far."""
+
+    def __init__(self, shapes: Sequence[str]) -> None:
+        self.shapes = shapes
+        self.of_shape: dict[str, int] = {}
+        self.of_template: dict[int, int] = {}
+
+    def note(self, number: int, index: int) -> None:
+        shape = self.shapes[number] if number < len(self.shapes) else number
+        if shape not in self.of_shape:
+            self.of_template[index] = self.of_template.get(index, 0) + 1
+        self.of_shape[shape] = self.of_shape.get(shape, 0) + 1
+
+    def new(self, number: int, index: int, level: int) -> bool:
+        """Whether this warning or error record stays (and, if so, counts it): a shape not seen yet
+        while its template has kept fewer than its limit of shapes, or one of a shape's first repeats."""
+        shape = self.shapes[number] if number < len(self.shapes) else number
+        kept = self.of_shape.get(shape, 0)
+        if kept:
+            wanted = kept < (ERROR_REPEATS if level == ERROR else WARN_REPEATS)
+        else:
+            wanted = self.of_template.get(index, 0) < (ERROR_SHAPES if level == ERROR else WARN_SHAPES)
+        if wanted:
+            self.note(number, index)
+        return wanted
+
+
+def _keep_trace(lines: list[str], keep: bytearray, number: int, limit: int) -> None:
+    for after in range(number + 1, min(len(lines), number + 1 + limit)):
         if not _CONTINUATION.match(lines[after]):
             return
         keep[after] = 1
