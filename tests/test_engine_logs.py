@@ -55,6 +55,8 @@ RARE = {
                     "[ib_sm_sweep.c:1831]: ********************** NEW SWEEP ********************"],
     "Android": ["03-17 16:13:45.466  1702 17632 W ActivityManager: java.lang.ClassCastException: "
                 "android.os.BinderProxy cannot be cast to com.android.server.am.ActivityRecord$Token"],
+    "Zookeeper": ["2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@774] - "
+                  "Notification time out: 3200"],
     "http_server_access": ["127.0.0.1 - - [06/Dec/2026 14:27:02] \"POST / HTTP/1.1\" 501 -",
                            "127.0.0.1 - - [06/Dec/2026 14:27:02] \"GET /etc/passwd HTTP/1.1\" 404 -"],
 }
@@ -188,6 +190,16 @@ def test_in_a_tools_output_lines_printed_once_fold_and_its_warnings_stay():
     assert "  The scope argument is currently unused." in out  # the explanation under the warning
     assert "Bundling asset Backend/RefundLambda/Code/Stage..." not in out
     assert expand_markers(text, result.text, part_id) == text
+    # An installer's transcript: hundreds of routine lines, a few printed once. Those few stand out
+    # against the routine ones and stay, though no line has a time or a level.
+    install = [line for i in range(150) for line in (f"Unpacking libfoo{i} (1.{i}-1) ...",
+                                                      f"Setting up libfoo{i} (1.{i}-1) ...")]
+    one_offs = ["Regenerating fonts cache... done.", "running python post-rtupdate hooks for python3.11...",
+                "Initializing machine ID from random generator."]
+    install[100:100] = one_offs[:1]
+    install[200:200] = one_offs[1:]
+    result, _ = compress("\n".join(install) + "\n")
+    assert all(line in result.text.split("\n") for line in one_offs)
     # The same lines as records of a log (a time on each): the ones printed once are its rare events.
     stamped = "\n".join(f"2026-03-02 10:00:{i % 60:02d} {line}" for i, line in enumerate(lines)) + "\n"
     result, _ = compress(stamped)

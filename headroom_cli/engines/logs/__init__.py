@@ -15,7 +15,7 @@ from headroom_cli.engines.logs import detect
 from headroom_cli.engines.logs.mentions import mentioned
 from headroom_cli.engines.logs.mine import mine
 from headroom_cli.engines.logs.render import render
-from headroom_cli.engines.logs.select import keep_flags
+from headroom_cli.engines.logs.select import keep_flags, RARE
 from headroom_cli.engines.logs.shapes import mask
 
 KIND = "logs"
@@ -36,7 +36,7 @@ class LogsEngine:
         line_template, templates = mine(shapes)
         _check(ctx)
         keep = keep_flags(lines, line_template, templates, mentioned(part.text, lines, part_terms(part)), shapes,
-                          detect.records(lines, templates))
+                          detect.rarity_is_news(lines, templates, RARE))
         if all(keep):
             return None
         out, omitted = render(lines, keep, line_template, templates, ctx.part_id)

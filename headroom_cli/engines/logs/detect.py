@@ -16,6 +16,7 @@ LIKELY = 0.92
 SHAPED = 0.52  # many lines of few shapes and nothing else claims it: over MIN_SCORE, under the others
 MIN_LINES = 20
 RECORDS = 0.3  # share of stamped or levelled lines that makes a part a log of records
+RARE_SHARE = 0.1  # share of lines of rare templates under which they stand out in any output
 SHAPED_MIN_CHARS = 3_000  # about 1,000 tokens: a smaller output without times is left to the others
 _SAMPLE_HEAD, _SAMPLE_TAIL = 200, 50
 _HEAD_CHARS = 64  # a record's time sits near its start
@@ -63,16 +64,19 @@ def score(part: Part) -> float:
     return SHAPED if _few_shapes(lines) else 0.0
 
 
-def records(lines: list[str], templates: list[Template]) -> bool:
-    """Whether a part is a log of records: at least RECORDS of its non-blank lines are of templates
-    whose first line has a time near its start or a level field. Read per template: cheap."""
-    stamped = total = 0
+def rarity_is_news(lines: list[str], templates: list[Template], rare: int) -> bool:
+    """Whether lines of rare templates are the anomalies: in a log of records (at least RECORDS of
+    the non-blank lines are of templates whose first line has a time near its start or a level
+    field), or where they are few (at most RARE_SHARE of the lines) against a background of repeated
+    ones. In a tool's output where many lines are printed once, rarity says nothing. Read per template."""
+    stamped = scarce = total = 0
     for template in templates:
         if template.tokens:
             total += template.count
+            scarce += template.count if template.count <= rare else 0
             if template.level >= PLAIN or _STAMP.search(lines[template.first][:_HEAD_CHARS]):
                 stamped += template.count
-    return stamped >= RECORDS * total
+    return stamped >= RECORDS * total or scarce <= RARE_SHARE * total
 
 
 def _terminal_repeats(text: str, lines: list[str]) -> bool:

@@ -2,9 +2,10 @@
 of a rare template (the anomalies an agent looks for), the first records of each error and warning
 (with the stack trace or the indented lines under them), and any gap too short to be worth its marker.
 
-Rarity is news in a log of records (stamped or levelled lines over a background of routine ones). In
-a tool's output without records (a build's or a deploy's chatter), most lines are printed once and
-rarity says nothing: there a template seen once stays only for its level, and the others fold.
+Rarity is news in a log of records (stamped or levelled lines), or where rare lines are few against
+a background of routine ones. In a tool's output where many lines are printed once (a build's or a
+deploy's chatter), rarity says nothing: there a template seen once stays only for its level, and
+the others fold (detect.rarity_is_news decides).
 
 A warning or error repeated many times is one event: its first records and its last stay, the
 repeats between fold into the markers around them, which name it first (render.py). An error whose
@@ -36,23 +37,23 @@ _CONTINUATION = re.compile(r"[ \t]|at |Caused by|\.\.\. \d+ more|Traceback |[A-Z
 
 
 def keep_flags(lines: list[str], line_template: list[int], templates: list[Template],
-               wanted: Sequence[int] = (), shapes: Sequence[str] = (), records: bool = True) -> bytearray:
+               wanted: Sequence[int] = (), shapes: Sequence[str] = (), rare_is_news: bool = True) -> bytearray:
     """1 for each line that stays verbatim, 0 for a line a marker may stand for. ``wanted``: lines
     kept besides (those that name what the agent asks about); ``shapes``: each line's masked text,
     which tells a repeated record from a distinct one (without it, every record is distinct);
-    ``records``: a log of records, where rare templates are the anomalies (else a tool's output)."""
+    ``rare_is_news``: rare templates are the anomalies (else a tool's output where they are not)."""
     n = len(lines)
     keep = bytearray(n)
     keep[:HEAD] = b"\x01" * min(HEAD, n)
     keep[max(0, n - TAIL):] = b"\x01" * min(TAIL, n)
     last = {index: number for number, index in enumerate(line_template)}
     kept = _Records(shapes)
-    rare = RARE if records else 1
+    rare = RARE if rare_is_news else 1
     seen = [0] * len(templates)
     for number, index in enumerate(line_template):
         template = templates[index]
         seen[index] += 1
-        if _news(template, seen[index], rare, records):
+        if _news(template, seen[index], rare, rare_is_news):
             keep[number] = 1
             kept.note(number, index)
         elif template.level >= WARN and (kept.new(number, index, template.level) or last[index] == number):
@@ -65,9 +66,9 @@ def keep_flags(lines: list[str], line_template: list[int], templates: list[Templ
     return keep
 
 
-def _news(template: Template, seen: int, rare: int, records: bool) -> bool:
+def _news(template: Template, seen: int, rare: int, rare_is_news: bool) -> bool:
     """A rare template's line, or a template's first line (in a tool's output, of one seen twice or more)."""
-    if not records and template.count == 1:
+    if not rare_is_news and template.count == 1:
         return template.level >= WARN
     return template.count <= rare or seen == 1
 
