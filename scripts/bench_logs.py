@@ -48,7 +48,7 @@ TUNED = frozenset({"HDFS", "BGL", "OpenSSH", "dpkg", "app_orderservice", "http_s
 RARE = 2
 PART_TOKENS = 50_000
 _LEVEL = re.compile(r"\b(?:FATAL|CRITICAL|SEVERE|ERROR|WARN|WARNING|ALERT|EMERG|PANIC)\b|"
-                    r"\[(?:error|crit|alert|emerg|warn)\]|^\S+ +\d+ +\d+ [EWF] ")
+                    r"\[(?:error|crit|alert|emerg|warn)\]|^(?:\S+ +)?\S+ +\d+ +\d+ [EWF] ")  # logcat: [date] time pid tid L
 
 
 # The masking of Drain3's own example configuration (drain3.ini): ids, IPs, hex and numbers.

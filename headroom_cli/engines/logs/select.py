@@ -26,7 +26,7 @@ RARE = 3  # a template seen this often or less is an anomaly: all its lines stay
 # fold, and shapes of one template kept as distinct events (a warning's variants say less).
 WARN_REPEATS = 2
 ERROR_REPEATS = 5
-WARN_SHAPES = 5
+WARN_SHAPES = 20
 ERROR_SHAPES = 50
 TRACE_LIMIT = 40  # lines of a stack trace (or other continuation) kept under an error record
 WARN_TRACE = 5  # ... under a warning: its explanation, the top of its trace
