@@ -165,6 +165,12 @@ def test_repeated_warnings_fold_while_distinct_errors_all_stay():
     assert sum(int(re.search(r'([\d,]+)× "WARN', m["what"])[1]) for m in named) == 37
     assert expand_markers(text, result.text, part_id) == text
     assert count_tokens(result.text) < 0.1 * count_tokens(text)
+    # A folded warning that names what the conversation is about stays all the same.
+    from headroom_cli.focus import Focus
+
+    focused, _ = compress(text, focus=Focus(terms=("1207ms",)))
+    assert [line for line in warnings if "1207ms" in line][0] in focused.text.split("\n")
+    assert [line for line in warnings if "1207ms" in line][0] not in out
 
 
 def test_in_a_tools_output_lines_printed_once_fold_and_its_warnings_stay():

@@ -48,12 +48,11 @@ def keep_flags(lines: list[str], line_template: list[int], templates: list[Templ
     keep[max(0, n - TAIL):] = b"\x01" * min(TAIL, n)
     last = {index: number for number, index in enumerate(line_template)}
     kept = _Records(shapes)
-    rare = RARE if rare_is_news else 1
     seen = [0] * len(templates)
     for number, index in enumerate(line_template):
         template = templates[index]
         seen[index] += 1
-        if _news(template, seen[index], rare, rare_is_news):
+        if _news(template, seen[index], rare_is_news):
             keep[number] = 1
             kept.note(number, index)
         elif template.level >= WARN and (kept.new(number, index, template.level) or last[index] == number):
@@ -66,11 +65,11 @@ def keep_flags(lines: list[str], line_template: list[int], templates: list[Templ
     return keep
 
 
-def _news(template: Template, seen: int, rare: int, rare_is_news: bool) -> bool:
+def _news(template: Template, seen: int, rare_is_news: bool) -> bool:
     """A rare template's line, or a template's first line (in a tool's output, of one seen twice or more)."""
     if not rare_is_news and template.count == 1:
         return template.level >= WARN
-    return template.count <= rare or seen == 1
+    return seen == 1 or (rare_is_news and template.count <= RARE)
 
 
 class _Records:
