@@ -24,11 +24,14 @@ _HEAD_CHARS = 64  # a record's time sits near its start
 # A time of day with seconds, a date, a syslog or Apache stamp, a Unix epoch, HDFS's yymmdd hhmmss.
 _STAMP = re.compile(r"(?<![A-Za-z])(?<![A-Za-z]-)(?:\d\d?:\d\d:\d\d|\d{4}[-/.]\d\d[-/.]\d\d|\d\d/[A-Z][a-z]{2}/\d{4}|\b1\d{9}(?:\.\d+)?\b|"
                     r"^\d{6} \d{6}\b|^\[\s*\d+\.\d{3,}\])")
-# Output of a test runner or a compiler: the test-and-log engine's.
-_RUNNER = re.compile(r"=+ .*(?:test session starts|passed|failed|errors?)\b.*=+$|collected \d+ items|"
-                     r"^test \S+ \.\.\. (?:ok|FAILED|ignored)|^(?:not )?ok \d+ |^--- (?:PASS|FAIL):|"
-                     r"\S+::\S+ (?:PASSED|FAILED|SKIPPED|ERROR)|^Ran \d+ tests? in|^Tests?:\s+\d+|"
-                     r"^\s*(?:✓|✗|√|×|PASS|FAIL) |\*\*\* FAILED \*\*\*|\b\d+ tests?, \d+ passed|^\S+:\d+:\d+: (?:fatal )?(?:error|warning|note):")
+# Output of a test runner or a compiler: the test-and-log engine's. Lines that start so, and lines
+# holding such a phrase (searched only where a cheap test finds its mark: most lines have none).
+_RUNNER_START = re.compile(r"test \S+ \.\.\. (?:ok|FAILED|ignored)|(?:not )?ok \d+ |--- (?:PASS|FAIL):|Ran \d+ tests? in|"
+                           r"Tests?:\s+\d+|\s*(?:✓|✗|√|×|PASS|FAIL) |\S+:\d+:\d+: (?:fatal )?(?:error|warning|note):")
+_RUNNER_BANNER = re.compile(r"=+ .*(?:test session starts|passed|failed|errors?)\b.*=+$")  # a line ending in "="
+_RUNNER_PHRASE = re.compile(r"collected \d+ items|\S::\S+ (?:PASSED|FAILED|SKIPPED|ERROR)|\*\*\* FAILED \*\*\*|"
+                            r"\b\d+ tests?, \d+ passed")
+_PHRASE_MARKS = ("collected ", "::", "***", " passed")
 _DIFF = re.compile(r"^(?:diff --git |@@ -\d|\+\+\+ |--- a/)")
 # Listings whose columns hold a date: `ls -l --full-time`, `git log` with dates (a hash first), `git log`'s
 # "commit <hash>" blocks. The listing engine's, not ours.
@@ -49,19 +52,27 @@ def score(part: Part) -> float:
     if len(lines) < MIN_LINES or _not_a_log(part.text, lines) or _table_like(lines):
         return 0.9 if hinted else 0.0  # under the test-and-log engine's 1.0 for the same hint
     stamped = sum(1 for line in lines if _STAMP.search(line[:_HEAD_CHARS])) / len(lines)
-    runner = sum(1 for line in lines if _RUNNER.search(line))
+    runner = sum(1 for line in lines if _runner(line))
     if runner >= 2 or runner * 20 >= len(lines):
         return 0.9 if hinted else 0.3
     if hinted:
         return 1.0
     if stamped >= 0.6:
         return SURE
-    levelled = _levelled(lines)
-    if stamped >= 0.3 or levelled >= 0.5:
+    shapes = mask("\n".join(lines)).split("\n")  # masked once for both tests below
+    if stamped >= 0.3 or _levelled(shapes) >= 0.5:
         return LIKELY
     if len(part.text) < SHAPED_MIN_CHARS or _terminal_repeats(part.text, lines):
         return 0.0
-    return SHAPED if _few_shapes(lines) else 0.0
+    return SHAPED if _few_shapes(shapes) else 0.0
+
+
+def _runner(line: str) -> bool:
+    if _RUNNER_START.match(line):
+        return True
+    if line.endswith("=") and _RUNNER_BANNER.search(line):
+        return True
+    return any(mark in line for mark in _PHRASE_MARKS) and bool(_RUNNER_PHRASE.search(line))
 
 
 def rarity_is_news(lines: list[str], templates: list[Template], rare: int) -> bool:
@@ -125,15 +136,14 @@ def _table_like(lines: list[str]) -> bool:
     return False
 
 
-def _levelled(lines: list[str]) -> float:
-    shapes = mask("\n".join(lines)).split("\n")
+def _levelled(shapes: list[str]) -> float:
     return sum(1 for shape in shapes if severity(shape) >= PLAIN) / len(shapes)
 
 
-def _few_shapes(lines: list[str]) -> bool:
+def _few_shapes(shapes: list[str]) -> bool:
     """Many lines of a few templates: those seen three times or more hold at least half the sample."""
-    if len(lines) < 40:
+    if len(shapes) < 40:
         return False
-    _, templates = mine(mask("\n".join(lines)).split("\n"))
+    _, templates = mine(shapes)
     covered = sum(t.count for t in templates if t.count >= 3)
-    return covered >= 0.5 * len(lines) and len(templates) <= 0.5 * len(lines)
+    return covered >= 0.5 * len(shapes) and len(templates) <= 0.5 * len(shapes)
