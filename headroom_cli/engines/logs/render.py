@@ -38,9 +38,9 @@ def render(lines: list[str], keep: bytearray, line_template: list[int], template
 
 def _what(lines: list[str], start: int, end: int, line_template: list[int], templates: list[Template]) -> str:
     counts = Counter(line_template[start:end])
-    named = _named(counts, templates)
-    parts = []
     short = end - start < SHORT_FOLD
+    named = _named(counts, templates)[: 1 if short else None]  # a short fold's marker names one
+    parts = []
     for rank, index in enumerate(named):
         detail = ""
         if rank == 0 and not short:  # the spread of the first template only: a marker must stay short
