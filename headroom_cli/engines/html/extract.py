@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from copy import copy
 from dataclasses import dataclass, field
 from html import unescape
 
@@ -35,7 +34,7 @@ _UNCLOSED = re.compile(r"<(script|style)\b[^>]*>.*\Z", re.I | re.S)  # a script 
 _NAMES = {"script": "script elements", "noscript": "script elements", "template": "script elements",
           "style": "style elements", "svg": "image elements", "math-field": "script elements"}
 _TAGS = re.compile(r"<[a-zA-Z/!][^<>]*>")
-_XML_DECLARATION = re.compile(r"\s*<\?xml[^>]*>")
+_XML_DECLARATION = re.compile(r"\A[\s\ufeff]*<\?xml[^>]*>")  # anchored: a search would try every position
 _DOCUMENT = re.compile(r"<(?:html|body)[\s>]", re.I)
 _TITLE = re.compile(r"<title[^>]*>([^<]*)</title", re.I)
 _SPACES = re.compile(r"\s+")
@@ -43,6 +42,12 @@ _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _FURNITURE = ("nav", "header", "footer", "aside", "form", "button", "select", "iframe", "img", "picture", "video")
 
 BASELINE_BLOCKS = 3  # a page with more blocks than this that comes back as one block lost its structure
+DOCUMENT_LINK_SHARE = 0.1  # a page with more of its words in links than this has link lists to judge
+_ARTICLE_META = ("og:", "twitter:", "article:")  # Open Graph, Twitter card and article metadata
+# ARIA landmarks: furniture (and the main part) marked up by role instead of by element
+_LANDMARKS = frozenset(("navigation", "banner", "contentinfo", "complementary", "search", "main", "article"))
+_ROLES = etree.XPath("//*[@role]/@role")
+_HIDDEN = etree.XPath("//*[@hidden or @aria-hidden='true' or contains(translate(@style, ' ', ''), 'display:none')]")
 COVERED = 0.9  # an extraction with this share of the page's visible text needs no second look
 ALL_TEXT = 0.95  # a recall extraction with this share of it kept all the page had to say
 
@@ -110,13 +115,20 @@ def _trafilatura(tree: etree._Element, recall: bool) -> tuple[etree._Element | N
     return body, len(" ".join(body.itertext()))
 
 
+def document(tree: etree._Element) -> etree._Element | None:
+    """A documentation page's content: the whole page less what a browser does not show."""
+    for node in _HIDDEN(tree):
+        node.drop_tree()  # its tail is text of the parent's, kept
+    return whole_page(tree)
+
+
 def whole_page(tree: etree._Element) -> etree._Element | None:
     """All of the page's text in trafilatura's vocabulary: its cleaning (navigation, footers, asides,
     forms out) and tag conversion, without its choice of main content. trafilatura exports no
     function for this, so two of its modules' functions are used; the version range is pinned, and
     should they change, the engine leaves the page alone (compress() catches every error)."""
     options = Extractor(output_format="xml", fast=True, tables=True, links=True, formatting=True, comments=False)
-    converted = convert_tags(tree_cleaning(copy(tree), options), options)
+    converted = convert_tags(tree_cleaning(tree, options), options)  # in place: the tree is not used after
     return converted.find(".//body")
 
 
@@ -132,9 +144,11 @@ def main_content(tree: etree._Element, fragment: bool, furnished: bool) -> tuple
       news pages) is not asked twice: what the balanced mode left out is its furniture.
     With it, whether the page is all content: nothing on it was furniture (documentation, a
     report, a man page), as opposed to an article that trafilatura cut out of its page."""
+    visible = len(" ".join(tree.text_content().split()))  # whitespace runs as one space (split: fastest)
     if fragment:
         return whole_page(tree), True
-    visible = len(_SPACES.sub(" ", tree.text_content()))
+    if is_document(tree, visible):
+        return document(tree), True
     body, size = _trafilatura(tree, recall=False)
     if body is None or (len(body) == 1 and size >= COVERED * visible and _blocks(tree) > BASELINE_BLOCKS):
         return whole_page(tree), True
@@ -144,6 +158,24 @@ def main_content(tree: etree._Element, fragment: bool, furnished: bool) -> tuple
         return body, False
     wide, wide_size = _trafilatura(tree, recall=True)
     return (wide, True) if wide_size >= ALL_TEXT * visible else (body, False)
+
+
+def is_document(tree: etree._Element, visible: int) -> bool:
+    """A page trafilatura has nothing to judge on: no sign of an article page (Open Graph, Twitter card
+    or article metadata, an <article> or <main> element: news and blog pages have them to be shared),
+    no furniture marked up (nav, aside, footer elements, or ARIA landmark roles) and few of its words
+    in links (no link lists to tell from content). Such a page (generated
+    documentation, a man page, a report) is all content; asking trafilatura costs the most on it (it
+    is long, with no article container to narrow the search) and changes nothing."""
+    if next(tree.iter("article", "main", "nav", "aside", "footer"), None) is not None:
+        return False
+    if any(role.strip().lower() in _LANDMARKS for role in _ROLES(tree)):
+        return False
+    for meta in tree.iter("meta"):
+        if (meta.get("property") or meta.get("name") or "").lower().startswith(_ARTICLE_META):
+            return False
+    linked = sum(len(a.text_content().strip()) for a in tree.iter("a") if a.get("href") is not None)
+    return linked <= DOCUMENT_LINK_SHARE * visible
 
 
 def _blocks(tree: etree._Element) -> int:

@@ -77,11 +77,18 @@ def _link(node: etree._Element, links: Counter[str], verbatim: bool, targets: bo
 
 
 def flow(text: str) -> str:
-    """Running text: whitespace runs as one space, <br> as a line break."""
-    text = _WS.sub(" ", text).replace(_LB, "\n").strip().replace(" \n", "\n").replace("\n ", "\n")
+    """Running text: whitespace runs as one space, <br> as a line break. (The substring tests skip the
+    regular expressions where they would change nothing: most runs are short, and a page has thousands.)"""
+    if not text or text.isspace():
+        return ""
+    if "\n" in text or "  " in text or "\t" in text or "\r" in text or "\f" in text:
+        text = _WS.sub(" ", text)
+    text = text.replace(_LB, "\n").strip()
+    if "\n" in text:
+        text = text.replace(" \n", "\n").replace("\n ", "\n")
     if "\u00a0" in text:  # pydoc indents with &nbsp;: kept as spaces, which a code sample needs
         text = "\n".join(line.rstrip() for line in text.replace("\u00a0", " ").split("\n"))
-    return _BLANKS.sub("\n\n", text)
+    return _BLANKS.sub("\n\n", text) if "\n\n\n" in text else text
 
 
 def render(body: etree._Element) -> tuple[list[Block], Counter[str]]:
@@ -148,6 +155,8 @@ def _flush(run: list[str], node: etree._Element, out: list[Block], kind: str) ->
 def _table(node: etree._Element, out: list[Block], links: Counter[str]) -> None:
     """Data rows as cells joined by `` | ``; a layout table (cells that hold blocks) as its blocks."""
     for row in node.iter("row", "tr"):
+        if next(row.iterancestors("table"), None) is not node:  # a nested table's: rendered with its cell
+            continue
         cells = [cell for cell in row if cell.tag in ("cell", "td", "th")]
         if any(_is_block(kid) for cell in cells for kid in cell):
             for cell in cells:
