@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 _WS = re.compile(r"[ \t\r\f]*\n[ \t\r\n\f]*|[ \t\r\f]{2,}|[\r\f]")  # a run with a line break, or 2+ blanks
+_ODD_BLANKS = re.compile(r"[\t\v\x1c-\x1f]")  # ASCII blanks that str.split() treats unlike _WS
 _ABSOLUTE = re.compile(r"(?i)(?:https?|ftp)://\S+$|mailto:\S+$")
 PERMALINK = "\u00b6#\u00a7\U0001f517\u2693 "  # heading permalinks Sphinx and others append
 _BLANKS = re.compile(r"\n{3,}")
@@ -77,11 +78,14 @@ def _link(node: etree._Element, links: Counter[str], verbatim: bool, targets: bo
 
 
 def flow(text: str) -> str:
-    """Running text: whitespace runs as one space, <br> as a line break. (The substring tests skip the
-    regular expressions where they would change nothing: most runs are short, and a page has thousands.)"""
+    """Running text: whitespace runs as one space, <br> as a line break. (str.split() where it does
+    the same as the regular expression, and neither where nothing would change: a page has thousands
+    of runs.)"""
     if not text or text.isspace():
         return ""
-    if "\n" in text or "  " in text or "\t" in text or "\r" in text or "\f" in text:
+    if text.isascii() and not _ODD_BLANKS.search(text):  # blanks are " \n\r\f" only: split() does the same
+        text = " ".join(text.split())
+    elif "\n" in text or "  " in text or "\t" in text or "\r" in text or "\f" in text:
         text = _WS.sub(" ", text)
     text = text.replace(_LB, "\n").strip()
     if "\n" in text:
