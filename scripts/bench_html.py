@@ -16,9 +16,13 @@ Pages (tests/data/html/README.md names their sources and licences):
   HOLD_OUT were not looked at while the engine was tuned and are reported apart;
 - blog pages rendered here with Pelican's two bundled themes (menus, post info, tags, blogroll,
   footer around the post), the post's own text as the truth: all held out ("blog");
+- Sphinx documentation pages rendered here (project READMEs and autodoc API pages of standard-library
+  modules, with the alabaster and classic themes: sidebars, navigation bars, search box, footer),
+  against Sphinx's text builder's rendering of the same page: all held out ("sphinx");
 - documentation pages rendered here: ``pydoc`` HTML of standard-library modules against pydoc's
   plain-text rendering of the same module (its words are the truth, less the banner and disclaimer
-  that only the text rendering has). A documentation page that is mostly text is condensed by design,
+  that only the text rendering has, and with its section titles written as the page writes them:
+  "Classes", not "CLASSES"). A documentation page that is mostly text is condensed by design,
   so its "as sent" recall is what the condensing keeps; its "extracted" F1 is the extraction's.
 
     PYTHONPATH=. python scripts/bench_html.py [--json]
@@ -47,6 +51,7 @@ PYDOC_MODULES = ("json", "textwrap", "shlex", "fnmatch")
 TARGET_F1 = 0.93
 _TOKEN = re.compile(r"\w+")
 # what pydoc's text rendering adds that its HTML page does not have: the banner and the disclaimer
+_PYDOC_SECTION = re.compile(r"^[A-Z][A-Z ]+$", re.M)  # a section title, upper-case in the text rendering only
 _PYDOC_TEXT_ONLY = re.compile(r"\APython Library Documentation: [^\n]*\n|The following documentation is "
                               r"automatically generated.*?location listed above\.", re.S)
 
@@ -67,7 +72,7 @@ def prf(truth: str, output: str) -> tuple[float, float, float]:
 def pages() -> list[tuple[str, str, str, str]]:
     """(name, set, html, truth) for every page: news (tune / hold-out) and docs."""
     found = []
-    for folder in ("news", "blog"):
+    for folder in ("news", "blog", "sphinx"):
         for page in sorted((DATA / folder).glob("*.html.gz")):
             name = page.name[: -len(".html.gz")]
             html = gzip.decompress(page.read_bytes()).decode("utf-8", "replace")
@@ -77,6 +82,7 @@ def pages() -> list[tuple[str, str, str, str]]:
         obj = pydoc.importlib.import_module(module)
         html = pydoc.html.page(pydoc.describe(obj), pydoc.html.document(obj, module))
         truth = _PYDOC_TEXT_ONLY.sub("", pydoc.plain(pydoc.render_doc(obj, renderer=pydoc.plaintext)))
+        truth = _PYDOC_SECTION.sub(lambda m: m.group(0).title(), truth)  # "CLASSES": the page says "Classes"
         found.append((f"pydoc {module}", "docs", html, truth))
     return found
 
@@ -98,7 +104,7 @@ def measure(name: str, group: str, html: str, truth: str) -> dict:
 
 def summary(rows: list[dict]) -> dict:
     groups = {}
-    for group in ("news", "hold-out", "blog", "docs"):
+    for group in ("news", "hold-out", "blog", "docs", "sphinx"):
         chosen = [r for r in rows if r["set"] == group]
         if chosen:
             groups[group] = {"pages": len(chosen), "bench_f1": bench_f1(chosen, ""),
