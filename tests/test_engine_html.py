@@ -617,6 +617,24 @@ def test_a_documentation_page_needs_no_extractor(monkeypatch):
     assert "secret panel" not in out
 
 
+def test_link_targets_stay_in_an_index_and_go_in_an_article():
+    """A list of links on a page that is all content (an index) keeps its addresses; in an article
+    the same list is further reading, its addresses left out (counted by the marker)."""
+    rng = random.Random(7)
+    items = "".join(f'<li>Guide: <a href="https://docs.example.org/guide/{i}">Chapter number {i}</a> in depth</li>'
+                    for i in range(6))
+    prose = "".join(f"<p>{_paragraph(rng, 3)}</p>" for _ in range(5))
+    index = f"<!DOCTYPE html><html><head><title>Guides</title></head><body><h1>Guides</h1>{prose}<ul>{items}</ul></body></html>"
+    out = check(index).text
+    menu = "".join(f'<a href="/section/{i}">Section {i}</a> ' for i in range(12))
+    assert "- Guide: [Chapter number 3](https://docs.example.org/guide/3) in depth" in out
+    article = (f'<!DOCTYPE html><html><head><title>Story</title><meta property="og:type" content="article"></head>'
+               f"<body><nav>{menu}</nav><article><h1>Story</h1>{prose}<ul>{items}</ul></article>"
+               f"<aside><p>{_paragraph(rng, 4)}</p></aside><footer>Copyright and terms of use</footer></body></html>")
+    out = check(article).text
+    assert "Chapter number 3" in out and "https://docs.example.org" not in out
+
+
 def test_library_failure_leaves_the_page_alone(monkeypatch):
     """trafilatura raising (a bug, a page it cannot take) must cost nothing: the engine gives None
     and the pipeline sends the page as it was."""

@@ -36,7 +36,7 @@ def convert(html: str) -> tuple[str, str, list[render.Block], Counter[str], bool
     page = extract(html)
     if page.body is None:
         return page.title, page.shown_title, [], page.dropped, page.all_content
-    blocks, links = render.render(page.body)
+    blocks, links = render.render(page.body, keep_targets=page.all_content)
     lines.place(blocks, html)
     if page.all_content:  # in an article cut out of its page, headings trafilatura dropped stay dropped
         blocks = render.restore_headings(blocks, page.headings)
