@@ -635,6 +635,25 @@ def test_link_targets_stay_in_an_index_and_go_in_an_article():
     assert "Chapter number 3" in out and "https://docs.example.org" not in out
 
 
+def test_balanced_extraction_when_precision_finds_nothing(monkeypatch):
+    """Where the precision mode finds nothing (a page too short or too odd for it), the balanced mode
+    is asked before the page is taken whole: the furniture still goes."""
+    import trafilatura
+
+    real = trafilatura.bare_extraction
+    asked = []
+
+    def precise_finds_nothing(*args, **kwargs):
+        asked.append("precision" if kwargs.get("favor_precision") else "other")
+        return None if kwargs.get("favor_precision") else real(*args, **kwargs)
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", precise_finds_nothing)
+    out = check(news_page(), ["## What changes for readers"]).text
+    assert asked[:2] == ["precision", "other"]
+    for junk in ("Accept all cookies", "newsletter", "Related story number"):
+        assert junk not in out, junk
+
+
 def test_library_failure_leaves_the_page_alone(monkeypatch):
     """trafilatura raising (a bug, a page it cannot take) must cost nothing: the engine gives None
     and the pipeline sends the page as it was."""
