@@ -134,17 +134,18 @@ def whole_page(tree: etree._Element) -> etree._Element | None:
 
 
 def main_content(tree: etree._Element, fragment: bool, furnished: bool) -> tuple[etree._Element | None, bool]:
-    """trafilatura's extraction (precision mode), except where it cannot judge:
-    - a fragment (a README rendered by an API) or a page where it finds nothing: the whole page;
-    - a page where it fell back to one block of all the text (a man page, whose structure it
-      could not score): the whole page, structure kept;
+    """The page's main content, and whether the page is all content (nothing on it was furniture:
+    documentation, a report, a man page) rather than an article cut out of its page:
+    - a fragment (a README rendered by an API): the whole page;
+    - a documentation page (is_document): the whole page, without asking trafilatura;
+    - otherwise trafilatura's precision mode (its balanced mode where that finds nothing), except
+      where it cannot judge: a page where it finds nothing, or falls back to one block of all the
+      text (a man page, whose structure it could not score): the whole page, structure kept;
     - a page where the precision mode leaves out much of the text and that marks up no furniture
       (``furnished``: no nav, aside or footer element): the recall mode's extraction when that keeps
-      nearly all of it, as such a page has no furniture to drop (a pydoc or SQLite documentation
-      page, whose lists of functions the balanced mode takes for link lists). A furnished page (most
-      news pages) is not asked twice: what the precision mode left out is its furniture.
-    With it, whether the page is all content: nothing on it was furniture (documentation, a
-    report, a man page), as opposed to an article that trafilatura cut out of its page."""
+      nearly all of it, as such a page has no furniture to drop (a reference page whose lists of
+      functions the other modes take for link lists). A furnished page (most news pages) is not
+      asked twice: what the precision mode left out is its furniture."""
     visible = len(" ".join(tree.text_content().split()))  # whitespace runs as one space (split: fastest)
     if fragment:
         return whole_page(tree), True
@@ -177,12 +178,12 @@ def is_document(tree: etree._Element, visible: int) -> bool:
     """A page trafilatura has nothing to judge on: no sign of an article page (Open Graph, Twitter card
     or article metadata, an <article> or <main> element: news and blog pages have them to be shared),
     no furniture marked up (nav, aside, footer elements, or ARIA landmark roles) and few of its words
-    in links (no link lists to tell from content). Such a page (generated
-    documentation, a man page, a report) is all content; asking trafilatura costs the most on it (it
-    is long, with no article container to narrow the search) and changes nothing."""
+    in links (no link lists to tell from content). Such a page (generated documentation, a man page,
+    a report) is all content; asking trafilatura costs the most on it (it is long, with no article
+    container to narrow the search) and changes nothing."""
     if next(tree.iter("article", "main", "nav", "aside", "footer"), None) is not None:
         return False
-    if any(role.strip().lower() in _LANDMARKS for role in _ROLES(tree)):
+    if any(token in _LANDMARKS for role in _ROLES(tree) for token in role.lower().split()):
         return False
     for meta in tree.iter("meta"):
         if (meta.get("property") or meta.get("name") or "").lower().startswith(_ARTICLE_META):
