@@ -128,7 +128,8 @@ def print_table(rows: list[dict], groups: dict) -> None:
         print(f"{r['page'][:30]:30s} {r['set']:9s} {r['chars'] / 1000:5.0f} {r['precision']:6.3f} {r['recall']:6.3f} "
               f"{r['f1']:6.3f} {r['sent_precision']:7.3f} {r['sent_recall']:7.3f} {r['sent_f1']:7.3f} {r['ms']:6.1f}")
     print()
-    print(f"{'Set':9s} {'Pages':>5s} {'bench F1':>9s} {'median F1':>10s} {'bench sent':>11s} {'median sent':>12s} target")
+    print(f"{'Set':9s} {'Pages':>5s} {'bench F1':>9s} {'median F1':>10s} {'bench sent':>11s} {'median sent':>12s} "
+          "target")
     for group, g in groups.items():
         verdict = "PASS" if g["bench_f1"] >= TARGET_F1 else "FAIL"
         print(f"{group:9s} {g['pages']:5d} {g['bench_f1']:9.3f} {g['median_f1']:10.3f} {g['bench_sent_f1']:11.3f} "

@@ -612,7 +612,8 @@ def test_a_documentation_page_needs_no_extractor(monkeypatch):
     monkeypatch.setattr(trafilatura, "bare_extraction", unused)
     page = pydoc.html.page("shlex", pydoc.html.document(shlex, "shlex")).replace(
         "</body>", "<div hidden>secret panel</div></body>")
-    out = check(page, ["push_source(self, newstream, newfile=None)", "Split the string *s* using shell-like syntax."]).text
+    out = check(page, ["push_source(self, newstream, newfile=None)",
+                       "Split the string *s* using shell-like syntax."]).text
     assert out.count("push_source(self, newstream, newfile=None)") == 1
     assert "secret panel" not in out
 
@@ -624,7 +625,8 @@ def test_link_targets_stay_in_an_index_and_go_in_an_article():
     items = "".join(f'<li>Guide: <a href="https://docs.example.org/guide/{i}">Chapter number {i}</a> in depth</li>'
                     for i in range(6))
     prose = "".join(f"<p>{_paragraph(rng, 3)}</p>" for _ in range(5))
-    index = f"<!DOCTYPE html><html><head><title>Guides</title></head><body><h1>Guides</h1>{prose}<ul>{items}</ul></body></html>"
+    index = (f"<!DOCTYPE html><html><head><title>Guides</title></head><body><h1>Guides</h1>{prose}<ul>{items}</ul>"
+             "</body></html>")
     out = check(index).text
     menu = "".join(f'<a href="/section/{i}">Section {i}</a> ' for i in range(12))
     assert "- Guide: [Chapter number 3](https://docs.example.org/guide/3) in depth" in out

@@ -62,7 +62,8 @@ def test_embedded_json_is_found_where_every_line_would_find_it(seed):
     pieces = []
     for _ in range(rng.randint(2, 8)):
         pieces.append(rng.choice([
-            "INFO starting worker\n", "  [not json at all\n", "{broken\n", doc + "\n", "  " + doc.replace("\n", "\n  ") + "\n",
+            "INFO starting worker\n", "  [not json at all\n", "{broken\n", doc + "\n",
+            "  " + doc.replace("\n", "\n  ") + "\n",
             "[1, 2]\n", json.dumps(list(range(30)), indent=1) + "\n", "plain text line\n" * rng.randint(1, 5)]))
     text = "".join(pieces)
     lines = original_lines(text)
