@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import tiktoken
@@ -18,6 +19,30 @@ def count_tokens(text: str) -> int:
     if not text:
         return 0
     return len(_encoding().encode_ordinary(text))
+
+
+# A line break between two non-blank characters: cl100k's pre-tokenizer cuts there too (no piece of
+# its pattern runs across it), so text cut at such places counts exactly the sum of its chunks' tokens.
+_PIECE_BOUNDARY = re.compile(r"(?<=\S\n)(?=\S)")
+_SPLIT_ONLY = re.compile(r"[\x1c-\x1f]")  # white space to str.split(), not to cl100k's pattern
+
+
+def tokens_reach(text: str, need: int) -> bool:
+    """Whether text holds at least ``need`` tokens, exactly, without tokenizing more than it takes: a
+    big part that clearly pays is not tokenized whole (that was most of a 50K-token part's overhead).
+    No piece of cl100k's pre-tokenizer pattern holds characters of two words (runs without white
+    space), so a text has at least as many tokens as words; failing that, chunks are counted."""
+    if len(text.split()) >= need and not _SPLIT_ONLY.search(text):
+        return True  # every word holds at least one of the pattern's pieces, and every piece a token
+    counted, start, size = 0, 0, max(need, 1) * 6  # most text has fewer than 6 characters a token
+    while start < len(text):
+        cut = _PIECE_BOUNDARY.search(text, start + size) if start + size < len(text) else None
+        end = cut.start() if cut else len(text)
+        counted += count_tokens(text[start:end])
+        if counted >= need:
+            return True
+        start, size = end, size * 2
+    return counted >= need
 
 
 # US dollars per million input tokens at list price, by model family (matched as a prefix of the

@@ -6,7 +6,9 @@ and blog pages fetched with curl) is mostly markup, scripts and page furniture. 
 1. blanks what is never text (scripts and JSON-LD, styles, SVG, comments) and parses the page with
    lxml (extract.py);
 2. asks trafilatura for the main content: it tells the article from navigation, cookie banners,
-   share bars and related links (extract.py; README says why trafilatura);
+   share bars and related links (extract.py; README says why trafilatura); a documentation page,
+   with nothing for it to judge (no article metadata, no marked-up furniture, few links), is taken
+   whole without asking it;
 3. writes that content as markdown blocks, words verbatim (render.py), the page's title first;
 4. when the text is still long (a documentation page is mostly text), condenses it chapter by
    chapter, keeping the outline, each section's lead and what the question asks about, and names
@@ -36,7 +38,7 @@ def convert(html: str) -> tuple[str, str, list[render.Block], Counter[str], bool
     page = extract(html)
     if page.body is None:
         return page.title, page.shown_title, [], page.dropped, page.all_content
-    blocks, links = render.render(page.body)
+    blocks, links = render.render(page.body, keep_targets=page.all_content)
     lines.place(blocks, html)
     if page.all_content:  # in an article cut out of its page, headings trafilatura dropped stay dropped
         blocks = render.restore_headings(blocks, page.headings)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 _WS = re.compile(r"[ \t\r\f]*\n[ \t\r\n\f]*|[ \t\r\f]{2,}|[\r\f]")  # a run with a line break, or 2+ blanks
+_ODD_BLANKS = re.compile(r"[\t\v\x1c-\x1f]")  # ASCII blanks that str.split() treats unlike _WS
 _ABSOLUTE = re.compile(r"(?i)(?:https?|ftp)://\S+$|mailto:\S+$")
 PERMALINK = "\u00b6#\u00a7\U0001f517\u2693 "  # heading permalinks Sphinx and others append
 _BLANKS = re.compile(r"\n{3,}")
@@ -77,17 +78,38 @@ def _link(node: etree._Element, links: Counter[str], verbatim: bool, targets: bo
 
 
 def flow(text: str) -> str:
-    """Running text: whitespace runs as one space, <br> as a line break."""
-    text = _WS.sub(" ", text).replace(_LB, "\n").strip().replace(" \n", "\n").replace("\n ", "\n")
+    """Running text: whitespace runs as one space, <br> as a line break. (str.split() where it does
+    the same as the regular expression, and neither where nothing would change: a page has thousands
+    of runs.)"""
+    if not text or text.isspace():
+        return ""
+    if text.isascii() and not _ODD_BLANKS.search(text):  # blanks are " \n\r\f" only: split() does the same
+        text = " ".join(text.split())
+    elif "\n" in text or "  " in text or "\t" in text or "\r" in text or "\f" in text:
+        text = _WS.sub(" ", text)
+    text = text.replace(_LB, "\n").strip()
+    if "\n" in text:
+        text = text.replace(" \n", "\n").replace("\n ", "\n")
     if "\u00a0" in text:  # pydoc indents with &nbsp;: kept as spaces, which a code sample needs
         text = "\n".join(line.rstrip() for line in text.replace("\u00a0", " ").split("\n"))
-    return _BLANKS.sub("\n\n", text)
+    return _BLANKS.sub("\n\n", text) if "\n\n\n" in text else text
 
 
-def render(body: etree._Element) -> tuple[list[Block], Counter[str]]:
+class Links(Counter[str]):
+    """The link targets left out (a Counter, for the final marker), and whether list items and table
+    cells may keep theirs: on a page that is all content (an index, a report) a list of links is
+    content; in an article cut out of its page it is further reading (related stories), whose
+    addresses would cost more than the words around them."""
+
+    def __init__(self, keep_targets: bool) -> None:
+        super().__init__()
+        self.keep_targets = keep_targets
+
+
+def render(body: etree._Element, keep_targets: bool = True) -> tuple[list[Block], Counter[str]]:
     """The blocks of the main content, and how many link targets were left out."""
     blocks: list[Block] = []
-    links: Counter[str] = Counter()
+    links = Links(keep_targets)
     _mixed(body, blocks, links, 0, "para")  # loose text between blocks is a whole page's, too
     return [b for b in blocks if b.text.strip()], links
 
@@ -102,7 +124,7 @@ def _is_block(node: etree._Element) -> bool:
     return node.tag in _BLOCKS or (node.tag == "code" and "\n" in "".join(node.itertext()).strip())
 
 
-def _block(node: etree._Element, out: list[Block], links: Counter[str], depth: int) -> None:
+def _block(node: etree._Element, out: list[Block], links: Links, depth: int) -> None:
     tag, line = node.tag, line_of(node)
     if tag == "head":
         rend = node.get("rend") or ""
@@ -122,7 +144,7 @@ def _block(node: etree._Element, out: list[Block], links: Counter[str], depth: i
         _mixed(node, out, links, depth, "para")
 
 
-def _mixed(node: etree._Element, out: list[Block], links: Counter[str], depth: int, kind: str) -> None:
+def _mixed(node: etree._Element, out: list[Block], links: Links, depth: int, kind: str) -> None:
     """An element whose text may be broken by blocks (a layout table's cell, a paragraph holding a
     list, a whole page's body): the runs of text between them as paragraphs, the blocks as blocks."""
     run = [node.text or ""]
@@ -145,22 +167,24 @@ def _flush(run: list[str], node: etree._Element, out: list[Block], kind: str) ->
         out.append(Block(kind, text, line_of(node)))
 
 
-def _table(node: etree._Element, out: list[Block], links: Counter[str]) -> None:
+def _table(node: etree._Element, out: list[Block], links: Links) -> None:
     """Data rows as cells joined by `` | ``; a layout table (cells that hold blocks) as its blocks."""
     for row in node.iter("row", "tr"):
+        if next(row.iterancestors("table"), None) is not node:  # a nested table's: rendered with its cell
+            continue
         cells = [cell for cell in row if cell.tag in ("cell", "td", "th")]
         if any(_is_block(kid) for cell in cells for kid in cell):
             for cell in cells:
                 _mixed(cell, out, links, 0, "para")
             continue
-        texts = [flow(inline(cell, links, targets=True)).replace("\n", " ") for cell in cells]
+        texts = [flow(inline(cell, links, targets=links.keep_targets)).replace("\n", " ") for cell in cells]
         while texts and not texts[-1]:
             texts.pop()
         if any(texts):
             out.append(Block("row", " | ".join(texts), line_of(row)))
 
 
-def _list(node: etree._Element, out: list[Block], links: Counter[str], depth: int) -> None:
+def _list(node: etree._Element, out: list[Block], links: Links, depth: int) -> None:
     ordered = (node.get("rend") or "").lower() == "ol"
     start = node.get("start") or "1"
     number = int(start) - 1 if start.isdigit() else 0
@@ -171,7 +195,7 @@ def _list(node: etree._Element, out: list[Block], links: Counter[str], depth: in
         rend = item.get("rend") or ""
         bullet = "" if rend.startswith(("dt", "dd")) else f"{number}. " if ordered else "- "
         sublists = [kid for kid in item if kid.tag == "list"]  # rendered after the item's own words
-        own = flow(inline(item, links, skip=("list",), targets=True))
+        own = flow(inline(item, links, skip=("list",), targets=links.keep_targets))
         if own:
             kind = "para" if rend.startswith("dd") else "term" if rend.startswith("dt") else "item"
             out.append(Block(kind, "  " * depth + bullet + own, line_of(item)))
