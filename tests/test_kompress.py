@@ -208,6 +208,18 @@ def test_kompress_is_the_default_fallback_for_unclaimed_text_and_off_turns_it_of
     assert Pipeline().run(Part(text=text)).engine != "kompress"
 
 
+@needs_ml
+def test_warm_up_loads_the_model_so_a_first_request_does_not_pay_for_it():
+    code = ("import sys; from headroom_cli import kompress, warmup; warmup._load_kompress(); "
+            "print(kompress.model_dir() in kompress._models, 'torch' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.stdout.split() == ["True", "True"], done.stderr[-2000:]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**env, "HEADROOM_KOMPRESS": "off"})
+    assert done.stdout.split() == ["False", "False"], done.stderr[-2000:]
+
+
 def test_line_scores_rank_the_error_first_or_say_kompress_is_off():
     from headroom_cli.kompress import line_scores
 
