@@ -6,7 +6,7 @@ every engine module, loading tree-sitter's grammars, compiling its queries and t
 its first use, so that cost is paid once, at start-up, and not by a user's first request.
 
 Each engine runs on a small sample of its kind, through the pipeline as a real part would (routing,
-sections, Claude Code's Read format), and every grammar the code engine knows is loaded. Engines are
+sections, Claude Code's Read format), and every grammar the code engine knows is loaded, and Kompress's model when it is installed. Engines are
 pure functions, so nothing a warm-up does can change a later output.
 """
 
@@ -36,6 +36,7 @@ def warm_up() -> float:
         try:
             _run_samples()
             _load_grammars()
+            _load_kompress()
         except Exception as exc:  # a warm-up is an optimisation: it must never stop a start-up
             log.warning("engine warm-up failed (%s: %s); the first parts will be slower", type(exc).__name__, exc)
         _done = True
@@ -67,6 +68,14 @@ def _load_grammars() -> None:
         for lang in LANGUAGES.values():
             parsing.parse(lang, b"x\n")
             reading.function_query(lang)
+
+
+def _load_kompress() -> None:
+    """Kompress's torch import and weights (about 3 s of CPU), when it is installed and on."""
+    from headroom_cli import kompress
+
+    if kompress.enabled() and kompress.missing() is None:
+        kompress.load(kompress.model_dir())
 
 
 def _samples() -> list[tuple[str | None, str, str | None, str | None]]:

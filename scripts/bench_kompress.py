@@ -8,10 +8,11 @@ Two held-out sets:
   by training) with its needles and query, each forced through each method;
 - "unseen programs": the held-out families of scripts/kompress_data.py (man, openssl, doctest,
   readelf, strace, git blame: programs and formats no training sample comes from); the needles are
-  the lines holding a rare identifier used as the query (the agent asks about one thing).
+  the lines holding a rare identifier used as the query (the agent asks about one thing), and the
+  first line of each distinct problem message (gcc's diagnostics, a doctest's traceback).
 Methods: ``kompress`` and ``text`` forced (Pipeline(engine=...)), ``head+tail`` (the first and last
 lines, as many tokens as Kompress kept: position alone at the same budget), and the whole pipeline
-with HEADROOM_KOMPRESS=on (Kompress the fallback for unclaimed text) and without it (the default).
+with Kompress (the default: the fallback for unclaimed text) and without it (HEADROOM_KOMPRESS=off).
 Per method: tokens saved, needles verbatim, needles recoverable (in the output or inside a marker's --lines range of the original). Latency:
 p50 of Kompress's time per 10K input tokens on parts of 2K+ tokens, model loaded (no process start).
 ``--card`` rewrites the table between the model card's BENCH markers.
@@ -23,6 +24,7 @@ import argparse
 import json
 import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -62,8 +64,25 @@ def unseen_samples() -> list[dict]:
             continue
         query = kompress_data.derive_query(s.text, rng)
         needles = [line.strip() for line in s.text.split("\n") if query and query in line and line.strip()]
+        needles += [line for line in problem_lines(s.text) if line not in needles]
         if needles:
             out.append({"name": f"{s.family}: {s.command[-60:]}", "text": s.text, "query": query, "needles": needles})
+    return out
+
+
+PROBLEM = re.compile(r"\b(error|ERROR|FAILED|panicked)\b:?\s*(?P<msg>.*)")
+
+
+def problem_lines(text: str) -> list[str]:
+    """The first line of each distinct problem message (error:, FAILED, panicked: as corpus-rtk's needle
+    rule), numbers masked: what an agent must see whatever it asked."""
+    seen, out = set(), []
+    for line in text.split("\n"):
+        m = PROBLEM.search(line)
+        key = m and re.sub(r"\d+", "0", m.group("msg"))[:80]
+        if m and key not in seen:
+            seen.add(key)
+            out.append(line.strip())
     return out
 
 
@@ -88,8 +107,7 @@ def run(method: str, sample: dict, budget: int) -> str:
     if method == "head+tail":
         return head_tail(sample["text"], budget)
     engine = method if method in ("kompress", "text") else None
-    if method == "pipeline":
-        os.environ["HEADROOM_KOMPRESS"] = "on"
+    os.environ["HEADROOM_KOMPRESS"] = "off" if method == "pipeline-no-kompress" else "on"
     try:
         return Pipeline(engine=engine).run(Part(text=sample["text"], query=sample["query"])).text
     finally:
@@ -183,8 +201,9 @@ def main() -> None:
     os.environ.setdefault("HEADROOM_HOME", str(REPO / "build" / "kompress-bench-home"))
     corpora, unseen = corpus_samples(args.corpora), unseen_samples()
     unclaimed = [s for s in corpora if not _claimed(s)]
-    results = {"sets": {"corpora, unclaimed parts": measure(unclaimed), "corpora, every part": measure(corpora),
-                        "unseen programs": measure(unseen)},
+    results = {"sets": {"corpora, unclaimed parts": measure(unclaimed), "unseen programs": measure(unseen),
+                        "unseen formats (both above)": measure(unclaimed + unseen),
+                        "corpora, every part": measure(corpora)},
                "latency": latency(corpora + unseen)}
     if args.card:
         write_card(args.card, table(results))

@@ -25,6 +25,7 @@ import re
 import shlex
 import subprocess
 import sys
+import sysconfig
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,7 @@ def commands(tiny: bool = False) -> dict[str, list[str]]:
     pkgs = _site_pkgs(4 if tiny else 26)
     names = [p.name for p in pkgs]
     git = "git -C " + shlex.quote(str(REPO))
+    inc = shlex.quote(sysconfig.get_paths()["include"])
     fam: dict[str, list[str]] = {
         "pip-show": [f"{py} -m pip show -f {n}" for n in names],
         "pip-list": [f"{py} -m pip list -v", f"{py} -m pip freeze", f"{py} -m pip list --format=columns"],
@@ -107,6 +109,8 @@ def commands(tiny: bool = False) -> dict[str, list[str]]:
                             for m in ("fractions", "statistics", "difflib", "heapq", "textwrap")],
         "heldout:readelf": [f"readelf -Ws {shlex.quote(str(so))}" for so in sorted(SITE.glob("*/*.so"))[-4:]],
         "heldout:strace": [f"strace -f -e trace=file {py} -c 'import {n}'" for n in ("json", "csv", "email")],
+        "heldout:gcc": [f"gcc -fsyntax-only -Wall -Wextra -pedantic -std=c89 -I{inc} -x c {inc}/{h}"
+                        for h in ("Python.h", "datetime.h", "structmember.h", "frameobject.h", "marshal.h")],
         "heldout:blame": [f"{git} blame {f}" for f in ("headroom_cli/markers.py", "headroom_cli/pipeline.py",
                                                         "headroom_cli/tokens.py")],
     }

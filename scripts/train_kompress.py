@@ -27,6 +27,7 @@ import torch  # noqa: E402
 import kompress_data  # noqa: E402
 from headroom_cli.engines.base import query_terms  # noqa: E402
 from headroom_cli.kompress.features import encode  # noqa: E402
+from headroom_cli.kompress.rules import protected  # noqa: E402
 from headroom_cli.kompress.modeling import KompressConfig, KompressModel  # noqa: E402
 
 WINDOW = 600  # lines per training window: long outputs are cut into windows
@@ -43,7 +44,8 @@ def setup(seed: int) -> None:
 
 
 def examples(samples, config: KompressConfig, seed: int) -> list[tuple]:
-    """(ids, offsets, features, labels) windows; half the samples get a derived focus query."""
+    """(ids, offsets, features, labels, floor) windows; half the samples get a derived focus query.
+    ``floor``: the lines the rules keep whatever the model says (rules.protected), for the threshold."""
     rng = random.Random(seed)
     out = []
     for sample in samples:
@@ -52,9 +54,11 @@ def examples(samples, config: KompressConfig, seed: int) -> list[tuple]:
         labels = kompress_data.labels(sample.text, query)
         for start in range(0, len(lines), WINDOW):
             window = lines[start:start + WINDOW]
-            ids, offsets, feats = encode(window, query_terms(query), config.buckets, config.max_line_bytes)
+            terms = query_terms(query)
+            ids, offsets, feats = encode(window, terms, config.buckets, config.max_line_bytes)
             out.append((torch.from_numpy(ids), torch.from_numpy(offsets), torch.from_numpy(feats),
-                        torch.tensor(labels[start:start + WINDOW], dtype=torch.float32)))
+                        torch.tensor(labels[start:start + WINDOW], dtype=torch.float32),
+                        torch.tensor(protected(window, terms), dtype=torch.bool)))
     return out
 
 
@@ -67,7 +71,7 @@ def train(model: KompressModel, data: list[tuple], epochs: int, seed: int) -> No
         rng.shuffle(order)
         total = 0.0
         for i in order:
-            ids, offsets, feats, labels = data[i]
+            ids, offsets, feats, labels, _ = data[i]
             loss = torch.nn.functional.binary_cross_entropy_with_logits(model(feats, ids, offsets), labels)
             opt.zero_grad()
             loss.backward()
@@ -80,12 +84,15 @@ def train(model: KompressModel, data: list[tuple], epochs: int, seed: int) -> No
 @torch.no_grad()
 def tune_threshold(model: KompressModel, data: list[tuple]) -> float:
     """The threshold with the best F2 on validation: recall counts twice, as a dropped line the agent
-    needed costs a retrieval round while a kept line it did not need costs a few tokens."""
-    probs = torch.cat([torch.sigmoid(model(f, i, o)) for i, o, f, _ in data])
-    gold = torch.cat([labels for *_, labels in data]) > 0.5
+    needed costs a retrieval round while a kept line it did not need costs a few tokens. Scored as
+    Headroom keeps lines: the model's verdict or the rules' floor, so lines the rules keep anyway do
+    not pull the threshold down."""
+    probs = torch.cat([torch.sigmoid(model(f, i, o)) for i, o, f, *_ in data])
+    gold = torch.cat([d[3] for d in data]) > 0.5
+    floor = torch.cat([d[4] for d in data])
     best = (-1.0, 0.5)
     for t in [x / 20 for x in range(2, 19)]:
-        pred = probs >= t
+        pred = (probs >= t) | floor
         tp, fp, fn = int((pred & gold).sum()), int((pred & ~gold).sum()), int((~pred & gold).sum())
         f2 = 5 * tp / max(1, 5 * tp + 4 * fn + fp)
         best = max(best, (f2, t))
@@ -95,7 +102,7 @@ def tune_threshold(model: KompressModel, data: list[tuple]) -> float:
 @torch.no_grad()
 def evaluate(model: KompressModel, data: list[tuple]) -> dict:
     tp = fp = fn = kept = lines = 0
-    for ids, offsets, feats, labels in data:
+    for ids, offsets, feats, labels, _ in data:
         pred = torch.sigmoid(model(feats, ids, offsets)) >= model.config.threshold
         gold = labels > 0.5
         tp += int((pred & gold).sum())

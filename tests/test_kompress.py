@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -155,6 +156,68 @@ def test_forced_through_the_pipeline_on_prose_the_output_never_grows():
         assert len(outcome.text) <= len(text)
         if outcome.part_id:
             assert expand(outcome.text, text) == text
+
+
+def test_keep_floor_protects_alerts_results_summaries_focus_and_the_ends():
+    from headroom_cli.kompress.rules import protected
+
+    lines = ["$ runner --all"] + [f"step {i}: copied 12 files" for i in range(30)]
+    lines[10] = "fatal: remote end hung up unexpectedly"
+    lines[11] = "  while fetching refs/heads/main"
+    lines[20] = "cache key 7f3a for orbital-lander reused"
+    lines += ["", " SUMMARY ", "", "pass SyncProject(core) (2ms)", "pass SyncProject(db) (1ms)", "",
+              "routine tail line", "Finished: 31 steps, 1 failed"]
+    keep = protected(lines, ("orbital-lander",))
+    kept = {line for line, k in zip(lines, keep) if k}
+    assert {"$ runner --all", lines[10], lines[11], lines[12], lines[20], " SUMMARY ", "pass SyncProject(core) (2ms)",
+            "pass SyncProject(db) (1ms)", "Finished: 31 steps, 1 failed"} <= kept
+    assert lines[13] not in kept and lines[5] not in kept and "routine tail line" not in kept
+    assert not protected(lines)[20]  # the focus line only with its query
+
+
+def test_keep_mask_keeps_the_floor_and_gives_back_runs_too_short_to_pay_for_a_marker():
+    from headroom_cli.kompress.select import MIN_RUN_CHARS, keep_mask
+
+    lines = [f"routine line {i:04d} " + "x" * 40 for i in range(200)]
+    probs = [0.0] * 200
+    floor = [i == 100 for i in range(200)]
+    keep = keep_mask(lines, probs, 0.5, floor)
+    assert keep[0] and keep[-1] and keep[100]  # the ends, and the floor whatever the model says
+    assert not any(keep[1:100]) and not any(keep[101:199])  # long low-scored runs go
+    short = MIN_RUN_CHARS // 60  # a run of this many lines is shorter than MIN_RUN_CHARS: it stays
+    probs = [0.0 if 50 <= i < 50 + short else 1.0 for i in range(200)]
+    assert all(keep_mask(lines, probs, 0.5))
+
+
+@needs_ml
+def test_kompress_is_the_default_fallback_for_unclaimed_text_and_off_turns_it_off(monkeypatch):
+    rng = random.Random(5)  # an outline of symbols per file: no specialised engine's format
+    syllables = "ka lo mi ren tu vas pol ex dri nom sel ut ar".split()
+    name = lambda: "".join(rng.choice(syllables) for _ in range(3))  # noqa: E731
+    lines = []
+    for _ in range(90):
+        lines.append(f"src/{name()}/{name()}.rs")
+        for kind in rng.sample(["struct", "enum", "function", "constant", "module"], rng.randint(1, 3)):
+            lines.append(f"{kind}: " + ", ".join(name() for _ in range(rng.randint(1, 6))))
+        lines.append("")
+    text = "\n".join(lines) + "\n"
+    monkeypatch.delenv("HEADROOM_KOMPRESS", raising=False)
+    on = Pipeline().run(Part(text=text))
+    assert on.engine == "kompress" and expand(on.text, text) == text and len(on.text) < len(text)
+    monkeypatch.setenv("HEADROOM_KOMPRESS", "off")
+    assert Pipeline().run(Part(text=text)).engine != "kompress"
+
+
+@needs_ml
+def test_warm_up_loads_the_model_so_a_first_request_does_not_pay_for_it():
+    code = ("import sys; from headroom_cli import kompress, warmup; warmup._load_kompress(); "
+            "print(kompress.model_dir() in kompress._models, 'torch' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.stdout.split() == ["True", "True"], done.stderr[-2000:]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**env, "HEADROOM_KOMPRESS": "off"})
+    assert done.stdout.split() == ["False", "False"], done.stderr[-2000:]
 
 
 def test_line_scores_rank_the_error_first_or_say_kompress_is_off():

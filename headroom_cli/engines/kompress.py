@@ -1,8 +1,9 @@
 """Registers the Kompress engine (headroom_cli/kompress/) when torch and transformers are installed.
 
-Without them nothing is registered and nothing else changes. That is said once: at info level when
-HEADROOM_KOMPRESS=on asked for it, else at debug level (the proxy's terminal shows info records, and
-an install without the extra must look exactly as it did before Kompress existed).
+Without them nothing is registered and the text fallback does what Kompress would. That is said once:
+at info level when HEADROOM_KOMPRESS=on asked for it, else at debug level (``--debug`` shows it; the
+CLI's and the proxy's terminals show info records, and an install without the extra must look exactly
+as it did before Kompress existed).
 """
 
 from __future__ import annotations

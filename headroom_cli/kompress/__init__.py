@@ -23,6 +23,13 @@ CANDIDATES = (_HERE.parents[1] / "models" / "kompress",  # a checkout
               _HERE.parent / "models" / "kompress")  # an installed wheel (pyproject force-include)
 
 
+def enabled() -> bool:
+    """Whether Kompress is the fallback for unclaimed text: on by default (it beat the text fallback
+    on tokens saved at the same needles kept, scripts/bench_kompress.py); HEADROOM_KOMPRESS=off turns
+    it off. ``--engine kompress`` forces it either way."""
+    return os.environ.get("HEADROOM_KOMPRESS", "").strip().lower() not in ("0", "off", "no", "false")
+
+
 def missing() -> str | None:
     """None when Kompress can run; else one line that says why not and how to get it."""
     absent = [name for name in REQUIRED if importlib.util.find_spec(name) is None]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
-from headroom_cli.engines.base import Context, EngineTimeout, Part, Result, part_terms, past, split_lines
-from headroom_cli.kompress import load, log, model_dir
+from headroom_cli.engines.base import (Context, cpu_clock, EngineTimeout, Part, Result, part_terms, past,
+                                       split_lines)
+from headroom_cli.kompress import enabled, load, log, model_dir
+from headroom_cli.kompress.rules import protected
 from headroom_cli.kompress.select import keep_mask, render
 
 SCORE = 0.5  # below the text fallback's 0.55: terminal noise is folded first, Kompress when that finds nothing
@@ -21,10 +21,7 @@ class KompressEngine:
     fallback = True
 
     def detect(self, part: Part) -> float:
-        # Off by default: on the held-out corpora it kept fewer needles verbatim than the text fallback
-        # (scripts/bench_kompress.py; models/kompress/README.md). HEADROOM_KOMPRESS=on makes it the
-        # fallback for unclaimed text; --engine kompress forces it on one input either way.
-        if os.environ.get("HEADROOM_KOMPRESS", "").strip().lower() not in ("1", "on", "yes", "true"):
+        if not enabled():  # HEADROOM_KOMPRESS=off
             return 0.0
         lines = part.text.count("\n")
         if not MIN_LINES <= lines <= MAX_LINES or _claimed(part):
@@ -36,10 +33,14 @@ class KompressEngine:
         path = model_dir()
         if len(lines) < MIN_LINES or path is None:
             return None
-        probs, threshold = scores(lines, part_terms(part), path)
-        if past(ctx.deadline):
+        started = cpu_clock()
+        load(path)  # once per process: torch's import and the weights are not this part's cost
+        loading = cpu_clock() - started
+        terms = part_terms(part)
+        probs, threshold = scores(lines, terms, path)
+        if past(ctx.deadline + loading):
             raise EngineTimeout
-        keep = keep_mask(lines, probs, threshold)
+        keep = keep_mask(lines, probs, threshold, protected(lines, terms))
         if all(keep):
             return None
         text, omitted = render(lines, keep, ctx.part_id, ended)
