@@ -259,7 +259,7 @@ def _summary(settings: Settings, session: str, title: str) -> None:
     from headroom_cli.ui.summary import session_summary
 
     try:
-        err.print(session_summary(Ledger(settings.ledger_path), session, title))
+        err.print(session_summary(Ledger(settings.ledger_target), session, title))
     except DataError as exc:
         err.print(f"[yellow]headroom:[/] no summary: {exc}", highlight=False, soft_wrap=True)
 
@@ -279,7 +279,7 @@ def _serve_foreground(wrapper, settings: Settings) -> None:
         err.print(banner(f"wrap {wrapper.name}", server.url, settings, server.session,
                          [("log", str(settings.home / "headroom.log"))]))
         err.print(instructions(wrapper.description, text), soft_wrap=True)
-        dashboard.run(Ledger(settings.ledger_path), server.session, console=err)  # until Ctrl-C
+        dashboard.run(Ledger(settings.ledger_target), server.session, console=err)  # until Ctrl-C
         err.print()
 
     def stop_on_term(*_) -> None:

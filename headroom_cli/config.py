@@ -163,6 +163,10 @@ class Settings:
     part_budget_ms: int = DEFAULT_PART_BUDGET_MS
     # Clients must send it as x-headroom-token (HEADROOM_TOKEN); required for a non-loopback host.
     token: str | None = None
+    # A postgresql:// URL shared by every proxy (--database / HEADROOM_DATABASE); None: SQLite files in home.
+    database: str | None = None
+    # Refuse requests without a valid personal token (`headroom tokens create`); see tokens_auth.py.
+    require_token: bool = False
 
     @property
     def store_path(self) -> Path:
@@ -171,6 +175,15 @@ class Settings:
     @property
     def ledger_path(self) -> Path:
         return self.home / "ledger.sqlite3"
+
+    @property
+    def store_target(self) -> "Path | str":
+        """Where originals, frozen decisions, fit memory and tokens live: the shared database or the file."""
+        return self.database or self.store_path
+
+    @property
+    def ledger_target(self) -> "Path | str":
+        return self.database or self.ledger_path
 
     @classmethod
     def resolve(
@@ -187,7 +200,11 @@ class Settings:
         code_min_lines: int | None = None,
         debug: bool = False,
         token: str | None = None,
+        database: str | None = None,
+        require_token: bool = False,
     ) -> "Settings":
+        from headroom_cli.backends import database_url
+
         return cls(
             host=host or DEFAULT_HOST,
             port=port_setting(port),
@@ -202,4 +219,6 @@ class Settings:
             code_min_lines=code_min_lines_setting(code_min_lines),
             part_budget_ms=part_budget_ms_setting(),
             token=_token(token),
+            database=database_url(database),
+            require_token=require_token or _truthy(_env("HEADROOM_REQUIRE_TOKEN")),
         )

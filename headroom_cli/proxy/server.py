@@ -72,7 +72,7 @@ class ProxyServer:
         self.session = session or new_session_id()
         self.store = open_store(settings)
         pipeline = build_pipeline(settings, self.store)
-        self.ledger = Ledger.for_recording(settings.ledger_path)
+        self.ledger = Ledger.for_recording(settings.ledger_target)
         self.recorder = Recorder(self.ledger)
         try:
             self.addon = HeadroomAddon(settings, pipeline, self.recorder, self.ledger, self.store, self.session)
