@@ -43,6 +43,14 @@ def headroom_home() -> Path:
     return path
 
 
+def database_target(name: str, flag: str | None = None) -> "Path | str":
+    """Where the ``name`` ("store" or "ledger") database is: --database / HEADROOM_DATABASE (one
+    PostgreSQL database for both), else its SQLite file in Headroom's folder."""
+    from headroom_cli.backends import database_url
+
+    return database_url(flag) or headroom_home() / f"{name}.sqlite3"
+
+
 DEFAULT_STORE_MAX_MB = 512
 DEFAULT_STORE_MAX_DAYS = 30
 
@@ -140,6 +148,14 @@ def _token(flag: str | None) -> str | None:
     return value
 
 
+def _require_token(flag: bool, token: str | None) -> bool:
+    required = flag or _truthy(_env("HEADROOM_REQUIRE_TOKEN"))
+    if required and _token(token) is not None:
+        raise ValueError("use either --require-token (personal tokens, `headroom tokens create`) or one shared "
+                         "--token / HEADROOM_TOKEN, not both: both are sent in the x-headroom-token header")
+    return required
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str
@@ -220,5 +236,5 @@ class Settings:
             part_budget_ms=part_budget_ms_setting(),
             token=_token(token),
             database=database_url(database),
-            require_token=require_token or _truthy(_env("HEADROOM_REQUIRE_TOKEN")),
+            require_token=_require_token(require_token, token),
         )

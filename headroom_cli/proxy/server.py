@@ -95,7 +95,7 @@ class ProxyServer:
         return f"http://{self.settings.host}:{self.port}"
 
     def start(self, timeout: float = 15.0) -> "ProxyServer":
-        problem = bind_problem(self.settings.host, self.settings.token)
+        problem = bind_problem(self.settings.host, self.settings.token or self.settings.require_token)
         if problem is not None:
             raise ProxyStartError(problem)
         with ProxyServer._running_lock:
