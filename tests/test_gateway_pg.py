@@ -118,7 +118,7 @@ def test_the_database_restarted_under_load_costs_no_request(pg_url, pg_server, u
         turn = 0
         while not stop.is_set():
             turn += 1
-            statuses.append(post(proxy.port, conversation(f"client {n}\n{log}", 1 + turn % 3))[0])
+            statuses.append(post(proxy.port, conversation(log, 1 + turn % 3, f"client {n}: why?"), timeout=60)[0])
 
     with proxy_process(upstream.url, tmp_path / "a", **env) as proxy:
         threads = [threading.Thread(target=client, args=(n,)) for n in range(3)]
@@ -134,6 +134,7 @@ def test_the_database_restarted_under_load_costs_no_request(pg_url, pg_server, u
         stop.set()
         for t in threads:
             t.join(120)
+    Path("/tmp/pgdebug.txt").write_text(proxy.stderr)
     assert statuses and set(statuses) == {200}, f"requests failed: {sorted(set(statuses))}"
     assert during > 0, "requests stopped flowing while the database was down"
     bodies = [r.json() for r in upstream.requests]
