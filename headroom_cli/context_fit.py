@@ -147,12 +147,17 @@ class FitMemory:
 
     def get(self, conversation: str) -> FitState:
         with self._lock:
-            state = self._states.get(conversation) if self._db is None else None
+            state = self._states.get(conversation)
             if self._db is not None:
-                with self._db.use() as conn:
-                    row = conn.execute("SELECT state FROM context_fits WHERE conversation = ?",
-                                       (conversation,)).fetchone()
-                state = FitState.from_json(row[0]) if row else None
+                from headroom_cli.backends.postgres import DatabaseUnavailable
+
+                try:
+                    with self._db.use() as conn:
+                        row = conn.execute("SELECT state FROM context_fits WHERE conversation = ?",
+                                           (conversation,)).fetchone()
+                    state = FitState.from_json(row[0]) if row else None
+                except DatabaseUnavailable:
+                    pass  # said once by the database; this process's latest view is replayed meanwhile
             state = state or FitState()
             self._remember(conversation, state)
             return state
@@ -161,12 +166,12 @@ class FitMemory:
         import time
 
         with self._lock:
-            self._remember(conversation, state)
-            if self._db is not None:
+            if self._db is not None:  # first: a decision the database did not take is not replayed here either
                 with self._db.use() as conn, conn:
                     conn.execute("INSERT INTO context_fits (conversation, state, updated) VALUES (?, ?, ?) ON CONFLICT"
                                  " (conversation) DO UPDATE SET state = excluded.state, updated = excluded.updated",
                                  (conversation, state.to_json(), time.time()))
+            self._remember(conversation, state)
 
     def _remember(self, conversation: str, state: FitState) -> None:
         self._states[conversation] = state

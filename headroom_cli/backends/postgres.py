@@ -101,6 +101,8 @@ class PgDatabase:
         self._connections: list[Any] = []
         self._lock = threading.Lock()
         self._down_until = 0.0
+        self._announced = False  # an outage was logged and its end was not yet
+        self._generation = 0  # counts failures: connections older than the latest are replaced
         self._unmigrated: list[str] = []  # components opened while the server was unreachable
 
     def migrate(self, component: str, upto: int | None = None) -> int:
@@ -121,15 +123,21 @@ class PgDatabase:
         import psycopg
 
         raw = getattr(self._local, "conn", None)
-        if raw is not None and not raw.closed:
+        if raw is not None and not raw.closed and getattr(self._local, "generation", None) == self._generation:
             return raw
+        if raw is not None:  # made before the latest failure: likely cut by the same restart, so not tried
+            with contextlib.suppress(Exception):
+                raw.close()
         if time.monotonic() < self._down_until:
             raise DatabaseUnavailable(self.path, "it was unreachable a moment ago")
         raw = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
                               application_name="headroom")
-        self._local.conn = raw
+        if self._announced:
+            self._announced = False
+            log.warning("database %s is back", self.path)
+        self._local.conn, self._local.generation = raw, self._generation
         with self._lock:
-            self._connections.append(raw)
+            self._connections = [c for c in self._connections if not c.closed] + [raw]
             pending, self._unmigrated = self._unmigrated, []
         try:
             for component in pending:
@@ -159,10 +167,12 @@ class PgDatabase:
         if raw is not None:
             with contextlib.suppress(Exception):
                 raw.close()
-        if time.monotonic() >= self._down_until:
+        if not self._announced:  # once per outage: every request would otherwise say it
+            self._announced = True
             log.warning("database %s unreachable (%s); going on without it until it is back", self.path,
                         _first_line(exc))
         self._down_until = time.monotonic() + BACKOFF_S
+        self._generation += 1
 
     def close(self) -> None:
         with self._lock:
