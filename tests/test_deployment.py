@@ -118,3 +118,37 @@ def _get_stats(port: int, token: str) -> dict:
             return stats
         time.sleep(0.1)
     return stats
+
+
+BASH_TOOL = {"name": "Bash", "description": "Run a command.", "input_schema": {"type": "object"}}
+
+
+def test_the_model_redeems_only_its_own_users_originals(log, headroom_home) -> None:
+    """Through the proxy-answered headroom_retrieve tool: alice's model gets her original back; bob's
+    model, asking for the same ID, gets the tool's "not found" (it was never sent for him)."""
+    from headroom_cli.config import Settings
+    from headroom_cli.proxy.retrieval import TOOL_NAME
+    from headroom_cli.proxy.server import ProxyServer
+    from headroom_cli.mock_upstream import ToolStep
+    from headroom_cli.tokens_auth import TokenBook
+
+    book = TokenBook(headroom_home / "store.sqlite3")
+    alice, bob = book.create("alice"), book.create("bob")
+    book.close()
+    bash = ToolStep("Bash", {"command": "pytest -v"})
+    mock = MockUpstream([bash, ToolStep(TOOL_NAME, {"id": "{marker.id}"})]).start()
+    proxy = ProxyServer(Settings(host="127.0.0.1", port=0, anthropic_upstream=mock.url, openai_upstream=mock.url,
+                                 compress=True, home=headroom_home, require_token=True)).start()
+    try:
+        assert post(proxy.port, {**conversation(log, 1), "tools": [BASH_TOOL]}, {"x-headroom-token": alice})[0] == 200
+        (hers,) = marker_ids(tool_texts(mock.requests[0].json())[0]) or {None}
+        answer = tool_texts(mock.requests[-1].json())[-1]
+        assert len(mock.requests) == 2 and answer.startswith("run 0\n" + log[:300])  # her original, paged
+        mock.script = [bash, ToolStep(TOOL_NAME, {"id": hers})]
+        mine = "\n".join(f"bob's line {i}" for i in range(5))
+        assert post(proxy.port, {**conversation(mine, 1), "tools": [BASH_TOOL]}, {"x-headroom-token": bob})[0] == 200
+        refused = tool_texts(mock.requests[-1].json())[-1]
+        assert "No stored original" in refused and log[:300] not in refused
+    finally:
+        proxy.stop()
+        mock.stop()
