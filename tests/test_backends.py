@@ -178,3 +178,18 @@ def test_a_new_sqlite_file_gets_every_migration(tmp_path: Path) -> None:
     release(database)
     with sqlite3.connect(tmp_path / "x.sqlite3") as conn:
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(migrate.latest("tokens"),)]
+
+
+def test_the_status_line_reads_the_shared_database(pg_url, monkeypatch) -> None:
+    """`wrap --database` hands HEADROOM_DATABASE to the tool; its status line reads the savings there."""
+    from headroom_cli.ui.statusline import render
+
+    ledger = Ledger(pg_url)
+    try:
+        ledger.record(RequestRecord(ts=1.0, session="s9", provider="anthropic", model=None, path="/v1/messages",
+                                    tokens_before=10_000, tokens_after=1_000))
+    finally:
+        ledger.close()
+    assert render("s9") == "headroom: no requests yet"  # the SQLite file in this test's home
+    monkeypatch.setenv("HEADROOM_DATABASE", pg_url)
+    assert render("s9").startswith("headroom ▼ 9.0k tokens")
