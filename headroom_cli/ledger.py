@@ -6,10 +6,11 @@ import json
 import logging
 import sqlite3
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from headroom_cli.backends.postgres import DatabaseUnavailable
-from headroom_cli.backends import Target, memory_database, open_database, release, where
+from headroom_cli.backends import Target, is_shared, memory_database, open_database, release, where
 
 log = logging.getLogger("headroom.ledger")
 NO_TOKEN = type("NoToken", (str,), {})("(no token)")  # owner of requests made without a token, in queries
@@ -140,7 +141,7 @@ class Ledger:
     def __init__(self, path: Target, *, _db=None):
         """``path``: the SQLite file, or a postgresql:// URL (backends/). Raises db.DataError (one line
         for the user) when it cannot be opened or is damaged."""
-        self.path = where(path)
+        self.path = where(path) if is_shared(path) else Path(path)  # a URL is named without its password
         self._db = _db if _db is not None else open_database(path, "ledger")
         self._warned = False
         self._held: list[tuple[str, tuple]] = []  # rows kept while a shared database is unreachable

@@ -11,9 +11,10 @@ import logging
 import sqlite3
 import threading
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 
-from headroom_cli.backends import Target, open_database, release, where
+from headroom_cli.backends import Target, is_shared, open_database, release, where
 from headroom_cli.db import DataError
 from headroom_cli.pipeline import Outcome
 
@@ -48,7 +49,7 @@ class Store:
         """``path``: the SQLite file, or a postgresql:// URL (backends/). ``read_only``: for reading a
         store this process may not write (retrieval counts are then not kept). Raises db.DataError
         (one line for the user) when it cannot be opened."""
-        self.path = where(path)
+        self.path = where(path) if is_shared(path) else Path(path)  # a URL is named without its password
         self.read_only = read_only
         self._db = open_database(path, "store", read_only)
         self._pruner = _Pruner(self)
