@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
 import time
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from headroom_cli.backends.postgres import DatabaseUnavailable
 from headroom_cli.backends import Target, is_shared, memory_database, open_database, release, where
+from headroom_cli.backends.postgres import DatabaseUnavailable
 
 log = logging.getLogger("headroom.ledger")
 NO_TOKEN = type("NoToken", (str,), {})("(no token)")  # owner of requests made without a token, in queries
 MAX_HELD = 100_000  # rows kept in memory while a shared database is down (about 100 MB at most)
+
 
 @dataclass
 class Usage:
@@ -145,6 +147,7 @@ class Ledger:
         self._db = _db if _db is not None else open_database(path, "ledger")
         self._warned = False
         self._held: list[tuple[str, tuple]] = []  # rows kept while a shared database is unreachable
+        self._held_lock = threading.Lock()
 
     @classmethod
     def for_recording(cls, path: Target) -> "Ledger":
@@ -163,14 +166,16 @@ class Ledger:
         """Rows written in one transaction; a failure to write (disk full, file deleted read-only, damaged)
         is said once and the rows dropped: bookkeeping must never cost a request. While a shared
         database is unreachable its rows are held (up to MAX_HELD) and written once it is back."""
-        held, self._held = self._held, []
+        with self._held_lock:
+            held, self._held = self._held, []
         try:
             with self._db.use() as conn, conn:
                 for held_sql, held_row in held:
                     conn.execute(held_sql, held_row)
                 conn.executemany(sql, rows)
         except DatabaseUnavailable:
-            self._held = (held + [(sql, row) for row in rows])[-MAX_HELD:]
+            with self._held_lock:
+                self._held = (held + [(sql, row) for row in rows] + self._held)[-MAX_HELD:]
         except (sqlite3.Error, OSError) as exc:
             if not self._warned:
                 self._warned = True

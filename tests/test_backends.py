@@ -193,3 +193,20 @@ def test_the_status_line_reads_the_shared_database(pg_url, monkeypatch) -> None:
     assert render("s9") == "headroom: no requests yet"  # the SQLite file in this test's home
     monkeypatch.setenv("HEADROOM_DATABASE", pg_url)
     assert render("s9").startswith("headroom ▼ 9.0k tokens")
+
+
+def test_any_text_round_trips_on_each_backend(target) -> None:
+    """NUL (which PostgreSQL's text refuses) and the escape character the PostgreSQL backend uses come
+    back exactly as they were stored."""
+    from headroom_cli.backends.postgres import ESC
+
+    text = f"a\x00b {ESC}0 {ESC}{ESC} \x00{ESC}\x00 é 😀\n" * 3
+    store = Store(target)
+    try:
+        store.put("hr_00000000000000cc", "log", text)
+        store.freeze("h-nul", Outcome(text, text + "[x]", "logs", "log", "hr_00000000000000cc", stored=text))
+        assert store.get("hr_00000000000000cc") == text
+        assert store.recall("h-nul", text).text == text + "[x]"
+        assert store.stats().bytes == len(text.encode())
+    finally:
+        store.close()

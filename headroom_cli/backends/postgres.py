@@ -12,6 +12,7 @@ of its own).
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import sys
 import threading
@@ -53,6 +54,38 @@ class DatabaseFailure(sqlite3.DatabaseError):
 
 
 _SQL: dict[str, str] = {}
+# PostgreSQL's text cannot hold NUL, which tool output can (`find -print0`, a binary file read): it is
+# stored as ESC + "0", and ESC itself as ESC ESC, so every string comes back exactly as it was given.
+ESC = "\ue000"  # a private-use character
+_UNESCAPE = re.compile(ESC + "(.)", re.S)
+
+
+def escape_text(text: str) -> str:
+    if "\x00" not in text and ESC not in text:
+        return text
+    return text.replace(ESC, ESC + ESC).replace("\x00", ESC + "0")
+
+
+def unescape_text(text: str) -> str:
+    if ESC not in text:
+        return text
+    return _UNESCAPE.sub(lambda m: "\x00" if m.group(1) == "0" else m.group(1), text)
+
+
+def _nul_safe(raw) -> None:
+    """Every str parameter escaped and every text result unescaped, on this connection."""
+    from psycopg.types.string import StrDumperUnknown, TextLoader
+
+    class Dumper(StrDumperUnknown):
+        def dump(self, obj):
+            return super().dump(escape_text(obj))
+
+    class Loader(TextLoader):
+        def load(self, data):
+            return unescape_text(super().load(data))
+
+    raw.adapters.register_dumper(str, Dumper)
+    raw.adapters.register_loader("text", Loader)
 
 
 def _pg_sql(sql: str) -> str:
@@ -132,6 +165,7 @@ class PgDatabase:
             raise DatabaseUnavailable(self.path, "it was unreachable a moment ago")
         raw = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
                               application_name="headroom")
+        _nul_safe(raw)
         if self._announced:
             self._announced = False
             log.warning("database %s is back", self.path)
