@@ -82,6 +82,12 @@ def start(root: Path = ROOT) -> str:
     return url(port)
 
 
+def running(root: Path = ROOT) -> bool:
+    """Whether this checkout's cluster is up already (another test run's, or scripts/test's)."""
+    port = _port_file(root)
+    return port is not None and (root / "data" / "postmaster.pid").exists() and _accepts(port)
+
+
 def stop(root: Path = ROOT, mode: str = "fast") -> None:
     programs = bin_dir()
     if programs is None or not (root / "data" / "postmaster.pid").exists():

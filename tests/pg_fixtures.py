@@ -28,11 +28,13 @@ def pg_server():
         if os.environ.get("HEADROOM_REQUIRE_PG"):
             pytest.fail("PostgreSQL is not installed (scripts/test installs it)")
         pytest.skip("PostgreSQL is not installed: apt-get install postgresql")
+    shared = pg_cluster.running()  # another run's: left running for it
     url = pg_cluster.start()
     try:
         yield url
     finally:
-        pg_cluster.stop()
+        if not shared:
+            pg_cluster.stop()
 
 
 def with_database(url: str, name: str) -> str:
