@@ -170,5 +170,11 @@ def scoped(store, owner: str | None):
 def grant_outcomes(store, owner: str | None, outcomes) -> None:
     """Let ``owner`` redeem every original this request's markers name (what the pipeline and the fit
     produced from their own request: never IDs taken from the body, which anyone could write)."""
-    if owner is not None and store is not None:
+    if owner is None or store is None:
+        return
+    try:
         store.grant(owner, [o.part_id for o in outcomes if getattr(o, "part_id", None)])
+    except DatabaseUnavailable:
+        # Said once by the database. The request goes on: while it is down only decisions this process
+        # remembers can name an original, and those were granted to their requests when first made.
+        pass
