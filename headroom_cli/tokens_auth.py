@@ -175,6 +175,6 @@ def grant_outcomes(store, owner: str | None, outcomes) -> None:
     try:
         store.grant(owner, [o.part_id for o in outcomes if getattr(o, "part_id", None)])
     except DatabaseUnavailable:
-        # Said once by the database. The request goes on: while it is down only decisions this process
-        # remembers can name an original, and those were granted to their requests when first made.
+        # Said once by the database. The request goes on; every request grants all its markers again
+        # (replayed ones included), so the user's next request once it is back grants these.
         pass
