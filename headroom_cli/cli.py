@@ -16,6 +16,7 @@ from headroom_cli import __version__
 from headroom_cli.config import HomeError, Settings, headroom_home
 from headroom_cli.mcp.cli import mcp_app
 from headroom_cli.store_cli import store_app
+from headroom_cli.tokens_cli import tokens_app
 from headroom_cli.wrap.generic import WrapCommand
 
 app = typer.Typer(
@@ -93,12 +94,14 @@ def main_options(
 
 
 def _settings(host=None, port=None, anthropic_upstream=None, openai_upstream=None, no_compress=False,
-              no_retrieval_tool=False, budget=None, no_cache_breakpoints=False, token=None) -> Settings:
+              no_retrieval_tool=False, budget=None, no_cache_breakpoints=False, token=None, database=None,
+              require_token=False) -> Settings:
     try:
         return Settings.resolve(host=host, port=port, anthropic_upstream=anthropic_upstream,
                                 openai_upstream=openai_upstream, no_compress=no_compress,
                                 no_retrieval_tool=no_retrieval_tool, budget=budget,
-                                no_cache_breakpoints=no_cache_breakpoints, debug=_state["debug"], token=token)
+                                no_cache_breakpoints=no_cache_breakpoints, debug=_state["debug"], token=token,
+                                database=database, require_token=require_token)
     except ValueError as exc:
         _fail(str(exc), 2)
 
@@ -111,6 +114,11 @@ TOKEN_HELP = ("Clients must send this in an x-headroom-token header, on every re
 MCP_HELP = ("Hand the tool Headroom's MCP server (headroom_retrieve, headroom_compress, headroom_stats) for this "
             "session. Default: codex yes; claude no, as the proxy offers the model its own compact "
             "headroom_retrieve tool instead (the MCP server adds about 1,000 tokens to every request).")
+DATABASE_HELP = ("A postgresql:// URL: originals, frozen decisions, fit memory, tokens and the ledger in one database "
+                 "that every proxy shares (env HEADROOM_DATABASE; default: SQLite files in Headroom's folder). "
+                 "See docs/deployment.md.")
+REQUIRE_TOKEN_HELP = ("Refuse requests without a valid personal token (`headroom tokens create NAME`) in an "
+                      "x-headroom-token header (env HEADROOM_REQUIRE_TOKEN=1); savings and retrievals per person.")
 NO_BREAKPOINTS_HELP = ("Don't add Anthropic cache_control breakpoints to requests that carry none "
                        "(env HEADROOM_NO_CACHE_BREAKPOINTS=1).")
 
@@ -127,6 +135,8 @@ def proxy(
     budget: Optional[int] = typer.Option(None, "--budget", min=1, metavar="TOKENS", help=BUDGET_HELP),
     no_cache_breakpoints: bool = typer.Option(False, "--no-cache-breakpoints", help=NO_BREAKPOINTS_HELP),
     token: Optional[str] = typer.Option(None, "--token", metavar="T", help=TOKEN_HELP),
+    database: Optional[str] = typer.Option(None, "--database", metavar="URL", help=DATABASE_HELP),
+    require_token: bool = typer.Option(False, "--require-token", help=REQUIRE_TOKEN_HELP),
 ) -> None:
     """Run the compressing proxy alone, for any Anthropic or OpenAI API client.
 
@@ -147,7 +157,7 @@ def proxy(
 
     _setup_logging()
     settings = _settings(host, port, anthropic_upstream, openai_upstream, no_compress, no_retrieval_tool, budget,
-                         no_cache_breakpoints, token)
+                         no_cache_breakpoints, token, database, require_token)
     try:
         server = ProxyServer(settings).start()
     except ProxyStartError as exc:
@@ -196,6 +206,7 @@ def wrap(
     budget: Optional[int] = typer.Option(None, "--budget", min=1, metavar="TOKENS", help=BUDGET_HELP),
     no_cache_breakpoints: bool = typer.Option(False, "--no-cache-breakpoints", help=NO_BREAKPOINTS_HELP),
     mcp: Optional[bool] = typer.Option(None, "--mcp/--no-mcp", help=MCP_HELP),
+    database: Optional[str] = typer.Option(None, "--database", metavar="URL", help=DATABASE_HELP),
 ) -> None:
     """Run a coding agent with its API traffic compressed: `headroom wrap claude|aider|codex [-- ARGS…]`,
     `headroom wrap -- CMD …`, or `headroom wrap cursor`.
@@ -212,7 +223,7 @@ def wrap(
     from headroom_cli.wrap import loader, runner
 
     settings = _settings(None, port, anthropic_upstream, openai_upstream, no_compress, budget=budget,
-                         no_cache_breakpoints=no_cache_breakpoints)
+                         no_cache_breakpoints=no_cache_breakpoints, database=database)
     _setup_logging(to_file=settings.home / "headroom.log")
     try:
         wrapper = loader.load(tool)
@@ -259,7 +270,7 @@ def _summary(settings: Settings, session: str, title: str) -> None:
     from headroom_cli.ui.summary import session_summary
 
     try:
-        err.print(session_summary(Ledger(settings.ledger_path), session, title))
+        err.print(session_summary(Ledger(settings.ledger_target), session, title))
     except DataError as exc:
         err.print(f"[yellow]headroom:[/] no summary: {exc}", highlight=False, soft_wrap=True)
 
@@ -279,7 +290,7 @@ def _serve_foreground(wrapper, settings: Settings) -> None:
         err.print(banner(f"wrap {wrapper.name}", server.url, settings, server.session,
                          [("log", str(settings.home / "headroom.log"))]))
         err.print(instructions(wrapper.description, text), soft_wrap=True)
-        dashboard.run(Ledger(settings.ledger_path), server.session, console=err)  # until Ctrl-C
+        dashboard.run(Ledger(settings.ledger_target), server.session, console=err)  # until Ctrl-C
         err.print()
 
     def stop_on_term(*_) -> None:
@@ -457,6 +468,7 @@ def retrieve(
     lines: Optional[str] = typer.Option(None, help="Only lines A-B (1-based, inclusive), as the marker says."),
     grep: Optional[str] = typer.Option(None, help="Only lines matching this regular expression, prefixed N:."),
     out_file: Optional[Path] = typer.Option(None, "--out", help="Write the original's bytes to this file (an image's own bytes) instead of printing."),
+    database: Optional[str] = typer.Option(None, "--database", metavar="URL", help=DATABASE_HELP),
 ) -> None:
     """Print what a marker left out: the whole original, or the lines it names."""
     import sqlite3
@@ -466,14 +478,20 @@ def retrieve(
     from headroom_cli.retrieve import retrieve as fetch
     from headroom_cli.store import Store
 
-    home = headroom_home()
-    path = home / "store.sqlite3"
-    unknown = (f"no stored original for {ccr_id}: it was pruned or never stored here (HEADROOM_HOME={home}); "
+    from headroom_cli.backends import where
+    from headroom_cli.config import database_target
+
+    try:
+        path = database_target("store", database)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    shown = f"HEADROOM_HOME={headroom_home()}" if isinstance(path, Path) else where(path)
+    unknown = (f"no stored original for {ccr_id}: it was pruned or never stored here ({shown}); "
                "re-run the command that produced it to see its full output")
     try:
         if not re.fullmatch(re.escape(ID_PREFIX) + r"[0-9a-f]{16}", ccr_id):
             raise ValueError(f"{ccr_id!r} is not a Headroom ID: markers name them as hr_ and 16 hex digits")
-        if not path.exists():
+        if isinstance(path, Path) and not path.exists():
             raise NotFound(ccr_id)
     except ValueError as exc:
         _fail(str(exc), 2)
@@ -482,7 +500,7 @@ def retrieve(
     try:
         store = Store.for_reading(path)  # also a store this user may not write (a read-only home)
     except (sqlite3.Error, OSError) as exc:  # a DataError says its reason without the file's name
-        _fail(f"the store {path} cannot be read ({getattr(exc, 'reason', exc)}); "
+        _fail(f"the store {where(path)} cannot be read ({getattr(exc, 'reason', exc)}); "
               "`headroom store clear --yes` starts a new one")
     try:
         if out_file is not None and lines is None and grep is None:
@@ -507,12 +525,30 @@ def retrieve(
 
 
 @app.command()
-def stats(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+def stats(
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    by: Optional[str] = typer.Option(None, "--by", metavar="user", help="All-time savings per person (token owner)."),
+    database: Optional[str] = typer.Option(None, "--database", metavar="URL", help=DATABASE_HELP),
+) -> None:
     """Savings so far: the latest session and all time, by engine, with the upstream's reported usage."""
+    from headroom_cli.config import database_target
+    from headroom_cli.db import DataError
     from headroom_cli.ledger import Ledger
     from headroom_cli.ui.summary import session_summary, totals_table
 
-    ledger = Ledger(headroom_home() / "ledger.sqlite3")
+    if by not in (None, "user"):
+        _fail(f"--by takes `user`, not {by!r}", 2)
+    try:
+        ledger = Ledger(database_target("ledger", database))
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    except DataError as exc:
+        _fail(str(exc))
+    if by == "user":
+        from headroom_cli.ui.per_user import print_per_user
+
+        print_per_user(ledger, out, as_json)
+        return
     session = ledger.latest_session()
     if as_json:
         out.print_json(json.dumps({
@@ -569,6 +605,7 @@ def demo(
 
 app.add_typer(mcp_app, name="mcp")
 app.add_typer(store_app, name="store")
+app.add_typer(tokens_app, name="tokens")
 
 
 def main() -> None:

@@ -43,6 +43,14 @@ def headroom_home() -> Path:
     return path
 
 
+def database_target(name: str, flag: str | None = None) -> "Path | str":
+    """Where the ``name`` ("store" or "ledger") database is: --database / HEADROOM_DATABASE (one
+    PostgreSQL database for both), else its SQLite file in Headroom's folder."""
+    from headroom_cli.backends import database_url
+
+    return database_url(flag) or headroom_home() / f"{name}.sqlite3"
+
+
 DEFAULT_STORE_MAX_MB = 512
 DEFAULT_STORE_MAX_DAYS = 30
 
@@ -140,6 +148,14 @@ def _token(flag: str | None) -> str | None:
     return value
 
 
+def _require_token(flag: bool, token: str | None) -> bool:
+    required = flag or _truthy(_env("HEADROOM_REQUIRE_TOKEN"))
+    if required and _token(token) is not None:
+        raise ValueError("use either --require-token (personal tokens, `headroom tokens create`) or one shared "
+                         "--token / HEADROOM_TOKEN, not both: both are sent in the x-headroom-token header")
+    return required
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str
@@ -163,6 +179,10 @@ class Settings:
     part_budget_ms: int = DEFAULT_PART_BUDGET_MS
     # Clients must send it as x-headroom-token (HEADROOM_TOKEN); required for a non-loopback host.
     token: str | None = None
+    # A postgresql:// URL shared by every proxy (--database / HEADROOM_DATABASE); None: SQLite files in home.
+    database: str | None = None
+    # Refuse requests without a valid personal token (`headroom tokens create`); see tokens_auth.py.
+    require_token: bool = False
 
     @property
     def store_path(self) -> Path:
@@ -171,6 +191,15 @@ class Settings:
     @property
     def ledger_path(self) -> Path:
         return self.home / "ledger.sqlite3"
+
+    @property
+    def store_target(self) -> "Path | str":
+        """Where originals, frozen decisions, fit memory and tokens live: the shared database or the file."""
+        return self.database or self.store_path
+
+    @property
+    def ledger_target(self) -> "Path | str":
+        return self.database or self.ledger_path
 
     @classmethod
     def resolve(
@@ -187,7 +216,11 @@ class Settings:
         code_min_lines: int | None = None,
         debug: bool = False,
         token: str | None = None,
+        database: str | None = None,
+        require_token: bool = False,
     ) -> "Settings":
+        from headroom_cli.backends import database_url
+
         return cls(
             host=host or DEFAULT_HOST,
             port=port_setting(port),
@@ -202,4 +235,6 @@ class Settings:
             code_min_lines=code_min_lines_setting(code_min_lines),
             part_budget_ms=part_budget_ms_setting(),
             token=_token(token),
+            database=database_url(database),
+            require_token=_require_token(require_token, token),
         )

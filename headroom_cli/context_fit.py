@@ -26,7 +26,6 @@ import re
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 from headroom_cli import jsonspan, markers
@@ -128,45 +127,37 @@ class FitState:
         return not self.hardened and not self.moves
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS context_fits (
-    conversation TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    updated REAL NOT NULL
-);
-"""
-
-
-def _setup(conn) -> None:
-    from headroom_cli.db import retry_locked
-
-    retry_locked(lambda: conn.executescript(_SCHEMA))
-
-
 class FitMemory:
-    """Frozen fit decisions per conversation: in memory, and in the store's file when there is one."""
+    """Frozen fit decisions per conversation: in memory, and in the store's database when there is one.
+    With a database, every request reads the conversation's state from it: another proxy sharing it
+    may have decided since, and its decision must be replayed here too."""
 
-    def __init__(self, path: Path | None = None, capacity: int = 256):
+    def __init__(self, path=None, capacity: int = 256):
         self._states: OrderedDict[str, FitState] = OrderedDict()
         self._capacity = capacity
         self._lock = threading.Lock()
         self._db = None
         if path is not None:
-            from headroom_cli.db import open_database
+            from headroom_cli.backends import open_database
 
             try:
-                self._db = open_database(path, _setup)
+                self._db = open_database(path, "fits")
             except Exception as exc:  # the fit still works, only not across restarts
                 log.warning("fit decisions kept in memory only: %s: %s", type(exc).__name__, exc)
 
     def get(self, conversation: str) -> FitState:
         with self._lock:
             state = self._states.get(conversation)
-            if state is None and self._db is not None:
-                with self._db.use() as conn:
-                    row = conn.execute("SELECT state FROM context_fits WHERE conversation = ?",
-                                       (conversation,)).fetchone()
-                state = FitState.from_json(row[0]) if row else None
+            if self._db is not None:
+                from headroom_cli.backends.postgres import DatabaseUnavailable
+
+                try:
+                    with self._db.use() as conn:
+                        row = conn.execute("SELECT state FROM context_fits WHERE conversation = ?",
+                                           (conversation,)).fetchone()
+                    state = FitState.from_json(row[0]) if row else None
+                except DatabaseUnavailable:
+                    pass  # said once by the database; this process's latest view is replayed meanwhile
             state = state or FitState()
             self._remember(conversation, state)
             return state
@@ -175,11 +166,12 @@ class FitMemory:
         import time
 
         with self._lock:
-            self._remember(conversation, state)
-            if self._db is not None:
+            if self._db is not None:  # first: a decision the database did not take is not replayed here either
                 with self._db.use() as conn, conn:
-                    conn.execute("INSERT OR REPLACE INTO context_fits (conversation, state, updated) VALUES (?, ?, ?)",
+                    conn.execute("INSERT INTO context_fits (conversation, state, updated) VALUES (?, ?, ?) ON CONFLICT"
+                                 " (conversation) DO UPDATE SET state = excluded.state, updated = excluded.updated",
                                  (conversation, state.to_json(), time.time()))
+            self._remember(conversation, state)
 
     def _remember(self, conversation: str, state: FitState) -> None:
         self._states[conversation] = state
@@ -189,7 +181,7 @@ class FitMemory:
 
     def close(self) -> None:
         if self._db is not None:
-            from headroom_cli.db import release
+            from headroom_cli.backends import release
 
             db, self._db = self._db, None
             release(db)

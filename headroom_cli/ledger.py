@@ -5,64 +5,17 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from headroom_cli.db import add_columns, memory_database, open_database, release, retry_locked
+from headroom_cli.backends import Target, is_shared, memory_database, open_database, release, where
+from headroom_cli.backends.postgres import DatabaseUnavailable
 
 log = logging.getLogger("headroom.ledger")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS requests (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ts REAL NOT NULL,
-    session TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    model TEXT,
-    path TEXT NOT NULL,
-    status INTEGER,
-    tokens_before INTEGER NOT NULL,
-    tokens_after INTEGER NOT NULL,
-    engines TEXT NOT NULL DEFAULT '{}',
-    usage_input INTEGER,
-    usage_output INTEGER,
-    usage_cache_read INTEGER,
-    usage_cache_write INTEGER,
-    dollars_saved REAL NOT NULL DEFAULT 0,
-    duration_ms REAL
-);
-CREATE INDEX IF NOT EXISTS requests_session ON requests (session, id);
-CREATE TABLE IF NOT EXISTS retrievals (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ts REAL NOT NULL,
-    session TEXT,
-    part_id TEXT NOT NULL,
-    lines TEXT,
-    bytes INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS volatile_prefixes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ts REAL NOT NULL,
-    session TEXT NOT NULL,
-    location TEXT NOT NULL,
-    offset INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    before TEXT NOT NULL,
-    after TEXT NOT NULL,
-    UNIQUE (session, location)
-);
-"""
-# Columns added after the first release: a ledger file from then gets them on open.
-_ADDED_COLUMNS = {
-    "requests": {
-        "retrieval_rounds": "INTEGER NOT NULL DEFAULT 0",  # answered by the proxy, unseen by the client
-        "stream_rebuilt": "INTEGER NOT NULL DEFAULT 0",  # the client's stream was held and continued
-        "net_dollars_saved": "REAL",  # after the provider's cache prices (prices.py)
-        "cache_breakpoints": "INTEGER NOT NULL DEFAULT 0",  # automatic cache_control markers added
-        "cache_warning": "TEXT",  # Headroom made the provider write what it could have read: why
-    },
-}
+NO_TOKEN = type("NoToken", (str,), {})("(no token)")  # owner of requests made without a token, in queries
+MAX_HELD = 100_000  # rows kept in memory while a shared database is down (about 100 MB at most)
 
 
 @dataclass
@@ -95,6 +48,7 @@ class RequestRecord:
     net_dollars_saved: float | None = None
     cache_breakpoints: int = 0
     cache_warning: str | None = None
+    owner: str | None = None  # the user whose token the request carried (tokens per person)
 
 
 class TokenSavings:
@@ -171,53 +125,57 @@ class Totals(TokenSavings):
         }
 
 
-def _setup(conn: sqlite3.Connection) -> None:
-    retry_locked(lambda: conn.executescript(_SCHEMA))
-    with conn:
-        for table, columns in _ADDED_COLUMNS.items():
-            add_columns(conn, table, columns)
-
-
 _INSERT_REQUEST = (
     "INSERT INTO requests (ts, session, provider, model, path, status, tokens_before, tokens_after,"
     " engines, usage_input, usage_output, usage_cache_read, usage_cache_write, dollars_saved, duration_ms,"
-    " retrieval_rounds, stream_rebuilt, net_dollars_saved, cache_breakpoints, cache_warning)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    " retrieval_rounds, stream_rebuilt, net_dollars_saved, cache_breakpoints, cache_warning, owner)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 def _request_row(r: RequestRecord) -> tuple:
     return (r.ts, r.session, r.provider, r.model, r.path, r.status, r.tokens_before, r.tokens_after,
             json.dumps(r.engines, sort_keys=True), r.usage.input, r.usage.output, r.usage.cache_read,
             r.usage.cache_write, r.dollars_saved, r.duration_ms, r.retrieval_rounds, int(r.stream_rebuilt),
-            r.net_dollars_saved, r.cache_breakpoints, r.cache_warning)
+            r.net_dollars_saved, r.cache_breakpoints, r.cache_warning, r.owner)
 
 
 class Ledger:
-    def __init__(self, path: Path, *, _db=None):
-        """Raises db.DataError (one line for the user) when the file cannot be opened or is damaged."""
-        self.path = path
-        self._db = _db if _db is not None else open_database(path, _setup)
+    def __init__(self, path: Target, *, _db=None):
+        """``path``: the SQLite file, or a postgresql:// URL (backends/). Raises db.DataError (one line
+        for the user) when it cannot be opened or is damaged."""
+        self.path = where(path) if is_shared(path) else Path(path)  # a URL is named without its password
+        self._db = _db if _db is not None else open_database(path, "ledger")
         self._warned = False
+        self._held: list[tuple[str, tuple]] = []  # rows kept while a shared database is unreachable
+        self._held_lock = threading.Lock()
 
     @classmethod
-    def for_recording(cls, path: Path) -> "Ledger":
+    def for_recording(cls, path: Target) -> "Ledger":
         """For the proxy and the library: a ledger that cannot be opened (read-only home, full disk,
         damaged file) never stops them. One warning, then the savings are kept in memory only."""
         try:
             return cls(path)
         except (sqlite3.Error, OSError) as exc:
             log.warning("%s; savings are kept in memory only until restart", exc)
-            return cls(path, _db=memory_database(_setup))
+            return cls(path, _db=memory_database("ledger"))
 
     def _write(self, sql: str, args: tuple) -> None:
         self._write_many(sql, [args])
 
     def _write_many(self, sql: str, rows: list[tuple]) -> None:
         """Rows written in one transaction; a failure to write (disk full, file deleted read-only, damaged)
-        is said once and the rows dropped: bookkeeping must never cost a request."""
+        is said once and the rows dropped: bookkeeping must never cost a request. While a shared
+        database is unreachable its rows are held (up to MAX_HELD) and written once it is back."""
+        with self._held_lock:
+            held, self._held = self._held, []
         try:
             with self._db.use() as conn, conn:
+                for held_sql, held_row in held:
+                    conn.execute(held_sql, held_row)
                 conn.executemany(sql, rows)
+        except DatabaseUnavailable:
+            with self._held_lock:
+                self._held = (held + [(sql, row) for row in rows] + self._held)[-MAX_HELD:]
         except (sqlite3.Error, OSError) as exc:
             if not self._warned:
                 self._warned = True
@@ -231,20 +189,21 @@ class Ledger:
         if records:
             self._write_many(_INSERT_REQUEST, [_request_row(r) for r in records])
 
-    def record_retrieval(self, session: str | None, part_id: str, lines: str | None, size: int) -> None:
+    def record_retrieval(self, session: str | None, part_id: str, lines: str | None, size: int,
+                         owner: str | None = None) -> None:
         """One omitted part read back (through the MCP tool): which, which lines, how many bytes."""
-        self._write("INSERT INTO retrievals (ts, session, part_id, lines, bytes) VALUES (?, ?, ?, ?, ?)",
-                    (time.time(), session, part_id, lines, size))
+        self._write("INSERT INTO retrievals (ts, session, part_id, lines, bytes, owner) VALUES (?, ?, ?, ?, ?, ?)",
+                    (time.time(), session, part_id, lines, size, owner))
 
-    def retrieval_count(self, session: str | None = None) -> int:
-        where, args = self._where(session)
+    def retrieval_count(self, session: str | None = None, owner: str | None = None) -> int:
+        where, args = self._where(session, owner)
         with self._db.use() as conn:
             return conn.execute(f"SELECT COUNT(*) FROM retrievals {where}", args).fetchone()[0]
 
-    def retrieval_summary(self, session: str | None = None) -> dict[str, int]:
+    def retrieval_summary(self, session: str | None = None, owner: str | None = None) -> dict[str, int]:
         """Retrievals made (MCP tool, proxy-answered tool), the bytes read back, and the rounds the
         proxy answered unseen by the client (and how many of those held and continued a stream)."""
-        where, args = self._where(session)
+        where, args = self._where(session, owner)
         with self._db.use() as conn:
             count, size = conn.execute(
                 f"SELECT COUNT(*), COALESCE(SUM(bytes),0) FROM retrievals {where}", args).fetchone()
@@ -253,11 +212,18 @@ class Ledger:
                 args).fetchone()
         return {"retrievals": count, "bytes_read_back": size, "proxy_rounds": rounds, "streams_rebuilt": rebuilt}
 
-    def _where(self, session: str | None) -> tuple[str, tuple]:
-        return ("WHERE session = ?", (session,)) if session else ("", ())
+    def _where(self, session: str | None, owner: str | None = None) -> tuple[str, tuple]:
+        """The rows of one session, and/or of one user (tokens per person)."""
+        terms = [(f"{name} = ?", value) for name, value in (("session", session), ("owner", owner)) if value]
+        if owner is NO_TOKEN:
+            terms[-1] = ("owner IS NULL", None)
+        if not terms:
+            return "", ()
+        return ("WHERE " + " AND ".join(term for term, _ in terms),
+                tuple(value for term, value in terms if term.endswith("?")))
 
-    def totals(self, session: str | None = None) -> Totals:
-        where, args = self._where(session)
+    def totals(self, session: str | None = None, owner: str | None = None) -> Totals:
+        where, args = self._where(session, owner)
         with self._db.use() as conn:
             row = conn.execute(
                 "SELECT COUNT(*), COALESCE(SUM(tokens_before),0), COALESCE(SUM(tokens_after),0),"
@@ -275,9 +241,9 @@ class Ledger:
             totals.add_priced(provider, model, Usage(fresh, None, read, write), net, n)
         return totals
 
-    def per_engine(self, session: str | None = None) -> dict[str, list[int]]:
+    def per_engine(self, session: str | None = None, owner: str | None = None) -> dict[str, list[int]]:
         """engine -> [parts, tokens before, tokens after], summed over requests."""
-        where, args = self._where(session)
+        where, args = self._where(session, owner)
         with self._db.use() as conn:
             rows = conn.execute(f"SELECT engines FROM requests {where}", args).fetchall()
         out: dict[str, list[int]] = {}
@@ -312,17 +278,21 @@ class Ledger:
 
     def record_volatile(self, session: str, location: str, offset: int, kind: str, before: str, after: str) -> None:
         """A value in the prompt's prefix that changes between requests of one conversation (once per place)."""
-        self._write("INSERT OR IGNORE INTO volatile_prefixes (ts, session, location, offset, kind, before,"
-                    " after) VALUES (?, ?, ?, ?, ?, ?, ?)", (time.time(), session, location, offset, kind, before, after))
+        self._write("INSERT INTO volatile_prefixes (ts, session, location, \"offset\", kind, before, after)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session, location) DO NOTHING",
+                    (time.time(), session, location, offset, kind, before, after))
 
     def volatile(self, session: str | None = None) -> list[dict]:
         """Volatile prefix values found, newest first, one per place."""
         where, args = self._where(session)
         with self._db.use() as conn:
             rows = conn.execute(
-                f"SELECT location, offset, kind, before, after, MAX(ts) FROM volatile_prefixes {where}"
-                " GROUP BY location ORDER BY MAX(ts) DESC, location", args).fetchall()
-        return [{"location": r[0], "offset": r[1], "kind": r[2], "before": r[3], "after": r[4]} for r in rows]
+                f"SELECT location, \"offset\", kind, before, after FROM volatile_prefixes {where}"
+                " ORDER BY ts DESC, location, id DESC", args).fetchall()
+        seen: dict[str, dict] = {}  # the newest row of each place (portable: no bare columns beside MAX)
+        for r in rows:
+            seen.setdefault(r[0], {"location": r[0], "offset": r[1], "kind": r[2], "before": r[3], "after": r[4]})
+        return list(seen.values())
 
     def cache_warnings(self, session: str | None = None, limit: int = 5) -> list[str]:
         """The latest reasons Headroom's changes made the provider write what it could have read."""
@@ -333,9 +303,19 @@ class Ledger:
                                       (*args, limit)).fetchall()
         return [r[0] for r in rows]
 
-    def engines_json(self, session: str | None = None) -> dict:
+    def engines_json(self, session: str | None = None, owner: str | None = None) -> dict:
         return {name: {"parts": p, "tokens_before": b, "tokens_after": a}
-                for name, (p, b, a) in self.per_engine(session).items()}
+                for name, (p, b, a) in self.per_engine(session, owner).items()}
+
+    def owners(self) -> list[str | None]:
+        """Every user requests were recorded for (None: requests without a token), by name."""
+        with self._db.use() as conn:
+            rows = conn.execute("SELECT DISTINCT owner FROM requests").fetchall()
+        return sorted((r[0] for r in rows), key=lambda owner: (owner is None, owner or ""))
+
+    def totals_by_owner(self) -> dict[str | None, "Totals"]:
+        """All-time totals per user (``headroom stats --by user``); None: requests without a token."""
+        return {owner: self.totals(owner=NO_TOKEN if owner is None else owner) for owner in self.owners()}
 
     def latest_session(self) -> str | None:
         with self._db.use() as conn:

@@ -181,7 +181,7 @@ class Headroom:
         self.store = open_store(self.settings)
         self.pipeline = build_pipeline(self.settings, self.store)
         self.shaper = RequestShaper(self.settings, self.store)
-        self.ledger = Ledger.for_recording(self.settings.ledger_path)
+        self.ledger = Ledger.for_recording(self.settings.ledger_target)
         self.recorder = Recorder(self.ledger)
         # A script that compresses and exits must still find its requests in `headroom stats`: the
         # recorder writes on a daemon thread, so what waits is written at exit (within its deadline).

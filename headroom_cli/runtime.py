@@ -33,7 +33,7 @@ def new_session_id() -> str:
 def open_store(settings: Settings) -> Store | None:
     """The CCR store, pruned to its budget; None (and one warning) when it cannot be used."""
     try:
-        store = Store(settings.store_path)
+        store = Store(settings.store_target)
     except DataError as exc:
         log.warning("%s; compressing only losslessly (no omissions) until then", exc)
         return None

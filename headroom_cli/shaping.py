@@ -45,7 +45,7 @@ class RequestShaper:
     def __init__(self, settings: Settings, store=None):
         self.settings = settings
         self.tracker = ConversationTracker()
-        memory = FitMemory(settings.store_path if store is not None else None)
+        memory = FitMemory(settings.store_target if store is not None else None)
         self.fitter = Fitter(memory, store.put if store is not None else None, store.has if store is not None else None)
         self._logged: set[tuple[str, str]] = set()
 

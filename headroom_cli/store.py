@@ -11,47 +11,17 @@ import logging
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
+from dataclasses import dataclass, field
 
-from headroom_cli.db import DataError, retry_locked, add_columns, open_database, release
+from headroom_cli.backends import Target, is_shared, open_database, release, where
+from headroom_cli.db import DataError
 from headroom_cli.pipeline import Outcome
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS originals (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    text TEXT NOT NULL,
-    created REAL NOT NULL,
-    size INTEGER NOT NULL DEFAULT 0,
-    last_used REAL,
-    retrievals INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS decisions (
-    hash TEXT PRIMARY KEY,
-    engine TEXT,
-    kind TEXT,
-    part_id TEXT,
-    text TEXT,  -- NULL: the part passes through unchanged
-    created REAL NOT NULL
-);
-"""
-
-# Columns added after the first release: a store file from then gets them on open.
-_ADDED_COLUMNS = {
-    "size": "INTEGER NOT NULL DEFAULT 0",
-    "last_used": "REAL",
-    "retrievals": "INTEGER NOT NULL DEFAULT 0",
-}
-
-_INDEXES = """
-CREATE INDEX IF NOT EXISTS originals_last_used ON originals (last_used);
-CREATE INDEX IF NOT EXISTS decisions_part_id ON decisions (part_id);
-"""
 
 _INSERT = """
 INSERT INTO originals (id, kind, text, created, size, last_used, retrievals) VALUES (?, ?, ?, ?, ?, ?, 0)
-ON CONFLICT (id) DO UPDATE SET last_used = MAX(COALESCE(last_used, 0), excluded.last_used)
+ON CONFLICT (id) DO UPDATE SET last_used = CASE WHEN excluded.last_used > COALESCE(originals.last_used, 0)
+    THEN excluded.last_used ELSE originals.last_used END
 """
 
 DAY = 86_400.0
@@ -75,16 +45,17 @@ class StoreStats:
 
 
 class Store:
-    def __init__(self, path: Path, read_only: bool = False):
-        """``read_only``: for reading a store this process may not write (retrieval counts are then
-        not kept). Raises db.DataError (one line for the user) when it cannot be opened."""
-        self.path = path
+    def __init__(self, path: Target, read_only: bool = False):
+        """``path``: the SQLite file, or a postgresql:// URL (backends/). ``read_only``: for reading a
+        store this process may not write (retrieval counts are then not kept). Raises db.DataError
+        (one line for the user) when it cannot be opened."""
+        self.path = where(path) if is_shared(path) else Path(path)  # a URL is named without its password
         self.read_only = read_only
-        self._db = open_database(path, _setup, read_only)
+        self._db = open_database(path, "store", read_only)
         self._pruner = _Pruner(self)
 
     @classmethod
-    def for_reading(cls, path: Path) -> "Store":
+    def for_reading(cls, path: Target) -> "Store":
         """The store as it is, also when it cannot be written (a read-only home)."""
         try:
             return cls(path)
@@ -157,11 +128,26 @@ class Store:
             if outcome.part_id:
                 conn.execute(_INSERT, (outcome.part_id, outcome.kind or "text", stored, now, size, now))
             conn.execute(
-                "INSERT OR IGNORE INTO decisions (hash, engine, kind, part_id, text, created) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO decisions (hash, engine, kind, part_id, text, created) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (hash) DO NOTHING",
                 (part_hash, outcome.engine, outcome.kind, outcome.part_id,
                  outcome.text if outcome.changed else None, now),
             )
         self._pruner.wrote(size)
+
+    # -- owners (tokens per person: a user redeems only what was sent on their behalf) -----------
+    def grant(self, owner: str, part_ids) -> None:
+        """``owner`` may redeem these originals: they were in a request sent for them."""
+        rows = sorted({(part_id, owner) for part_id in part_ids if part_id})
+        if rows:
+            with self._db.use() as conn, conn:
+                conn.executemany("INSERT INTO original_owners (part_id, owner) VALUES (?, ?)"
+                                 " ON CONFLICT (part_id, owner) DO NOTHING", rows)
+
+    def owned_by(self, part_id: str, owner: str) -> bool:
+        with self._db.use() as conn:
+            return conn.execute("SELECT 1 FROM original_owners WHERE part_id = ? AND owner = ?",
+                                (part_id, owner)).fetchone() is not None
 
     # -- budget ---------------------------------------------------------------------------------
     def keep_within(self, max_bytes: int | None, max_age_days: float | None) -> None:
@@ -183,8 +169,9 @@ class Store:
                     ids = [(part_id,) for part_id, _ in doomed]
                     conn.executemany("DELETE FROM decisions WHERE part_id = ?", ids)
                     conn.executemany("DELETE FROM originals WHERE id = ?", ids)
+                    conn.executemany("DELETE FROM original_owners WHERE part_id = ?", ids)
             if doomed:
-                _compact(conn)
+                self._db.backend.compact(conn)
         return len(doomed), sum(size for _, size in doomed)
 
     def clear(self) -> int:
@@ -194,7 +181,8 @@ class Store:
                 (count,) = conn.execute("SELECT COUNT(*) FROM originals").fetchone()
                 conn.execute("DELETE FROM decisions")
                 conn.execute("DELETE FROM originals")
-            conn.execute("VACUUM")
+                conn.execute("DELETE FROM original_owners")
+            self._db.backend.vacuum(conn)
         return count
 
     def stats(self, top: int = 5) -> StoreStats:
@@ -223,16 +211,6 @@ class _Closed:
 _CLOSED = _Closed()
 
 
-def _setup(conn: sqlite3.Connection) -> None:
-    """Tables, the columns of later releases, indexes: on open and when the file is made anew."""
-    retry_locked(lambda: conn.executescript(_SCHEMA))
-    with conn:
-        if add_columns(conn, "originals", _ADDED_COLUMNS):
-            conn.execute("UPDATE originals SET size = length(CAST(text AS BLOB)) WHERE size = 0")
-            conn.execute("UPDATE originals SET last_used = created WHERE last_used IS NULL")
-        conn.executescript(_INDEXES)
-
-
 def _doomed(conn: sqlite3.Connection, max_bytes: int | None, max_age_days: float | None,
             now: float) -> list[tuple[str, int]]:
     """(id, size) of the originals past the age budget, then of the least recently used past the size one."""
@@ -253,21 +231,6 @@ def _doomed(conn: sqlite3.Connection, max_bytes: int | None, max_age_days: float
                 doomed.append((part_id, size))
                 remaining -= size
     return doomed
-
-
-def _compact(conn: sqlite3.Connection) -> None:
-    """Give freed pages back to the file system, so the file shrinks after pruning. A file made
-    before auto_vacuum was set is rebuilt once (VACUUM) with it. Best effort: a busy reader only
-    delays it to the next prune."""
-    try:
-        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 0:
-            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
-            conn.execute("VACUUM")
-        else:
-            conn.executescript("PRAGMA incremental_vacuum;")  # execute() would free one page only
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-    except sqlite3.OperationalError as exc:
-        log.debug("store not compacted now: %s", exc)
 
 
 class _Pruner:

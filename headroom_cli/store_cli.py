@@ -27,10 +27,17 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _path() -> Path:
-    from headroom_cli.config import headroom_home
+def where(path) -> str:
+    from headroom_cli.backends import where as named
 
-    return headroom_home() / "store.sqlite3"
+    return named(path)
+
+
+def _path():
+    """The store.sqlite3 file, or the shared database (HEADROOM_DATABASE)."""
+    from headroom_cli.config import database_target
+
+    return database_target("store")
 
 
 def open_store(path: Path):
@@ -38,7 +45,7 @@ def open_store(path: Path):
     from headroom_cli.store import Store
 
     try:
-        return Store.for_reading(path) if path.exists() else Store(path)
+        return Store.for_reading(path) if not isinstance(path, Path) or path.exists() else Store(path)
     except (sqlite3.Error, OSError) as exc:  # a DataError says its reason without the file's name
         _fail(f"the store {path} cannot be read ({getattr(exc, 'reason', exc)}); "
               "`headroom store clear --yes` starts a new one")
@@ -69,14 +76,14 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
         _fail(str(exc))
     if as_json:
         out.print_json(json.dumps({
-            "path": str(path), "items": s.items, "bytes": s.bytes, "frozen_decisions": s.decisions,
+            "path": where(path), "items": s.items, "bytes": s.bytes, "frozen_decisions": s.decisions,
             "oldest": s.oldest, "newest": s.newest, "least_recently_used": s.least_recently_used,
             "retrievals": s.retrievals,
             "most_retrieved": [{"id": i, "kind": k, "bytes": b, "retrievals": r} for i, k, b, r in s.most_retrieved],
             "budget": {"max_bytes": max_bytes, "max_days": max_days},
         }))
         return
-    out.print(f"store {path}", highlight=False, soft_wrap=True)
+    out.print(f"store {where(path)}", highlight=False, soft_wrap=True)
     out.print(f"  {s.items:,} originals, {_mb(s.bytes)} (budget {_mb(max_bytes)}, "
               f"kept {max_days:g} days after last use); {s.decisions:,} frozen decisions", highlight=False,
               soft_wrap=True)
@@ -125,13 +132,15 @@ def clear(yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for co
         if not sys.stdin.isatty():
             _fail("`headroom store clear` deletes every stored original; not asking without a terminal: "
                   "add --yes to confirm", 2)
-        if not typer.confirm(f"Delete every stored original in {path}? Markers already sent will not be retrievable"):
+        if not typer.confirm(f"Delete every stored original in {where(path)}? Markers already sent will not be retrievable"):
             _fail("nothing deleted", 1)
     from headroom_cli.store import Store
 
     try:
         store = Store(path)
-    except (sqlite3.Error, OSError):
+    except (sqlite3.Error, OSError) as exc:
+        if not isinstance(path, Path):  # a shared database is never deleted from here
+            _fail(str(exc))
         # Unreadable: start afresh rather than leave the user stuck with it.
         for suffix in ("", "-wal", "-shm"):
             path.with_name(path.name + suffix).unlink(missing_ok=True)

@@ -19,7 +19,6 @@ from typing import Annotated, Optional
 
 from pydantic import Field
 
-from headroom_cli.config import headroom_home
 from headroom_cli.mcp import SERVER_NAME
 from headroom_cli.retrieve import ARGUMENTS_SCHEMA, RETRIEVE_DESCRIPTION
 
@@ -48,14 +47,15 @@ def headroom_retrieve(
     from headroom_cli.retrieve import redeem
     from headroom_cli.store import Store
 
-    home = headroom_home()
-    store = Store.for_reading(home / "store.sqlite3")  # also a store it may not write (a read-only home)
+    from headroom_cli.config import database_target
+
+    store = Store.for_reading(database_target("store"))  # also a store it may not write (a read-only home)
     try:
         text = redeem(store, id, lines, pattern)
     finally:
         store.close()
     try:  # counting it is bookkeeping: a ledger that cannot be written never costs the answer
-        ledger = Ledger(home / "ledger.sqlite3")
+        ledger = Ledger(database_target("ledger"))
     except DataError:
         return text
     try:
@@ -75,7 +75,9 @@ def headroom_compress(
 
     outcome = Pipeline().run(Part(text=text, kind_hint=kind or None))
     if outcome.part_id:
-        store = Store(headroom_home() / "store.sqlite3")
+        from headroom_cli.config import database_target
+
+        store = Store(database_target("store"))
         try:
             store.put(outcome.part_id, outcome.kind or "text", outcome.stored or outcome.original)
         finally:
@@ -86,7 +88,9 @@ def headroom_compress(
 def headroom_stats() -> str:
     from headroom_cli.ledger import Ledger
 
-    ledger = Ledger(headroom_home() / "ledger.sqlite3")
+    from headroom_cli.config import database_target
+
+    ledger = Ledger(database_target("ledger"))
     try:
         session = _session() or ledger.latest_session()
         return json.dumps({

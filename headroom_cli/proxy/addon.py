@@ -26,12 +26,14 @@ from headroom_cli.rewrite import NotRewritable, Rewrite
 from headroom_cli.runtime import prepare_request
 from headroom_cli.shaping import RequestShaper
 from headroom_cli.store import Store
+from headroom_cli.tokens_auth import TokenBook, TokenGate, grant_outcomes
 
 log = logging.getLogger("headroom.proxy")
 
 BODY_CAP = 32 * 1024 * 1024  # larger request bodies go upstream untouched
 _EXCHANGE = "headroom.exchange"
 _TAP = "headroom.tap"
+_OWNER = "headroom.owner"
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class HeadroomAddon:
         self.relay: Relay | None = None
         self.shaper = RequestShaper(settings, store)  # context fit and prompt-cache alignment
         self.library = Headroom.sharing(settings, session, store, pipeline, self.shaper, ledger, recorder)
+        # --require-token: personal tokens (tokens_auth.py); the owner is recorded and scopes retrieval.
+        self.gate = TokenGate(TokenBook(settings.store_target)) if settings.require_token else None
 
     # -- requests -------------------------------------------------------------------------
     async def request(self, flow: http.HTTPFlow) -> None:
@@ -88,6 +92,13 @@ class HeadroomAddon:
             log.warning("refused %s %s from %s: %s", req.method, path[:200], flow.client_conn.peername, refused.message)
             flow.response = http.Response.make(refused.status, refused.body(), {"Content-Type": "application/json"})
             return
+        if self.gate is not None and path != "/headroom/health":  # health stays open for load balancers
+            provider = provider_for(path, {k.lower(): v for k, v in req.headers.items()})
+            owner, denied = await asyncio.to_thread(self.gate.check, req.headers.get(TOKEN_HEADER), provider)
+            if denied is not None:
+                flow.response = http.Response.make(denied.status, denied.body, {"Content-Type": "application/json"})
+                return
+            flow.metadata[_OWNER] = owner
         req.headers.pop(TOKEN_HEADER, None)  # the token is ours: never sent upstream
         if path.startswith("/headroom/"):
             await self._serve_own(flow, path)
@@ -98,7 +109,8 @@ class HeadroomAddon:
         if req.method != "POST" or adapter is None:
             log.debug("passthrough %s %s", req.method, path)
             return
-        exchange = Exchange(ts=time.time(), session=self.session, provider=provider, path=path, body_text="")
+        exchange = Exchange(ts=time.time(), session=self.session, provider=provider, path=path, body_text="",
+                            owner=flow.metadata.get(_OWNER))
         flow.metadata[_EXCHANGE] = exchange
         raw = req.raw_content or b""
         encoding = req.headers.get("content-encoding", "").strip().lower()
@@ -113,7 +125,8 @@ class HeadroomAddon:
         if not self.settings.compress:
             return
         try:
-            rewrite, offered = await asyncio.to_thread(self._prepare, raw, adapter, req.headers.get("anthropic-beta", ""))
+            rewrite, offered = await asyncio.to_thread(self._prepare, raw, adapter, req.headers.get("anthropic-beta", ""),
+                                                       exchange.owner)
         except NotRewritable as exc:
             log.warning("forwarded unchanged: %s %s: %s", req.method, path, exc)
             return
@@ -134,9 +147,10 @@ class HeadroomAddon:
             req.content = rewrite.body  # also fixes Content-Length; originals are in the store already
             exchange.sent_text = rewrite.body.decode("utf-8", "replace")
 
-    def _prepare(self, raw: bytes, adapter, beta: str = "") -> tuple[Rewrite, bytes | None]:
+    def _prepare(self, raw: bytes, adapter, beta: str = "", owner: str | None = None) -> tuple[Rewrite, bytes | None]:
         """The compressed body, and the same with our retrieve tool offered (None if not offered)."""
         rewrite = prepare_request(raw, adapter, self.pipeline, self.store, self.settings, self.shaper, beta)
+        grant_outcomes(self.store, owner, rewrite.outcomes)  # before it is sent: its markers are then theirs
         offered = None
         if self.relay is not None and rewrite.parsed is not None:
             offered = retrieval.offer(rewrite.body, rewrite.parsed, adapter.api)
@@ -146,7 +160,8 @@ class HeadroomAddon:
         """The relay calls the upstream and answers the model's retrieve calls (see proxy/relay.py)."""
         assert self.relay is not None and self.relay.port is not None
         req = flow.request
-        ticket = Ticket(upstream=f"{req.scheme}://{req.host}:{req.port}", api=api, provider=provider)
+        ticket = Ticket(upstream=f"{req.scheme}://{req.host}:{req.port}", api=api, provider=provider,
+                        owner=exchange.owner)
         exchange.ticket = ticket
         req.headers[TICKET_HEADER] = self.relay.issue(ticket)
         req.scheme, req.host, req.port = "http", "127.0.0.1", self.relay.port
@@ -226,6 +241,13 @@ class HeadroomAddon:
             if not self.recorder.backlog or self.recorder.backlog > 2:
                 break
             await asyncio.sleep(0.01)
+        owner = flow.metadata.get(_OWNER)
+        if owner is not None:  # a user's token: their own savings only
+            totals = await asyncio.to_thread(self.ledger.totals, None, owner)
+            engines = await asyncio.to_thread(self.ledger.engines_json, None, owner)
+            self._json(flow, 200, {"user": owner, "tokenizer": "cl100k_base", "all_time": totals.to_json(),
+                                   "engines": engines})
+            return
         session, total, engines = self.recorder.totals.snapshot(self.session)
         self._json(flow, 200, {
             "session": self.session,

@@ -59,6 +59,7 @@ class Exchange:
     duration_ms: float | None = None
     ticket: Ticket | None = None  # set when the proxy offered its retrieve tool (the relay's report)
     cache: Any = None  # shaping.CacheNote: breakpoints added, fit, volatile prefix, cache breaks
+    owner: str | None = None  # whose personal token the request carried (tokens_auth.py)
 
 
 class RunningTotals:
@@ -291,7 +292,7 @@ class Recorder:
             tokens_before=before, tokens_after=after, engines=engines, usage=ex.usage,
             status=ex.status, dollars_saved=dollars_for_input_tokens(ex.model, before - after),
             duration_ms=ex.duration_ms, retrieval_rounds=ex.ticket.rounds if ex.ticket else 0,
-            stream_rebuilt=bool(ex.ticket and ex.ticket.rebuilt),
+            stream_rebuilt=bool(ex.ticket and ex.ticket.rebuilt), owner=ex.owner,
         )
         self._account(ex, record, savings, retrieved + hidden + rounds + wrapped)
         return record

@@ -21,6 +21,7 @@ import httpx
 from headroom_cli.ledger import Ledger, Usage
 from headroom_cli.proxy import errors
 from headroom_cli.proxy.retrieval import answer
+from headroom_cli.tokens_auth import scoped
 from headroom_cli.proxy.rounds import (Event, SseParser, StreamRound, add_usage, assistant_message, calls_in,
                                        continuation, error_event, usage_of_reply, with_earlier,
                                        without_ours)
@@ -46,6 +47,7 @@ class Ticket:
     rebuilt: bool = False  # the client's stream was held and continued
     usage: Usage | None = None  # summed over rounds, when there was more than one
     continuations: list[str] = field(default_factory=list)  # the extra request bodies, for the token count
+    owner: str | None = None  # a personal token's owner: only their originals are redeemed
 
 
 TOO_MANY_ROUNDS = (f"headroom: the model asked for headroom_retrieve more than {MAX_ROUNDS} times in one turn; "
@@ -165,7 +167,8 @@ class Relay:
         await _send(conn, writer, response.status_code, _reply_headers(response), content)
 
     async def _continue(self, ticket: Ticket, body: dict, assistant: dict, calls) -> dict:
-        answers = [(call, await asyncio.to_thread(answer, self.store, self.ledger, self.session, call.arguments))
+        store = scoped(self.store, ticket.owner)
+        answers = [(call, await asyncio.to_thread(answer, store, self.ledger, self.session, call.arguments))
                    for call in calls]
         ticket.rounds += 1
         for call, found in answers:

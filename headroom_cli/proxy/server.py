@@ -72,7 +72,7 @@ class ProxyServer:
         self.session = session or new_session_id()
         self.store = open_store(settings)
         pipeline = build_pipeline(settings, self.store)
-        self.ledger = Ledger.for_recording(settings.ledger_path)
+        self.ledger = Ledger.for_recording(settings.ledger_target)
         self.recorder = Recorder(self.ledger)
         try:
             self.addon = HeadroomAddon(settings, pipeline, self.recorder, self.ledger, self.store, self.session)
@@ -95,7 +95,7 @@ class ProxyServer:
         return f"http://{self.settings.host}:{self.port}"
 
     def start(self, timeout: float = 15.0) -> "ProxyServer":
-        problem = bind_problem(self.settings.host, self.settings.token)
+        problem = bind_problem(self.settings.host, self.settings.token or self.settings.require_token)
         if problem is not None:
             raise ProxyStartError(problem)
         with ProxyServer._running_lock:

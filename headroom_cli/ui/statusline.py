@@ -11,12 +11,14 @@ import sys
 
 
 def render(session: str | None = None) -> str:
-    from headroom_cli.config import headroom_home
+    from pathlib import Path
+
+    from headroom_cli.config import database_target
     from headroom_cli.ledger import Ledger
     from headroom_cli.ui.format import dollars, percent, tokens
 
-    path = headroom_home() / "ledger.sqlite3"
-    if not path.exists():
+    path = database_target("ledger")  # the shared database when HEADROOM_DATABASE is set
+    if isinstance(path, Path) and not path.exists():
         return "headroom: no requests yet"
     ledger = Ledger(path)
     try:

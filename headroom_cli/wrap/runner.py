@@ -87,6 +87,8 @@ def child_environment(wrapper: Wrapper, proxy: ProxyServer, providers: list[str]
     env.update(extra_env)
     # So `headroom statusline` (run by the tool) and nested headroom commands find this session.
     env.update(HEADROOM_SESSION=proxy.session, HEADROOM_HOME=str(proxy.settings.home), HEADROOM_PROXY_URL=proxy.url)
+    if proxy.settings.database:  # the status line and the MCP server the tool starts read the same database
+        env["HEADROOM_DATABASE"] = proxy.settings.database
     env[lifeline.WRAP_PID_ENV] = str(os.getpid())  # Headroom's MCP server, started by the tool, ends with us
     if proxy.settings.token:  # the proxy checks it (HEADROOM_TOKEN): Claude Code sends it as a custom header
         headers = [env.get("ANTHROPIC_CUSTOM_HEADERS", ""), f"{TOKEN_HEADER}: {proxy.settings.token}"]
