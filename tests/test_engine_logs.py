@@ -374,3 +374,22 @@ def test_a_repeated_warnings_trace_folds_with_it_and_a_kept_ones_trace_stays_und
     assert any(frame.startswith("\tat ") for frame in frames)  # the first one's trace
     assert any(not frame.startswith("\tat ") for frame in frames)  # a repeat's frames fold
     assert expand_markers(text, out, part_id) == text
+
+
+def test_a_fold_of_an_access_logs_hits_names_their_statuses_server_errors_first():
+    """Hits of many clients mine into many templates; the marker of a long fold of them says what a
+    reader acts on instead: how many of each status (5xx first, whatever their number) and paths."""
+    lines = (LONG / "nginx_access.log").read_text().splitlines()
+    text = "\n".join(lines) + "\n"
+    result, part_id = compress(text)
+    folds = [m for m in MARKER_RE.finditer(result.text) if "requests, " in m.group()]
+    assert any("requests, status 50" in m.group() for m in folds)  # a repeated 502 folded, named first
+    for m in folds:
+        a, b = int(m["a"]), int(m["b"])
+        statuses = Counter(re.search(r'HTTP/1\.1" (\d{3}) ', line)[1] for line in lines[a - 1:b])
+        said = dict(re.findall(r"(\d{3}) ×(\d+)", m.group()))
+        for status, count in statuses.items():
+            assert said.get(status, str(count)) == str(count)
+        assert list(said)[0][0] == "5" or not any(s[0] == "5" for s in statuses)
+        assert f"{len({l.split()[6] for l in lines[a - 1:b]})} path" in m.group()
+    assert expand_markers(text, out := result.text, part_id) == text and len(out) < len(text)

@@ -21,7 +21,7 @@ from headroom_cli.engines.logs.shapes import ERROR, PLAIN, WARN
 
 HEAD = 5  # first lines of a part, always kept
 TAIL = 5  # last lines of a part, always kept
-RARE = 3  # a template seen this often or less is an anomaly: all its lines stay
+RARE = 2  # a template seen this often or less is an anomaly: all its lines stay
 # Records of one warning or error shape (its words; only variables differ) kept before the repeats
 # fold, and shapes of one template kept as distinct events (a warning's variants say less).
 WARN_REPEATS = 2
