@@ -373,7 +373,132 @@ def zk_quorum(sessions: int = 40) -> None:
     shutil.rmtree(d, ignore_errors=True)
 
 
-MAKERS = {"zk_quorum": zk_quorum, "zookeeper": zookeeper, "redis": redis, "nginx": nginx, "postgres": postgres}
+# ---- OpenSSH -------------------------------------------------------------------------------------
+
+SSHD_CONF = """Port {port}
+ListenAddress 127.0.0.1
+HostKey {d}/host_ed25519
+PidFile {d}/sshd.pid
+LogLevel VERBOSE
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin prohibit-password
+StrictModes no
+AuthorizedKeysFile {d}/authorized_keys
+MaxAuthTries 3
+"""
+USERS = ["admin", "test", "oracle", "ubuntu", "git", "user", "pi", "guest", "ftp", "deploy", "support", "mysql"]
+
+
+def ssh_attempt(port: int, d: Path, kind: str, user: str) -> None:
+    base = ["-p", str(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR"]
+    if kind == "key":
+        command = ["ssh", *base, "-i", str(d / "client"), "-o", "BatchMode=yes", "root@127.0.0.1", "true"]
+    elif kind == "drop":  # a scanner: connects, sends nothing or garbage, leaves
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\n\r\n" if user == "web" else b"")
+        return
+    else:
+        command = ["sshpass", "-p", "hunter2", "ssh", *base, "-o", "PreferredAuthentications=password",
+                   "-o", "PubkeyAuthentication=no", f"{user}@127.0.0.1", "true"]
+    subprocess.run(command, capture_output=True, timeout=30)
+
+
+def sshd(attempts: int = 400) -> None:
+    """sshd (LogLevel VERBOSE, its log to a file) under a scripted mix: password guesses for users that
+    do not exist and for root, key logins that succeed, scanners that connect and leave."""
+    d = Path(tempfile.mkdtemp(prefix="hr-sshd-"))
+    port = free_port()
+    for key in ("host_ed25519", "client"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key)], check=True)
+    shutil.copy(d / "client.pub", d / "authorized_keys")
+    (d / "sshd_config").write_text(SSHD_CONF.format(d=d, port=port))
+    proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-f", str(d / "sshd_config"), "-E", str(d / "sshd.log")])
+    time.sleep(1.0)
+    rng = random.Random(15)
+    plan = []
+    for _ in range(attempts):
+        roll = rng.random()
+        kind = "guess" if roll < 0.75 else "key" if roll < 0.9 else "drop"
+        user = rng.choice(USERS) if rng.random() < 0.8 else "root"
+        plan.append((kind, "web" if kind == "drop" and rng.random() < 0.5 else user))
+    try:
+        for kind, user in plan:
+            ssh_attempt(port, d, kind, user)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    cut(d / "sshd.log", OUT / "sshd.log")
+    shutil.rmtree(d, ignore_errors=True)
+
+
+# ---- a Flask app (Python logging, tracebacks) ----------------------------------------------------
+
+FLASK_APP = """
+import logging, random, time
+from flask import Flask, abort, jsonify, request
+logging.basicConfig(filename={log!r}, level=logging.INFO,
+                    format="%(asctime)s %(levelname)s [%(name)s] %(message)s")
+log = logging.getLogger("shop")
+app = Flask("shop")
+STOCK = {{"apple": 3, "pear": 0, "plum": 12}}
+
+@app.get("/items/<name>")
+def item(name):
+    log.info("lookup item=%s", name)
+    return jsonify(item=name, stock=STOCK[name])  # KeyError for an unknown item: a 500 with its traceback
+
+@app.post("/orders")
+def order():
+    qty = int(request.args.get("qty", "1"))  # ValueError for a bad quantity
+    name = request.args.get("item", "apple")
+    if STOCK.get(name, 0) < qty:
+        log.warning("out of stock item=%s wanted=%d have=%d", name, qty, STOCK.get(name, 0))
+        abort(409)
+    log.info("order placed item=%s qty=%d", name, qty)
+    return jsonify(ok=True)
+
+@app.get("/report")
+def report():
+    done = sum(STOCK.values())
+    return jsonify(ratio=done / (STOCK["pear"]))  # ZeroDivisionError
+"""
+
+
+def flask_app(n: int = 1_500) -> None:
+    """A small Flask app (werkzeug's server) logging through Python's logging to a file: requests,
+    warnings, and the tracebacks of its bugs (unknown item, bad quantity, a division by zero)."""
+    d = Path(tempfile.mkdtemp(prefix="hr-flask-"))
+    port, log = free_port(), d / "app.log"
+    (d / "shop.py").write_text(FLASK_APP.format(log=str(log)))
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "shop", "run", "--port", str(port)], cwd=d,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2.0)
+    rng = random.Random(15)
+    try:
+        for _ in range(n):
+            roll = rng.random()
+            if roll < 0.6:
+                method, path = "GET", f"/items/{rng.choice(['apple', 'plum', 'pear', 'apple', 'kiwi' if rng.random() < 0.05 else 'plum'])}"
+            elif roll < 0.95:
+                qty = rng.choice(["1", "2", "5", "20", "x" if rng.random() < 0.03 else "1"])
+                method, path = "POST", f"/orders?item={rng.choice(['apple', 'plum', 'pear'])}&qty={qty}"
+            else:
+                method, path = "GET", "/report" if rng.random() < 0.2 else "/items/plum"
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request(method, path)
+            conn.getresponse().read()
+            conn.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    cut(log, OUT / "flask_app.log")
+    shutil.rmtree(d, ignore_errors=True)
+
+
+MAKERS = {"flask": flask_app, "sshd": sshd, "zk_quorum": zk_quorum, "zookeeper": zookeeper, "redis": redis, "nginx": nginx, "postgres": postgres}
 
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
