@@ -9,7 +9,8 @@ the others fold (detect.rarity_is_news decides).
 
 A warning or error repeated many times is one event: its first records and its last stay, the
 repeats between fold into the markers around them, which name it first (render.py). An error whose
-words differ from every error kept so far is a distinct event and stays."""
+words differ from every error kept so far is a distinct event and stays. A record's trace (the lines
+that continue it) is part of it: it stays or folds with the record, and a repeat shows only its top."""
 
 from __future__ import annotations
 
