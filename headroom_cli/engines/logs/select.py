@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 
 from headroom_cli.engines.logs.mine import Template
-from headroom_cli.engines.logs.shapes import ERROR, PLAIN, WARN
+from headroom_cli.engines.logs.shapes import ERROR, WARN
 
 HEAD = 5  # first lines of a part, always kept
 TAIL = 5  # last lines of a part, always kept
@@ -78,8 +78,9 @@ def _news(template: Template, seen: int, rare_is_news: bool) -> bool:
 
 
 def _owners(lines: list[str], line_template: list[int], templates: list[Template]) -> list[int]:
-    """For each line that continues a levelled record (its stack trace, the exception under a
-    warning), the record's line; -1 for every other line. A repeated warning's trace is one event
+    """For each line that continues a warning or error record (its stack trace, the exception under
+    a warning), the record's line; -1 for every other line (an exception under an INFO record stays
+    a record of its own, as before: its owner says nothing of its trouble). A repeated warning's trace is one event
     with it: it folds with the record, however its exception line reads."""
     owner = [-1] * len(lines)
     record = -1
@@ -87,7 +88,7 @@ def _owners(lines: list[str], line_template: list[int], templates: list[Template
         if line and _CONTINUATION.match(line):
             owner[number] = record
         else:
-            record = number if templates[line_template[number]].level >= PLAIN else -1
+            record = number if templates[line_template[number]].level >= WARN else -1
     return owner
 
 
