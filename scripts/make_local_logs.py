@@ -20,7 +20,6 @@ the same on every run; times, ports and pids are the run's own.
 from __future__ import annotations
 
 import http.client
-import os
 import random
 import shutil
 import signal
@@ -35,6 +34,7 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "logs" / "local-long"
 MAX_LINES = 4_000
+MAX_BYTES = 400_000  # small enough for git
 
 
 def free_port() -> int:
@@ -43,10 +43,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def cut(src: Path, dest: Path, max_lines: int = MAX_LINES) -> None:
-    lines = src.read_text(errors="replace").splitlines(keepends=True)
-    dest.write_text("".join(lines[:max_lines]))
-    print(f"{dest.name}: {min(len(lines), max_lines)} of {len(lines)} lines")
+def cut(src: Path, dest: Path, max_lines: int = MAX_LINES, max_bytes: int = MAX_BYTES) -> None:
+    """The log's first lines, at most ``max_lines`` of them and ``max_bytes`` in all."""
+    lines = src.read_text(errors="replace").splitlines(keepends=True)[:max_lines]
+    size = 0
+    for count, line in enumerate(lines):
+        size += len(line.encode())
+        if size > max_bytes:
+            lines = lines[:count]
+            break
+    dest.write_text("".join(lines))
+    print(f"{dest.name}: {len(lines)} lines")
 
 
 # ---- nginx ---------------------------------------------------------------------------------------

@@ -336,7 +336,7 @@ LONG = DATA / "local-long"  # long real logs made by scripts/make_local_logs.py
 
 
 def test_every_server_error_of_a_long_access_log_stays_while_the_hits_fold():
-    """nginx's access log of 4,000 requests (made here): each 5xx that differs from those kept in
+    """nginx's access log of 2,722 requests (made here): each 5xx that differs from those kept in
     more than its numbers (another path, another client) stays verbatim, and a 502 from a client seen
     nowhere else among the errors stays among thousands of hits; the 2xx/4xx hits fold."""
     lines = (LONG / "nginx_access.log").read_text().splitlines()[:3000]
