@@ -2,24 +2,30 @@
 """Make long real logs for the logs bench by running real servers on 127.0.0.1 (nothing else is reached).
 
 Each server is started in a scratch directory, driven by a scripted mix of requests, stopped, and its
-log cut to at most ``MAX_LINES`` lines into ``tests/data/logs/local-long/``:
+log cut to its first lines (at most ``MAX_LINES`` and ``MAX_BYTES``) into ``tests/data/logs/local-long/``:
 
 - nginx: access and error logs of a request mix (pages, 404 probes by a "bot", a proxied API whose
   upstream answers 500 now and then, a proxied path whose upstream is down: 502 and connect errors).
 - PostgreSQL: the server log under pgbench with connections, slow statements and real errors
   (unique violation, syntax error, division by zero, a deadlock between two sessions).
 - redis-server (loglevel verbose): client connections under redis-benchmark, saves, restarts.
-- ZooKeeper (log4j): a standalone server with clients connecting and dropping.
+- ZooKeeper (log4j): a standalone server with clients connecting and dropping, restarted; and a quorum
+  of three (elections while peers are down, the leader stopped and restarted).
+- sshd (VERBOSE, ``-E`` file): password guesses, key logins, scanners.
+- a Flask app (Python logging): requests, warnings, tracebacks of its bugs.
 
-    .venv/bin/python scripts/make_local_logs.py nginx postgres redis zookeeper
+    .venv/bin/python scripts/make_local_logs.py nginx postgres redis zookeeper zk_quorum sshd flask
+    HEADROOM_LOGS_OUT=/tmp/logs .venv/bin/python scripts/make_local_logs.py   # all, elsewhere
 
-Needs the Debian packages nginx-light, postgresql, redis-server, zookeeper. Seeded: the request mix is
-the same on every run; times, ports and pids are the run's own.
+Needs the Debian packages nginx-light, postgresql, redis-server, zookeeper, openssh-server, sshpass
+(and Flask, in the venv). Seeded: the request mix is the same on every run; times, ports and pids
+are the run's own.
 """
 
 from __future__ import annotations
 
 import http.client
+import os
 import random
 import shutil
 import signal
@@ -508,6 +514,7 @@ def flask_app(n: int = 1_500) -> None:
 MAKERS = {"flask": flask_app, "sshd": sshd, "zk_quorum": zk_quorum, "zookeeper": zookeeper, "redis": redis, "nginx": nginx, "postgres": postgres}
 
 if __name__ == "__main__":
+    OUT = Path(os.environ.get("HEADROOM_LOGS_OUT", OUT))  # elsewhere, to try it without touching the data
     OUT.mkdir(parents=True, exist_ok=True)
     for name in sys.argv[1:] or list(MAKERS):
         MAKERS[name]()
