@@ -7,8 +7,9 @@ was tuned on (``TUNED``) and a hold-out it never was, and both are reported.
 
 Rare events are judged independently of the engine: the reference templates are Drain3's (the LogPAI
 project's template miner, when it is installed; else lines that share their digit-masked text), and a
-line is a rare event when its reference template holds at most ``RARE`` lines, or when it is the first
-line of a reference template whose lines carry an error/warning level word. Each must come out
+line is a rare event when its reference template holds at most ``RARE`` lines, when it is the first
+line of a reference template whose lines carry an error/warning level word (or an access log's 5xx
+status), or when it is the first error line of its shape (digits and hex masked). Each must come out
 verbatim. Every error/warning line is counted besides ("level lines kept"): the engine folds repeats
 of one warning or error into the markers around them, which name it.
 
@@ -44,11 +45,17 @@ from headroom_cli.tokens import count_tokens  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "logs"
 # The samples the engine's constants were tuned on; every other sample is hold-out.
-TUNED = frozenset({"HDFS", "BGL", "OpenSSH", "dpkg", "app_orderservice", "http_server_access"})
+TUNED = frozenset({"HDFS", "BGL", "OpenSSH", "dpkg", "app_orderservice", "http_server_access",
+                   "nginx_access", "postgresql", "redis", "zookeeper_quorum"})
 RARE = 2
 PART_TOKENS = 50_000
 _LEVEL = re.compile(r"\b(?:FATAL|CRITICAL|SEVERE|ERROR|WARN|WARNING|ALERT|EMERG|PANIC)\b|"
-                    r"\[(?:error|crit|alert|emerg|warn)\]|^(?:\S+ +)?\S+ +\d+ +\d+ [EWF] ")  # logcat: [date] time pid tid L
+                    r"\[(?:error|crit|alert|emerg|warn)\]|^(?:\S+ +)?\S+ +\d+ +\d+ [EWF] |"  # logcat: [date] time pid tid L
+                    r'HTTP/[\d.]+" 5\d\d ')  # an access log's server error
+# Error records (not warnings), whose every distinct shape (digits and hex masked) counts as a rare event.
+_ERROR = re.compile(r"\b(?:FATAL|CRITICAL|SEVERE|ERROR|ALERT|EMERG|PANIC)\b|\[(?:error|crit|alert|emerg)\]|"
+                    r'^(?:\S+ +)?\S+ +\d+ +\d+ [EF] |HTTP/[\d.]+" 5\d\d ')
+_SHAPE = re.compile(r"0x[0-9a-fA-F]+|\d+")
 
 
 # The masking of Drain3's own example configuration (drain3.ini): ids, IPs, hex and numbers.
@@ -92,11 +99,14 @@ def rare_events(lines: list[str]) -> tuple[list[str], list[str], str]:
     sizes: dict[int, int] = {}
     for i in ids:
         sizes[i] = sizes.get(i, 0) + 1
-    rare, levelled, seen = [], [], set()
+    rare, levelled, seen, shapes = [], [], set(), set()
     for line, i in zip(lines, ids):
         level = bool(line.strip()) and bool(_LEVEL.search(line))
-        if line.strip() and (sizes[i] <= RARE or (level and i not in seen)):
+        shape = _SHAPE.sub("0", line) if _ERROR.search(line) else None
+        if line.strip() and (sizes[i] <= RARE or (level and i not in seen) or (shape and shape not in shapes)):
             rare.append(line)
+        if shape:
+            shapes.add(shape)
         if level:
             levelled.append(line)
             seen.add(i)

@@ -330,3 +330,66 @@ def test_listings_and_tables_with_dates_are_not_logs():
         f"| 2026-12-0{i % 9 + 1} | 14:{i % 60:02d}:07 | web-{i % 4} | ok |\n" for i in range(80))
     for text in (ls, git, git_log, ps, grep_n, grep_files, markdown):
         assert get("logs").detect(Part(text)) < 0.5, text[:80]
+
+
+LONG = DATA / "local-long"  # long real logs made by scripts/make_local_logs.py
+
+
+def test_every_server_error_of_a_long_access_log_stays_while_the_hits_fold():
+    """nginx's access log of 2,722 requests (made here): each 5xx that differs from those kept in
+    more than its numbers (another path, another client) stays verbatim, and a 502 from a client seen
+    nowhere else among the errors stays among thousands of hits; the 2xx/4xx hits fold."""
+    lines = (LONG / "nginx_access.log").read_text().splitlines()[:3000]
+    errors = [line for line in lines if re.search(r'HTTP/1\.1" 5\d\d ', line)]
+    odd = errors[-1].replace('"python-requests/2.31.0"', '"Wget/1.21.3"').replace('"curl/7.88.1"', '"Wget/1.21.3"')
+    lines[-40] = odd if odd != errors[-1] else errors[-1].rsplit('"', 2)[0] + '"Wget/1.21.3"'
+    text = "\n".join(lines) + "\n"
+    result, part_id = compress(text)
+    out = result.text
+    assert count_tokens(out) < 0.1 * count_tokens(text)
+    kept = set(out.split("\n"))
+    assert lines[-40] in kept
+    seen: set[str] = set()
+    for line in errors:
+        shape = re.sub(r"[0-9A-Fa-f]*\d[0-9A-Fa-f]*", "0", line)
+        assert shape in seen or line in kept, line
+        seen.add(shape)
+    assert expand_markers(text, out, part_id) == text
+
+
+def test_a_repeated_warnings_trace_folds_with_it_and_a_kept_ones_trace_stays_under_it():
+    """ZooKeeper (log4j, made here): a warning's exception line and frames belong to its record. The
+    exception line does not stay as an error of its own when its warning folds, and a repeat of a
+    warning kept before keeps its exception line (its values) but not the frames shown already."""
+    text = (LONG / "zookeeper_quorum.log").read_text()
+    result, part_id = compress(text)
+    out = result.text
+    rows = out.split("\n")
+    exception = "java.net.ConnectException: Connection refused"
+    assert 0 < rows.count(exception) < text.count(exception + "\n")
+    for at, row in enumerate(rows):
+        if row == exception:
+            assert " WARN " in rows[at - 1], rows[at - 1]  # right under its record, never after a marker
+    frames = [rows[at + 1] for at, row in enumerate(rows[:-1]) if row == exception]
+    assert any(frame.startswith("\tat ") for frame in frames)  # the first one's trace
+    assert any(not frame.startswith("\tat ") for frame in frames)  # a repeat's frames fold
+    assert expand_markers(text, out, part_id) == text
+
+
+def test_a_fold_of_an_access_logs_hits_names_their_statuses_server_errors_first():
+    """Hits of many clients mine into many templates; the marker of a long fold of them says what a
+    reader acts on instead: how many of each status (5xx first, whatever their number) and paths."""
+    lines = (LONG / "nginx_access.log").read_text().splitlines()
+    text = "\n".join(lines) + "\n"
+    result, part_id = compress(text)
+    folds = [m for m in MARKER_RE.finditer(result.text) if "requests, " in m.group()]
+    assert any("requests, status 50" in m.group() for m in folds)  # a repeated 502 folded, named first
+    for m in folds:
+        a, b = int(m["a"]), int(m["b"])
+        statuses = Counter(re.search(r'HTTP/1\.1" (\d{3}) ', line)[1] for line in lines[a - 1:b])
+        said = dict(re.findall(r"(\d{3}) ×(\d+)", m.group()))
+        for status, count in statuses.items():
+            assert said.get(status, str(count)) == str(count)
+        assert list(said)[0][0] == "5" or not any(s[0] == "5" for s in statuses)
+        assert f"{len({l.split()[6] for l in lines[a - 1:b]})} path" in m.group()
+    assert expand_markers(text, out := result.text, part_id) == text and len(out) < len(text)

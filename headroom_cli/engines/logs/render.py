@@ -37,8 +37,11 @@ def render(lines: list[str], keep: bytearray, line_template: list[int], template
 
 
 def _what(lines: list[str], start: int, end: int, line_template: list[int], templates: list[Template]) -> str:
-    counts = Counter(line_template[start:end])
     short = end - start < SHORT_FOLD
+    requests = "" if short else spread.requests(lines[start:end])
+    if requests:  # an access log's hits: one template per client's shape says less than their statuses
+        return f"{end - start:,} log lines omitted: requests, {requests}"
+    counts = Counter(line_template[start:end])
     named = _named(counts, templates)[: 1 if short else None]  # a short fold's marker names one
     parts = []
     for rank, index in enumerate(named):

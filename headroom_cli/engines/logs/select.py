@@ -9,7 +9,8 @@ the others fold (detect.rarity_is_news decides).
 
 A warning or error repeated many times is one event: its first records and its last stay, the
 repeats between fold into the markers around them, which name it first (render.py). An error whose
-words differ from every error kept so far is a distinct event and stays."""
+words differ from every error kept so far is a distinct event and stays. A record's trace (the lines
+that continue it) is part of it: it stays or folds with the record, and a repeat shows only its top."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from headroom_cli.engines.logs.shapes import ERROR, WARN
 
 HEAD = 5  # first lines of a part, always kept
 TAIL = 5  # last lines of a part, always kept
-RARE = 3  # a template seen this often or less is an anomaly: all its lines stay
+RARE = 2  # a template seen this often or less is an anomaly: all its lines stay
 # Records of one warning or error shape (its words; only variables differ) kept before the repeats
 # fold, and shapes of one template kept as distinct events (a warning's variants say less).
 WARN_REPEATS = 2
@@ -30,6 +31,7 @@ WARN_SHAPES = 20
 ERROR_SHAPES = 50
 TRACE_LIMIT = 40  # lines of a stack trace (or other continuation) kept under an error record
 WARN_TRACE = 5  # ... under a warning: its explanation, the top of its trace
+REPEAT_TRACE = 1  # ... under a repeat of a record kept before: its exception line (the frames were shown)
 MIN_RUN = 3  # a shorter run of foldable lines stays: its marker would cost about as much
 
 # A line that continues the record above it rather than starting one: indented, a Java/Python frame.
@@ -47,18 +49,21 @@ def keep_flags(lines: list[str], line_template: list[int], templates: list[Templ
     keep[:HEAD] = b"\x01" * min(HEAD, n)
     keep[max(0, n - TAIL):] = b"\x01" * min(TAIL, n)
     last = {index: number for number, index in enumerate(line_template)}
-    kept = _Records(shapes)
+    kept = _Records(shapes, lines)
     seen = [0] * len(templates)
+    owner = _owners(lines, line_template, templates)
     for number, index in enumerate(line_template):
         template = templates[index]
         seen[index] += 1
+        record = owner[number] < 0  # a trace's line stays with its record (or as news), not as one
         if _news(template, seen[index], rare_is_news):
             keep[number] = 1
-            kept.note(number, index)
-        elif template.level >= WARN and (kept.new(number, index, template.level) or last[index] == number):
+            kept.note(number, index, template.level)
+        elif record and template.level >= WARN and (kept.new(number, index, template.level) or last[index] == number):
             keep[number] = 1
-        if keep[number] and template.level >= WARN:
-            _keep_trace(lines, keep, number, TRACE_LIMIT if template.level == ERROR else WARN_TRACE)
+        if keep[number] and record and template.level >= WARN:
+            limit = TRACE_LIMIT if template.level == ERROR else WARN_TRACE
+            _keep_trace(lines, keep, number, REPEAT_TRACE if kept.repeated(number, template.level) else limit)
     for number in wanted:
         keep[number] = 1
     _keep_short_gaps(keep)
@@ -72,31 +77,58 @@ def _news(template: Template, seen: int, rare_is_news: bool) -> bool:
     return seen == 1 or (rare_is_news and template.count <= RARE)
 
 
-class _Records:
-    """How many records of each shape, and how many shapes of each template, are kept so far."""
+def _owners(lines: list[str], line_template: list[int], templates: list[Template]) -> list[int]:
+    """For each line that continues a warning or error record (its stack trace, the exception under
+    a warning), the record's line; -1 for every other line (an exception under an INFO record stays
+    a record of its own, as before: its owner says nothing of its trouble). A repeated warning's trace is one event
+    with it: it folds with the record, however its exception line reads."""
+    owner = [-1] * len(lines)
+    record = -1
+    for number, line in enumerate(lines):
+        if line and _CONTINUATION.match(line):
+            owner[number] = record
+        else:
+            record = number if templates[line_template[number]].level >= WARN else -1
+    return owner
 
-    def __init__(self, shapes: Sequence[str]) -> None:
+
+class _Records:
+    """How many records of each shape, and how many shapes of each template, are kept so far. An
+    error's shape is finer than its template's: digits (and hex runs holding them) masked, words kept,
+    so errors that differ in a word hidden in a variable (a client's name and version) are distinct."""
+
+    def __init__(self, shapes: Sequence[str], lines: Sequence[str] = ()) -> None:
         self.shapes = shapes
+        self.lines = lines
         self.of_shape: dict[str, int] = {}
         self.of_template: dict[int, int] = {}
 
-    def note(self, number: int, index: int) -> None:
-        shape = self.shapes[number] if number < len(self.shapes) else number
+    def _shape(self, number: int, level: int) -> str | int:
+        if level == ERROR and number < len(self.lines):
+            return _DIGITS.sub("0", self.lines[number])
+        return self.shapes[number] if number < len(self.shapes) else number
+
+    def note(self, number: int, index: int, level: int = ERROR) -> None:
+        shape = self._shape(number, level)
         if shape not in self.of_shape:
             self.of_template[index] = self.of_template.get(index, 0) + 1
         self.of_shape[shape] = self.of_shape.get(shape, 0) + 1
 
+    def repeated(self, number: int, level: int) -> bool:
+        """Whether records of this line's shape were kept before it."""
+        return self.of_shape.get(self._shape(number, level), 0) > 1
+
     def new(self, number: int, index: int, level: int) -> bool:
         """Whether this warning or error record stays (and, if so, counts it): a shape not seen yet
         while its template has kept fewer than its limit of shapes, or one of a shape's first repeats."""
-        shape = self.shapes[number] if number < len(self.shapes) else number
+        shape = self._shape(number, level)
         kept = self.of_shape.get(shape, 0)
         if kept:
             wanted = kept < (ERROR_REPEATS if level == ERROR else WARN_REPEATS)
         else:
             wanted = self.of_template.get(index, 0) < (ERROR_SHAPES if level == ERROR else WARN_SHAPES)
         if wanted:
-            self.note(number, index)
+            self.note(number, index, level)
         return wanted
 
 
@@ -114,3 +146,4 @@ def _keep_short_gaps(keep: bytearray) -> None:
 
 
 _GAP = re.compile(b"\x00+")
+_DIGITS = re.compile(r"[0-9A-Fa-f]*\d[0-9A-Fa-f]*")
