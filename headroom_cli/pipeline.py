@@ -25,7 +25,7 @@ from headroom_cli.engines import Context, Engine, EngineTimeout, Part, Result
 from headroom_cli.engines.base import deadline_after
 from headroom_cli.config import DEFAULT_PART_BUDGET_MS, part_budget_ms_setting
 from headroom_cli.markers import ccr_id
-from headroom_cli.tokens import count_tokens
+from headroom_cli.tokens import count_tokens, has_tokens
 
 if TYPE_CHECKING:
     from headroom_cli.focus import Focus
@@ -323,8 +323,8 @@ def _pays(original: str, text: str) -> bool:
     """Whether a lossy result is worth its marker: a big enough part, and enough taken out of it."""
     if len(original) < LOSSY_MIN_TOKENS * 2:  # fewer characters than that cannot hold enough tokens
         return False
-    before = count_tokens(original)
-    return before >= LOSSY_MIN_TOKENS and before - count_tokens(text) >= LOSSY_MIN_SAVED
+    # before >= LOSSY_MIN_TOKENS and before - after >= LOSSY_MIN_SAVED, without counting all of a big original
+    return has_tokens(original, max(LOSSY_MIN_TOKENS, count_tokens(text) + LOSSY_MIN_SAVED))
 
 
 def _rewrite_worth_it(result: Result, part_id: str, original: str) -> Result | None:

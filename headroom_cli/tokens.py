@@ -20,6 +20,32 @@ def count_tokens(text: str) -> int:
     return len(_encoding().encode_ordinary(text))
 
 
+def has_tokens(text: str, floor: int) -> bool:
+    """Whether ``count_tokens(text) >= floor``, counting only as much of the text as that takes.
+
+    Exact, not an estimate: cl100k's pre-tokenizer never puts a newline and the non-space character
+    after it in one piece (none of its patterns spans them, and it has no look-behind), and BPE merges
+    only within a piece, so a text's count is the sum of its parts' counts when cut there."""
+    total, start = 0, 0
+    while total < floor and start < len(text):
+        end = _cut(text, start + 4 * (floor - total) + 1024)
+        total += count_tokens(text[start:end])
+        start = end
+    return total >= floor
+
+
+def _cut(text: str, at: int) -> int:
+    """The first place from ``at`` on just after a newline followed by a non-space character (or the end)."""
+    while at < len(text):
+        at = text.find("\n", max(at - 1, 0))
+        if at < 0:
+            break
+        if at + 1 < len(text) and not text[at + 1].isspace():
+            return at + 1
+        at += 2
+    return len(text)
+
+
 # US dollars per million input tokens at list price, by model family (matched as a prefix of the
 # model name after dropping a provider prefix). Savings are priced as input tokens not sent.
 INPUT_PRICE_PER_MTOK: dict[str, float] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -209,7 +210,7 @@ class HeadroomAddon:
             self._json(flow, 405, {"error": "method not allowed"})
         elif path == "/headroom/health":
             self._json(flow, 200, {
-                "status": "ok", "version": __version__, "session": self.session, "compress": self.settings.compress,
+                "status": "ok", "version": __version__, "session": self.session, "pid": os.getpid(), "compress": self.settings.compress,
                 "uptime_s": round(time.time() - self.started, 3),
                 "upstreams": {name: up.origin + up.prefix for name, up in self.upstreams.items()},
             })
