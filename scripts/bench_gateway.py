@@ -126,8 +126,8 @@ def _wait_for(check, seconds: float, what: str):
 class Proxy:
     """`headroom proxy --workers W` on a free port, with its own state folder."""
 
-    def __init__(self, upstream_url: str, home: Path, workers: int):
-        env = {**os.environ, "HEADROOM_HOME": str(home), "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    def __init__(self, upstream_url: str, home: Path, workers: int, repo: Path):
+        env = {**os.environ, "HEADROOM_HOME": str(home), "PYTHONPATH": str(repo), "COLUMNS": "200"}
         args = [sys.executable, "-m", "headroom_cli", "proxy", "--port", "0", "--anthropic-upstream", upstream_url]
         if workers > 1:
             args += ["--workers", str(workers)]
@@ -144,20 +144,34 @@ class Proxy:
         # Its one line per request must be read, or the pipe fills and the proxy blocks.
         threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
 
-    def rss_mb(self) -> float:
-        """Resident memory of the proxy and all its processes (workers)."""
+    def _procs(self) -> list[psutil.Process]:
         try:
             root = psutil.Process(self.proc.pid)
-            procs = [root, *root.children(recursive=True)]
+            return [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
-            return 0.0
+            return []
+
+    def rss_mb(self) -> float:
+        """Resident memory of the proxy and all its processes (workers)."""
         total = 0
-        for proc in procs:
+        for proc in self._procs():
             try:
                 total += proc.memory_info().rss
             except psutil.NoSuchProcess:
                 pass
         return round(total / 2**20, 1)
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the proxy's processes have used: a per-request cost that other
+        load on the machine does not change, unlike requests/s."""
+        total = 0.0
+        for proc in self._procs():
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGINT)
@@ -259,7 +273,9 @@ async def run_level(clients: int, seconds: float, upstream: Upstream, proxy: Pro
     direct = Load(upstream.port, clients, bodies, seconds, first)
     direct_s, _ = await _sampled(direct, None)
     proxied = Load(proxy.port, clients, bodies, seconds, direct._next)
+    cpu = proxy.cpu_s()
     proxy_s, rss = await _sampled(proxied, proxy)
+    cpu = proxy.cpu_s() - cpu
     d50, d99 = percentile(direct.latencies, 50), percentile(direct.latencies, 99)
     p50, p99 = percentile(proxied.latencies, 50), percentile(proxied.latencies, 99)
     return {
@@ -269,14 +285,16 @@ async def run_level(clients: int, seconds: float, upstream: Upstream, proxy: Pro
         "direct_errors": direct.errors, "direct_p50_ms": round(d50, 1), "direct_p99_ms": round(d99, 1),
         "proxy_p50_ms": round(p50, 1), "proxy_p99_ms": round(p99, 1), "proxy_requests": len(proxied.latencies),
         "rss_start_mb": rss[0], "rss_end_mb": rss[-1], "rss_max_mb": max(rss), "next": proxied._next,
+        "cpu_ms_per_request": round(1000 * cpu / max(1, len(proxied.latencies)), 1),
     }
 
 
-async def run(levels: list[int], seconds: float, workers: int, progress) -> dict:
+async def run(levels: list[int], seconds: float, workers: int, progress, repo: Path = REPO) -> dict:
     bodies = Bodies()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="headroom-gateway-") as tmp:
         upstream = Upstream(Path(tmp))
-        proxy = Proxy(f"http://127.0.0.1:{upstream.port}", Path(tmp) / "home", workers)
+        proxy = Proxy(f"http://127.0.0.1:{upstream.port}", Path(tmp) / "home", workers, repo)
         try:
             await Load(proxy.port, 2 * workers, bodies, 3.0, 10**8).run()  # warm-up: engines, connections
             rows, first = [], 0
@@ -289,7 +307,8 @@ async def run(levels: list[int], seconds: float, workers: int, progress) -> dict
             proxy.stop()
             upstream.stop()
     return {"workers": workers, "seconds": seconds, "body_bytes": len(bodies.body(0)),
-            "load": os.getloadavg()[0], "levels": rows}
+            "load_before": load_before, "load": os.getloadavg()[0], "levels": rows}
+
 
 
 def print_table(result: dict) -> None:
@@ -297,11 +316,11 @@ def print_table(result: dict) -> None:
           f"streamed), {result['seconds']:g} s direct then {result['seconds']:g} s proxied per level; "
           f"load average after: {result['load']:.2f}")
     print(f"{'clients':>7} {'direct/s':>9} {'proxy/s':>8} {'direct p50/p99':>15} {'proxy p50/p99':>15} "
-          f"{'added p50':>9} {'added p99':>9} {'errors':>6} {'RSS MB start→end (max)':>24}")
+          f"{'added p50':>9} {'added p99':>9} {'errors':>6} {'CPU ms/req':>10} {'RSS MB start→end (max)':>24}")
     for r in result["levels"]:
         print(f"{r['clients']:>7} {r['direct_rps']:>9.1f} {r['proxy_rps']:>8.1f} "
               f"{r['direct_p50_ms']:>7.0f} /{r['direct_p99_ms']:>6.0f} {r['proxy_p50_ms']:>7.0f} /{r['proxy_p99_ms']:>6.0f} "
-              f"{r['added_p50_ms']:>+9.0f} {r['added_p99_ms']:>+9.0f} {r['errors']:>6} "
+              f"{r['added_p50_ms']:>+9.0f} {r['added_p99_ms']:>+9.0f} {r['errors']:>6} {r['cpu_ms_per_request']:>10.1f} "
               f"{r['rss_start_mb']:>10.0f} → {r['rss_end_mb']:.0f} ({r['rss_max_mb']:.0f})")
 
 
@@ -311,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="10,50,100", help="concurrency levels, comma-separated (10,50,100)")
     parser.add_argument("--workers", type=int, default=2, help="proxy worker processes (2)")
     parser.add_argument("--seconds", type=float, default=15.0, help="seconds per phase: direct, then proxied (15)")
+    parser.add_argument("--repo", type=Path, default=REPO,
+                        help="the checkout whose headroom_cli the proxy runs (to compare a branch with main)")
     parser.add_argument("--serve-upstream", metavar="PORT_FILE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_upstream:
@@ -319,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     levels = [int(c) for c in args.clients.split(",") if c.strip()]
     result = asyncio.run(run(levels, args.seconds, args.workers,
-                             lambda step: print(step, file=sys.stderr, flush=True)))
+                             lambda step: print(step, file=sys.stderr, flush=True), args.repo))
     if args.json:
         print(json.dumps(result["levels"]))
     else:
