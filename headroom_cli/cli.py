@@ -165,11 +165,13 @@ def _proxy_workers(settings, count: int) -> None:
     signal.signal(signal.SIGTERM, stop_on_signal)
     signal.signal(signal.SIGINT, stop_on_signal)
     try:
-        supervisor.watch()
+        serving = supervisor.watch()
     finally:
         supervisor.stop()
         ledger = Ledger.for_recording(settings.ledger_path)
         err.print(session_summary(ledger, session))
+    if not serving:
+        _fail("every worker kept ending: see the errors above")
 
 
 @app.command()

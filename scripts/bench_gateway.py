@@ -11,8 +11,10 @@ threads and was itself the bottleneck (about 110 requests/s direct at 50 clients
 asyncio connections in this process; the proxy runs as `headroom proxy` would, in its own processes.
 
 Reported per level: requests/s, p50 / p99 latency, added (proxy minus direct p50s and p99s; concurrent runs,
-not paired), errors (non-200 or a failed connection), the resident memory (RSS) of all proxy processes at
-the start and end of the proxied phase, and the highest seen. ``--json`` prints one object per level.
+not paired), errors (non-200 or a failed connection), CPU ms per request (all proxy processes, counted
+until they are idle again: a cost other load on the machine does not change, unlike requests/s), the
+resident memory (RSS) of all proxy processes at the start and end of the proxied phase, and the
+highest seen. ``--json`` prints one object per level.
 """
 
 from __future__ import annotations
@@ -173,6 +175,18 @@ class Proxy:
                 pass
         return total
 
+    def settled_cpu_s(self, quiet: float = 0.05, limit_s: float = 20.0) -> float:
+        """cpu_s() once the proxy is idle again: the savings recorder counts tokens after the replies."""
+        deadline = time.monotonic() + limit_s
+        last = self.cpu_s()
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = self.cpu_s()
+            if now - last < quiet:
+                return now
+            last = now
+        return last
+
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGINT)
         try:
@@ -275,7 +289,7 @@ async def run_level(clients: int, seconds: float, upstream: Upstream, proxy: Pro
     proxied = Load(proxy.port, clients, bodies, seconds, direct._next)
     cpu = proxy.cpu_s()
     proxy_s, rss = await _sampled(proxied, proxy)
-    cpu = proxy.cpu_s() - cpu
+    cpu = await asyncio.to_thread(proxy.settled_cpu_s) - cpu
     d50, d99 = percentile(direct.latencies, 50), percentile(direct.latencies, 99)
     p50, p99 = percentile(proxied.latencies, 50), percentile(proxied.latencies, 99)
     return {

@@ -140,14 +140,18 @@ class Supervisor:
             raise WorkersError(f"a worker did not start (pid {process.pid}, "
                                f"{'exit code %s' % code if code is not None else 'no answer'}; its error is above)")
 
-    def watch(self) -> None:
-        """Until stop(): restart a worker that ended; give up on one that keeps ending."""
+    def watch(self) -> bool:
+        """Until request_stop(): restart a worker that ended; give up on one that keeps ending. False
+        when every worker was given up on (nothing serves the port any more)."""
         while not self._stopping.wait(0.5):
             for slot in self.slots:
                 code = slot.process.poll()
                 if code is None or slot.given_up or self._stopping.is_set():
                     continue
                 self._restart(slot, code)
+            if all(slot.given_up for slot in self.slots):
+                return False
+        return True
 
     def _restart(self, slot: _Slot, code: int) -> None:
         now = time.monotonic()
