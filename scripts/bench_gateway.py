@@ -328,7 +328,7 @@ async def run(levels: list[int], seconds: float, workers: int, progress, repo: P
 def print_table(result: dict) -> None:
     print(f"{result['workers']} worker(s), {result['body_bytes'] / 1000:.0f} KB bodies (compressible log, half "
           f"streamed), {result['seconds']:g} s direct then {result['seconds']:g} s proxied per level; "
-          f"load average after: {result['load']:.2f}")
+          f"load average {result['load_before']:.2f} before, {result['load']:.2f} after ({os.cpu_count()} cores)")
     print(f"{'clients':>7} {'direct/s':>9} {'proxy/s':>8} {'direct p50/p99':>15} {'proxy p50/p99':>15} "
           f"{'added p50':>9} {'added p99':>9} {'errors':>6} {'CPU ms/req':>10} {'RSS MB start→end (max)':>24}")
     for r in result["levels"]:

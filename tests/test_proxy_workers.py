@@ -58,9 +58,12 @@ class Workers:
         except (OSError, ValueError, http.client.HTTPException):
             return None
 
-    def pids_answering(self, until, tries: int = 300) -> set[int]:
+    def pids_answering(self, until, seconds: float = 60) -> set[int]:
+        """The workers that answered new connections, until ``until(seen)`` or the time is up (a
+        replacement worker warms its engines first: seconds on a loaded machine)."""
         seen: set[int] = set()
-        for _ in range(tries):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
             pid = self.health_pid()
             if pid is not None:
                 seen.add(pid)
@@ -97,7 +100,7 @@ def test_two_workers_share_a_port_survive_a_kill_and_stop_together(headroom_home
             killed = min(workers.pids)
             os.kill(killed, signal.SIGKILL)
             survivor = (workers.pids - {killed}).pop()
-            seen = workers.pids_answering(lambda s: len(s - {survivor}) > 0, tries=1200)
+            seen = workers.pids_answering(lambda s: len(s - {survivor}) > 0, seconds=180)
             assert killed not in seen
             replacement = seen - {survivor}
             assert replacement, "no worker replaced the killed one: " + "".join(workers.lines)[-2000:]
