@@ -133,7 +133,9 @@ class Proxy:
         args = [sys.executable, "-m", "headroom_cli", "proxy", "--port", "0", "--anthropic-upstream", upstream_url]
         if workers > 1:
             args += ["--workers", str(workers)]
-        self.proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # cwd too: `python -m` puts it first on sys.path, ahead of PYTHONPATH
+        self.proc = subprocess.Popen(args, env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True)
         self.port = 0
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
