@@ -123,6 +123,65 @@ NO_BREAKPOINTS_HELP = ("Don't add Anthropic cache_control breakpoints to request
                        "(env HEADROOM_NO_CACHE_BREAKPOINTS=1).")
 
 
+WORKERS_HELP = ("Proxy processes serving the port (SO_REUSEPORT), each with its own engines, on one store and "
+                "ledger: one per CPU core for a team gateway. Default 1.")
+
+
+def _request_line(record) -> None:
+    """The one line the proxy prints per LLM request."""
+    from headroom_cli.ui.format import percent, tokens
+
+    saved = record.tokens_before - record.tokens_after
+    pct = percent(100 * abs(saved) / record.tokens_before) if record.tokens_before else "0%"
+    rounds = f" · {record.retrieval_rounds} retrieval round(s) answered" if record.retrieval_rounds else ""
+    err.print(f"{record.provider:9} {record.path} {record.model or '?'} → {record.status or 'error'} · "
+              f"{tokens(record.tokens_before)} → {tokens(record.tokens_after)} tokens "
+              f"({'−' if saved >= 0 else '+'}{pct}){rounds}", highlight=False)
+
+
+def _proxy_workers(settings, count: int) -> None:
+    """`headroom proxy --workers N`: start N worker processes on one port, restart any that dies, stop
+    them all on Ctrl-C or SIGTERM (see proxy/workers.py)."""
+    import signal
+
+    from headroom_cli.ledger import Ledger
+    from headroom_cli.proxy.boundary import bind_problem
+    from headroom_cli.proxy.workers import Supervisor, WorkersError
+    from headroom_cli.runtime import new_session_id
+    from headroom_cli.ui.banner import banner
+    from headroom_cli.ui.summary import session_summary
+
+    problem = bind_problem(settings.host, settings.token or settings.require_token)
+    if problem is not None:
+        _fail(problem)
+    session = new_session_id()
+    supervisor = Supervisor(settings, count, session)
+    try:
+        supervisor.start()
+    except WorkersError as exc:
+        _fail(str(exc))
+    url = f"http://{settings.host}:{supervisor.port}"
+    err.print(banner("proxy", url, settings, session,
+                     [("health", f"{url}/headroom/health"), ("stats", f"{url}/headroom/stats")]))
+    err.print(f"{count} workers on {settings.host}:{supervisor.port} (pids {', '.join(map(str, supervisor.pids))})",
+              highlight=False)
+    err.print(f"Point a client at it: [bold]ANTHROPIC_BASE_URL={url}[/] or [bold]OPENAI_BASE_URL={url}/v1[/] · Ctrl-C to stop")
+
+    def stop_on_signal(*_) -> None:
+        supervisor.request_stop()
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGINT, stop_on_signal)
+    try:
+        serving = supervisor.watch()
+    finally:
+        supervisor.stop()
+        ledger = Ledger.for_recording(settings.ledger_target)
+        err.print(session_summary(ledger, session))
+    if not serving:
+        _fail("every worker kept ending: see the errors above")
+
+
 @app.command()
 def proxy(
     host: str = typer.Option("127.0.0.1", help="Address to bind. Keep 127.0.0.1 unless you mean to share it; "
@@ -137,6 +196,7 @@ def proxy(
     token: Optional[str] = typer.Option(None, "--token", metavar="T", help=TOKEN_HELP),
     database: Optional[str] = typer.Option(None, "--database", metavar="URL", help=DATABASE_HELP),
     require_token: bool = typer.Option(False, "--require-token", help=REQUIRE_TOKEN_HELP),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, metavar="N", help=WORKERS_HELP),
 ) -> None:
     """Run the compressing proxy alone, for any Anthropic or OpenAI API client.
 
@@ -153,25 +213,19 @@ def proxy(
     _need_proxy("headroom proxy")
     from headroom_cli.proxy.server import ProxyServer, ProxyStartError
     from headroom_cli.ui.banner import banner
-    from headroom_cli.ui.format import percent, tokens
 
     _setup_logging()
     settings = _settings(host, port, anthropic_upstream, openai_upstream, no_compress, no_retrieval_tool, budget,
                          no_cache_breakpoints, token, database, require_token)
+    if workers > 1:
+        _proxy_workers(settings, workers)
+        return
     try:
         server = ProxyServer(settings).start()
     except ProxyStartError as exc:
         _fail(str(exc))
 
-    def show(record) -> None:
-        saved = record.tokens_before - record.tokens_after
-        pct = percent(100 * abs(saved) / record.tokens_before) if record.tokens_before else "0%"
-        rounds = f" · {record.retrieval_rounds} retrieval round(s) answered" if record.retrieval_rounds else ""
-        err.print(f"{record.provider:9} {record.path} {record.model or '?'} → {record.status or 'error'} · "
-                  f"{tokens(record.tokens_before)} → {tokens(record.tokens_after)} tokens "
-                  f"({'−' if saved >= 0 else '+'}{pct}){rounds}", highlight=False)
-
-    server.recorder.listeners.append(show)
+    server.recorder.listeners.append(_request_line)
     err.print(banner("proxy", server.url, settings, server.session,
                      [("health", f"{server.url}/headroom/health"), ("stats", f"{server.url}/headroom/stats")]))
     err.print(f"Point a client at it: [bold]ANTHROPIC_BASE_URL={server.url}[/] or [bold]OPENAI_BASE_URL={server.url}/v1[/] · Ctrl-C to stop")

@@ -166,15 +166,14 @@ def _from_output(text: str, found: _Collector) -> None:
     if len(text) > SCAN_CHARS:
         text = text[:SCAN_CHARS // 2] + "\n" + text[-SCAN_CHARS // 2:]
     if "::" in text:
-        for match in _PYTEST_ID.finditer(text):
-            if _failed_near(text, match):
-                found.path(match.group(1))
-                found.symbol(match.group(2).rsplit("::", 1)[-1])
+        for match in failed_test_ids(text):
+            found.path(match.group(1))
+            found.symbol(match.group(2).rsplit("::", 1)[-1])
     for match in _GO_FAIL.finditer(text):
         found.symbol(match.group(1))
-    for match in _CARGO_FAIL.finditer(text):
+    for match in _CARGO_FAIL.finditer(text) if " ... FAILED" in text else ():
         found.symbol(match.group(1).rsplit("::", 1)[-1])
-    for match in _JEST_FAIL.finditer(text):
+    for match in _JEST_FAIL.finditer(text) if "\u25cf" in text else ():
         found.term(match.group(2).strip())
     if 'File "' in text:
         installed = []
@@ -193,11 +192,52 @@ def _from_output(text: str, found: _Collector) -> None:
         found.symbol(function)
     for source in _FAIL_LINE.findall(text):
         found.line(source)
-    for path, line in _COMPILER.findall(text) + _RUST_LOC.findall(text):
+    # Both patterns match within one line, and only a line with these words: scanning only such lines
+    # gives the same matches (a pytest -v log's every line made _COMPILER backtrack: ms per output).
+    for path, line in (_COMPILER.findall(_lines_with(text, ("error", "warning")))
+                       + (_RUST_LOC.findall(text) if "--> " in text else [])):
         found.location(path, line)
     for function, path, line in _JS_FRAME.findall(text):
         found.location(path, line)
         found.symbol(function.rsplit(".", 1)[-1] if function else None)
+
+
+def _line_starts(text: str, words: tuple[str, ...]) -> list[int]:
+    """Where each line that holds one of the words starts, in order."""
+    starts = set()
+    for word in words:
+        at = text.find(word)
+        while at >= 0:
+            starts.add(text.rfind("\n", 0, at) + 1)
+            end = text.find("\n", at)
+            at = text.find(word, end) if end >= 0 else -1
+    return sorted(starts)
+
+
+def _lines_with(text: str, words: tuple[str, ...]) -> str:
+    """The lines of text that hold one of the words, in order, each with its newline."""
+    pieces = []
+    for start in _line_starts(text, words):
+        end = text.find("\n", start)
+        pieces.append(text[start:] if end < 0 else text[start:end + 1])
+    return "".join(pieces)
+
+
+def failed_test_ids(text: str) -> list[re.Match]:
+    """The _PYTEST_ID matches that _failed_near accepts, in order: what filtering every match of the
+    text would give, but scanning only around the lines that say FAIL or ERROR (a -v log has a
+    test id on each of its thousands of PASSED lines). A match lies within one line, bar a leading
+    newline, so the one whose window holds line L starts at the newline before L at the earliest and
+    ends before the end of line L+1; a scan from that newline is fresh (no match covers a newline it
+    does not start with)."""
+    found: dict[int, re.Match] = {}
+    for start in _line_starts(text, _FAIL_WORDS):
+        end_l = text.find("\n", start)
+        end_next = -1 if end_l < 0 else text.find("\n", end_l + 1)
+        end = len(text) if end_next < 0 else end_next
+        for match in _PYTEST_ID.finditer(text, max(0, start - 1), end):
+            found.setdefault(match.start(), match)
+    return [m for _, m in sorted(found.items()) if _failed_near(text, m)]
 
 
 def _failed_near(text: str, match: re.Match) -> bool:
@@ -205,7 +245,10 @@ def _failed_near(text: str, match: re.Match) -> bool:
     start = text.rfind("\n", 0, match.start()) + 1
     end = text.find("\n", match.end())
     line = text[start:end if end >= 0 else len(text)]
-    return any(word in line for word in ("FAIL", "ERROR", "Error", "failed"))
+    return any(word in line for word in _FAIL_WORDS)
+
+
+_FAIL_WORDS = ("FAIL", "ERROR", "Error", "failed")
 
 
 # -------------------------------------------------------------------------------------- tool calls

@@ -122,12 +122,25 @@ def test_anthropic_sdk_gets_the_final_answer_and_the_upstream_the_original(run, 
     assert message.content[-1].text.startswith(FINAL_PREFIX)
     assert [b.type for b in message.content] == ["text", "text"]  # "Next step: …" and the answer, indices in order
     _check_continuation(upstream)
+    # Only a streamed reply needs the relay's second HTTP hop; a whole one is answered in the addon.
+    assert proxy.addon.relay.served == (1 if stream else 0)
     proxy.recorder.flush()
     row, retrievals = _ledger_row(headroom_home, proxy)
     assert row.retrieval_rounds == 1 and row.stream_rebuilt is stream and retrievals == 1
     # Both rounds' input is in the ledger, summed (the mock charges a quarter of the body's bytes).
     charged = row.usage.input + (row.usage.cache_read or 0) + (row.usage.cache_write or 0)
     assert charged == sum(len(r.body) // 4 for r in upstream.requests)
+
+
+def test_a_whole_reply_that_does_not_call_the_tool_never_goes_through_the_relay(run):
+    upstream, proxy = run()  # the model answers at once
+    client = anthropic.Anthropic(base_url=proxy.url, api_key="sk-ant-test", max_retries=0)
+    message = client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, tools=BASH_ANTHROPIC,
+                                     messages=_anthropic_messages())
+    assert message.content[-1].text.startswith(FINAL_PREFIX)
+    body = upstream.requests[0].json()
+    assert body["tools"][-1]["name"] == TOOL_NAME  # offered: a marker is in the request
+    assert len(upstream.requests) == 1 and proxy.addon.relay.served == 0
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
@@ -147,6 +160,8 @@ def test_openai_sdk_gets_the_final_answer_and_the_upstream_the_original(run, str
         text = reply.choices[0].message.content
     assert FINAL_PREFIX in text
     _check_continuation(upstream)
+    # Only a streamed reply needs the relay's second HTTP hop; a whole one is answered in the addon.
+    assert proxy.addon.relay.served == (1 if stream else 0)
     proxy.recorder.flush()
     row, retrievals = _ledger_row(headroom_home, proxy)
     assert row.retrieval_rounds == 1 and row.stream_rebuilt is stream and retrievals == 1

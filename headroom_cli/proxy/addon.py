@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -20,7 +21,7 @@ from headroom_cli.providers import ANTHROPIC, OPENAI, adapter_for, provider_for
 from headroom_cli.proxy import compress_api, errors, retrieval
 from headroom_cli.proxy.boundary import TOKEN_HEADER, Boundary
 from headroom_cli.proxy.recorder import Exchange, Recorder
-from headroom_cli.proxy.relay import TICKET_HEADER, Relay, Ticket
+from headroom_cli.proxy.relay import TICKET_HEADER, Relay, Ticket, forwarded_headers
 from headroom_cli.proxy.usage import UsageTap, usage_from_body
 from headroom_cli.rewrite import NotRewritable, Rewrite
 from headroom_cli.runtime import prepare_request
@@ -34,6 +35,7 @@ BODY_CAP = 32 * 1024 * 1024  # larger request bodies go upstream untouched
 _EXCHANGE = "headroom.exchange"
 _TAP = "headroom.tap"
 _OWNER = "headroom.owner"
+_ROUNDS = "headroom.rounds"  # a whole reply to a request offered our tool: its calls answered in response()
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,12 @@ class HeadroomAddon:
             # client as an unknown tool (even before any marker, when the answer is a clear tool error).
             req.content = offered
             exchange.sent_text = offered.decode("utf-8", "replace")
-            self._to_relay(flow, exchange, provider, adapter.api)
+            if rewrite.parsed.get("stream") is True:
+                self._to_relay(flow, exchange, provider, adapter.api)
+            else:
+                exchange.ticket = Ticket(upstream=f"{req.scheme}://{req.host}:{req.port}", api=adapter.api,
+                                         provider=provider)
+                flow.metadata[_ROUNDS] = exchange.ticket
         elif rewrite.changed:
             req.content = rewrite.body  # also fixes Content-Length; originals are in the store already
             exchange.sent_text = rewrite.body.decode("utf-8", "replace")
@@ -185,10 +192,12 @@ class HeadroomAddon:
         elif _EXCHANGE not in flow.metadata:
             flow.response.stream = True
 
-    def response(self, flow: http.HTTPFlow) -> None:
+    async def response(self, flow: http.HTTPFlow) -> None:
         exchange: Exchange | None = flow.metadata.get(_EXCHANGE)
         if exchange is None or flow.response is None:
             return
+        if _ROUNDS in flow.metadata and flow.response.status_code == 200:
+            await self._answer_rounds(flow, flow.metadata[_ROUNDS])
         exchange.status = flow.response.status_code
         tap: UsageTap | None = flow.metadata.get(_TAP)
         if exchange.ticket is not None and exchange.ticket.usage is not None:
@@ -198,6 +207,34 @@ class HeadroomAddon:
         elif flow.response.status_code < 400:
             exchange.usage = usage_from_body(flow.response.get_content(strict=False) or b"")
         self._finish(exchange)
+
+    async def _answer_rounds(self, flow: http.HTTPFlow, ticket: Ticket) -> None:
+        """A whole reply that calls our tool: its calls answered and the turn continued upstream (as the
+        relay does); the client gets the final reply. Any other reply is left exactly as it came."""
+        assert flow.response is not None and self.relay is not None
+        content = flow.response.get_content(strict=False) or b""
+        if retrieval.TOOL_NAME.encode() not in content:
+            return  # the common case: no JSON parse, no second hop
+        try:
+            body = json.loads(flow.request.get_content(strict=False) or b"")
+        except ValueError:
+            return
+        req = flow.request
+        url = f"{req.scheme}://{req.host}:{req.port}{req.path}"
+        headers = forwarded_headers([(k.lower(), v) for k, v in req.headers.items(multi=True)])
+        try:
+            status, reply_headers, final = await self.relay.whole_rounds(
+                ticket, url, headers, body, 200, list(flow.response.headers.items(multi=True)), content)
+        except Exception as exc:  # the upstream failed during a round, or a bug of ours: a clear error
+            log.error("retrieval round failed: %s: %s", type(exc).__name__, exc, exc_info=self.settings.debug)
+            status, reply_headers = 502, [("content-type", "application/json")]
+            final = errors.error_body(ticket.provider, 502, "headroom: the upstream API could not be reached "
+                                      f"while answering headroom_retrieve ({type(exc).__name__})")
+        if final is content and status == 200:
+            return
+        drop = {"content-length", "transfer-encoding", "content-encoding"}
+        flow.response = http.Response.make(status, final, [(k.encode(), v.encode("latin-1")) for k, v in reply_headers
+                                                           if k.lower() not in drop])
 
     def error(self, flow: http.HTTPFlow) -> None:
         message = flow.error.msg if flow.error else "unknown error"
@@ -224,7 +261,7 @@ class HeadroomAddon:
             self._json(flow, 405, {"error": "method not allowed"})
         elif path == "/headroom/health":
             self._json(flow, 200, {
-                "status": "ok", "version": __version__, "session": self.session, "compress": self.settings.compress,
+                "status": "ok", "version": __version__, "session": self.session, "pid": os.getpid(), "compress": self.settings.compress,
                 "uptime_s": round(time.time() - self.started, 3),
                 "upstreams": {name: up.origin + up.prefix for name, up in self.upstreams.items()},
             })

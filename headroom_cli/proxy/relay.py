@@ -1,9 +1,12 @@
-"""The retrieval relay: where the proxy sends requests it offered `headroom_retrieve` to.
+"""The retrieval relay: where the proxy sends streamed requests it offered `headroom_retrieve` to.
 
 mitmproxy streams a reply through a synchronous callable, so it cannot hold a stream while it asks
-the upstream to go on. The addon therefore routes these requests to this small local HTTP server in
-the same event loop; it calls the upstream itself, streams the reply through as it comes, answers
+the upstream to go on. The addon therefore routes streamed requests to this small local HTTP server
+in the same event loop; it calls the upstream itself, streams the reply through as it comes, answers
 our tool's calls from the store, and continues the turn upstream, at most MAX_ROUNDS times.
+A request for a whole (unstreamed) reply goes straight upstream: mitmproxy hands the addon the whole
+reply, and only one that calls our tool goes through ``whole_rounds`` (a second HTTP hop and a
+second JSON parse of the body saved on every other request).
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ class Relay:
         self._tickets: dict[str, Ticket] = {}
         self._server: asyncio.AbstractServer | None = None
         self._client: httpx.AsyncClient | None = None
+        self.served = 0  # requests relayed: streamed ones the model was offered our tool in
 
     async def start(self) -> "Relay":
         self._client = httpx.AsyncClient(timeout=_TIMEOUT, follow_redirects=False)
@@ -105,11 +109,12 @@ class Relay:
         headers = [(k.decode().lower(), v.decode("latin-1")) for k, v in request.headers]
         token = next((v for k, v in headers if k == TICKET_HEADER), "")
         ticket = self._tickets.pop(token, None)
+        self.served += 1
         if ticket is None:
             await _send(conn, writer, 400, [("content-type", "application/json")],
                         errors.error_body("anthropic", 400, "headroom relay: unknown request"))
             return
-        forward = [(k, v) for k, v in headers if k not in _HOP_BY_HOP] + [("accept-encoding", "identity")]
+        forward = forwarded_headers(headers)
         url = ticket.upstream + request.target.decode("latin-1")
         try:
             parsed = json.loads(body)
@@ -139,12 +144,21 @@ class Relay:
     # -- whole replies ----------------------------------------------------------------------------
     async def _whole(self, conn, writer, ticket: Ticket, url: str, headers, body: dict | None, raw: bytes) -> None:
         assert self._client is not None
+        response = await self._client.post(url, headers=headers, content=raw)
+        status, reply_headers, content = await self.whole_rounds(
+            ticket, url, headers, body, response.status_code, _reply_headers(response), response.content)
+        await _send(conn, writer, status, reply_headers, content)
+
+    async def whole_rounds(self, ticket: Ticket, url: str, headers, body: dict | None, status: int,
+                           reply_headers: list[tuple[str, str]], content: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Given the first whole reply, answer our tool's calls and continue upstream until the model is
+        done; the reply the client gets. The addon calls it too, for a reply that came straight from the
+        upstream (only replies that call our tool need any of this)."""
+        assert self._client is not None
         total = Usage()
         earlier: list[dict] = []  # the model's messages in the rounds answered here
         while True:
-            response = await self._client.post(url, headers=headers, content=raw)
-            content = response.content
-            reply = _json_object(content) if response.status_code == 200 else None
+            reply = _json_object(content) if status == 200 else None
             if reply is None or body is None:
                 break
             add_usage(total, usage_of_reply(reply))
@@ -156,15 +170,16 @@ class Relay:
                     content = json.dumps(with_earlier(ticket.api, reply, earlier), ensure_ascii=False).encode()
                 break
             if ticket.rounds >= MAX_ROUNDS:
-                await _send(conn, writer, 502, [("content-type", "application/json")],
-                            errors.error_body(ticket.provider, 502, TOO_MANY_ROUNDS))
-                return
+                return 502, [("content-type", "application/json")], errors.error_body(ticket.provider, 502,
+                                                                                      TOO_MANY_ROUNDS)
             earlier.append(assistant_message(ticket.api, reply))
             body = await self._continue(ticket, body, earlier[-1], ours)
             raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            response = await self._client.post(url, headers=headers, content=raw)
+            status, reply_headers, content = response.status_code, _reply_headers(response), response.content
         if ticket.rounds:
             ticket.usage = total
-        await _send(conn, writer, response.status_code, _reply_headers(response), content)
+        return status, reply_headers, content
 
     async def _continue(self, ticket: Ticket, body: dict, assistant: dict, calls) -> dict:
         store = scoped(self.store, ticket.owner)
@@ -224,6 +239,11 @@ class Relay:
         if ticket.rounds:
             ticket.usage = total
         await _write(conn, writer, h11.EndOfMessage())
+
+
+def forwarded_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A request's headers as sent upstream for its rounds: hop-by-hop ones dropped, replies unencoded."""
+    return [(k, v) for k, v in headers if k.lower() not in _HOP_BY_HOP] + [("accept-encoding", "identity")]
 
 
 def _json_object(content: bytes) -> dict[str, Any] | None:

@@ -1,0 +1,368 @@
+"""Gateway throughput: N concurrent clients, direct to an upstream vs through `headroom proxy --workers W`.
+
+For each level (10 / 50 / 100 clients by default) the clients keep one connection each and send ~95 KB
+Claude Code-shaped requests whose tool_result is a compressible ``pytest -v`` log, a different log every
+request (so neither the memo nor the frozen decisions answer), every other request streamed (SSE). First
+straight to the upstream for ``--seconds``, then through the proxy for as long: same upstream, same run.
+
+The upstream is a small asyncio server in its own process (``--serve-upstream``) answering a fixed
+Anthropic reply, JSON or SSE (chunked): headroom_cli/mock_upstream.py summarises every request on
+threads and was itself the bottleneck (about 110 requests/s direct at 50 clients). The clients are
+asyncio connections in this process; the proxy runs as `headroom proxy` would, in its own processes.
+
+Reported per level: requests/s, p50 / p99 latency, added (proxy minus direct p50s and p99s; concurrent runs,
+not paired), errors (non-200 or a failed connection), CPU ms per request (all proxy processes, counted
+until they are idle again: a cost other load on the machine does not change, unlike requests/s), the
+resident memory (RSS) of all proxy processes at the start and end of the proxied phase, and the
+highest seen. ``--json`` prints one object per level.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+from bench_concurrency import percentile  # noqa: E402
+from bench_proxy import claude_code_body, pytest_log  # noqa: E402
+
+PASSING = 1030  # PASSED lines for a body of about 95 KB
+HEADERS = ("content-type: application/json\r\nanthropic-version: 2023-06-01\r\nx-api-key: sk-ant-bench\r\n")
+
+
+# -- the upstream -------------------------------------------------------------------------------------
+
+_REPLY = json.dumps({
+    "id": "msg_bench", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
+    "content": [{"type": "text", "text": "The refund test fails because stock is restored twice."}],
+    "stop_reason": "end_turn", "stop_sequence": None,
+    "usage": {"input_tokens": 9000, "output_tokens": 12, "cache_read_input_tokens": 0,
+              "cache_creation_input_tokens": 0},
+}).encode()
+_EVENTS = [
+    ("message_start", {"type": "message_start", "message": {
+        "id": "msg_bench", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
+        "content": [], "stop_reason": None, "usage": {"input_tokens": 9000, "output_tokens": 1}}}),
+    ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+    ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                             "delta": {"type": "text_delta", "text": "The refund test fails "}}),
+    ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                             "delta": {"type": "text_delta", "text": "because stock is restored twice."}}),
+    ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+    ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 12}}),
+    ("message_stop", {"type": "message_stop"}),
+]
+
+
+def _chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+_SSE = b"".join(_chunk(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()) for name, data in _EVENTS) + b"0\r\n\r\n"
+_JSON_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % len(_REPLY)
+_SSE_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+
+
+async def _serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            found = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+            body = await reader.readexactly(int(found.group(1))) if found else b""
+            if b'"stream":true' in body:
+                writer.write(_SSE_HEAD + _SSE)
+            else:
+                writer.write(_JSON_HEAD + _REPLY)
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+        pass
+    finally:
+        writer.close()
+
+
+async def _upstream_main(port_file: str) -> None:
+    server = await asyncio.start_server(_serve_one, "127.0.0.1", 0, limit=1 << 20, backlog=1024)
+    Path(port_file).write_text(str(server.sockets[0].getsockname()[1]))
+    async with server:
+        await server.serve_forever()
+
+
+class Upstream:
+    """The fast upstream in its own process."""
+
+    def __init__(self, tmp: Path):
+        port_file = tmp / "upstream.port"
+        self.proc = subprocess.Popen([sys.executable, __file__, "--serve-upstream", str(port_file)])
+        self.port = int(_wait_for(lambda: port_file.exists() and port_file.read_text(), 10, "the upstream"))
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def _wait_for(check, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start within {seconds:g} s")
+
+
+# -- the proxy ----------------------------------------------------------------------------------------
+
+class Proxy:
+    """`headroom proxy --workers W` on a free port, with its own state folder."""
+
+    def __init__(self, upstream_url: str, home: Path, workers: int, repo: Path):
+        env = {**os.environ, "HEADROOM_HOME": str(home), "PYTHONPATH": str(repo), "COLUMNS": "200"}
+        args = [sys.executable, "-m", "headroom_cli", "proxy", "--port", "0", "--anthropic-upstream", upstream_url]
+        if workers > 1:
+            args += ["--workers", str(workers)]
+        # cwd too: `python -m` puts it first on sys.path, ahead of PYTHONPATH
+        self.proc = subprocess.Popen(args, env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True)
+        self.port = 0
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            if (found := re.search(r"http://127\.0\.0\.1:(\d+)", line)):
+                self.port = int(found.group(1))
+                break
+        if not self.port:
+            self.proc.kill()
+            raise RuntimeError("the proxy did not start (no address printed)")
+        # Its one line per request must be read, or the pipe fills and the proxy blocks.
+        threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
+
+    def _procs(self) -> list[psutil.Process]:
+        try:
+            root = psutil.Process(self.proc.pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def rss_mb(self) -> float:
+        """Resident memory of the proxy and all its processes (workers)."""
+        total = 0
+        for proc in self._procs():
+            try:
+                total += proc.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        return round(total / 2**20, 1)
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the proxy's processes have used: a per-request cost that other
+        load on the machine does not change, unlike requests/s."""
+        total = 0.0
+        for proc in self._procs():
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def settled_cpu_s(self, quiet: float = 0.05, limit_s: float = 20.0) -> float:
+        """cpu_s() once the proxy is idle again: the savings recorder counts tokens after the replies."""
+        deadline = time.monotonic() + limit_s
+        last = self.cpu_s()
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = self.cpu_s()
+            if now - last < quiet:
+                return now
+            last = now
+        return last
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+# -- the clients --------------------------------------------------------------------------------------
+
+class Bodies:
+    """A different pytest log every request: one log per seed, cut from a few made ahead and numbered."""
+
+    def __init__(self, variants: int = 16):
+        self._logs = [pytest_log(PASSING, seed) for seed in range(variants)]
+
+    def body(self, n: int) -> bytes:
+        log = self._logs[n % len(self._logs)]
+        log = f"run {n} · seed {n * 7919 % 1000003}\n" + log  # unique: no memo or frozen decision answers it
+        return claude_code_body([], log, stream=n % 2 == 1)
+
+
+async def _read_reply(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    found = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    if found:
+        await reader.readexactly(int(found.group(1)))
+    elif re.search(rb"(?im)^transfer-encoding:\s*chunked", head):
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    else:
+        raise ConnectionError("a reply without a length")
+    return status
+
+
+class Load:
+    def __init__(self, port: int, clients: int, bodies: Bodies, seconds: float, first: int):
+        self.port, self.clients, self.bodies, self.seconds = port, clients, bodies, seconds
+        self.latencies: list[float] = []
+        self.errors = 0
+        self._next = first
+
+    async def run(self) -> float:
+        stop_at = time.monotonic() + self.seconds
+        began = time.perf_counter()
+        await asyncio.gather(*(self._client(stop_at) for _ in range(self.clients)))
+        return time.perf_counter() - began
+
+    async def _client(self, stop_at: float) -> None:
+        conn = None
+        while time.monotonic() < stop_at:
+            n, self._next = self._next, self._next + 1
+            body = self.bodies.body(n)
+            began = time.perf_counter()
+            try:
+                if conn is None:
+                    conn = await asyncio.open_connection("127.0.0.1", self.port, limit=1 << 20)
+                reader, writer = conn
+                writer.write(f"POST /v1/messages?beta=true HTTP/1.1\r\nhost: 127.0.0.1:{self.port}\r\n{HEADERS}"
+                             f"content-length: {len(body)}\r\n\r\n".encode() + body)
+                status = await asyncio.wait_for(_read_reply(reader), 60)
+                ok = status == 200
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError,
+                    ValueError, IndexError):
+                ok = False
+                if conn is not None:
+                    conn[1].close()
+                conn = None
+            if ok:
+                self.latencies.append((time.perf_counter() - began) * 1000)
+            else:
+                self.errors += 1
+        if conn is not None:
+            conn[1].close()
+
+
+# -- a level ------------------------------------------------------------------------------------------
+
+async def _sampled(load: Load, proxy: Proxy | None) -> tuple[float, list[float]]:
+    """The load's elapsed time, and the proxy's RSS once a second meanwhile."""
+    samples: list[float] = []
+    task = asyncio.create_task(load.run())
+    while not task.done():
+        if proxy is not None:
+            samples.append(await asyncio.to_thread(proxy.rss_mb))
+        await asyncio.wait([task], timeout=1.0)
+    if proxy is not None:
+        samples.append(proxy.rss_mb())
+    return task.result(), samples
+
+
+async def run_level(clients: int, seconds: float, upstream: Upstream, proxy: Proxy, bodies: Bodies,
+                    first: int) -> dict:
+    direct = Load(upstream.port, clients, bodies, seconds, first)
+    direct_s, _ = await _sampled(direct, None)
+    proxied = Load(proxy.port, clients, bodies, seconds, direct._next)
+    cpu = proxy.cpu_s()
+    proxy_s, rss = await _sampled(proxied, proxy)
+    cpu = await asyncio.to_thread(proxy.settled_cpu_s) - cpu
+    d50, d99 = percentile(direct.latencies, 50), percentile(direct.latencies, 99)
+    p50, p99 = percentile(proxied.latencies, 50), percentile(proxied.latencies, 99)
+    return {
+        "clients": clients, "direct_rps": round(len(direct.latencies) / direct_s, 1),
+        "proxy_rps": round(len(proxied.latencies) / proxy_s, 1),
+        "added_p50_ms": round(p50 - d50, 1), "added_p99_ms": round(p99 - d99, 1), "errors": proxied.errors,
+        "direct_errors": direct.errors, "direct_p50_ms": round(d50, 1), "direct_p99_ms": round(d99, 1),
+        "proxy_p50_ms": round(p50, 1), "proxy_p99_ms": round(p99, 1), "proxy_requests": len(proxied.latencies),
+        "rss_start_mb": rss[0], "rss_end_mb": rss[-1], "rss_max_mb": max(rss), "next": proxied._next,
+        "cpu_ms_per_request": round(1000 * cpu / max(1, len(proxied.latencies)), 1),
+    }
+
+
+async def run(levels: list[int], seconds: float, workers: int, progress, repo: Path = REPO) -> dict:
+    bodies = Bodies()
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="headroom-gateway-") as tmp:
+        upstream = Upstream(Path(tmp))
+        proxy = Proxy(f"http://127.0.0.1:{upstream.port}", Path(tmp) / "home", workers, repo)
+        try:
+            await Load(proxy.port, 2 * workers, bodies, 3.0, 10**8).run()  # warm-up: engines, connections
+            rows, first = [], 0
+            for clients in levels:
+                progress(f"{clients} clients: {seconds:g} s direct, {seconds:g} s through {workers} worker(s)")
+                row = await run_level(clients, seconds, upstream, proxy, bodies, first)
+                first = row.pop("next")
+                rows.append(row)
+        finally:
+            proxy.stop()
+            upstream.stop()
+    return {"workers": workers, "seconds": seconds, "body_bytes": len(bodies.body(0)),
+            "load_before": load_before, "load": os.getloadavg()[0], "levels": rows}
+
+
+
+def print_table(result: dict) -> None:
+    print(f"{result['workers']} worker(s), {result['body_bytes'] / 1000:.0f} KB bodies (compressible log, half "
+          f"streamed), {result['seconds']:g} s direct then {result['seconds']:g} s proxied per level; "
+          f"load average {result['load_before']:.2f} before, {result['load']:.2f} after ({os.cpu_count()} cores)")
+    print(f"{'clients':>7} {'direct/s':>9} {'proxy/s':>8} {'direct p50/p99':>15} {'proxy p50/p99':>15} "
+          f"{'added p50':>9} {'added p99':>9} {'errors':>6} {'CPU ms/req':>10} {'RSS MB start→end (max)':>24}")
+    for r in result["levels"]:
+        print(f"{r['clients']:>7} {r['direct_rps']:>9.1f} {r['proxy_rps']:>8.1f} "
+              f"{r['direct_p50_ms']:>7.0f} /{r['direct_p99_ms']:>6.0f} {r['proxy_p50_ms']:>7.0f} /{r['proxy_p99_ms']:>6.0f} "
+              f"{r['added_p50_ms']:>+9.0f} {r['added_p99_ms']:>+9.0f} {r['errors']:>6} {r['cpu_ms_per_request']:>10.1f} "
+              f"{r['rss_start_mb']:>10.0f} → {r['rss_end_mb']:.0f} ({r['rss_max_mb']:.0f})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Requests/s and added latency through `headroom proxy --workers N`.")
+    parser.add_argument("--json", action="store_true", help="print JSON, one object per level")
+    parser.add_argument("--clients", default="10,50,100", help="concurrency levels, comma-separated (10,50,100)")
+    parser.add_argument("--workers", type=int, default=2, help="proxy worker processes (2)")
+    parser.add_argument("--seconds", type=float, default=15.0, help="seconds per phase: direct, then proxied (15)")
+    parser.add_argument("--repo", type=Path, default=REPO,
+                        help="the checkout whose headroom_cli the proxy runs (to compare a branch with main)")
+    parser.add_argument("--serve-upstream", metavar="PORT_FILE", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_upstream:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        asyncio.run(_upstream_main(args.serve_upstream))
+        return 0
+    levels = [int(c) for c in args.clients.split(",") if c.strip()]
+    result = asyncio.run(run(levels, args.seconds, args.workers,
+                             lambda step: print(step, file=sys.stderr, flush=True), args.repo))
+    if args.json:
+        print(json.dumps(result["levels"]))
+    else:
+        print_table(result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,38 @@
+"""focus.py reads a big test log by scanning only the lines that can matter; what it finds must be
+exactly what a scan of every line finds (the focus steers which lines a lossy engine keeps)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from headroom_cli import focus
+from samples import pytest_verbose_log
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _every_line(text: str) -> list[tuple[int, int, tuple]]:
+    """The reference: every _PYTEST_ID match, filtered by _failed_near."""
+    return [(m.start(), m.end(), m.groups()) for m in focus._PYTEST_ID.finditer(text) if focus._failed_near(text, m)]
+
+
+def _texts() -> list[str]:
+    rng = random.Random(7)
+    pieces = ["tests/test_a.py::test_one", "pkg/mod.py::Cls::test_two[x-1]", " PASSED", " FAILED", " ERROR",
+              " Error", " failed", "FAIL", "\n", "\n\n", "  ", "\t", " - AssertionError", "src/x.c:12: error: boom",
+              "lib.rs:3:4: warning: w", "a.py:9: in f", "::", "[", "]", "-", "x", "\r\n"]
+    texts = [pytest_verbose_log(300, seed) for seed in range(3)]
+    for _ in range(300):
+        texts.append("".join(rng.choice(pieces) for _ in range(rng.randint(1, 80))))
+    texts += [p.read_text("utf-8", "replace") for p in sorted(DATA.rglob("*.txt"))[:30] + sorted(DATA.rglob("*.log"))[:30]]
+    return texts
+
+
+@pytest.mark.parametrize("text", _texts())
+def test_the_narrow_scans_find_what_a_scan_of_every_line_finds(text):
+    assert [(m.start(), m.end(), m.groups()) for m in focus.failed_test_ids(text)] == _every_line(text)
+    assert (focus._COMPILER.findall(focus._lines_with(text, ("error", "warning")))
+            == focus._COMPILER.findall(text))
