@@ -148,7 +148,7 @@ class HeadroomAddon:
                 self._to_relay(flow, exchange, provider, adapter.api)
             else:
                 exchange.ticket = Ticket(upstream=f"{req.scheme}://{req.host}:{req.port}", api=adapter.api,
-                                         provider=provider)
+                                         provider=provider, owner=exchange.owner)
                 flow.metadata[_ROUNDS] = exchange.ticket
         elif rewrite.changed:
             req.content = rewrite.body  # also fixes Content-Length; originals are in the store already
