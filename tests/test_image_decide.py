@@ -33,16 +33,24 @@ def test_screen_bills_at_least_40_percent_less_and_stays_lossless(provider, size
     assert d.tokens_after <= 0.6 * d.tokens_before
     sent = Image.open(io.BytesIO(d.data))
     assert d.tokens_after == tokens.billed(provider, *sent.size)
-    assert sent.size[0] >= decide.SCREEN_FLOOR * size[0] - 1  # text keeps its resolution
+    assert d.scale >= decide.SCREEN_FLOOR  # text keeps its resolution
     assert d.detail is None
 
 
-def test_full_hd_screen_for_openai_is_never_shrunk_past_legibility(screen):
-    # Billing 40% less would need 3 tiles (height 512, 47% of the size): text no longer reads.
+def test_full_hd_terminal_for_openai_drops_tiles_by_cutting_its_empty_side(screen):
+    # Scaling the whole 1920x1080 to 3 tiles would leave 47% of the size: text no longer reads. Its
+    # empty right side cut, the text column fits in fewer tiles at a legible scale.
     d = decide.decide(screen, "openai")
-    assert d.tokens_after <= d.tokens_before
-    assert Image.open(io.BytesIO(d.data)).size == tokens.openai_size(1920, 1080)  # what OpenAI would see anyway
+    assert d.layout == "trimmed" and d.scale >= decide.SCREEN_FLOOR
+    assert d.tokens_after <= 0.6 * d.tokens_before
     assert len(d.data) < len(screen)
+
+
+def test_a_screen_with_nothing_to_cut_is_never_shrunk_past_legibility():
+    # Text over the whole width and height: no layout helps, so OpenAI's tiles stay where the floor puts them.
+    d = decide.decide(terminal_png(text_width=1900), "openai")
+    assert d.layout == "whole" and d.scale >= decide.SCREEN_FLOOR
+    assert tokens.openai_size(*d.size_after) != (512, 288)
 
 
 @pytest.mark.parametrize("provider", tokens.PROVIDERS)

@@ -164,7 +164,9 @@ def compressed(data: str, provider: str, detail: str | None) -> dict[str, Any] |
 def describe(decision: deciding.Decision) -> str:
     """e.g. 'image 1920x1080 PNG (screen) sent as 1138x640 WebP, 1,638 → 972 tokens; original'."""
     (w, h), (nw, nh) = decision.size_before, decision.size_after
-    return (f"image {w}x{h} ({decision.kind}) sent as {nw}x{nh} {_FORMAT.get(decision.media_type, decision.media_type)}"
+    laid = {"trimmed": ", empty margins and bands cut", "stacked": ", empty space cut and columns stacked top to bottom"}
+    return (f"image {w}x{h} ({decision.kind}{laid.get(decision.layout, '')}) sent as {nw}x{nh} "
+            f"{_FORMAT.get(decision.media_type, decision.media_type)}"
             + (" detail low" if decision.detail else "")
             + f", {decision.tokens_before:,} → {decision.tokens_after:,} image tokens; original")
 
