@@ -109,6 +109,8 @@ def _contents(item: dict[str, Any]) -> Iterator[list[Any]]:
 def rewrite_images(body: dict[str, Any], api: str, provider: str, pipeline: Pipeline) -> list[Outcome]:
     """Compress every base64 image of the body in place; one outcome per image (unchanged ones too)."""
     outcomes = []
+    if drives_a_screen(body):
+        return outcomes
     if api == "openai-chat" and not isinstance(body.get("messages"), list):
         api = "openai-responses"  # Cursor posts Responses-shaped bodies to the chat path
     # From the last to the first: an inserted marker block does not move the images still to come.
@@ -122,6 +124,15 @@ def rewrite_images(body: dict[str, Any], api: str, provider: str, pipeline: Pipe
             slot.write(json.loads(outcome.text))
         outcomes.append(outcome)
     return outcomes[::-1]
+
+
+def drives_a_screen(body: dict[str, Any]) -> bool:
+    """Whether the request offers a computer-use tool (Anthropic ``computer_*``, OpenAI
+    ``computer_use_preview``): the model then answers in the screenshot's own pixel coordinates, which a
+    resized or re-laid-out image would make wrong, so its images pass as they are."""
+    tools = body.get("tools")
+    return isinstance(tools, list) and any(
+        isinstance(tool, dict) and str(tool.get("type", "")).startswith("computer") for tool in tools)
 
 
 def _decided(data: str, provider: str, detail: str | None, pipeline: Pipeline) -> Outcome:
