@@ -25,6 +25,7 @@ and left out of the summary. Criteria (the issue's): photos bill >= 60% fewer to
 from __future__ import annotations
 
 import argparse
+import functools
 import glob
 import io
 import json
@@ -161,21 +162,25 @@ def recovered(want: list[str], got: list[str]) -> float:
     return sum(len(word) * min(n, have[word]) for word, n in Counter(want).items()) / total
 
 
-def ocr_shares(original: Image.Image, compressed: Image.Image, provider: str, scale: float) -> dict:
+def ocr_shares(path: Path, compressed: Image.Image, provider: str, scale: float) -> dict:
     """The control, then OCR of the compressed image against the original's: scaled back up; at the size
     it is sent; and against the original as the provider itself would scale it."""
-    w, h = original.size
-    seen = decide.provider_seen(provider, w, h)[0] / w
-    want = ocr_words(original)
-    control = recovered(want, ocr_words(ocr_rescaled(original, 0.9), 1 / 0.9))
+    w, h = Image.open(path).size
+    want, control = _original_words(path, 1.0), _original_words(path, 0.9)
+    want_seen = _original_words(path, decide.provider_seen(provider, w, h)[0] / w)
     got = ocr_words(compressed, 1 / scale)
-    want_seen = ocr_words(ocr_rescaled(original, seen), 1 / seen)
-    return {"ocr_control": control, "ocr": recovered(want, got), "ocr_at_sent": recovered(want, ocr_words(compressed)),
-            "ocr_vs_seen": recovered(want_seen, got), "ocr_valid": control >= 0.98}
+    return {"ocr_control": recovered(want, control), "ocr": recovered(want, got),
+            "ocr_at_sent": recovered(want, ocr_words(compressed)), "ocr_vs_seen": recovered(want_seen, got),
+            "ocr_valid": recovered(want, control) >= 0.98}
 
 
-def ocr_rescaled(image: Image.Image, scale: float) -> Image.Image:
-    return image.convert("RGB").resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+@functools.lru_cache(maxsize=None)
+def _original_words(path: Path, scale: float) -> tuple[str, ...]:
+    """OCR of the original scaled by ``scale`` and back (both providers' rows share it)."""
+    image = Image.open(path).convert("RGB")
+    if scale != 1.0:
+        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+    return tuple(ocr_words(image, 1 / scale))
 
 
 def measure(kind: str, name: str, path: Path, provider: str, runs: int, ocr: bool) -> dict:
@@ -194,7 +199,7 @@ def measure(kind: str, name: str, path: Path, provider: str, runs: int, ocr: boo
            "ms_per_mp": statistics.median(times) * 1000 / (w * h / 1e6), "ocr": None, "ocr_at_sent": None,
            "ocr_vs_seen": None, "ocr_control": None, "ocr_valid": None}
     if ocr and kind == "screen" and decision.changed:
-        row.update(ocr_shares(Image.open(path), Image.open(io.BytesIO(decision.data)), provider, decision.scale))
+        row.update(ocr_shares(path, Image.open(io.BytesIO(decision.data)), provider, decision.scale))
     return row
 
 

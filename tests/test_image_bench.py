@@ -29,3 +29,15 @@ def test_rows_and_summary(tmp_path):
     assert sums["anthropic/photo"]["images"] == 2 and sums["anthropic/photo"]["over_0.3MP"] == 1
     assert sums["openai/photo"]["min_saved"] >= 0.6
     assert sums["anthropic/screen"]["min_saved_full_hd"] >= 0.4
+    assert sums["openai/screen"]["min_saved_full_hd"] >= 0.4  # its empty right side cut (layout.py)
+    checks = bench.criteria(sums)
+    assert checks["openai"]["photos_saved_60"] and checks["anthropic"]["small_untouched"]
+    assert checks["openai"]["ocr_98"] is None  # nothing measured it here
+
+
+def test_ocr_share_is_counted_by_words_in_any_order():
+    want = ["fn", "main()", "{", "println!"]
+    assert bench.recovered(want, list(reversed(want))) == 1.0
+    assert bench.recovered(want, ["fn", "main()"]) == len("fnmain()") / len("fnmain(){println!")
+    assert bench.recovered(["a", "a"], ["a"]) == 0.5  # a word counts at most as often as it was read
+    assert bench.recovered([], ["x"]) == 1.0
