@@ -92,3 +92,18 @@ def test_a_result_that_would_take_more_bytes_is_not_used():
 def test_low_detail_openai_image_is_never_billed_more():
     d = decide.decide(terminal_png(), "openai", detail="low")
     assert d.tokens_after == d.tokens_before == 85
+
+
+def test_smaller_text_keeps_more_of_its_pixels():
+    """The legibility floor follows the text's size: a line of 12-px ink may go to 9.8/12 of its size
+    at the least, one of 20-px ink to 0.59 (SCREEN_FLOOR)."""
+    from headroom_cli.images import layout
+
+    small, large = (Image.open(io.BytesIO(terminal_png(size=s))) for s in (11, 20))
+    small_height, large_height = layout.analyse(small)[1], layout.analyse(large)[1]
+    assert small_height < large_height
+    assert decide.legible_floor(small_height) > decide.legible_floor(large_height) >= decide.SCREEN_FLOOR
+    assert decide.legible_floor(None) == decide.SCREEN_FLOOR and decide.legible_floor(5) == 1.0
+    for provider in tokens.PROVIDERS:
+        d = decide.decide(terminal_png(size=11), provider)
+        assert not d.changed or d.scale >= decide.legible_floor(small_height) - 0.01

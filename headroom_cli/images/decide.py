@@ -22,10 +22,13 @@ from headroom_cli.images import layout, tokens
 MIN_PIXELS = 300_000  # smaller images stay as they are: little to save, and small text is fragile
 SCREEN_SHARE = 0.5  # 8 commonest colours hold at least this share of the sample: a screen
 SAMPLE = 96  # the colour sample's side, in pixels
-# Screens: bill <= 60% of the original, never below 59% of its linear size: at that scale OCR of the
-# compressed page screenshots recovered 98-99% of what it read on the originals, at 47% only 88-95%
-# (scripts/bench_images.py). Photos: bill <= 35%, down to a tenth of the size.
+# Screens: bill <= 60% of the original, never below 59% of its linear size, nor below the scale that
+# leaves a line of text LEGIBLE_PX of ink (layout.text_height): OCR (tesseract) of the bench's page
+# screenshots (ink 15-16 px) read 98-99% of what it read on the originals at 0.6, at 0.47 only 88-95%;
+# of a terminal in 15-px DejaVu Sans Mono (ink 14 px) 99% at 0.7, 92% at 0.65 (scripts/bench_images.py).
+# Photos: bill <= 35%, down to a tenth of the size.
 SCREEN_BUDGET, SCREEN_FLOOR = 0.6, 0.59
+LEGIBLE_PX = 9.8
 PHOTO_BUDGET, PHOTO_FLOOR = 0.35, 0.1
 JPEG_QUALITY = 80
 MAX_PIXELS = 50_000_000  # past this an image is not decoded (a decompression bomb, or not worth the time)
@@ -124,12 +127,18 @@ def _best(options: list, budget: float):
     return min(options, key=lambda o: (o[0], -round(o[1], 6), o[2]))
 
 
-def screen_plan(provider: str, image: Image.Image, detail: str | None, floor: float):
+def legible_floor(text_height: int | None) -> float:
+    """The smallest scale at which the screen's text keeps LEGIBLE_PX of ink a line (SCREEN_FLOOR at least)."""
+    return SCREEN_FLOOR if text_height is None else min(1.0, max(SCREEN_FLOOR, LEGIBLE_PX / text_height))
+
+
+def screen_plan(provider: str, image: Image.Image, detail: str | None):
     """(layout, size) for a screen: of its layouts (layout.py) and scales, the one that bills within
-    budget at the largest legible scale, or failing that the cheapest at a scale of at least ``floor``
-    (legibility is about the pixels a glyph keeps: the scale is the layout's, whatever it cuts)."""
+    budget at the largest legible scale, or failing that the cheapest at a legible scale (legibility
+    is about the pixels a glyph keeps: the scale is the layout's, whatever it cuts)."""
     before = tokens.billed(provider, *image.size, detail)
-    options, candidates = [], layout.layouts(image)
+    candidates, height = layout.analyse(image)
+    floor, options = legible_floor(height), []
     for rank, candidate in enumerate(candidates):
         w, h = candidate.image.size
         for scale in _scales(provider, w, h, 0.0):
@@ -137,7 +146,7 @@ def screen_plan(provider: str, image: Image.Image, detail: str | None, floor: fl
             if option[1] >= floor:
                 options.append(option)
     if not options:
-        return layout.Layout("whole", image), provider_seen(provider, *image.size)
+        return candidates[0], provider_seen(provider, *image.size)
     best = _best(options, SCREEN_BUDGET * before)
     return candidates[best[2]], best[3]
 
@@ -166,7 +175,7 @@ def decide(data: bytes, provider: str, detail: str | None = None) -> Decision:
     screen = is_screen(image)
     kind, laid = ("screen" if screen else "photo"), "whole"
     if screen and not _has_alpha(image) and not (provider == tokens.OPENAI and detail == "low"):
-        plan, new_size = screen_plan(provider, image, detail, SCREEN_FLOOR)
+        plan, new_size = screen_plan(provider, image, detail)
         image, laid = plan.image, plan.name
     else:
         new_size = target_size(provider, *image.size, screen, detail)
