@@ -17,8 +17,9 @@ would scale it (what the model reads of it without Headroom). A control first: O
 scaled to 0.9 and back must itself recover 98%, else tesseract is no judge of that image (its page
 analysis loses a chart's few words among the plot's lines) and its OCR figures are shown in brackets
 and left out of the summary (an exact-word count was tried first: a control at 0.9 scale already
-lost 2-20% of the words to single misread letters, so it judged nothing). Criteria (the issue's): photos bill >= 60% fewer tokens, full-HD screens
->= 40% fewer, OCR >= 98%, images under 0.3 MP untouched, <= 100 ms per megapixel.
+lost 2-20% of the words to single misread letters, so it judged nothing). Criteria (the issue's):
+photos bill >= 60% fewer tokens, full-HD screens >= 40% fewer, OCR >= 98%, images under 0.3 MP
+untouched, <= 100 ms per megapixel.
 
     PYTHONPATH=$PWD python scripts/bench_images.py [--json] [--corpus DIR] [--runs 3] [--no-ocr]
 """

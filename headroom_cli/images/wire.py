@@ -173,7 +173,8 @@ def compressed(data: str, provider: str, detail: str | None) -> dict[str, Any] |
 
 
 def describe(decision: deciding.Decision) -> str:
-    """e.g. 'image 1920x1080 PNG (screen) sent as 1138x640 WebP, 1,638 → 972 tokens; original'."""
+    """e.g. 'image 1920x1080 (screen, empty margins and bands cut) sent as 512x897 WebP, 1,105 → 425 image
+    tokens; original'."""
     (w, h), (nw, nh) = decision.size_before, decision.size_after
     laid = {"trimmed": ", empty margins and bands cut", "stacked": ", empty space cut and columns stacked top to bottom"}
     return (f"image {w}x{h} ({decision.kind}{laid.get(decision.layout, '')}) sent as {nw}x{nh} "
