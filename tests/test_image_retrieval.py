@@ -89,3 +89,18 @@ def test_a_text_retrieval_still_answers_text(run):
     client.chat.completions.create(model=body["model"], messages=body["messages"])
     second = upstream.requests[1].json()["messages"]
     assert second[-1]["role"] == "tool" and "No stored original" in second[-1]["content"]
+
+
+def test_an_image_the_provider_would_refuse_is_answered_with_the_way_to_get_it(tmp_path):
+    from headroom_cli.proxy.retrieval import image_answer
+    from headroom_cli.store import Store
+
+    store = Store(tmp_path / "store.sqlite3")
+    try:
+        store.put("hr_00000000000000aa", "image", base64.b64encode(b"not an image at all").decode())
+        store.put("hr_00000000000000bb", "text", "a line\n")
+        refused = image_answer(store, "hr_00000000000000aa")
+        assert refused.is_error and refused.image is None and "--out FILE" in refused.text
+        assert image_answer(store, "hr_00000000000000bb") is None  # text: answered as lines
+    finally:
+        store.close()
