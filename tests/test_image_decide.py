@@ -77,7 +77,8 @@ def test_unreadable_bytes_pass_through():
 
 def test_same_bytes_in_same_bytes_out(screen, photo):
     for data in (screen, photo):
-        assert decide.decide(data, "anthropic").data == decide.decide(data, "anthropic").data
+        for provider in tokens.PROVIDERS:
+            assert decide.decide(data, provider).data == decide.decide(data, provider).data
 
 
 def test_a_result_that_would_take_more_bytes_is_not_used():
