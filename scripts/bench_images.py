@@ -13,7 +13,8 @@ scaled down by; "ocr" is the share of the original's recovered characters (white
 the compressed one's text matches in order (difflib; a stacked layout keeps tesseract's reading order,
 the sidebar's block before the page's). "ocr@sent" reads the
 compressed image at the size it is sent; "ocr/seen" compares with the original as the provider itself
-would scale it (what the model reads of it without Headroom). Images with a dark background are
+would scale it, and "provider" is that view's own OCR against the original: what the model would
+lose of the text without Headroom. Images with a dark background are
 inverted first (tesseract reads dark text on light; uninverted, a dark terminal's OCR swung between 78%
 and 99% from one scale to the next). A control first: OCR of the original
 scaled to 0.9 and back must itself recover 98%, else tesseract is no judge of that image (its page
@@ -177,6 +178,7 @@ def ocr_shares(path: Path, compressed: Image.Image, provider: str, scale: float)
     got = ocr_text(compressed, 1 / scale)
     return {"ocr_control": recovered(want, control), "ocr": recovered(want, got),
             "ocr_at_sent": recovered(want, ocr_text(compressed)), "ocr_vs_seen": recovered(want_seen, got),
+            "ocr_provider": recovered(want, want_seen),
             "ocr_valid": recovered(want, control) >= 0.98}
 
 
@@ -203,7 +205,7 @@ def measure(kind: str, name: str, path: Path, provider: str, runs: int, ocr: boo
            "saved": 1 - decision.tokens_after / max(1, decision.tokens_before), "changed": decision.changed,
            "bytes_before": len(data), "bytes_after": len(decision.data), "detail": decision.detail,
            "ms_per_mp": statistics.median(times) * 1000 / (w * h / 1e6), "ocr": None, "ocr_at_sent": None,
-           "ocr_vs_seen": None, "ocr_control": None, "ocr_valid": None}
+           "ocr_vs_seen": None, "ocr_control": None, "ocr_valid": None, "ocr_provider": None}
     if ocr and kind == "screen" and decision.changed:
         row.update(ocr_shares(path, Image.open(io.BytesIO(decision.data)), provider, decision.scale))
     return row
@@ -227,6 +229,7 @@ def summary(rows: list[dict]) -> dict:
                 "ocr_judged": len(valid), "min_ocr": min((r["ocr"] for r in valid), default=None),
                 "median_ocr": statistics.median([r["ocr"] for r in valid]) if valid else None,
                 "median_ocr_vs_seen": statistics.median([r["ocr_vs_seen"] for r in valid]) if valid else None,
+                "min_ocr_provider": min((r["ocr_provider"] for r in valid), default=None),
                 "median_ms_per_mp": statistics.median([r["ms_per_mp"] for r in big]) if big else None,
                 "max_ms_per_mp": max((r["ms_per_mp"] for r in big), default=None)}
     return out
@@ -259,17 +262,17 @@ def _ocr(r, key):
 
 def print_table(rows: list[dict], sums: dict, skipped: list[str]) -> None:
     print(f"{'image':30} {'prov':9} {'size':>9} {'as':6} {'layout':7} {'sent':>9} {'tok before':>10} {'after':>6} "
-          f"{'saved':>6} {'KB before':>9} {'after':>6} {'ms/MP':>6} {'ocr':>7} {'ocr@sent':>8} {'ocr/seen':>8}")
+          f"{'saved':>6} {'KB before':>9} {'after':>6} {'ms/MP':>6} {'ocr':>7} {'ocr@sent':>8} {'ocr/seen':>8} {'provider':>8}")
     for r in rows:
         print(f"{r['name'][:30]:30} {r['provider']:9} {r['size']:>9} {r['seen_as']:6} {r['layout']:7} {r['sent']:>9} "
               f"{r['tokens_before']:>10,} {r['tokens_after']:>6,} {_pct(r['saved']):>6} {r['bytes_before'] / 1024:>9.0f} "
               f"{r['bytes_after'] / 1024:>6.0f} {r['ms_per_mp']:>6.1f} {_ocr(r, 'ocr'):>7} {_ocr(r, 'ocr_at_sent'):>8} "
-              f"{_ocr(r, 'ocr_vs_seen'):>8}")
+              f"{_ocr(r, 'ocr_vs_seen'):>8} {_ocr(r, 'ocr_provider'):>8}")
     print("\nsummary (images over 0.3 MP; smaller ones are sent as they are; OCR over the images tesseract can judge):")
     for key, s in sums.items():
         print(f"  {key:17} n={s['images']:2} (>0.3MP {s['over_0.3MP']:2})  median saved {_pct(s['median_saved'])}  "
               f"min {_pct(s['min_saved'])}  min full-HD {_pct(s['min_saved_full_hd'])}  ocr n={s['ocr_judged']} "
-              f"median {_pct(s['median_ocr'])} min {_pct(s['min_ocr'])} (vs provider's view {_pct(s['median_ocr_vs_seen'])})  "
+              f"median {_pct(s['median_ocr'])} min {_pct(s['min_ocr'])} (provider's own resize: min {_pct(s['min_ocr_provider'])})  "
               f"ms/MP median {s['median_ms_per_mp'] or 0:.1f} max {s['max_ms_per_mp'] or 0:.1f}")
     print("\ndone when (per provider):")
     for provider, checks in criteria(sums).items():
