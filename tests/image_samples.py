@@ -12,10 +12,15 @@ LINES = [f"{i:4d}  2026-12-06 15:{i % 60:02d}:07 INFO  worker-{i % 7} handled re
          for i in range(60)]
 
 
-def terminal_png(width: int = 1920, height: int = 1080, size: int = 16) -> bytes:
+def terminal_png(width: int = 1920, height: int = 1080, size: int = 16, text_width: int | None = None) -> bytes:
+    """The log lines in light grey on dark; with ``text_width``, each line repeated to fill that many pixels."""
     image = Image.new("RGB", (width, height), (30, 30, 30))
     draw, font = ImageDraw.Draw(image), ImageFont.load_default(size=size)
     for row, line in enumerate(LINES):
+        if text_width:
+            line = (line + " | ") * 4
+            while draw.textlength(line, font=font) > text_width:
+                line = line[:-1]
         draw.text((6, 4 + row * (size + 4)), line, font=font, fill=(220, 220, 220))
     return _png(image)
 

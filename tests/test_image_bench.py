@@ -29,3 +29,13 @@ def test_rows_and_summary(tmp_path):
     assert sums["anthropic/photo"]["images"] == 2 and sums["anthropic/photo"]["over_0.3MP"] == 1
     assert sums["openai/photo"]["min_saved"] >= 0.6
     assert sums["anthropic/screen"]["min_saved_full_hd"] >= 0.4
+    assert sums["openai/screen"]["min_saved_full_hd"] >= 0.4  # its empty right side cut (layout.py)
+    checks = bench.criteria(sums)
+    assert checks["openai"]["photos_saved_60"] and checks["anthropic"]["small_untouched"]
+    assert checks["openai"]["ocr_98"] is None  # nothing measured it here
+
+
+def test_ocr_share_counts_characters_matched_in_order():
+    assert bench.recovered("fnmain(){}", "fnmain(){}") == 1.0
+    assert bench.recovered("fnmain(){}", "fnmian(){}") == 0.9  # one letter out of place
+    assert bench.recovered("abcd", "") == 0.0 and bench.recovered("", "x") == 1.0

@@ -33,16 +33,24 @@ def test_screen_bills_at_least_40_percent_less_and_stays_lossless(provider, size
     assert d.tokens_after <= 0.6 * d.tokens_before
     sent = Image.open(io.BytesIO(d.data))
     assert d.tokens_after == tokens.billed(provider, *sent.size)
-    assert sent.size[0] >= decide.SCREEN_FLOOR * size[0] - 1  # text keeps its resolution
+    assert d.scale >= decide.SCREEN_FLOOR  # text keeps its resolution
     assert d.detail is None
 
 
-def test_full_hd_screen_for_openai_is_never_shrunk_past_legibility(screen):
-    # Billing 40% less would need 3 tiles (height 512, 47% of the size): text no longer reads.
+def test_full_hd_terminal_for_openai_drops_tiles_by_cutting_its_empty_side(screen):
+    # Scaling the whole 1920x1080 to 3 tiles would leave 47% of the size: text no longer reads. Its
+    # empty right side cut, the text column fits in fewer tiles at a legible scale.
     d = decide.decide(screen, "openai")
-    assert d.tokens_after <= d.tokens_before
-    assert Image.open(io.BytesIO(d.data)).size == tokens.openai_size(1920, 1080)  # what OpenAI would see anyway
+    assert d.layout == "trimmed" and d.scale >= decide.SCREEN_FLOOR
+    assert d.tokens_after <= 0.6 * d.tokens_before
     assert len(d.data) < len(screen)
+
+
+def test_a_screen_with_nothing_to_cut_is_never_shrunk_past_legibility():
+    # Text over the whole width and height: no layout helps, so OpenAI's tiles stay where the floor puts them.
+    d = decide.decide(terminal_png(text_width=1900), "openai")
+    assert d.layout == "whole" and d.scale >= decide.SCREEN_FLOOR
+    assert tokens.openai_size(*d.size_after) != (512, 288)
 
 
 @pytest.mark.parametrize("provider", tokens.PROVIDERS)
@@ -69,7 +77,8 @@ def test_unreadable_bytes_pass_through():
 
 def test_same_bytes_in_same_bytes_out(screen, photo):
     for data in (screen, photo):
-        assert decide.decide(data, "anthropic").data == decide.decide(data, "anthropic").data
+        for provider in tokens.PROVIDERS:
+            assert decide.decide(data, provider).data == decide.decide(data, provider).data
 
 
 def test_a_result_that_would_take_more_bytes_is_not_used():
@@ -84,3 +93,18 @@ def test_a_result_that_would_take_more_bytes_is_not_used():
 def test_low_detail_openai_image_is_never_billed_more():
     d = decide.decide(terminal_png(), "openai", detail="low")
     assert d.tokens_after == d.tokens_before == 85
+
+
+def test_smaller_text_keeps_more_of_its_pixels():
+    """The legibility floor follows the text's size: a line of 12-px ink may go to 9.8/12 of its size
+    at the least, one of 20-px ink to 0.59 (SCREEN_FLOOR)."""
+    from headroom_cli.images import layout
+
+    small, large = (Image.open(io.BytesIO(terminal_png(size=s))) for s in (11, 20))
+    small_height, large_height = layout.analyse(small)[1], layout.analyse(large)[1]
+    assert small_height < large_height
+    assert decide.legible_floor(small_height) > decide.legible_floor(large_height) >= decide.SCREEN_FLOOR
+    assert decide.legible_floor(None) == decide.SCREEN_FLOOR and decide.legible_floor(5) == 1.0
+    for provider in tokens.PROVIDERS:
+        d = decide.decide(terminal_png(size=11), provider)
+        assert not d.changed or d.scale >= decide.legible_floor(small_height) - 0.01

@@ -46,14 +46,15 @@ def _received_sizes(body: dict) -> list[tuple[int, int]]:
     return sizes
 
 
-@pytest.mark.parametrize("path,body,headers,provider,share", [
-    ("/v1/messages", anthropic_body(SCREEN, in_tool_result=True), ANTHROPIC_HEADERS, "anthropic", 0.6),
-    ("/v1/messages", anthropic_body(PHOTO, "image/jpeg"), ANTHROPIC_HEADERS, "anthropic", 0.4),
-    ("/v1/chat/completions", chat_body(SCREEN_1280), OPENAI_HEADERS, "openai", 0.6),
-    ("/v1/responses", responses_body(PHOTO, "image/jpeg"), OPENAI_HEADERS, "openai", 0.4),
-], ids=["anthropic-screen", "anthropic-photo", "chat-screen", "responses-photo"])
-def test_billed_image_tokens_fall_and_history_stays_byte_identical(proxy, upstream, path, body, headers, provider, share):
-    original = (SCREEN if provider == "anthropic" else SCREEN_1280) if share == 0.6 else PHOTO
+@pytest.mark.parametrize("path,original,body,headers,provider,share", [
+    ("/v1/messages", SCREEN, anthropic_body(SCREEN, in_tool_result=True), ANTHROPIC_HEADERS, "anthropic", 0.6),
+    ("/v1/messages", PHOTO, anthropic_body(PHOTO, "image/jpeg"), ANTHROPIC_HEADERS, "anthropic", 0.4),
+    ("/v1/chat/completions", SCREEN, chat_body(SCREEN), OPENAI_HEADERS, "openai", 0.6),
+    ("/v1/chat/completions", SCREEN_1280, chat_body(SCREEN_1280), OPENAI_HEADERS, "openai", 0.6),
+    ("/v1/responses", PHOTO, responses_body(PHOTO, "image/jpeg"), OPENAI_HEADERS, "openai", 0.4),
+], ids=["anthropic-screen", "anthropic-photo", "chat-full-hd-screen", "chat-screen", "responses-photo"])
+def test_billed_image_tokens_fall_and_history_stays_byte_identical(proxy, upstream, path, original, body, headers,
+                                                                   provider, share):
     before = tokens.billed(provider, *Image.open(io.BytesIO(base64.b64decode(original))).size)
     for _ in range(2):
         status, _, _ = _send(proxy.port, "POST", path, json.dumps({**body, "max_tokens": 64}).encode(), headers)

@@ -170,3 +170,17 @@ def test_system_and_assistant_content_is_never_touched(store):
     body["messages"][0]["role"] = "assistant"
     raw = json.dumps(body).encode()
     assert rewrite_body(raw, adapter_for("/v1/messages"), Pipeline(frozen=store), store.put).body == raw
+
+
+@pytest.mark.parametrize("path,make,tool", [
+    ("/v1/messages", lambda d: anthropic_body(d, in_tool_result=True),
+     {"type": "computer_20250124", "name": "computer", "display_width_px": 1920, "display_height_px": 1080}),
+    ("/v1/responses", lambda d: responses_body(d, as_tool_output=True),
+     {"type": "computer_use_preview", "display_width": 1920, "display_height": 1080, "environment": "linux"}),
+], ids=["anthropic-computer", "responses-computer-use"])
+def test_computer_use_screenshots_pass_as_they_are(path, make, tool, store):
+    """The model clicks in the screenshot's own pixels: a resized or re-laid-out one would misplace it."""
+    body = make(SCREEN)
+    assert _rewrite(path, body, store).changed  # compressed without the tool ...
+    raw = json.dumps({**body, "tools": [tool]}).encode()
+    assert rewrite_body(raw, adapter_for(path), Pipeline(frozen=store), store.put).body == raw  # ... not with it

@@ -17,15 +17,18 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 
-from headroom_cli.images import tokens
+from headroom_cli.images import layout, tokens
 
 MIN_PIXELS = 300_000  # smaller images stay as they are: little to save, and small text is fragile
 SCREEN_SHARE = 0.5  # 8 commonest colours hold at least this share of the sample: a screen
 SAMPLE = 96  # the colour sample's side, in pixels
-# Screens: bill <= 60% of the original, never below 59% of its linear size: at that scale OCR of the
-# compressed page screenshots recovered 98-99% of what it read on the originals, at 47% only 88-95%
-# (scripts/bench_images.py). Photos: bill <= 35%, down to a tenth of the size.
+# Screens: bill <= 60% of the original, never below 59% of its linear size, nor below the scale that
+# leaves a line of text LEGIBLE_PX of ink (layout.text_height): OCR (tesseract) of the bench's page
+# screenshots (ink 15-16 px) read 98-99% of what it read on the originals at 0.6, at 0.47 only 88-95%;
+# of a terminal in 15-px DejaVu Sans Mono (ink 14 px) 99% at 0.7, 92% at 0.65 (scripts/bench_images.py).
+# Photos: bill <= 35%, down to a tenth of the size.
 SCREEN_BUDGET, SCREEN_FLOOR = 0.6, 0.59
+LEGIBLE_PX = 9.8
 PHOTO_BUDGET, PHOTO_FLOOR = 0.35, 0.1
 JPEG_QUALITY = 80
 MAX_PIXELS = 50_000_000  # past this an image is not decoded (a decompression bomb, or not worth the time)
@@ -43,6 +46,8 @@ class Decision:
     tokens_after: int
     changed: bool
     detail: str | None = None  # OpenAI detail to send, when it should change
+    layout: str = "whole"  # "trimmed" | "stacked": empty space taken out first (layout.py)
+    scale: float = 1.0  # the sent image's size over the laid-out image's (what a glyph keeps of its pixels)
 
 
 def media_type_of(data: bytes) -> str | None:
@@ -87,19 +92,63 @@ def target_size(provider: str, width: int, height: int, screen: bool, detail: st
         return _fit(width, height, 512, 512)  # all a low-detail image is ever seen at
     budget, floor = (SCREEN_BUDGET, SCREEN_FLOOR) if screen else (PHOTO_BUDGET, PHOTO_FLOOR)
     before = tokens.billed(provider, width, height, detail)
-    seen = tokens.anthropic_size(width, height) if provider == tokens.ANTHROPIC else tokens.openai_size(width, height)
-    cheapest, least = seen, tokens.billed(provider, *seen, detail)
-    for step in range(100, 0, -1):
-        scale = step / 100 * seen[0] / width
-        if scale < floor:
-            break
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        billed = tokens.billed(provider, *size, detail)
-        if billed <= budget * before:
-            return size
-        if billed < least:
-            cheapest, least = size, billed
-    return cheapest
+    best = _best([_option(provider, width, height, scale, detail, 0) for scale in _scales(provider, width, height, floor)],
+                 budget * before)
+    return best[3]
+
+
+def _scales(provider: str, width: int, height: int, floor: float) -> list[float]:
+    """Scales to try, from the provider's own down to ``floor``: a grid of hundredths, and for OpenAI each
+    scale at which a side ends exactly on a 512-px tile edge (where a tile drops)."""
+    seen = provider_seen(provider, width, height)[0] / width
+    found = {step / 100 for step in range(1, 101)}
+    if provider == tokens.OPENAI:
+        found |= {k * tokens.OPENAI_TILE / side for side in (width, height) for k in range(1, 9)}
+    return sorted((s for s in found if floor <= s <= seen), reverse=True)
+
+
+def provider_seen(provider: str, width: int, height: int) -> tuple[int, int]:
+    return tokens.anthropic_size(width, height) if provider == tokens.ANTHROPIC else tokens.openai_size(width, height)
+
+
+def _option(provider: str, width: int, height: int, scale: float, detail: str | None, rank: int):
+    """(tokens billed, the scale the provider's model reads the pixels at, rank, size) for one scale."""
+    size = (max(1, int(width * scale + 1e-9)), max(1, int(height * scale + 1e-9)))
+    seen = provider_seen(provider, *size)
+    return tokens.billed(provider, *size, detail), scale * seen[0] / size[0], rank, size
+
+
+def _best(options: list, budget: float):
+    """Within budget: the one read at the largest scale (then the cheapest, then the plainest layout);
+    none within budget: the cheapest (then the largest scale, then the plainest)."""
+    within = [o for o in options if o[0] <= budget]
+    if within:
+        return min(within, key=lambda o: (-round(o[1], 6), o[0], o[2]))
+    return min(options, key=lambda o: (o[0], -round(o[1], 6), o[2]))
+
+
+def legible_floor(text_height: int | None) -> float:
+    """The smallest scale at which the screen's text keeps LEGIBLE_PX of ink a line (SCREEN_FLOOR at least)."""
+    return SCREEN_FLOOR if text_height is None else min(1.0, max(SCREEN_FLOOR, LEGIBLE_PX / text_height))
+
+
+def screen_plan(provider: str, image: Image.Image, detail: str | None):
+    """(layout, size) for a screen: of its layouts (layout.py) and scales, the one that bills within
+    budget at the largest legible scale, or failing that the cheapest at a legible scale (legibility
+    is about the pixels a glyph keeps: the scale is the layout's, whatever it cuts)."""
+    before = tokens.billed(provider, *image.size, detail)
+    candidates, height = layout.analyse(image)
+    floor, options = legible_floor(height), []
+    for rank, candidate in enumerate(candidates):
+        w, h = candidate.image.size
+        for scale in _scales(provider, w, h, 0.0):
+            option = _option(provider, w, h, scale, detail, rank)
+            if option[1] >= floor:
+                options.append(option)
+    if not options:
+        return candidates[0], provider_seen(provider, *image.size)
+    best = _best(options, SCREEN_BUDGET * before)
+    return candidates[best[2]], best[3]
 
 
 def _fit(width: int, height: int, box_w: int, box_h: int) -> tuple[int, int]:
@@ -124,14 +173,19 @@ def decide(data: bytes, provider: str, detail: str | None = None) -> Decision:
     if image.getexif().get(0x0112, 1) != 1:  # the pixels as they are seen, before the EXIF tag is dropped
         image = ImageOps.exif_transpose(image)
     screen = is_screen(image)
-    kind = "screen" if screen else "photo"
-    new_size = target_size(provider, *image.size, screen, detail)
+    kind, laid = ("screen" if screen else "photo"), "whole"
+    if screen and not _has_alpha(image) and not (provider == tokens.OPENAI and detail == "low"):
+        plan, new_size = screen_plan(provider, image, detail)
+        image, laid = plan.image, plan.name
+    else:
+        new_size = target_size(provider, *image.size, screen, detail)
+    scale = new_size[0] / image.size[0]
     new_detail = "low" if provider == tokens.OPENAI and not screen and detail != "low" else None
     out, new_media = _encode(_resized(image, new_size), screen, len(data))
     after = tokens.billed(provider, *new_size, new_detail or detail)
     if after > before or len(out) >= len(data):
         return Decision(data, media, kind, size, size, before, before, False)
-    return Decision(out, new_media, kind, size, new_size, before, after, True, new_detail)
+    return Decision(out, new_media, kind, size, new_size, before, after, True, new_detail, laid, scale)
 
 
 def _open(data: bytes) -> Image.Image:
@@ -144,8 +198,15 @@ def _open(data: bytes) -> Image.Image:
     return image
 
 
+def _has_alpha(image: Image.Image) -> bool:
+    """Whether any pixel is see-through (matplotlib saves opaque charts as RGBA: those are not)."""
+    if image.mode in ("RGBA", "LA"):
+        return image.getchannel("A").getextrema()[0] < 255
+    return image.mode == "PA" or "transparency" in image.info
+
+
 def _resized(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    mode = "RGBA" if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info else "RGB"
+    mode = "RGBA" if _has_alpha(image) else "RGB"
     image = image.convert(mode)
     if size != image.size:
         image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)

@@ -4,7 +4,10 @@ Anthropic: the image is fitted in 1568 px on the long edge and about 1.15-1.23 m
 largest unresized sizes, 1092x1092 to 784x1568, about 1,600 tokens each: 1.19 to 1.23 MP), then costs about
 width x height / 750 tokens. OpenAI (GPT-4o family, ``detail: high`` or ``auto``): fitted in 2048 x 2048,
 then the shortest side is brought down to 768 px, then 85 tokens plus 170 per 512-px tile; ``detail:
-low`` is 85 tokens whatever the size. Neither provider ever scales an image up.
+low`` is 85 tokens whatever the size. Neither provider ever scales an image up. The constants are the
+providers' published ones, checked against their worked examples (tests/test_image_tokens.py: OpenAI's
+1024x1024 high = 765 and 2048x4096 high = 1105; Anthropic's 200x200 ~54, 1000x1000 ~1,334, 1092x1092
+~1,590). OpenAI's patch-billed models (GPT-4.1 mini and nano, o4-mini: 32-px patches) are not modelled.
 """
 
 from __future__ import annotations

@@ -109,6 +109,8 @@ def _contents(item: dict[str, Any]) -> Iterator[list[Any]]:
 def rewrite_images(body: dict[str, Any], api: str, provider: str, pipeline: Pipeline) -> list[Outcome]:
     """Compress every base64 image of the body in place; one outcome per image (unchanged ones too)."""
     outcomes = []
+    if drives_a_screen(body):
+        return outcomes
     if api == "openai-chat" and not isinstance(body.get("messages"), list):
         api = "openai-responses"  # Cursor posts Responses-shaped bodies to the chat path
     # From the last to the first: an inserted marker block does not move the images still to come.
@@ -122,6 +124,15 @@ def rewrite_images(body: dict[str, Any], api: str, provider: str, pipeline: Pipe
             slot.write(json.loads(outcome.text))
         outcomes.append(outcome)
     return outcomes[::-1]
+
+
+def drives_a_screen(body: dict[str, Any]) -> bool:
+    """Whether the request offers a computer-use tool (Anthropic ``computer_*``, OpenAI
+    ``computer_use_preview``): the model then answers in the screenshot's own pixel coordinates, which a
+    resized or re-laid-out image would make wrong, so its images pass as they are."""
+    tools = body.get("tools")
+    return isinstance(tools, list) and any(
+        isinstance(tool, dict) and str(tool.get("type", "")).startswith("computer") for tool in tools)
 
 
 def _decided(data: str, provider: str, detail: str | None, pipeline: Pipeline) -> Outcome:
@@ -162,9 +173,12 @@ def compressed(data: str, provider: str, detail: str | None) -> dict[str, Any] |
 
 
 def describe(decision: deciding.Decision) -> str:
-    """e.g. 'image 1920x1080 PNG (screen) sent as 1138x640 WebP, 1,638 → 972 tokens; original'."""
+    """e.g. 'image 1920x1080 (screen, empty margins and bands cut) sent as 512x897 WebP, 1,105 → 425 image
+    tokens; original'."""
     (w, h), (nw, nh) = decision.size_before, decision.size_after
-    return (f"image {w}x{h} ({decision.kind}) sent as {nw}x{nh} {_FORMAT.get(decision.media_type, decision.media_type)}"
+    laid = {"trimmed": ", empty margins and bands cut", "stacked": ", empty space cut and columns stacked top to bottom"}
+    return (f"image {w}x{h} ({decision.kind}{laid.get(decision.layout, '')}) sent as {nw}x{nh} "
+            f"{_FORMAT.get(decision.media_type, decision.media_type)}"
             + (" detail low" if decision.detail else "")
             + f", {decision.tokens_before:,} → {decision.tokens_after:,} image tokens; original")
 

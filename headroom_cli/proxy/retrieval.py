@@ -12,6 +12,7 @@ offered where nobody answers it would reach the client as an unknown tool.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 from headroom_cli import jsonspan
 from headroom_cli.ledger import Ledger
 from headroom_cli.mcp import is_retrieval
-from headroom_cli.retrieve import ARGUMENTS_SCHEMA, RETRIEVE_DESCRIPTION, ToolFailure, redeem
+from headroom_cli.retrieve import ARGUMENTS_SCHEMA, IMAGE_KIND, RETRIEVE_DESCRIPTION, ToolFailure, redeem
 from headroom_cli.store import Store
 
 log = logging.getLogger("headroom.retrieval")
@@ -105,11 +106,32 @@ def offer(raw: bytes, body: dict[str, Any], api: str) -> bytes | None:
     return new.encode("utf-8")
 
 
+# Anthropic refuses an image over 5 MB of base64 (OpenAI allows 20 MB; the smaller limit serves both).
+MAX_IMAGE_BASE64 = 5 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Answer:
     text: str
     is_error: bool
     part_id: str
+    image: tuple[str, str] | None = None  # (media type, base64) of an original image, handed back as an image
+
+
+def image_answer(store: Store, part_id: str) -> Answer | None:
+    """An image original as an image the model can look at (None when ``part_id`` is no stored image)."""
+    if store.kind_of(part_id) != IMAGE_KIND:
+        return None
+    from headroom_cli.images.decide import image_size, media_type_of  # pillow only when an image is asked for
+
+    data = store.fetch_for_retrieval(part_id) or ""
+    raw = base64.b64decode(data)
+    media, size = media_type_of(raw), image_size(raw)
+    if media is None or size is None or len(data) > MAX_IMAGE_BASE64:
+        return Answer(f"{part_id} is an image the provider would not take back as one ({len(raw):,} bytes); "
+                      f"`headroom retrieve {part_id} --out FILE` writes its original bytes.", True, part_id)
+    return Answer(f"[headroom: the original image {part_id}, {size[0]}x{size[1]}, follows]", False, part_id,
+                  (media, data))
 
 
 def answer(store: Store, ledger: Ledger | None, session: str, arguments: Any) -> Answer:
@@ -124,14 +146,21 @@ def answer(store: Store, ledger: Ledger | None, session: str, arguments: Any) ->
                       "Do not retry with a guess.", True, "")
     part_id = str(arguments.get("id") or "").strip()
     lines, pattern = arguments.get("lines"), arguments.get("pattern")
+    image = image_answer(store, part_id) if part_id.startswith("hr_") else None
+    if image is not None:
+        _record(ledger, session, part_id, None, len(image.image[1]) if image.image else 0)
+        return image
     try:
         text = redeem(store, part_id, str(lines) if lines else None, str(pattern) if pattern else None)
     except ToolFailure as exc:
         return Answer(str(exc), True, part_id)
+    _record(ledger, session, part_id, str(lines) if lines else None, len(text.encode("utf-8", "surrogatepass")))
+    return Answer(text, False, part_id)
+
+
+def _record(ledger: Ledger | None, session: str, part_id: str, lines: str | None, size: int) -> None:
     if ledger is not None:
         try:
-            ledger.record_retrieval(session, part_id, str(lines) if lines else None,
-                                    len(text.encode("utf-8", "surrogatepass")))
+            ledger.record_retrieval(session, part_id, lines, size)
         except Exception as exc:  # bookkeeping must not cost the model its answer
             log.warning("could not record a retrieval: %s", exc)
-    return Answer(text, False, part_id)

@@ -92,15 +92,35 @@ def continuation(api: str, body: dict[str, Any], assistant: dict[str, Any],
     if api == ANTHROPIC_API:
         results = []
         for call, found in answers:
-            result = {"type": "tool_result", "tool_use_id": call.id, "content": found.text}
+            result = {"type": "tool_result", "tool_use_id": call.id, "content": _anthropic_content(found)}
             if found.is_error:
                 result["is_error"] = True
             results.append(result)
         body["messages"] = [*body.get("messages", []), assistant, {"role": "user", "content": results}]
     else:
         tool_messages = [{"role": "tool", "tool_call_id": call.id, "content": found.text} for call, found in answers]
-        body["messages"] = [*body.get("messages", []), assistant, *tool_messages]
+        body["messages"] = [*body.get("messages", []), assistant, *tool_messages, *_openai_images(answers)]
     return body
+
+
+def _anthropic_content(found: Answer) -> str | list[dict[str, Any]]:
+    """A tool_result's content: the text, or the text and the original image (tool results hold images)."""
+    if found.image is None:
+        return found.text
+    media, data = found.image
+    return [{"type": "text", "text": found.text},
+            {"type": "image", "source": {"type": "base64", "media_type": media, "data": data}}]
+
+
+def _openai_images(answers: list[tuple[Call, Answer]]) -> list[dict[str, Any]]:
+    """Chat Completions tool messages hold text only: the images asked for follow in one user message."""
+    parts: list[dict[str, Any]] = []
+    for _, found in answers:
+        if found.image is not None:
+            media, data = found.image
+            parts += [{"type": "text", "text": found.text},
+                      {"type": "image_url", "image_url": {"url": f"data:{media};base64,{data}", "detail": "high"}}]
+    return [{"role": "user", "content": parts}] if parts else []
 
 
 def add_usage(total: Usage, more: Usage) -> None:
