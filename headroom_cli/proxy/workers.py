@@ -162,13 +162,15 @@ class Supervisor:
                       "port %d", slot.process.pid, code, len(slot.restarts), RESTART_WINDOW_S, len(self.pids), self.port)
             return
         old = slot.process.pid
+        # Said before the replacement starts: it may serve before its ready line is read.
+        log.warning("worker %d ended (exit code %s); starting another in its place", old, code)
         slot.process = self._spawn()
         slot.started = now
         try:
             self._await_ready(slot.process)
-            log.warning("worker %d ended (exit code %s); worker %d started in its place", old, code, slot.process.pid)
+            log.warning("worker %d serves in place of worker %d", slot.process.pid, old)
         except WorkersError as exc:
-            log.error("worker %d ended (exit code %s) and %s", old, code, exc)
+            log.error("the worker in place of worker %d: %s", old, exc)
 
     def request_stop(self) -> None:
         """Ends watch() (safe from a signal handler)."""
