@@ -9,39 +9,20 @@ import base64
 
 import anthropic
 import openai
-import pytest
 
-from headroom_cli.config import Settings
 from headroom_cli.markers import ccr_id
-from headroom_cli.mock_upstream import FINAL_PREFIX, MockUpstream, ToolStep
+from headroom_cli.mock_upstream import FINAL_PREFIX, ToolStep
 from headroom_cli.proxy.retrieval import TOOL_NAME
-from headroom_cli.proxy.server import ProxyServer
 
 from image_samples import terminal_png
 from test_image_requests import anthropic_body, chat_body
+from test_proxy_retrieval import run  # noqa: F401  (the fixture: a mock upstream and the proxy before it)
 
 SCREEN = base64.b64encode(terminal_png()).decode()
 SCREEN_ID = ccr_id(SCREEN)
 RETRIEVE = ToolStep(TOOL_NAME, {"id": SCREEN_ID})
 SCREENSHOT_TOOL = [{"name": "screenshot", "description": "Take a screenshot.",
                     "input_schema": {"type": "object", "properties": {}}}]
-
-
-@pytest.fixture
-def run(headroom_home):
-    started = []
-
-    def start(*script: ToolStep) -> tuple[MockUpstream, ProxyServer]:
-        upstream = MockUpstream(list(script)).start()
-        proxy = ProxyServer(Settings(host="127.0.0.1", port=0, anthropic_upstream=upstream.url,
-                                     openai_upstream=upstream.url, compress=True, home=headroom_home)).start()
-        started.append((upstream, proxy))
-        return upstream, proxy
-
-    yield start
-    for upstream, proxy in started:
-        proxy.stop()
-        upstream.stop()
 
 
 def _images(content) -> list[dict]:
