@@ -81,6 +81,27 @@ def test_without_torch_kompress_is_not_registered_and_says_so_in_one_line(tmp_pa
     assert plain.returncode == 0 and plain.stderr == "" and "kompress" not in plain.stdout.lower()
 
 
+def test_the_proxy_banner_says_once_whether_kompress_runs_and_why_not(monkeypatch):
+    from headroom_cli.config import Settings
+    from headroom_cli.ui.banner import banner
+    from rich.console import Console
+
+    def shown(**env) -> str:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        console = Console(width=300, record=True)
+        settings = Settings(host="127.0.0.1", port=1, anthropic_upstream="u", openai_upstream="u", home=Path("h"),
+                            compress=True)
+        console.print(banner("proxy", "http://127.0.0.1:1", settings, "s"))
+        return next(line for line in console.export_text().splitlines() if "kompress" in line)
+
+    if HAVE_ML:
+        assert "kompress  on" in shown(HEADROOM_KOMPRESS="on")
+    else:
+        assert "off: it needs" in shown() and "headroom-compress[ml]" in shown()
+    assert "off (HEADROOM_KOMPRESS=off)" in shown(HEADROOM_KOMPRESS="off")
+
+
 def test_engine_option_forces_one_engine_and_rejects_unknown_names(tmp_path):
     src = tmp_path / "in.txt"
     src.write_text("\n".join(f"waiting for lock ({i % 3})" for i in range(400)) + "\n")

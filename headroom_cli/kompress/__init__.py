@@ -41,6 +41,14 @@ def missing() -> str | None:
     return None
 
 
+def status() -> str:
+    """One line for the start banner: whether Kompress runs, and if not, why and how to get it."""
+    if not enabled():
+        return "off (HEADROOM_KOMPRESS=off)"
+    why = missing()
+    return "on" if why is None else "off: " + why.removeprefix("Kompress is off: ")
+
+
 def model_dir() -> Path | None:
     chosen = os.environ.get(ENV_MODEL)
     for path in ([Path(chosen)] if chosen else CANDIDATES):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from headroom_cli import kompress
 from headroom_cli.config import Settings
 
 
@@ -16,6 +18,8 @@ def banner(title: str, url: str, settings: Settings, session: str, extra: list[t
     grid.add_row("anthropic", settings.anthropic_upstream)
     grid.add_row("openai", settings.openai_upstream)
     grid.add_row("compression", "on" if settings.compress else "[yellow]off[/] (--no-compress): traffic passes through")
+    if settings.compress:  # said once, here: the ML engine for text no specialised engine claims
+        grid.add_row("kompress", escape(kompress.status()))  # its pip extra in [brackets]
     grid.add_row("state", str(settings.home))
     grid.add_row("session", session)
     for key, value in extra:
