@@ -33,34 +33,13 @@ from headroom_cli.mcp import is_retrieval
 from headroom_cli.pipeline import Outcome, part_hash
 from headroom_cli.providers import Adapter
 from headroom_cli.providers.base import user_text
+# Model facts live in providers/models.py; re-exported here for the callers that import them from here.
+from headroom_cli.providers.models import (CONTEXT_WINDOWS, LONG_CONTEXT_BETA, TOKENIZER_MARGIN,  # noqa: F401
+                                           context_window)
 from headroom_cli.tokens import count_tokens
 
 log = logging.getLogger("headroom.fit")
 
-# Input context windows in tokens, by model family (longest matching prefix of the model name wins).
-CONTEXT_WINDOWS: dict[str, int] = {
-    "claude-opus-4": 200_000,
-    "claude-sonnet-4": 200_000,
-    "claude-haiku-4": 200_000,
-    "claude-3-7-sonnet": 200_000,
-    "claude-3-5-sonnet": 200_000,
-    "claude-3-5-haiku": 200_000,
-    "claude-3-opus": 200_000,
-    "claude-3-haiku": 200_000,
-    "claude": 200_000,
-    "gpt-5": 272_000,  # 400k in all, of which 128k are reserved for output
-    "gpt-4.1": 1_047_576,
-    "gpt-4o": 128_000,
-    "gpt-4-turbo": 128_000,
-    "gpt-4": 8_192,
-    "gpt-3.5-turbo": 16_385,
-    "o1": 200_000,
-    "o3": 200_000,
-    "o4-mini": 200_000,
-}
-LONG_CONTEXT_BETA = "context-1m"  # anthropic-beta flag that gives Sonnet 4 models a 1M window
-# Provider tokenizers count more tokens than cl100k (our yardstick) on code and JSON.
-TOKENIZER_MARGIN = 1.15
 FIT_TARGET = 0.75  # a fit aims this far below the limit, so the next turns still fit as they are
 RECENT_MESSAGES = 6  # the newest messages are never touched
 CHARS_PER_TOKEN_FLOOR = 1.5  # a body shorter than limit × this many characters cannot be over
@@ -71,16 +50,6 @@ HARD_MIN_CHARS = 2_000
 _IMPORTANT = re.compile(r"error|fail|fatal|panic|exception|traceback|warning|denied|not found|exit code|assert",
                         re.IGNORECASE)
 _REFERENCE = re.compile(r"[\w./-]*[/.][\w./-]+|[A-Za-z_][A-Za-z0-9_]{5,}")
-
-
-def context_window(model: str | None, beta: str = "") -> int | None:
-    name = (model or "").lower().rsplit("/", 1)[-1]
-    if LONG_CONTEXT_BETA in beta and name.startswith("claude-sonnet-4"):
-        return 1_000_000
-    for prefix in sorted(CONTEXT_WINDOWS, key=len, reverse=True):
-        if name.startswith(prefix):
-            return CONTEXT_WINDOWS[prefix]
-    return None
 
 
 def limit_for(body: dict[str, Any], budget: int | None, beta: str = "") -> int | None:

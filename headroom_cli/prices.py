@@ -13,29 +13,10 @@ from dataclasses import dataclass
 from headroom_cli.ledger import Usage
 from headroom_cli.tokens import input_price_per_mtok
 
-ANTHROPIC_WRITE = 1.25
-ANTHROPIC_READ = 0.10
-# Cached input as a fraction of the input price, by model family (longest matching prefix wins).
-OPENAI_CACHED: dict[str, float] = {
-    "gpt-5": 0.10, "gpt-4.1": 0.25, "o3": 0.25, "o4-mini": 0.25, "gpt-4o": 0.50, "o1": 0.50, "gpt": 0.50,
-}
-OPENAI_CACHED_DEFAULT = 0.50
-# US dollars per million output tokens at list price.
-OUTPUT_PRICE_PER_MTOK: dict[str, float] = {
-    "claude-opus-4-5": 25.0, "claude-opus-4": 75.0, "claude-3-opus": 75.0, "claude-sonnet-4": 15.0,
-    "claude-3-7-sonnet": 15.0, "claude-3-5-sonnet": 15.0, "claude-haiku-4": 5.0, "claude-3-5-haiku": 4.0,
-    "claude-3-haiku": 1.25, "claude": 15.0, "gpt-5": 10.0, "gpt-4.1": 8.0, "gpt-4o-mini": 0.6, "gpt-4o": 10.0,
-    "o3": 8.0, "o4-mini": 4.4, "gpt": 10.0,
-}
-DEFAULT_OUTPUT_PRICE = 15.0
-
-
-def _by_prefix(table: dict[str, float], model: str | None, default: float) -> float:
-    name = (model or "").lower().rsplit("/", 1)[-1]
-    for prefix in sorted(table, key=len, reverse=True):
-        if name.startswith(prefix):
-            return table[prefix]
-    return default
+# The rates and prices live in providers/models.py; re-exported here for the callers that import them from here.
+from headroom_cli.providers.models import (ANTHROPIC_READ, ANTHROPIC_WRITE, DEFAULT_OUTPUT_PRICE,  # noqa: E402,F401
+                                           OPENAI_CACHED, OPENAI_CACHED_DEFAULT, OUTPUT_PRICE_PER_MTOK,
+                                           openai_cached_rate, output_price_per_mtok)
 
 
 @dataclass(frozen=True)
@@ -73,7 +54,7 @@ def regions(provider: str, model: str | None, usage: Usage) -> Regions | None:
         return None
     read = usage.cache_read or 0
     if provider == "openai":  # prompt_tokens includes the cached ones; no write premium
-        cached = _by_prefix(OPENAI_CACHED, model, OPENAI_CACHED_DEFAULT)
+        cached = openai_cached_rate(model)
         return Regions(min(read, usage.input), 0, max(0, usage.input - read), cached, 1.0)
     return Regions(read, usage.cache_write or 0, usage.input, ANTHROPIC_READ, ANTHROPIC_WRITE)
 
@@ -93,7 +74,7 @@ def cost(provider: str, model: str | None, usage: Usage) -> float | None:
     inputs = input_cost(provider, model, usage)
     if inputs is None:
         return None
-    return inputs + (usage.output or 0) * _by_prefix(OUTPUT_PRICE_PER_MTOK, model, DEFAULT_OUTPUT_PRICE) / 1e6
+    return inputs + (usage.output or 0) * output_price_per_mtok(model) / 1e6
 
 
 def net_saved(provider: str, model: str | None, usage: Usage, savings: list[tuple[float | None, int]],

