@@ -32,7 +32,7 @@ from headroom_cli import jsonspan, markers
 from headroom_cli.mcp import is_retrieval
 from headroom_cli.pipeline import Outcome, part_hash
 from headroom_cli.providers import Adapter
-from headroom_cli.providers.base import user_text
+from headroom_cli.providers.base import item_role, user_text
 # Model facts live in providers/models.py; re-exported here for the callers that import them from here.
 from headroom_cli.providers.models import (CONTEXT_WINDOWS, LONG_CONTEXT_BETA, TOKENIZER_MARGIN,  # noqa: F401
                                            context_window)
@@ -212,7 +212,7 @@ class Fitter:
         state = self.memory.get(conversation)
         if state.empty and (limit is None or len(text) < limit * CHARS_PER_TOKEN_FLOOR):
             return result
-        key = _items_key(adapter.api)
+        key = adapter.items_key
         items = body.get(key)
         if not isinstance(items, list):
             return result
@@ -239,8 +239,8 @@ class Fitter:
         target = int(limit * FIT_TARGET)
         log.info("request of about %s tokens is over the limit of %s: fitting it to %s",
                  f"{total:,}", f"{limit:,}", f"{target:,}")
-        head, tail = _protected(items, adapter.api)
-        scores = _scores(items, adapter.api)
+        head, tail = _protected(items, adapter)
+        scores = _scores(items, adapter)
         # Step 1: older tool outputs, lowest value first, compressed harder until under the target.
         total = self._harden_more(slots, outcomes, range(head, tail), scores, removed, hard, state, total, target)
         hardened_text = self._harden(text, adapter, key, hard)
@@ -248,7 +248,7 @@ class Fitter:
         if total > target:
             h_nodes = _items(jsonspan.index(hardened_text, depth=2), key)
             sizes = [self.count(hardened_text[n.start:n.end]) for n in h_nodes]
-            units = [u for u in _units(items, adapter.api, head, tail) if not removed.intersection(u)]
+            units = [u for u in _units(items, adapter, head, tail) if not removed.intersection(u)]
             ranked = sorted(units, key=lambda u: (sum(scores[i] for i in u) / len(u), u[0]))
             chosen: list[int] = []
             freed = 0
@@ -263,11 +263,11 @@ class Fitter:
                 transcript = _transcript(moved_items)
                 part_id = markers.ccr_id(transcript)
                 self.keep_original(part_id, "conversation", transcript)
-                calls = Counter(name for item in moved_items for name in _tool_names(item, adapter.api))
+                calls = Counter(name for item in moved_items for name in adapter.tool_names(item))
                 detail = markers.describe_counts(calls) if calls else "no tool calls"
                 what = (f"{len(chosen):,} earlier messages moved out to fit the context window "
                         f"({detail}; {freed:,} tokens)")
-                message = _marker_message(f"[headroom: {what} · retrieve {part_id}]", adapter.api)
+                message = _marker_message(f"[headroom: {what} · retrieve {part_id}]", adapter)
                 state.moves.append(Move(_prefix_digest(digests, chosen), chosen, message, part_id, freed))
                 total = total - freed + self.count(message)
         # Last resort, when the recent turns alone are over the limit: their outputs, oldest first.
@@ -379,10 +379,6 @@ class Fitter:
 
 # -- helpers ---------------------------------------------------------------------------------------
 
-def _items_key(api: str) -> str:
-    return "input" if api == "openai-responses" else "messages"
-
-
 def _dicts(value: Any):
     if isinstance(value, dict):
         yield value
@@ -420,50 +416,15 @@ def _marker_id(text: str) -> str | None:
 
 
 def _role(item: Any) -> str:
-    return str(item.get("role") or item.get("type") or "") if isinstance(item, dict) else ""
+    return item_role(item)
 
 
-def _calls(item: Any, api: str) -> tuple[set[str], set[str]]:
-    """(call ids issued, call ids answered) by one message or input item."""
-    issued, answered = set(), set()
-    if not isinstance(item, dict):
-        return issued, answered
-    if api == "anthropic-messages":
-        for block in item.get("content") if isinstance(item.get("content"), list) else []:
-            if isinstance(block, dict):
-                if str(block.get("type", "")).endswith("tool_use") and block.get("id"):
-                    issued.add(str(block["id"]))
-                if block.get("tool_use_id"):
-                    answered.add(str(block["tool_use_id"]))
-    elif api == "openai-chat":
-        for call in item.get("tool_calls") or []:
-            if isinstance(call, dict) and call.get("id"):
-                issued.add(str(call["id"]))
-        if item.get("role") == "tool" and item.get("tool_call_id"):
-            answered.add(str(item["tool_call_id"]))
-    else:
-        if item.get("call_id"):
-            (answered if str(item.get("type", "")).endswith("_output") else issued).add(str(item["call_id"]))
-    return issued, answered
-
-
-def _tool_names(item: Any, api: str) -> list[str]:
-    if not isinstance(item, dict):
-        return []
-    if api == "anthropic-messages":
-        return [str(b.get("name")) for b in item.get("content") if isinstance(b, dict)
-                and str(b.get("type", "")).endswith("tool_use")] if isinstance(item.get("content"), list) else []
-    if api == "openai-chat":
-        return [str((c.get("function") or {}).get("name")) for c in item.get("tool_calls") or [] if isinstance(c, dict)]
-    return [str(item.get("name"))] if item.get("call_id") and not str(item.get("type", "")).endswith("_output") else []
-
-
-def _protected(items: list[Any], api: str) -> tuple[int, int]:
+def _protected(items: list[Any], wire: Adapter) -> tuple[int, int]:
     """[head, tail): the middle that may be changed. The head runs through the first user turn
     (and any system messages before it); the tail is the newest messages."""
     head = first_user = None
     for i, item in enumerate(items):
-        if _role(item) == "user" and (api != "openai-responses" or item.get("type", "message") == "message"):
+        if _role(item) == "user" and wire.is_message(item):
             first_user = i if first_user is None else first_user
             if user_text(item.get("content"), ("text", "input_text")):
                 head = i + 1
@@ -472,24 +433,14 @@ def _protected(items: list[Any], api: str) -> tuple[int, int]:
     return head, max(head, len(items) - RECENT_MESSAGES)
 
 
-def _calls_at(items: list[Any], i: int, api: str) -> tuple[set[str], set[str]]:
-    issued, answered = _calls(items[i], api)
-    if api == "openai-responses":  # a reasoning item must stay with the item after it
-        if _role(items[i]) == "reasoning":
-            issued = issued | {f"reasoning@{i}"}
-        if i > 0 and _role(items[i - 1]) == "reasoning":
-            answered = answered | {f"reasoning@{i - 1}"}
-    return issued, answered
-
-
-def _units(items: list[Any], api: str, head: int, tail: int) -> list[list[int]]:
+def _units(items: list[Any], wire: Adapter, head: int, tail: int) -> list[list[int]]:
     """The middle's messages in groups that keep every call with its answer: only whole groups
     that may move (no system message, no earlier marker, no call answered outside the middle)."""
     groups: list[list[int]] = []
     owner: dict[str, int] = {}  # call id -> group
     pinned: set[int] = set()
     for i in range(head, tail):
-        issued, answered = _calls_at(items, i, api)
+        issued, answered = wire.calls_at(items, i)
         targets = {owner[c] for c in answered if c in owner}
         if targets:  # joins the group of the call it answers, and every group in between
             first = min(targets)
@@ -506,9 +457,9 @@ def _units(items: list[Any], api: str, head: int, tail: int) -> list[list[int]]:
             pinned.add(g)  # answers a call from the head, or must stay
         for c in issued:
             owner[c] = g
-    answered_here = {c for i in range(head, tail) for c in _calls_at(items, i, api)[1]}
+    answered_here = {c for i in range(head, tail) for c in wire.calls_at(items, i)[1]}
     for g, group in enumerate(groups):
-        if {c for i in group for c in _calls_at(items, i, api)[0]} - answered_here:
+        if {c for i in group for c in wire.calls_at(items, i)[0]} - answered_here:
             pinned.add(g)  # its answer is in the protected tail
     return [group for g, group in enumerate(groups) if g not in pinned]
 
@@ -528,7 +479,7 @@ def _text(value: Any) -> str:
     return ""
 
 
-def _scores(items: list[Any], api: str) -> list[float]:
+def _scores(items: list[Any], wire: Adapter) -> list[float]:
     """How much each message is worth keeping in the window: recency, errors, later references,
     and conversation (the user's and the model's own words) over tool output."""
     texts = [_text(item) for item in items]
@@ -537,8 +488,8 @@ def _scores(items: list[Any], api: str) -> list[float]:
     seen: set[str] = set()
     for i in range(len(items) - 1, -1, -1):
         later_words[i] = set(seen)
-        if _role(items[i]) != "tool" and not _answers(items[i], api):  # what the model and user say or call
-            seen |= set(_REFERENCE.findall(_calls_and_words(items[i], api)))
+        if _role(items[i]) != "tool" and not _answers(items[i], wire):  # what the model and user say or call
+            seen |= set(_REFERENCE.findall(_calls_and_words(items[i])))
     scores = []
     for i, item in enumerate(items):
         score = i / n
@@ -546,28 +497,22 @@ def _scores(items: list[Any], api: str) -> list[float]:
             score += 1.0
         mine = set(_REFERENCE.findall(texts[i][:20_000]))
         score += min(1.5, 0.5 * len(mine & later_words[i]))
-        if not _answers(item, api) and not _calls(item, api)[0] and _role(item) in ("user", "assistant", "message"):
+        if not _answers(item, wire) and not wire.calls(item)[0] and _role(item) in ("user", "assistant", "message"):
             score += 1.5
         scores.append(score)
     return scores
 
 
-def _answers(item: Any, api: str) -> bool:
-    return bool(_calls(item, api)[1])
+def _answers(item: Any, wire: Adapter) -> bool:
+    return bool(wire.calls(item)[1])
 
 
-def _calls_and_words(item: Any, api: str) -> str:
+def _calls_and_words(item: Any) -> str:
     return _text(item)[:20_000]
 
 
-def _marker_message(text: str, api: str) -> str:
-    if api == "openai-chat":
-        message: dict[str, Any] = {"role": "user", "content": text}
-    elif api == "openai-responses":
-        message = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
-    else:
-        message = {"role": "user", "content": [{"type": "text", "text": text}]}
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+def _marker_message(text: str, wire: Adapter) -> str:
+    return json.dumps(wire.user_message(text), ensure_ascii=False, separators=(",", ":"))
 
 
 def _transcript(items: list[Any]) -> str:

@@ -22,6 +22,14 @@ _OPENAI_PREFIXES = ("/v1/chat/", "/v1/responses", "/v1/completions", "/v1/embedd
                     "/v1/fine_tuning/", "/v1/vector_stores", "/v1/assistants", "/v1/threads", "/v1/realtime")
 
 
+_BY_API: dict[str, Adapter] = {adapter.api: adapter for adapter in _ADAPTERS.values()}
+
+
+def by_api(api: str) -> Adapter:
+    """The adapter of a wire format by its name ("anthropic-messages", "openai-chat", "openai-responses")."""
+    return _BY_API[api]
+
+
 def adapter_for(path: str) -> Adapter | None:
     """The adapter for a compressible endpoint, by path without the query string."""
     return _ADAPTERS.get(path.rstrip("/"))
@@ -38,4 +46,4 @@ def provider_for(path: str, headers: dict[str, str]) -> str:
     return ANTHROPIC
 
 
-__all__ = ["Adapter", "Slot", "adapter_for", "provider_for", "ANTHROPIC", "OPENAI"]
+__all__ = ["Adapter", "Slot", "adapter_for", "by_api", "provider_for", "ANTHROPIC", "OPENAI"]

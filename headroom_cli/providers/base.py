@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+# A base64 image given as a data URL (OpenAI's image parts); the base64 text follows the match.
+DATA_URL = re.compile(r"data:(image/[A-Za-z0-9.+-]+);base64,", re.ASCII)
 
 # The input field that says most about what a tool printed, for the router's hints.
 _TELLING_INPUTS = ("command", "cmd", "file_path", "path", "pattern", "url", "query")
@@ -127,6 +131,11 @@ class SpanSlot(Slot):
 class Adapter(Protocol):
     provider: str  # "anthropic" | "openai"
     api: str  # "anthropic-messages" | "openai-chat" | "openai-responses"
+    items_key: str  # the body's member holding the conversation: "messages" | "input"
+    image_block: str  # the type of a content block holding an image
+    text_block: str  # the type of a text block in user content (a marker written beside an image)
+    cache_breakpoints: bool  # whether the client sets prompt-cache breakpoints (cache_control) itself
+    answers_retrieval: bool  # whether the proxy offers and answers its retrieve tool on this API
 
     def slots(self, body: dict[str, Any]) -> list[Slot]:
         """Every compressible tool-output string, in document order. Never system prompts, user-typed
@@ -137,6 +146,11 @@ class Adapter(Protocol):
 
     def focus(self, body: dict[str, Any]) -> Any:
         """What the whole conversation says the agent is working on (a focus.Focus)."""
+
+
+def item_role(item: Any) -> str:
+    """A message's role, or an input item's type (Responses items without a role)."""
+    return str(item.get("role") or item.get("type") or "") if isinstance(item, dict) else ""
 
 
 QUERY_CHARS = 1_000

@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from headroom_cli.focus import Event, Focus, focus_of
-from headroom_cli.providers.base import Slot, ToolCall, text_slots, latest_user_words, tool_call, user_text, words_of
+from headroom_cli.providers.base import (DATA_URL, Slot, ToolCall, item_role, text_slots, latest_user_words, tool_call,
+                                         user_text, words_of)
 
 
 class OpenAIResponses:
     provider = "openai"
     api = "openai-responses"
+    items_key = "input"
+    image_block = "input_image"
+    text_block = "input_text"
+    cache_breakpoints = False
+    answers_retrieval = False  # the relay speaks Messages and Chat Completions only
+    usage_only_when_asked = False
+    system_in_messages = False  # the system prompt is ``instructions``
 
     def slots(self, body: dict[str, Any]) -> list[Slot]:
         items = body.get("input")
@@ -59,3 +67,66 @@ class OpenAIResponses:
                 words = words_of(item.get("content"), texts)
                 if words:
                     yield Event(item["role"], words)
+
+    # -- the body as a whole --------------------------------------------------------------------
+
+    def shaped(self, body: dict[str, Any]) -> "OpenAIResponses":
+        return self
+
+    @staticmethod
+    def request_body(body: dict[str, Any], messages: Any, system: Any) -> None:
+        """Puts a library call's system prompt (``instructions``) and messages (``input``) into ``body``."""
+        if system is not None:
+            body["instructions"] = system
+        body["input"] = messages
+
+    # -- history: calls and their answers (context_fit) -------------------------------------------
+
+    @staticmethod
+    def calls(item: Any) -> tuple[set[str], set[str]]:
+        """(call ids issued, call ids answered) by one input item."""
+        issued, answered = set(), set()
+        if isinstance(item, dict) and item.get("call_id"):
+            (answered if str(item.get("type", "")).endswith("_output") else issued).add(str(item["call_id"]))
+        return issued, answered
+
+    def calls_at(self, items: list[Any], i: int) -> tuple[set[str], set[str]]:
+        """A reasoning item must stay with the item after it: the pair is tied like a call and its answer."""
+        issued, answered = self.calls(items[i])
+        if item_role(items[i]) == "reasoning":
+            issued = issued | {f"reasoning@{i}"}
+        if i > 0 and item_role(items[i - 1]) == "reasoning":
+            answered = answered | {f"reasoning@{i - 1}"}
+        return issued, answered
+
+    @staticmethod
+    def tool_names(item: Any) -> list[str]:
+        if not isinstance(item, dict):
+            return []
+        return [str(item.get("name"))] if item.get("call_id") and not str(item.get("type", "")).endswith("_output") else []
+
+    @staticmethod
+    def is_message(item: dict[str, Any]) -> bool:
+        return item.get("type", "message") == "message"
+
+    @staticmethod
+    def user_message(text: str) -> dict[str, Any]:
+        return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+
+    # -- images ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def image_data(block: dict[str, Any]) -> tuple[str, str | None] | None:
+        """(base64 text, detail) of an ``input_image`` part holding a data URL; None for other URLs."""
+        url = block.get("image_url")
+        match = DATA_URL.match(url) if isinstance(url, str) else None
+        if match is None:
+            return None
+        detail = block.get("detail")
+        return url[match.end():], detail if isinstance(detail, str) else None
+
+    @staticmethod
+    def write_image(block: dict[str, Any], media: str, data: str, detail: str | None) -> None:
+        block["image_url"] = f"data:{media};base64,{data}"
+        if detail:
+            block["detail"] = detail
