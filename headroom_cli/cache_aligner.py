@@ -34,6 +34,7 @@ from typing import Any
 
 from headroom_cli import jsonspan
 from headroom_cli.prompt import without_cache_control
+from headroom_cli.providers import by_api
 
 EPHEMERAL = '"cache_control":{"type":"ephemeral"}'
 MAX_BREAKPOINTS = 4  # Anthropic's limit per request
@@ -76,7 +77,8 @@ def _dumps(value: Any) -> str:
 # -- what a request's prefix is made of ------------------------------------------------------------
 
 def _messages_key(api: str) -> str:
-    return "input" if api == "openai-responses" else "messages"
+    adapter = by_api(api)
+    return adapter.items_key if adapter is not None else "messages"
 
 
 def _tool_name(tool: Any, i: int) -> str:

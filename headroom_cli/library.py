@@ -22,7 +22,7 @@ from typing import Any, Iterator
 from headroom_cli.config import Settings
 from headroom_cli.ledger import Ledger, TokenSavings, Usage
 from headroom_cli.pipeline import Outcome, Pipeline
-from headroom_cli.providers import adapter_for
+from headroom_cli.providers import API_PATHS, adapter_for, by_api
 from headroom_cli.proxy.recorder import Exchange, Recorder
 from headroom_cli.rewrite import NotRewritable
 from headroom_cli.runtime import build_pipeline, new_session_id, open_store, prepare_request
@@ -36,8 +36,8 @@ log = logging.getLogger("headroom.library")
 ANTHROPIC_MESSAGES = "anthropic-messages"
 OPENAI_CHAT = "openai-chat"
 OPENAI_RESPONSES = "openai-responses"
-PATHS = {ANTHROPIC_MESSAGES: "/v1/messages", OPENAI_CHAT: "/v1/chat/completions", OPENAI_RESPONSES: "/v1/responses"}
-PROVIDERS = {ANTHROPIC_MESSAGES: "anthropic", OPENAI_CHAT: "openai", OPENAI_RESPONSES: "openai"}
+PATHS = {api: API_PATHS[api] for api in (ANTHROPIC_MESSAGES, OPENAI_CHAT, OPENAI_RESPONSES)}
+PROVIDERS = {api: by_api(api).provider for api in PATHS}
 _DEFAULT_API = {"anthropic": ANTHROPIC_MESSAGES, "openai": OPENAI_CHAT}
 
 
@@ -103,16 +103,7 @@ def request_body(messages: Any, *, api: str, model: str | None = None, system: A
     body: dict[str, Any] = {}
     if model is not None:
         body["model"] = model
-    if api == ANTHROPIC_MESSAGES:
-        if system is not None:
-            body["system"] = system
-        body["messages"] = messages
-    elif api == OPENAI_CHAT:
-        body["messages"] = ([{"role": "system", "content": system}] if system is not None else []) + list(messages)
-    else:
-        if system is not None:
-            body["instructions"] = system
-        body["input"] = messages
+    by_api(api).request_body(body, messages, system)
     if tools is not None:
         body["tools"] = tools
     body.update(extra)
@@ -205,7 +196,7 @@ class Headroom:
         pending = self.prepare(body, api)
         pending.finish(status=None)
         result = pending.compressed
-        if api == OPENAI_CHAT and system is not None and result.messages:
+        if by_api(api).system_in_messages and system is not None and result.messages:
             result = replace(result, messages=result.messages[1:])  # given apart, returned apart
         return result
 
@@ -236,7 +227,7 @@ class Headroom:
             except Exception as exc:  # a bug of ours must never cost the caller a request
                 log.error("left unchanged: internal error %s: %s", type(exc).__name__, exc, exc_info=self.settings.debug)
         stats = _stats((raw, parsed), (new_raw, new_body), outcomes, provider or PROVIDERS[api])
-        key = "input" if api == OPENAI_RESPONSES else "messages"
+        key = by_api(api).items_key
         messages = new_body.get(key) if isinstance(new_body, dict) else None
         compressed = Compressed(messages if messages is not None else [], stats,
                                 new_body if isinstance(new_body, dict) else {}, new_raw, raw)

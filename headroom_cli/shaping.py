@@ -73,7 +73,7 @@ class RequestShaper:
             note.fit_decided, note.fit_moved, note.fit_hardened = fit.decided, fit.moved, fit.hardened
         except Exception as exc:  # noqa: BLE001
             log.warning("context fit skipped: %s: %s", type(exc).__name__, exc, exc_info=self.settings.debug)
-        if provider == "anthropic" and api == "anthropic-messages" and self.settings.cache_breakpoints:
+        if provider == "anthropic" and adapter.cache_breakpoints and self.settings.cache_breakpoints:
             try:
                 marked, note.breakpoints = cache_aligner.add_breakpoints(text, body)
                 if note.breakpoints:

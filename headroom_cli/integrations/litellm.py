@@ -23,6 +23,7 @@ except ImportError as exc:  # pragma: no cover - the optional extra is missing
 
 from headroom_cli.integrations.sdk import _absorb
 from headroom_cli.ledger import Usage
+from headroom_cli.providers import by_api
 from headroom_cli.library import ANTHROPIC_MESSAGES, OPENAI_CHAT, OPENAI_RESPONSES, Headroom, Pending, default_headroom
 
 log = logging.getLogger("headroom.library")
@@ -45,7 +46,7 @@ class HeadroomCallback(CustomLogger):
             api = _api_of(body, named)
             if api is None:
                 return
-            provider = named or ("anthropic" if api == ANTHROPIC_MESSAGES else "openai")
+            provider = named or by_api(api).provider
             pending = (self._headroom or default_headroom()).prepare(body, api, provider=provider)
             sent = pending.compressed.request
             for key in _REWRITABLE:
@@ -108,7 +109,7 @@ def _api_of(body: Any, provider: Any) -> str | None:
 def _usage_reported(body: dict[str, Any], api: str) -> bool:
     """An OpenAI chat stream reports usage only when asked to; otherwise LiteLLM estimates it from
     the messages the caller gave (before compression), which the ledger must not take for usage."""
-    if api != OPENAI_CHAT or body.get("stream") is not True:
+    if not by_api(api).usage_only_when_asked or body.get("stream") is not True:
         return True
     options = body.get("stream_options")
     return isinstance(options, dict) and options.get("include_usage") is True

@@ -23,11 +23,12 @@ _OPENAI_PREFIXES = ("/v1/chat/", "/v1/responses", "/v1/completions", "/v1/embedd
 
 
 _BY_API: dict[str, Adapter] = {adapter.api: adapter for adapter in _ADAPTERS.values()}
+API_PATHS: dict[str, str] = {adapter.api: path for path, adapter in _ADAPTERS.items()}  # each API's endpoint
 
 
-def by_api(api: str) -> Adapter:
+def by_api(api: str) -> Adapter | None:
     """The adapter of a wire format by its name ("anthropic-messages", "openai-chat", "openai-responses")."""
-    return _BY_API[api]
+    return _BY_API.get(api)
 
 
 def adapter_for(path: str) -> Adapter | None:
@@ -46,4 +47,4 @@ def provider_for(path: str, headers: dict[str, str]) -> str:
     return ANTHROPIC
 
 
-__all__ = ["Adapter", "Slot", "adapter_for", "by_api", "provider_for", "ANTHROPIC", "OPENAI"]
+__all__ = ["Adapter", "Slot", "adapter_for", "by_api", "API_PATHS", "provider_for", "ANTHROPIC", "OPENAI"]
