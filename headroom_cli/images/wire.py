@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -23,10 +22,11 @@ from headroom_cli.images import decide as deciding
 from headroom_cli.images import tokens
 from headroom_cli.markers import ccr_id, marker
 from headroom_cli.pipeline import Outcome, Pipeline
+from headroom_cli.providers import API_PATHS, by_api
 
 ENGINE = "image"
 KIND = "image"
-_DATA_URL = re.compile(r"data:(image/[A-Za-z0-9.+-]+);base64,", re.ASCII)
+_API_BY_IMAGE_BLOCK = {by_api(api).image_block: api for api in API_PATHS}  # "image" -> "anthropic-messages" ...
 _FORMAT = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP", "image/gif": "GIF"}
 
 
@@ -44,38 +44,13 @@ class ImageSlot:
 
     def read(self) -> tuple[str, str | None] | None:
         """(base64 text, detail) when the block holds base64 data; None for URL-sourced images."""
-        block = self.block
-        if self.api == "anthropic-messages":
-            source = block.get("source")
-            if isinstance(source, dict) and source.get("type") == "base64" and isinstance(source.get("data"), str):
-                return source["data"], None
-            return None
-        holder = block.get("image_url") if self.api == "openai-chat" else block
-        url = holder.get("url") if self.api == "openai-chat" and isinstance(holder, dict) else \
-            block.get("image_url") if self.api == "openai-responses" else None
-        match = _DATA_URL.match(url) if isinstance(url, str) else None
-        if match is None:
-            return None
-        detail = holder.get("detail") if isinstance(holder, dict) else None
-        return url[match.end():], detail if isinstance(detail, str) else None
+        return by_api(self.api).image_data(self.block)
 
     def write(self, new: dict[str, Any]) -> None:
         """Put the frozen decision in: the new image (and detail), then the marker as a text block after it."""
-        block, media, data = self.block, new["media_type"], new["data"]
-        if self.api == "anthropic-messages":
-            block["source"] = {**block["source"], "media_type": media, "data": data}
-            text_type = "text"
-        elif self.api == "openai-chat":
-            block["image_url"] = {**block["image_url"], "url": f"data:{media};base64,{data}"}
-            if new.get("detail"):
-                block["image_url"]["detail"] = new["detail"]
-            text_type = "text"
-        else:
-            block["image_url"] = f"data:{media};base64,{data}"
-            if new.get("detail"):
-                block["detail"] = new["detail"]
-            text_type = "input_text"
-        self.content.insert(self.index + 1, {"type": text_type, "text": new["marker"]})
+        wire = by_api(self.api)
+        wire.write_image(self.block, new["media_type"], new["data"], new.get("detail"))
+        self.content.insert(self.index + 1, {"type": wire.text_block, "text": new["marker"]})
 
 
 def image_slots(body: dict[str, Any], api: str) -> list[ImageSlot]:
@@ -84,8 +59,9 @@ def image_slots(body: dict[str, Any], api: str) -> list[ImageSlot]:
 
 
 def _slots(body: dict[str, Any], api: str) -> Iterator[ImageSlot]:
-    wanted = {"anthropic-messages": "image", "openai-chat": "image_url", "openai-responses": "input_image"}[api]
-    items = body.get("input") if api == "openai-responses" else body.get("messages")
+    wire = by_api(api)
+    wanted = wire.image_block
+    items = body.get(wire.items_key)
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict) or item.get("role") in ("assistant", "system", "developer"):
             continue
@@ -111,8 +87,7 @@ def rewrite_images(body: dict[str, Any], api: str, provider: str, pipeline: Pipe
     outcomes = []
     if drives_a_screen(body):
         return outcomes
-    if api == "openai-chat" and not isinstance(body.get("messages"), list):
-        api = "openai-responses"  # Cursor posts Responses-shaped bodies to the chat path
+    api = by_api(api).shaped(body).api  # Cursor posts Responses-shaped bodies to the chat path
     # From the last to the first: an inserted marker block does not move the images still to come.
     for slot in reversed(image_slots(body, api)):
         found = slot.read()
@@ -185,7 +160,7 @@ def describe(decision: deciding.Decision) -> str:
 
 def billed_data_image(block: dict[str, Any], provider: str) -> int:
     """What one image block bills (0 for a URL image or bytes that are not an image): read from its header."""
-    api = {"image": "anthropic-messages", "image_url": "openai-chat", "input_image": "openai-responses"}.get(block.get("type"))
+    api = _API_BY_IMAGE_BLOCK.get(block.get("type"))
     found = ImageSlot([block], 0, api).read() if api else None
     if found is None:
         return 0
