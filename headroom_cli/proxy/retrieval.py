@@ -21,6 +21,7 @@ from typing import Any
 from headroom_cli import jsonspan
 from headroom_cli.ledger import Ledger
 from headroom_cli.mcp import is_retrieval
+from headroom_cli.providers import API_PATHS, by_api
 from headroom_cli.retrieve import ARGUMENTS_SCHEMA, IMAGE_KIND, RETRIEVE_DESCRIPTION, ToolFailure, redeem
 from headroom_cli.store import Store
 
@@ -29,36 +30,17 @@ log = logging.getLogger("headroom.retrieval")
 TOOL_NAME = "headroom_retrieve"
 ANTHROPIC_API = "anthropic-messages"
 OPENAI_CHAT_API = "openai-chat"
-APIS = (ANTHROPIC_API, OPENAI_CHAT_API)
+APIS = tuple(api for api in API_PATHS if by_api(api).answers_retrieval)  # Messages and Chat Completions
 _MARKER_HINT = b"retrieve hr_"
 
 
 def definition(api: str) -> dict[str, Any]:
-    if api == ANTHROPIC_API:
-        return {"name": TOOL_NAME, "description": RETRIEVE_DESCRIPTION, "input_schema": ARGUMENTS_SCHEMA}
-    return {"type": "function", "function": {"name": TOOL_NAME, "description": RETRIEVE_DESCRIPTION,
-                                             "parameters": ARGUMENTS_SCHEMA}}
+    return by_api(api).tool_definition(TOOL_NAME, RETRIEVE_DESCRIPTION, ARGUMENTS_SCHEMA)
 
 
 def definition_text(api: str) -> str:
     """The definition exactly as it is spliced into a request (and as its tokens are counted)."""
     return json.dumps(definition(api), ensure_ascii=False, separators=(",", ":"))
-
-
-def _tool_names(tools: list[Any], api: str) -> list[str]:
-    names = []
-    for tool in tools:
-        if isinstance(tool, dict):
-            spec = tool.get("function") if api == OPENAI_CHAT_API else tool
-            if isinstance(spec, dict) and isinstance(spec.get("name"), str):
-                names.append(spec["name"])
-    return names
-
-
-def _forces_a_tool(choice: Any, api: str) -> bool:
-    if api == ANTHROPIC_API:
-        return isinstance(choice, dict) and choice.get("type") in ("any", "tool", "none")
-    return choice in ("required", "none") or isinstance(choice, dict)
 
 
 def has_markers(raw: bytes) -> bool:
@@ -72,9 +54,10 @@ def should_offer(raw: bytes, body: dict[str, Any], api: str) -> bool:
     tools = body.get("tools")
     if tools is not None and not isinstance(tools, list):
         return False
-    if any(is_retrieval(name) for name in _tool_names(tools or [], api)):
+    wire = by_api(api)
+    if any(is_retrieval(name) for name in wire.defined_tool_names(tools or [])):
         return False  # the client has the MCP tool: it answers the calls itself
-    if _forces_a_tool(body.get("tool_choice"), api):
+    if wire.forces_a_tool(body.get("tool_choice")):
         return False
     return bool(tools) or has_markers(raw)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from headroom_cli.ledger import Usage
+from headroom_cli.providers import by_api
 from headroom_cli.proxy.retrieval import ANTHROPIC_API, TOOL_NAME, Answer
 from headroom_cli.proxy.usage import absorb
 
@@ -30,36 +31,13 @@ class Call:
 
 def calls_in(api: str, reply: dict[str, Any]) -> tuple[list[Call], bool]:
     """Our tool's calls in a whole reply, and whether it calls any of the client's tools too."""
-    ours, theirs = [], False
-    if api == ANTHROPIC_API:
-        for block in reply.get("content") or []:
-            if isinstance(block, dict) and block.get("type") == "tool_use":
-                if block.get("name") == TOOL_NAME:
-                    ours.append(Call(str(block.get("id")), block.get("input")))
-                else:
-                    theirs = True
-    else:
-        choices = reply.get("choices") or []
-        if len(choices) != 1 or not isinstance(choices[0], dict):
-            return [], False
-        for call in (choices[0].get("message") or {}).get("tool_calls") or []:
-            function = call.get("function") or {}
-            if function.get("name") == TOOL_NAME:
-                ours.append(Call(str(call.get("id")), function.get("arguments")))
-            else:
-                theirs = True
-    return ours, theirs
+    ours, theirs = by_api(api).reply_calls(reply, TOOL_NAME)
+    return [Call(call_id, arguments) for call_id, arguments in ours], theirs
 
 
 def without_ours(api: str, reply: dict[str, Any]) -> dict[str, Any]:
     reply = copy.deepcopy(reply)
-    if api == ANTHROPIC_API:
-        reply["content"] = [b for b in reply.get("content") or []
-                            if not (isinstance(b, dict) and b.get("type") == "tool_use" and b.get("name") == TOOL_NAME)]
-    else:
-        message = reply["choices"][0]["message"]
-        message["tool_calls"] = [c for c in message.get("tool_calls") or []
-                                 if (c.get("function") or {}).get("name") != TOOL_NAME]
+    by_api(api).drop_calls(reply, TOOL_NAME)
     return reply
 
 
@@ -68,59 +46,20 @@ def with_earlier(api: str, reply: dict[str, Any], earlier: list[dict[str, Any]])
     if not earlier:
         return reply
     reply = copy.deepcopy(reply)
-    if api == ANTHROPIC_API:
-        shown = [b for m in earlier for b in m["content"]
-                 if not (b.get("type") == "tool_use" and b.get("name") == TOOL_NAME)]
-        reply["content"] = shown + (reply.get("content") or [])
-    else:
-        message = reply["choices"][0]["message"]
-        message["content"] = "".join(m.get("content") or "" for m in earlier) + (message.get("content") or "")
+    by_api(api).lead_with(reply, earlier, TOOL_NAME)
     return reply
 
 
 def assistant_message(api: str, reply: dict[str, Any]) -> dict[str, Any]:
-    if api == ANTHROPIC_API:
-        return {"role": "assistant", "content": reply.get("content") or []}
-    message = reply["choices"][0]["message"]
-    return {"role": "assistant", "content": message.get("content"), "tool_calls": message.get("tool_calls") or []}
+    return by_api(api).reply_message(reply)
 
 
 def continuation(api: str, body: dict[str, Any], assistant: dict[str, Any],
                  answers: list[tuple[Call, Answer]]) -> dict[str, Any]:
     """The request that carries on the turn: the model's message, then our answers to its calls."""
     body = dict(body)
-    if api == ANTHROPIC_API:
-        results = []
-        for call, found in answers:
-            result = {"type": "tool_result", "tool_use_id": call.id, "content": _anthropic_content(found)}
-            if found.is_error:
-                result["is_error"] = True
-            results.append(result)
-        body["messages"] = [*body.get("messages", []), assistant, {"role": "user", "content": results}]
-    else:
-        tool_messages = [{"role": "tool", "tool_call_id": call.id, "content": found.text} for call, found in answers]
-        body["messages"] = [*body.get("messages", []), assistant, *tool_messages, *_openai_images(answers)]
+    by_api(api).with_answers(body, assistant, answers)
     return body
-
-
-def _anthropic_content(found: Answer) -> str | list[dict[str, Any]]:
-    """A tool_result's content: the text, or the text and the original image (tool results hold images)."""
-    if found.image is None:
-        return found.text
-    media, data = found.image
-    return [{"type": "text", "text": found.text},
-            {"type": "image", "source": {"type": "base64", "media_type": media, "data": data}}]
-
-
-def _openai_images(answers: list[tuple[Call, Answer]]) -> list[dict[str, Any]]:
-    """Chat Completions tool messages hold text only: the images asked for follow in one user message."""
-    parts: list[dict[str, Any]] = []
-    for _, found in answers:
-        if found.image is not None:
-            media, data = found.image
-            parts += [{"type": "text", "text": found.text},
-                      {"type": "image_url", "image_url": {"url": f"data:{media};base64,{data}", "detail": "high"}}]
-    return [{"role": "user", "content": parts}] if parts else []
 
 
 def add_usage(total: Usage, more: Usage) -> None:
@@ -138,11 +77,7 @@ def usage_of_reply(reply: dict[str, Any]) -> Usage:
 
 def error_event(api: str, message: str) -> bytes:
     """An error inside an already started stream, in the provider's shape."""
-    if api == ANTHROPIC_API:
-        data = {"type": "error", "error": {"type": "api_error", "message": message}}
-        return b"event: error\ndata: " + json.dumps(data).encode() + b"\n\n"
-    data = {"error": {"message": message, "type": "server_error", "param": None, "code": "headroom_retrieval"}}
-    return b"data: " + json.dumps(data).encode() + b"\n\n"
+    return by_api(api).error_event(message)
 
 
 # -- streamed replies -------------------------------------------------------------------------
