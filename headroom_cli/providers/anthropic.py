@@ -201,6 +201,16 @@ class AnthropicMessages:
         body["messages"] = [*body.get("messages", []), assistant, {"role": "user", "content": results}]
 
     @staticmethod
+    def streamed_call(block: dict[str, Any]) -> tuple[str, Any]:
+        """(id, input) of a tool_use block rebuilt from a stream."""
+        return str(block.get("id")), block.get("input")
+
+    @staticmethod
+    def streamed_message(blocks: list[dict[str, Any]], text: str, calls: list[dict[str, Any]]) -> dict[str, Any]:
+        """The assistant message a streamed round rebuilt: its content blocks."""
+        return {"role": "assistant", "content": blocks}
+
+    @staticmethod
     def error_event(message: str) -> bytes:
         """An error inside an already started stream."""
         return sse_error("error", {"type": "error", "error": {"type": "api_error", "message": message}})

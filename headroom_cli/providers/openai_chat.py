@@ -201,6 +201,16 @@ class OpenAIChat:
         body["messages"] = [*body.get("messages", []), assistant, *tool_messages, *_images(answers)]
 
     @staticmethod
+    def streamed_call(call: dict[str, Any]) -> tuple[str, Any]:
+        """(id, arguments) of a tool call rebuilt from a stream."""
+        return str(call.get("id")), call["function"]["arguments"]
+
+    @staticmethod
+    def streamed_message(blocks: list[dict[str, Any]], text: str, calls: list[dict[str, Any]]) -> dict[str, Any]:
+        """The assistant message a streamed round rebuilt: its text and tool calls."""
+        return {"role": "assistant", "content": text or None, "tool_calls": calls}
+
+    @staticmethod
     def error_event(message: str) -> bytes:
         """An error inside an already started stream."""
         return sse_error(None, {"error": {"message": message, "type": "server_error", "param": None,

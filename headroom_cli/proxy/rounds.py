@@ -161,28 +161,25 @@ class StreamRound:
         self._partial: dict[int, str] = {}
         self._text: list[str] = []  # OpenAI: the message's content, rebuilt
         self._calls: dict[int, dict[str, Any]] = {}
+        self._wire = by_api(api)
+        # The two stream dialects: Anthropic's typed events, OpenAI's chunks (the relay serves no other API).
+        self._read = self._anthropic if api == ANTHROPIC_API else self._openai
 
     # what the round came to
     def calls(self) -> list[Call]:
-        if self.api == ANTHROPIC_API:
-            return [Call(str(b.get("id")), b.get("input")) for _, b in sorted(self.ours.items())]
-        return [Call(str(c.get("id")), c["function"]["arguments"]) for _, c in sorted(self.ours.items())]
+        return [Call(*self._wire.streamed_call(block)) for _, block in sorted(self.ours.items())]
 
     def held(self, ending: bool) -> list[bytes]:
         """The held events: all of them if the turn ends here, else only the content among them."""
         return [h.raw for h in self._held if ending or not h.ends_turn]
 
     def assistant_message(self) -> dict[str, Any]:
-        if self.api == ANTHROPIC_API:
-            return {"role": "assistant", "content": [b for _, b in sorted(self._blocks.items())]}
-        calls = [c for _, c in sorted(self._calls.items())]
-        return {"role": "assistant", "content": "".join(self._text) or None, "tool_calls": calls}
+        return self._wire.streamed_message([b for _, b in sorted(self._blocks.items())], "".join(self._text),
+                                           [c for _, c in sorted(self._calls.items())])
 
     # events
     def feed(self, event: Event) -> list[bytes]:
-        if self.api == ANTHROPIC_API:
-            return self._anthropic(event)
-        return self._openai(event)
+        return self._read(event)
 
     def _out(self, raw: bytes, ends_turn: bool = False) -> list[bytes]:
         if self._holding:
