@@ -76,3 +76,35 @@ def test_malformed_shapes_yield_nothing():
     for body in ({}, {"messages": "x"}, {"messages": [1, None, {"content": [1, "a"]}]}, {"input": "just text"}):
         for path in ("/v1/messages", "/v1/chat/completions", "/v1/responses"):
             assert adapter_for(path).slots(body) == []
+
+
+def test_each_api_has_one_adapter_by_name_and_by_path():
+    from headroom_cli.providers import API_PATHS, by_api
+
+    assert API_PATHS == {"anthropic-messages": "/v1/messages", "openai-chat": "/v1/chat/completions",
+                         "openai-responses": "/v1/responses"}
+    for api, path in API_PATHS.items():
+        assert by_api(api) is adapter_for(path) and by_api(api).api == api
+    assert by_api("not-an-api") is None
+    assert [by_api(a).items_key for a in API_PATHS] == ["messages", "messages", "input"]
+
+
+def test_model_facts_live_in_one_place():
+    from headroom_cli import context_fit, prices, tokens
+    from headroom_cli.providers import models
+
+    assert context_fit.CONTEXT_WINDOWS is models.CONTEXT_WINDOWS and tokens.INPUT_PRICE_PER_MTOK is models.INPUT_PRICE_PER_MTOK
+    assert prices.OUTPUT_PRICE_PER_MTOK is models.OUTPUT_PRICE_PER_MTOK
+    assert models.context_window("openrouter/gpt-4o-mini") == 128_000
+    assert models.context_window("claude-sonnet-4-5", "context-1m-2025-08-07") == 1_000_000
+    assert models.input_price_per_mtok("gpt-4o-mini") == 0.15 and models.input_price_per_mtok("gpt-4o") == 2.5
+    assert models.input_price_per_mtok("unknown") == models.DEFAULT_PRICE_PER_MTOK
+    assert models.openai_cached_rate("gpt-5-mini") == 0.10
+
+
+def test_the_chat_path_reads_responses_shaped_bodies_as_responses():
+    from headroom_cli.providers import by_api
+
+    chat = by_api("openai-chat")
+    assert chat.shaped({"messages": []}) is chat
+    assert chat.shaped({"input": []}).api == "openai-responses"
