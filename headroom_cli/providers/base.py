@@ -147,6 +147,13 @@ class Adapter(Protocol):
     def focus(self, body: dict[str, Any]) -> Any:
         """What the whole conversation says the agent is working on (a focus.Focus)."""
 
+    # Each API's module also answers, for the modules that must not branch on the API's name:
+    # shaped(body) (the adapter whose shape a body has), request_body(body, messages, system);
+    # calls(item) and calls_at(items, i) (call ids issued and answered), tool_names(item),
+    # is_message(item), user_message(text) (context_fit); image_data(block), write_image(...) (images);
+    # and, where answers_retrieval: tool_definition, defined_tool_names, forces_a_tool, reply_calls,
+    # drop_calls, lead_with, reply_message, with_answers, streamed_call, streamed_message, error_event.
+
 
 def item_role(item: Any) -> str:
     """A message's role, or an input item's type (Responses items without a role)."""
