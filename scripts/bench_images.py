@@ -11,7 +11,9 @@ A source that is missing here is skipped and said so. Legibility: tesseract (Deb
 through pytesseract) reads the original and the compressed image scaled back up by the factor it was
 scaled down by; "ocr" is the share of the original's recovered characters (whitespace dropped) that
 the compressed one's text matches in order (difflib; a stacked layout keeps tesseract's reading order,
-the sidebar's block before the page's). "ocr@sent" reads the
+the sidebar's block before the page's). Tesseract reads each image twice, with its automatic page
+analysis and as one block of text, and the better reading counts: its column detection is not taken
+for lost text (see ocr_readings). "ocr@sent" reads the
 compressed image at the size it is sent; "ocr/seen" compares with the original as the provider itself
 would scale it, and "provider" is that view's own OCR against the original: what the model would
 lose of the text without Headroom. Images with a dark background are
@@ -148,8 +150,9 @@ def _photos(folder: Path, shared: Path):
     return made, skipped
 
 
-def ocr_text(image: Image.Image, scale: float = 1.0) -> str:
-    """What tesseract reads, whitespace dropped; the image first scaled by ``scale`` (LANCZOS) when not 1."""
+def ocr_text(image: Image.Image, scale: float = 1.0, psm: int = 3) -> str:
+    """What tesseract reads, whitespace dropped; the image first scaled by ``scale`` (LANCZOS) when not 1.
+    ``psm`` is tesseract's page segmentation: 3 finds blocks and columns itself, 6 reads one block."""
     import pytesseract
 
     image = image.convert("RGB")
@@ -158,13 +161,22 @@ def ocr_text(image: Image.Image, scale: float = 1.0) -> str:
     gray = image.convert("L")
     if ImageStat.Stat(gray).mean[0] < 128:  # tesseract reads dark text on light: a dark terminal is inverted
         gray = ImageOps.invert(gray)
-    return "".join(pytesseract.image_to_string(gray).split())
+    return "".join(pytesseract.image_to_string(gray, config=f"--psm {psm}").split())
 
 
-def recovered(want: str, got: str) -> float:
-    """Share of want's characters that got matches in order."""
+def ocr_readings(image: Image.Image, scale: float = 1.0) -> tuple[str, str]:
+    """Both page analyses' readings. Automatic analysis alone once split a downscaled terminal at a
+    column of spaces and read the left 13 characters of every line before the rest: 92.7% "recovered"
+    where one block read 99.6% of the same pixels. The better reading is the one judged."""
+    return ocr_text(image, scale, 3), ocr_text(image, scale, 6)
+
+
+def recovered(want: str, got: str | tuple[str, ...]) -> float:
+    """Share of want's characters that got matches in order (the best of several readings)."""
     if not want:
         return 1.0
+    if isinstance(got, tuple):
+        return max(recovered(want, one) for one in got)
     matcher = difflib.SequenceMatcher(None, want, got, autojunk=False)
     return sum(block.size for block in matcher.get_matching_blocks()) / len(want)
 
@@ -173,22 +185,24 @@ def ocr_shares(path: Path, compressed: Image.Image, provider: str, scale: float)
     """The control, then OCR of the compressed image against the original's: scaled back up; at the size
     it is sent; and against the original as the provider itself would scale it."""
     w, h = Image.open(path).size
-    want, control = _original_text(path, 1.0), _original_text(path, 0.9)
-    want_seen = _original_text(path, decide.provider_seen(provider, w, h)[0] / w)
-    got = ocr_text(compressed, 1 / scale)
+    want, control = _original_text(path, 1.0)[0], _original_text(path, 0.9)
+    seen = _original_text(path, decide.provider_seen(provider, w, h)[0] / w)
+    got = ocr_readings(compressed, 1 / scale)
     return {"ocr_control": recovered(want, control), "ocr": recovered(want, got),
-            "ocr_at_sent": recovered(want, ocr_text(compressed)), "ocr_vs_seen": recovered(want_seen, got),
-            "ocr_provider": recovered(want, want_seen),
+            "ocr_at_sent": recovered(want, ocr_readings(compressed)),
+            "ocr_vs_seen": max(recovered(one, got) for one in seen),
+            "ocr_provider": recovered(want, seen),
             "ocr_valid": recovered(want, control) >= 0.98}
 
 
 @functools.lru_cache(maxsize=None)
-def _original_text(path: Path, scale: float) -> str:
-    """OCR of the original scaled by ``scale`` and back (both providers' rows share it)."""
+def _original_text(path: Path, scale: float) -> tuple[str, str]:
+    """OCR of the original scaled by ``scale`` and back, both readings (both providers' rows share it);
+    the original's own text (``want``) is its automatic reading."""
     image = Image.open(path).convert("RGB")
     if scale != 1.0:
         image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
-    return ocr_text(image, 1 / scale)
+    return ocr_readings(image, 1 / scale)
 
 
 def measure(kind: str, name: str, path: Path, provider: str, runs: int, ocr: bool) -> dict:

@@ -39,3 +39,9 @@ def test_ocr_share_counts_characters_matched_in_order():
     assert bench.recovered("fnmain(){}", "fnmain(){}") == 1.0
     assert bench.recovered("fnmain(){}", "fnmian(){}") == 0.9  # one letter out of place
     assert bench.recovered("abcd", "") == 0.0 and bench.recovered("", "x") == 1.0
+
+
+def test_ocr_share_takes_the_better_reading():
+    # one reading split into columns (tesseract's page analysis), the other whole: the better one counts
+    assert bench.recovered("abcdef", ("defabc", "abcdef")) == 1.0
+    assert bench.recovered("abcdef", ("defabc", "abcxyz")) == 0.5
