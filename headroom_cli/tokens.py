@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 from functools import lru_cache
 
 import tiktoken
@@ -47,6 +48,29 @@ def tokens_reach(text: str, need: int) -> bool:
             return True
         start, size = end, size * 2
     return counted >= need
+
+
+CHUNK_MIN = 2048  # characters: below this a text is counted whole
+_CUT_ONE_IN = 16  # a cut after about one eligible line in 16 (by a hash stable across processes)
+
+
+def piece_chunks(text: str) -> list[str]:
+    """text cut at line breaks where cl100k cuts too (between non-blank characters, see _PIECE_BOUNDARY),
+    so the chunks' token counts sum exactly to the text's. The cuts depend on the lines' content, not
+    their offsets: a text that shares runs of lines with one counted before (a test suite run again, a
+    file read again after an edit) cuts them into the same chunks, and a memo of chunk counts answers."""
+    if len(text) < CHUNK_MIN:
+        return [text]
+    chunks, start, pos = [], 0, 0
+    lines = text.split("\n")
+    for line, after in zip(lines, lines[1:]):
+        pos += len(line) + 1
+        if (zlib.crc32(line.encode()) % _CUT_ONE_IN == 0 and pos - start >= 256 and line and after
+                and not line[-1].isspace() and not after[0].isspace()):
+            chunks.append(text[start:pos])
+            start = pos
+    chunks.append(text[start:])
+    return chunks
 
 
 def dollars_for_input_tokens(model: str | None, tokens: int) -> float:

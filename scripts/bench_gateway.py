@@ -13,8 +13,8 @@ asyncio connections in this process; the proxy runs as `headroom proxy` would, i
 Reported per level: requests/s, p50 / p99 latency, added (proxy minus direct p50s and p99s; concurrent runs,
 not paired), errors (non-200 or a failed connection), CPU ms per request (all proxy processes, counted
 until they are idle again: a cost other load on the machine does not change, unlike requests/s), the
-resident memory (RSS) of all proxy processes at the start and end of the proxied phase, and the
-highest seen. ``--json`` prints one object per level.
+resident memory (RSS) of all proxy processes at the start of the proxied phase, 10 s in (the bounded
+memos full by then: the pipeline's last 256 parts) and at its end, and the highest seen. ``--json`` prints one object per level.
 """
 
 from __future__ import annotations
@@ -300,7 +300,8 @@ async def run_level(clients: int, seconds: float, upstream: Upstream, proxy: Pro
         "added_p50_ms": round(p50 - d50, 1), "added_p99_ms": round(p99 - d99, 1), "errors": proxied.errors,
         "direct_errors": direct.errors, "direct_p50_ms": round(d50, 1), "direct_p99_ms": round(d99, 1),
         "proxy_p50_ms": round(p50, 1), "proxy_p99_ms": round(p99, 1), "proxy_requests": len(proxied.latencies),
-        "rss_start_mb": rss[0], "rss_end_mb": rss[-1], "rss_max_mb": max(rss), "next": proxied._next,
+        "rss_start_mb": rss[0], "rss_10s_mb": rss[min(10, len(rss) - 1)], "rss_end_mb": rss[-1],
+        "rss_max_mb": max(rss), "next": proxied._next,
         "cpu_ms_per_request": round(1000 * cpu / max(1, len(proxied.latencies)), 1),
     }
 
@@ -332,12 +333,12 @@ def print_table(result: dict) -> None:
           f"streamed), {result['seconds']:g} s direct then {result['seconds']:g} s proxied per level; "
           f"load average {result['load_before']:.2f} before, {result['load']:.2f} after ({os.cpu_count()} cores)")
     print(f"{'clients':>7} {'direct/s':>9} {'proxy/s':>8} {'direct p50/p99':>15} {'proxy p50/p99':>15} "
-          f"{'added p50':>9} {'added p99':>9} {'errors':>6} {'CPU ms/req':>10} {'RSS MB start→end (max)':>24}")
+          f"{'added p50':>9} {'added p99':>9} {'errors':>6} {'CPU ms/req':>10} {'RSS MB start→10 s→end (max)':>28}")
     for r in result["levels"]:
         print(f"{r['clients']:>7} {r['direct_rps']:>9.1f} {r['proxy_rps']:>8.1f} "
               f"{r['direct_p50_ms']:>7.0f} /{r['direct_p99_ms']:>6.0f} {r['proxy_p50_ms']:>7.0f} /{r['proxy_p99_ms']:>6.0f} "
               f"{r['added_p50_ms']:>+9.0f} {r['added_p99_ms']:>+9.0f} {r['errors']:>6} {r['cpu_ms_per_request']:>10.1f} "
-              f"{r['rss_start_mb']:>10.0f} → {r['rss_end_mb']:.0f} ({r['rss_max_mb']:.0f})")
+              f"{r['rss_start_mb']:>9.0f} → {r['rss_10s_mb']:.0f} → {r['rss_end_mb']:.0f} ({r['rss_max_mb']:.0f})")
 
 
 def main(argv: list[str] | None = None) -> int:

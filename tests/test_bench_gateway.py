@@ -24,3 +24,4 @@ def test_bench_gateway_json_shape():
         assert level["proxy_rps"] > 0 and level["direct_rps"] > 0
         assert level["proxy_requests"] > 0 and level["cpu_ms_per_request"] > 0
         assert level["rss_start_mb"] > 50  # two workers' engines, at least
+        assert level["rss_start_mb"] <= level["rss_max_mb"] and level["rss_10s_mb"] <= level["rss_max_mb"]

@@ -30,18 +30,20 @@ REPO = Path(__file__).resolve().parents[1]
 LOG = app_log_with_fatal(1200)  # ≈ 95 KB of a compressible log, as a coding agent sends
 
 
-def _body(i: int) -> bytes:
-    # Each body differs, as each turn of a conversation does: no counting cache helps.
+def _body(i: int, fresh: bool = False) -> bytes:
+    # Each body differs, as each turn of a conversation does: no counting cache helps. ``fresh``: every
+    # line differs too, so that no chunk of it was counted before either (tokens.piece_chunks).
+    log = LOG.replace("\n", f" {i}\n") if fresh else LOG
     return json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 16, "messages": [
         {"role": "user", "content": f"request {i}"},
         {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Bash", "input": {}}]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": f"run {i}\n" + LOG}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": f"run {i}\n" + log}]},
     ]}).encode()
 
 
 def _exchange(i: int, session: str = "s1") -> Exchange:
     return Exchange(ts=time.time(), session=session, provider="anthropic", path="/v1/messages",
-                    body_text=_body(i).decode(), model="claude-sonnet-4-5", status=200)
+                    body_text=_body(i, fresh=True).decode(), model="claude-sonnet-4-5", status=200)
 
 
 def test_the_queue_is_bounded_and_what_it_drops_is_counted_and_warned_about_once(headroom_home, caplog):

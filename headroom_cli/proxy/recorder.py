@@ -28,7 +28,7 @@ from headroom_cli.proxy.own_overhead import own_overhead
 from headroom_cli.proxy.retrieval import definition_text
 from headroom_cli.rewrite import RETRIEVED
 from headroom_cli.images.wire import tokens_of as image_tokens
-from headroom_cli.tokens import count_tokens, dollars_for_input_tokens
+from headroom_cli.tokens import count_tokens, dollars_for_input_tokens, piece_chunks
 
 if TYPE_CHECKING:  # the relay needs the proxy's packages (h11, httpx); the library records without it
     from headroom_cli.proxy.relay import Ticket
@@ -39,6 +39,7 @@ MAX_PENDING = 256  # requests waiting to be counted; each holds its body (≈ 10
 ESTIMATE_BEYOND = 32  # waiting requests past which counts are estimated, so rows trail by seconds at most
 BATCH = 32  # rows per transaction
 COUNTS_KEPT = 4096  # token counts of parts and prompt blocks remembered: a long session's re-sent history
+CHUNKS_KEPT = 16384  # token counts of chunks of new texts (tokens.piece_chunks), ~40 bytes each
 CLOSE_DEADLINE_S = 0.8  # from the start of shutdown; then the rest is estimated (4 characters a token)
 
 
@@ -98,6 +99,16 @@ class RunningTotals:
                 name: {"parts": p, "tokens_before": b, "tokens_after": a} for name, (p, b, a) in sorted(engines.items())}
 
 
+def _digest(text: str) -> bytes:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def _keep(memo: OrderedDict, key: bytes, n: int, kept: int) -> None:
+    memo[key] = n
+    if len(memo) > kept:
+        memo.popitem(last=False)
+
+
 def _fold(t: Totals, r: RequestRecord) -> None:
     """Ledger.totals' sums, one row at a time."""
     t.requests += 1
@@ -124,6 +135,7 @@ class Recorder:
         self.dropped = 0  # requests never recorded: the queue was full
         self.estimated = 0  # requests recorded with estimated token counts (under load, at shutdown)
         self._counts: OrderedDict[bytes, int] = OrderedDict()  # re-sent parts and blocks are counted once
+        self._chunks: OrderedDict[bytes, int] = OrderedDict()  # and runs of lines shared with earlier texts
         self._pending: deque[Exchange] = deque()
         self._busy = 0  # taken by the worker, not written yet
         self._cond = threading.Condition()
@@ -224,13 +236,26 @@ class Recorder:
     def _count(self, text: str) -> int:
         if self._estimating:
             return self._tokens(text)
-        key = hashlib.sha1(text.encode("utf-8", "surrogatepass")).digest()
-        if key in self._counts:
+        key = _digest(text)
+        n = self._counts.get(key)
+        if n is not None:
             self._counts.move_to_end(key)
-            return self._counts[key]
-        n = self._counts[key] = self._tokens(text)
-        if len(self._counts) > COUNTS_KEPT:
-            self._counts.popitem(last=False)
+            return n
+        # A new text: counted chunk by chunk (exactly the same sum), so the runs of lines it shares with
+        # texts counted before (a suite run again, a file read again after an edit) are not counted again.
+        chunks = piece_chunks(text)
+        n = self._tokens(text) if len(chunks) == 1 else sum(map(self._chunk_tokens, chunks))
+        _keep(self._counts, key, n, COUNTS_KEPT)
+        return n
+
+    def _chunk_tokens(self, chunk: str) -> int:
+        key = _digest(chunk)
+        n = self._chunks.get(key)
+        if n is None:
+            n = self._tokens(chunk)
+            _keep(self._chunks, key, n, CHUNKS_KEPT)
+        else:
+            self._chunks.move_to_end(key)
         return n
 
     def _prompt(self, body_text: str, provider: str) -> int:

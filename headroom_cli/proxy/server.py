@@ -16,6 +16,7 @@ from headroom_cli.ledger import Ledger
 from headroom_cli.proxy import errors
 from headroom_cli.proxy.addon import HeadroomAddon, Upstream
 from headroom_cli.proxy.boundary import bind_problem
+from headroom_cli.proxy.memory import Trimmer
 from headroom_cli.proxy.recorder import CLOSE_DEADLINE_S, Recorder
 from headroom_cli.proxy.relay import Relay
 from headroom_cli.runtime import build_pipeline, new_session_id, open_store
@@ -84,6 +85,7 @@ class ProxyServer:
         self._ready = threading.Event()
         self._bound: int | None = None
         self._failure: BaseException | None = None
+        self.trimmer = Trimmer()  # free memory back to the system while serving (proxy/memory.py)
 
     @property
     def port(self) -> int:
@@ -123,6 +125,7 @@ class ProxyServer:
             reason = f"{self._failure}" if self._failure else _bind_error(self.settings.host, self.settings.port)
             raise ProxyStartError(f"could not listen on {self.settings.host}:{self.settings.port} ({reason})")
         private_tree(self.settings.home / "mitmproxy")  # mitmproxy writes its CA files 0644
+        self.trimmer.start()
         log.debug("proxy listening on %s (session %s)", self.url, self.session)
         return self
 
@@ -137,6 +140,7 @@ class ProxyServer:
 
     def _shutdown(self) -> None:
         began = time.monotonic()
+        self.trimmer.stop()
         if self._master is not None and self._loop is not None and not self._loop.is_closed():
             try:
                 self._master.shutdown()
