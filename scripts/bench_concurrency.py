@@ -126,10 +126,11 @@ def rss_mb(pid: int) -> float:
 class ProxyProcess:
     """`headroom proxy` on a free port, in its own process, with its own state folder."""
 
-    def __init__(self, upstream_url: str, home: Path):
-        env = {**os.environ, "HEADROOM_HOME": str(home), "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    def __init__(self, upstream_url: str, home: Path, extra: tuple[str, ...] = (), repo: Path = REPO):
+        env = {**os.environ, "HEADROOM_HOME": str(home), "PYTHONPATH": str(repo), "COLUMNS": "200"}
+        # cwd too: `python -m` puts it first on sys.path, ahead of PYTHONPATH
         self.proc = subprocess.Popen([sys.executable, "-m", "headroom_cli", "proxy", "--port", "0",
-                                      "--anthropic-upstream", upstream_url], env=env,
+                                      "--anthropic-upstream", upstream_url, *extra], env=env, cwd=repo,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.port = 0
         assert self.proc.stderr is not None

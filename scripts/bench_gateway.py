@@ -28,7 +28,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -37,7 +36,7 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from bench_concurrency import percentile  # noqa: E402
+from bench_concurrency import ProxyProcess, percentile  # noqa: E402
 from bench_proxy import claude_code_body, pytest_log  # noqa: E402
 
 PASSING = 1030  # PASSED lines for a body of about 95 KB
@@ -125,28 +124,11 @@ def _wait_for(check, seconds: float, what: str):
 
 # -- the proxy ----------------------------------------------------------------------------------------
 
-class Proxy:
+class Proxy(ProxyProcess):
     """`headroom proxy --workers W` on a free port, with its own state folder."""
 
     def __init__(self, upstream_url: str, home: Path, workers: int, repo: Path):
-        env = {**os.environ, "HEADROOM_HOME": str(home), "PYTHONPATH": str(repo), "COLUMNS": "200"}
-        args = [sys.executable, "-m", "headroom_cli", "proxy", "--port", "0", "--anthropic-upstream", upstream_url]
-        if workers > 1:
-            args += ["--workers", str(workers)]
-        # cwd too: `python -m` puts it first on sys.path, ahead of PYTHONPATH
-        self.proc = subprocess.Popen(args, env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True)
-        self.port = 0
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            if (found := re.search(r"http://127\.0\.0\.1:(\d+)", line)):
-                self.port = int(found.group(1))
-                break
-        if not self.port:
-            self.proc.kill()
-            raise RuntimeError("the proxy did not start (no address printed)")
-        # Its one line per request must be read, or the pipe fills and the proxy blocks.
-        threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
+        super().__init__(upstream_url, home, ("--workers", str(workers)) if workers > 1 else (), repo)
 
     def _procs(self) -> list[psutil.Process]:
         try:
