@@ -61,12 +61,11 @@ def piece_chunks(text: str) -> list[str]:
     file read again after an edit) cuts them into the same chunks, and a memo of chunk counts answers."""
     if len(text) < CHUNK_MIN:
         return [text]
-    chunks, start, pos = [], 0, 0
-    lines = text.split("\n")
-    for line, after in zip(lines, lines[1:]):
-        pos += len(line) + 1
-        if (zlib.crc32(line.encode()) % _CUT_ONE_IN == 0 and pos - start >= 256 and line and after
-                and not line[-1].isspace() and not after[0].isspace()):
+    chunks, start = [], 0
+    for boundary in _PIECE_BOUNDARY.finditer(text):
+        pos = boundary.start()
+        line = text[text.rfind("\n", 0, pos - 1) + 1:pos - 1]  # the line the break ends
+        if pos - start >= 256 and zlib.crc32(line.encode()) % _CUT_ONE_IN == 0:
             chunks.append(text[start:pos])
             start = pos
     chunks.append(text[start:])
