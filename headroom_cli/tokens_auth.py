@@ -11,7 +11,6 @@ owner with the request. A user may then redeem only the originals sent in their 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import secrets
 import threading
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 
 from headroom_cli.backends import Target, open_database, release, where
 from headroom_cli.backends.postgres import DatabaseUnavailable
+from headroom_cli.providers.wire import error_json
 
 TOKEN_HEADER = "x-headroom-token"
 PREFIX = "hrt_"
@@ -91,15 +91,8 @@ class Refusal:
 
 def refusal(provider: str, status: int, message: str) -> Refusal:
     """An error in the shape the client's SDK reads (Anthropic's, or OpenAI's)."""
-    message = f"headroom: {message}"
-    if provider == "openai":
-        code = "invalid_api_key" if status == 401 else "service_unavailable"
-        error = {"error": {"message": message, "type": "invalid_request_error" if status == 401 else "server_error",
-                           "param": None, "code": code}}
-    else:
-        kind = "authentication_error" if status == 401 else "api_error"
-        error = {"type": "error", "error": {"type": kind, "message": message}}
-    return Refusal(status, json.dumps(error).encode())
+    code = "invalid_api_key" if status == 401 else "service_unavailable"  # read by OpenAI's SDKs only
+    return Refusal(status, error_json(provider, status, f"headroom: {message}", code))
 
 
 class TokenGate:

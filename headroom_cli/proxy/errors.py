@@ -9,26 +9,20 @@ that provider's shape (Anthropic's when it cannot tell).
 
 from __future__ import annotations
 
-import json
 import threading
 
 from mitmproxy import http
 from mitmproxy.proxy.layers.http import _http1
 from mitmproxy.net.http import http1
 
-from headroom_cli.providers import OPENAI
+from headroom_cli.providers.wire import error_json
 
 _providers_by_message: dict[str, str] = {}
 _lock = threading.Lock()
 
 
 def error_body(provider: str, status: int, message: str) -> bytes:
-    if provider == OPENAI:
-        error = {"error": {"message": message, "type": "server_error", "param": None, "code": "upstream_unreachable"}}
-    else:
-        kind = "overloaded_error" if status == 529 else "api_error"
-        error = {"type": "error", "error": {"type": kind, "message": message}}
-    return json.dumps(error).encode()
+    return error_json(provider, status, message, code="upstream_unreachable")
 
 
 def note_failure(message: str, provider: str) -> None:
