@@ -30,6 +30,7 @@ from headroom_cli.shaping import RequestShaper
 from headroom_cli.prompt import prompt_tokens
 from headroom_cli.store import Store
 from headroom_cli.tokens import count_tokens
+from headroom_cli.tokens_auth import grant_outcomes
 
 log = logging.getLogger("headroom.library")
 
@@ -200,10 +201,12 @@ class Headroom:
             result = replace(result, messages=result.messages[1:])  # given apart, returned apart
         return result
 
-    def prepare(self, body: dict[str, Any] | bytes, api: str, beta: str = "", provider: str | None = None) -> Pending:
+    def prepare(self, body: dict[str, Any] | bytes, api: str, beta: str = "", provider: str | None = None,
+                owner: str | None = None) -> Pending:
         """Compress a whole request body; ``finish`` the result once the upstream has answered.
-        ``provider`` names who answers it in the ledger (default: the API's). Any failure while
-        compressing leaves the request as it was (logged), never raised."""
+        ``provider`` names who answers it in the ledger (default: the API's); ``owner``, whose personal
+        token asked (the proxy's compress endpoint): the originals are theirs to redeem, the row theirs.
+        Any failure while compressing leaves the request as it was (logged), never raised."""
         raw = body if isinstance(body, bytes) else encode_body(body)
         parsed: Any = body
         if isinstance(body, bytes):
@@ -220,6 +223,7 @@ class Headroom:
                 rewrite = prepare_request(raw, adapter_for(PATHS[api]), self.pipeline, self.store, self.settings,
                                           self.shaper, beta)
                 outcomes, note, model = rewrite.outcomes, rewrite.note, rewrite.model
+                grant_outcomes(self.store, owner, outcomes)
                 if rewrite.changed and rewrite.parsed is not None:
                     new_raw, new_body = rewrite.body, rewrite.parsed
             except NotRewritable as exc:
@@ -233,7 +237,7 @@ class Headroom:
                                 new_body if isinstance(new_body, dict) else {}, new_raw, raw)
         exchange = Exchange(ts=time.time(), session=self.session, provider=provider or PROVIDERS[api], path=PATHS[api],
                             body_text=raw.decode("utf-8", "replace"), model=model, outcomes=outcomes, cache=note,
-                            sent_text=new_raw.decode("utf-8", "replace") if new_raw is not raw else None)
+                            sent_text=new_raw.decode("utf-8", "replace") if new_raw is not raw else None, owner=owner)
         return Pending(exchange, compressed, self.recorder)
 
     def flush(self) -> None:

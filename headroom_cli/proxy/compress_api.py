@@ -41,10 +41,12 @@ class _Unfit(Exception):
         self.refusal = Refusal(status, kind, message)
 
 
-async def serve(flow: http.HTTPFlow, library: Headroom, body_cap: int) -> None:
+async def serve(flow: http.HTTPFlow, library: Headroom, body_cap: int, owner: str | None = None) -> None:
+    """``owner``: whose personal token asked (--require-token): the originals are granted to them."""
     try:
         api, raw = _read(flow.request, body_cap)
-        compressed = await asyncio.to_thread(_compress, library, raw, api, flow.request.headers.get("anthropic-beta", ""))
+        compressed = await asyncio.to_thread(_compress, library, raw, api, flow.request.headers.get("anthropic-beta", ""),
+                                             owner)
     except _Unfit as exc:
         _error(flow, exc.refusal)
         return
@@ -70,14 +72,14 @@ def _read(req: http.Request, body_cap: int) -> tuple[str, bytes]:
     return api, raw
 
 
-def _compress(library: Headroom, raw: bytes, api: str, beta: str) -> Compressed:
+def _compress(library: Headroom, raw: bytes, api: str, beta: str, owner: str | None) -> Compressed:
     try:
         parsed = json.loads(raw)
     except (ValueError, RecursionError):
         parsed = None
     if not isinstance(parsed, dict):
         raise _Unfit(400, "invalid_request_error", "the body must be a provider request: a JSON object in UTF-8")
-    pending = library.prepare(raw, api, beta)
+    pending = library.prepare(raw, api, beta, owner=owner)
     pending.finish(status=None)  # compressed, not sent: recorded as compress() records it
     return pending.compressed
 

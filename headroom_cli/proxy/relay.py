@@ -183,7 +183,7 @@ class Relay:
 
     async def _continue(self, ticket: Ticket, body: dict, assistant: dict, calls) -> dict:
         store = scoped(self.store, ticket.owner)
-        answers = [(call, await asyncio.to_thread(answer, store, self.ledger, self.session, call.arguments))
+        answers = [(call, await asyncio.to_thread(answer, store, self.ledger, self.session, call.arguments, ticket.owner))
                    for call in calls]
         ticket.rounds += 1
         for call, found in answers:

@@ -117,8 +117,9 @@ def image_answer(store: Store, part_id: str) -> Answer | None:
                   (media, data))
 
 
-def answer(store: Store, ledger: Ledger | None, session: str, arguments: Any) -> Answer:
-    """The model's retrieve call, answered from the store; a bad call gets a clear tool error."""
+def answer(store: Store, ledger: Ledger | None, session: str, arguments: Any, owner: str | None = None) -> Answer:
+    """The model's retrieve call, answered from the store (``store`` scoped to ``owner`` already: see
+    tokens_auth.scoped); a bad call gets a clear tool error. Recorded as ``owner``'s retrieval."""
     if isinstance(arguments, str):
         try:
             arguments = json.loads(arguments or "{}")
@@ -131,19 +132,19 @@ def answer(store: Store, ledger: Ledger | None, session: str, arguments: Any) ->
     lines, pattern = arguments.get("lines"), arguments.get("pattern")
     image = image_answer(store, part_id) if part_id.startswith("hr_") else None
     if image is not None:
-        _record(ledger, session, part_id, None, len(image.image[1]) if image.image else 0)
+        _record(ledger, session, part_id, None, len(image.image[1]) if image.image else 0, owner)
         return image
     try:
         text = redeem(store, part_id, str(lines) if lines else None, str(pattern) if pattern else None)
     except ToolFailure as exc:
         return Answer(str(exc), True, part_id)
-    _record(ledger, session, part_id, str(lines) if lines else None, len(text.encode("utf-8", "surrogatepass")))
+    _record(ledger, session, part_id, str(lines) if lines else None, len(text.encode("utf-8", "surrogatepass")), owner)
     return Answer(text, False, part_id)
 
 
-def _record(ledger: Ledger | None, session: str, part_id: str, lines: str | None, size: int) -> None:
+def _record(ledger: Ledger | None, session: str, part_id: str, lines: str | None, size: int, owner: str | None) -> None:
     if ledger is not None:
         try:
-            ledger.record_retrieval(session, part_id, lines, size)
+            ledger.record_retrieval(session, part_id, lines, size, owner)
         except Exception as exc:  # bookkeeping must not cost the model its answer
             log.warning("could not record a retrieval: %s", exc)
