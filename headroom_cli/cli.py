@@ -144,12 +144,10 @@ def _proxy_workers(settings, count: int) -> None:
     them all on Ctrl-C or SIGTERM (see proxy/workers.py)."""
     import signal
 
-    from headroom_cli.ledger import Ledger
     from headroom_cli.proxy.boundary import bind_problem
     from headroom_cli.proxy.workers import Supervisor, WorkersError
     from headroom_cli.runtime import new_session_id
     from headroom_cli.ui.banner import banner
-    from headroom_cli.ui.summary import session_summary
 
     problem = bind_problem(settings.host, settings.token or settings.require_token)
     if problem is not None:
@@ -176,8 +174,7 @@ def _proxy_workers(settings, count: int) -> None:
         serving = supervisor.watch()
     finally:
         supervisor.stop()
-        ledger = Ledger.for_recording(settings.ledger_target)
-        err.print(session_summary(ledger, session))
+        _summary(settings, session, "headroom · this session")
     if not serving:
         _fail("every worker kept ending: see the errors above")
 
@@ -242,9 +239,7 @@ def proxy(
         pass
     finally:
         server.stop()
-        from headroom_cli.ui.summary import session_summary
-
-        err.print(session_summary(server.ledger, server.session))
+        _summary(settings, server.session, "headroom · this session")
 
 
 @app.command(cls=WrapCommand, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -162,7 +162,7 @@ class Ledger:
     def _write(self, sql: str, args: tuple) -> None:
         self._write_many(sql, [args])
 
-    def _write_many(self, sql: str, rows: list[tuple]) -> None:
+    def _write_many(self, sql: str | None, rows: list[tuple]) -> None:
         """Rows written in one transaction; a failure to write (disk full, file deleted read-only, damaged)
         is said once and the rows dropped: bookkeeping must never cost a request. While a shared
         database is unreachable its rows are held (up to MAX_HELD) and written once it is back."""
@@ -172,7 +172,8 @@ class Ledger:
             with self._db.use() as conn, conn:
                 for held_sql, held_row in held:
                     conn.execute(held_sql, held_row)
-                conn.executemany(sql, rows)
+                if rows:
+                    conn.executemany(sql, rows)
         except DatabaseUnavailable:
             with self._held_lock:
                 self._held = (held + [(sql, row) for row in rows] + self._held)[-MAX_HELD:]
@@ -180,6 +181,14 @@ class Ledger:
             if not self._warned:
                 self._warned = True
                 log.warning("savings not recorded: %s", exc)
+
+    def write_held(self) -> int:
+        """Write the rows held while the shared database was unreachable, if it is back; returns how
+        many are still held (the proxy says so when it stops: they are lost with it)."""
+        if self._held:
+            self._write_many(None, [])
+        with self._held_lock:
+            return len(self._held)
 
     def record(self, r: RequestRecord) -> None:
         self.record_many([r])

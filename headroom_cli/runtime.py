@@ -14,6 +14,7 @@ import time
 import uuid
 import weakref
 
+from headroom_cli.backends.postgres import DatabaseUnavailable
 from headroom_cli.db import DataError
 from headroom_cli.config import DEFAULT_STORE_MAX_DAYS, DEFAULT_STORE_MAX_MB, Settings, store_budget
 from headroom_cli.pipeline import Pipeline
@@ -49,6 +50,8 @@ def open_store(settings: Settings) -> Store | None:
     store.keep_within(max_bytes, max_days)  # and while running
     try:
         removed, freed = store.prune(max_bytes=max_bytes, max_age_days=max_days)
+    except DatabaseUnavailable:
+        pass  # said once by the database; kept within its budget while running, once it is back
     except sqlite3.Error as exc:
         log.warning("could not prune the store %s (%s)", settings.store_path, exc)
     else:

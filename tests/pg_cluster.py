@@ -19,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent / ".cache" / "pg"
+# HEADROOM_TEST_PG_ROOT: another folder, for a run that must not stop a cluster other runs share.
+ROOT = Path(os.environ.get("HEADROOM_TEST_PG_ROOT") or Path(__file__).resolve().parent.parent / ".cache" / "pg")
 USER = "headroom"
 
 

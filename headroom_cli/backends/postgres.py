@@ -147,8 +147,8 @@ class PgDatabase:
         proxy started while the database is down serves requests losslessly until then."""
         try:
             self.migrate(component)
-        except DatabaseUnavailable as exc:
-            log.warning("%s; its tables are checked once it is back", exc)
+        except DatabaseUnavailable as exc:  # the outage itself was logged once, by _drop
+            log.debug("%s; %s's tables are checked once it is back", exc, component)
             with self._lock:
                 self._unmigrated.append(component)
 

@@ -14,6 +14,7 @@ from mitmproxy import http
 
 from headroom_cli import __version__
 from headroom_cli.config import Settings
+from headroom_cli.db import DataError
 from headroom_cli.ledger import Ledger
 from headroom_cli.library import Headroom
 from headroom_cli.pipeline import Pipeline
@@ -256,7 +257,7 @@ class HeadroomAddon:
     # -- our own endpoints ------------------------------------------------------------------
     async def _serve_own(self, flow: http.HTTPFlow, path: str) -> None:
         if path == compress_api.PATH:
-            await compress_api.serve(flow, self.library, BODY_CAP)
+            await compress_api.serve(flow, self.library, BODY_CAP, flow.metadata.get(_OWNER))
         elif flow.request.method != "GET":
             self._json(flow, 405, {"error": "method not allowed"})
         elif path == "/headroom/health":
@@ -280,8 +281,12 @@ class HeadroomAddon:
             await asyncio.sleep(0.01)
         owner = flow.metadata.get(_OWNER)
         if owner is not None:  # a user's token: their own savings only
-            totals = await asyncio.to_thread(self.ledger.totals, None, owner)
-            engines = await asyncio.to_thread(self.ledger.engines_json, None, owner)
+            try:
+                totals = await asyncio.to_thread(self.ledger.totals, None, owner)
+                engines = await asyncio.to_thread(self.ledger.engines_json, None, owner)
+            except DataError as exc:  # the shared database is down: nothing to read them from
+                self._json(flow, 503, {"error": f"your savings cannot be read now: {exc}"})
+                return
             self._json(flow, 200, {"user": owner, "tokenizer": "cl100k_base", "all_time": totals.to_json(),
                                    "engines": engines})
             return

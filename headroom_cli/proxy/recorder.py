@@ -17,9 +17,10 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Callable
 
+from headroom_cli.backends.postgres import DatabaseUnavailable
 from headroom_cli.ledger import Ledger, RequestRecord, Totals, Usage
 from headroom_cli.pipeline import Outcome
 from headroom_cli.prompt import prompt_tokens
@@ -65,20 +66,47 @@ class Exchange:
 
 class RunningTotals:
     """What /headroom/stats shows, kept in memory as rows are written: all time (the ledger's totals when
-    the recorder started, plus what it wrote since) and per session. Reading it never touches SQLite."""
+    the recorder started, plus what it wrote since) and per session. Reading it never touches SQLite.
+    A shared database unreachable when they are first needed (a proxy started while PostgreSQL is down)
+    leaves them at what this process recorded; the ledger's earlier rows are added once it is back."""
 
     def __init__(self, ledger: Ledger):
         self._lock = threading.Lock()
         self._ledger = ledger
-        self._all = ledger.totals()
+        self._all = Totals()
+        self._all_loaded = False
         self._sessions: dict[str, tuple[Totals, dict[str, list[int]]]] = {}
+        self._unloaded: set[str] = set()  # sessions whose earlier rows could not be read yet
+        self._load_all()
+
+    def _load_all(self) -> None:
+        try:
+            base = self._ledger.totals()
+        except DatabaseUnavailable:
+            return
+        with self._lock:
+            self._all, self._all_loaded = _plus(base, self._all), True
 
     def prepare(self, sessions: set[str]) -> None:
         """Load what the ledger already holds for sessions not seen yet (before their new rows go in)."""
-        for session in sessions - self._sessions.keys():
-            base = (self._ledger.totals(session), self._ledger.per_engine(session))
+        if not self._all_loaded:
+            self._load_all()
+        for session in (sessions - self._sessions.keys()) | (sessions & self._unloaded):
+            try:
+                base = (self._ledger.totals(session), self._ledger.per_engine(session))
+            except DatabaseUnavailable:
+                with self._lock:
+                    self._sessions.setdefault(session, (Totals(), {}))
+                    self._unloaded.add(session)
+                continue
             with self._lock:
-                self._sessions.setdefault(session, base)
+                if session in self._unloaded:
+                    self._unloaded.discard(session)
+                    mine, engines = self._sessions[session]
+                    base = (_plus(base[0], mine), _plus_engines(base[1], engines))
+                    self._sessions[session] = base
+                else:
+                    self._sessions.setdefault(session, base)
 
     def add(self, r: RequestRecord) -> None:
         with self._lock:
@@ -107,6 +135,17 @@ def _keep(memo: OrderedDict, key: bytes, n: int, kept: int) -> None:
     memo[key] = n
     if len(memo) > kept:
         memo.popitem(last=False)
+
+
+def _plus(a: Totals, b: Totals) -> Totals:
+    return Totals(**{f.name: getattr(a, f.name) + getattr(b, f.name) for f in fields(Totals)})
+
+
+def _plus_engines(a: dict[str, list[int]], b: dict[str, list[int]]) -> dict[str, list[int]]:
+    out = {name: list(counts) for name, counts in a.items()}
+    for name, counts in b.items():
+        out[name] = [x + y for x, y in zip(out.get(name, [0, 0, 0]), counts)]
+    return out
 
 
 def _fold(t: Totals, r: RequestRecord) -> None:
@@ -181,6 +220,9 @@ class Recorder:
             self._stop = True
             self._cond.notify_all()
         self._worker.join(timeout=5.0)
+        held = self.ledger.write_held()
+        if held:
+            log.warning("%d savings row(s) are not recorded: the database is still unreachable", held)
         if self._hurry and self.estimated:
             log.warning("%d request(s) were recorded with estimated token counts (at shutdown or under load)",
                         self.estimated)

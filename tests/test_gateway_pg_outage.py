@@ -1,0 +1,129 @@
+"""A gateway started while its PostgreSQL is down (issue 19): it comes up and serves every request
+losslessly (nothing left out: no original could be stored), says so once, and attaches the database
+when it is back: compression with omissions resumes, and the requests served meanwhile are in the
+ledger. Under --require-token tokens cannot be checked without the database: requests are refused
+with 503 in the provider's error shape (never let through unchecked) until it is back."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+import pg_cluster
+from gateway_helpers import conversation, marker_ids, post, tool_texts
+from headroom_cli.ledger import Ledger
+from headroom_cli.mock_upstream import MockUpstream
+from headroom_cli.store import Store
+from headroom_cli.tokens_auth import TokenBook
+from proxy_process import proxy_process
+from test_proxy_workers import Workers
+
+ENV = {"HEADROOM_NO_RETRIEVAL_TOOL": "1", "COLUMNS": "1000"}  # log lines unwrapped, to count them
+
+
+@pytest.fixture
+def upstream():
+    mock = MockUpstream().start()
+    yield mock
+    mock.stop()
+
+
+@pytest.fixture
+def cluster(pg_server):
+    """This checkout's cluster, which the test stops and starts (started again whatever happens)."""
+    port = pg_cluster._port_file(pg_cluster.ROOT)
+    if port is None or f":{port}/" not in pg_server:
+        pytest.skip("HEADROOM_TEST_DATABASE is not this checkout's cluster: it cannot be stopped from here")
+    yield port
+    if not pg_cluster.running():
+        pg_cluster.restart_server(pg_cluster.ROOT)
+
+
+def _until(check, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.3)
+    return None
+
+
+def test_a_proxy_started_while_the_database_is_down_serves_then_attaches_it(
+        pg_url, cluster, upstream, log, tmp_path) -> None:
+    pg_cluster.stop(pg_cluster.ROOT, mode="immediate")
+    with proxy_process(upstream.url, tmp_path / "a", **ENV, HEADROOM_DATABASE=pg_url) as proxy:
+        statuses = [post(proxy.port, conversation(log, turn))[0] for turn in (1, 2, 3)]
+        down = [r.json() for r in upstream.requests]
+        pg_cluster.restart_server(pg_cluster.ROOT)
+
+        def compressing():
+            statuses.append(post(proxy.port, conversation(log, 3, "And now?"))[0])
+            return marker_ids(" ".join(tool_texts(upstream.requests[-1].json())))
+
+        assert _until(compressing), "compression with omissions never came back with the database"
+    assert statuses and set(statuses) == {200}, statuses
+    assert len(down) == 3 and not any(marker_ids(" ".join(tool_texts(body))) for body in down)  # lossless
+    assert all(tool_texts(body)[0] == f"run 0\n{log}" for body in down)  # the log went as it was sent
+    ids = {i for r in upstream.requests for text in tool_texts(r.json()) for i in marker_ids(text)}
+    store = Store(pg_url)
+    try:
+        assert ids and all(store.get(i) is not None for i in ids), "a marker sent upstream points at nothing"
+    finally:
+        store.close()
+    ledger = Ledger(pg_url)
+    try:
+        assert ledger.totals().requests == len(statuses)  # the rows held while it was down, written after
+    finally:
+        ledger.close()
+    assert proxy.stderr.count("unreachable (") == 1, proxy.stderr  # the outage said once, not per part
+    assert "is back" in proxy.stderr and "Traceback" not in proxy.stderr
+
+
+def test_require_token_refuses_with_503_while_tokens_cannot_be_checked(
+        pg_url, cluster, upstream, log, tmp_path) -> None:
+    book = TokenBook(pg_url)
+    alice = book.create("alice")
+    book.close()
+    pg_cluster.stop(pg_cluster.ROOT, mode="immediate")
+    env = {**ENV, "HEADROOM_DATABASE": pg_url, "HEADROOM_REQUIRE_TOKEN": "1"}
+    with proxy_process(upstream.url, tmp_path / "a", **env) as proxy:
+        status, body = post(proxy.port, conversation(log, 1), {"x-headroom-token": alice})
+        assert status == 503 and json.loads(body)["type"] == "error"  # Anthropic's shape
+        assert "cannot be checked" in json.loads(body)["error"]["message"]
+        status, body = post(proxy.port, {"model": "gpt-4o", "messages": []}, {"x-headroom-token": alice,
+                            "authorization": "Bearer k"}, path="/v1/chat/completions")
+        assert status == 503 and json.loads(body)["error"]["code"] == "service_unavailable"  # OpenAI's shape
+        assert post(proxy.port, conversation(log, 1))[0] == 401  # no token at all: no database needed to say so
+        assert not upstream.requests, "a request went upstream with a token nobody could check"
+        pg_cluster.restart_server(pg_cluster.ROOT)
+        assert _until(lambda: post(proxy.port, conversation(log, 1), {"x-headroom-token": alice})[0] == 200)
+        assert post(proxy.port, conversation(log, 1), {"x-headroom-token": alice + "x"})[0] == 401
+    assert proxy.stderr.count("--require-token: tokens cannot be checked") == 1, proxy.stderr
+    assert "Traceback" not in proxy.stderr
+
+
+def test_workers_start_and_restart_while_the_database_is_down(pg_url, cluster, upstream, log, tmp_path,
+                                                                monkeypatch) -> None:
+    for name, value in {**ENV, "HEADROOM_DATABASE": pg_url}.items():
+        monkeypatch.setenv(name, value)
+    pg_cluster.stop(pg_cluster.ROOT, mode="immediate")
+    workers = Workers(upstream.url, tmp_path / "a", 2)
+    try:
+        killed = min(workers.pids)
+        os.kill(killed, signal.SIGKILL)  # its replacement starts while the database is still down
+        seen = workers.pids_answering(lambda s: bool(s - workers.pids), seconds=180)
+        assert seen - workers.pids, "no worker replaced the killed one: " + "".join(workers.lines)[-2000:]
+        assert post(workers.port, conversation(log, 1))[0] == 200
+        pg_cluster.restart_server(pg_cluster.ROOT)
+        assert _until(lambda: post(workers.port, conversation(log, 2))[0] == 200
+                      and marker_ids(" ".join(tool_texts(upstream.requests[-1].json()))))
+    finally:
+        workers.process.send_signal(signal.SIGTERM)
+        code = workers.process.wait(timeout=60)
+    assert code == 0, "".join(workers.lines)[-2000:]
+    assert "Traceback" not in "".join(workers.lines)
