@@ -29,10 +29,22 @@ class Regions:
     fresh: int
     read_rate: float
     write_rate: float
+    write_premium: bool = True  # False: what is cached was billed as fresh input (OpenAI), no write
 
     @property
     def total(self) -> int:
         return self.read + self.written + self.fresh
+
+    @property
+    def rebilled(self) -> int:
+        """Where a prefix the cache could have served, had it not changed, is billed again: the region
+        written to the cache, or without a write premium the fresh input."""
+        return self.written if self.write_premium else self.fresh
+
+    @property
+    def rebill_rate(self) -> float:
+        """What each such token costs beyond a cache read, as a multiple of the input price."""
+        return (self.write_rate if self.write_premium else 1.0) - self.read_rate
 
     def rate_at(self, fraction: float | None) -> float:
         """The price multiple of the token at ``fraction`` of the prompt (None: the average)."""
@@ -55,7 +67,7 @@ def regions(provider: str, model: str | None, usage: Usage) -> Regions | None:
     read = usage.cache_read or 0
     if provider == "openai":  # prompt_tokens includes the cached ones; no write premium
         cached = openai_cached_rate(model)
-        return Regions(min(read, usage.input), 0, max(0, usage.input - read), cached, 1.0)
+        return Regions(min(read, usage.input), 0, max(0, usage.input - read), cached, 1.0, write_premium=False)
     return Regions(read, usage.cache_write or 0, usage.input, ANTHROPIC_READ, ANTHROPIC_WRITE)
 
 
@@ -89,8 +101,5 @@ def net_saved(provider: str, model: str | None, usage: Usage, savings: list[tupl
     if billed is None:  # no usage reported: priced as plain input
         return sum(tokens for _, tokens in savings) * price
     saved = sum(tokens * billed.rate_at(fraction) for fraction, tokens in savings)
-    if provider == "openai":  # what is not cached is billed whole: no write premium
-        saved -= min(broken_tokens, billed.fresh) * (1.0 - billed.read_rate)
-    else:
-        saved -= min(broken_tokens, billed.written) * (billed.write_rate - billed.read_rate)
+    saved -= min(broken_tokens, billed.rebilled) * billed.rebill_rate
     return saved * price

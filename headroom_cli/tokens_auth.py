@@ -11,6 +11,7 @@ owner with the request. A user may then redeem only the originals sent in their 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 import threading
@@ -19,9 +20,10 @@ from dataclasses import dataclass
 
 from headroom_cli.backends import Target, open_database, release, where
 from headroom_cli.backends.postgres import DatabaseUnavailable
-from headroom_cli.providers.wire import error_json
+from headroom_cli.providers import error_json
 
 TOKEN_HEADER = "x-headroom-token"
+log = logging.getLogger("headroom.tokens")
 PREFIX = "hrt_"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
 CACHE_S = 5.0  # a revoked token stops working within this many seconds on every proxy
@@ -98,12 +100,14 @@ def refusal(provider: str, status: int, message: str) -> Refusal:
 class TokenGate:
     """The proxy's check (``--require-token``): a valid token's owner, or the refusal to answer with.
     Checks are remembered for CACHE_S; while the database is unreachable a token seen valid before
-    still passes (requests keep flowing), an unknown one gets 503."""
+    still passes (requests keep flowing), an unknown one gets 503: refused, never let through unchecked
+    (a gateway started while the database is down answers every request 503 until it is back)."""
 
     def __init__(self, book: TokenBook):
         self.book = book
         self._seen: dict[str, tuple[str | None, float]] = {}  # hash -> (owner, when checked)
         self._lock = threading.Lock()
+        self._refusing = False  # 503s are being given for this outage (said once)
 
     def check(self, sent: str | None, provider: str) -> tuple[str | None, Refusal | None]:
         sent = (sent or "").strip()
@@ -118,10 +122,12 @@ class TokenGate:
                 owner = self.book.owner_of(sent)
             except DatabaseUnavailable:
                 if cached is None or cached[0] is None:
+                    self._say_refusing()
                     return None, refusal(provider, 503, "the token cannot be checked now (the database is "
                                          "unreachable); retry in a moment")
                 owner = cached[0]
             else:
+                self._refusing = False
                 with self._lock:
                     self._seen[key] = (owner, time.monotonic())
                     if len(self._seen) > 10_000:
@@ -131,6 +137,13 @@ class TokenGate:
         if owner is None:
             return None, refusal(provider, 401, f"the {TOKEN_HEADER} header holds no valid token (unknown or revoked)")
         return owner, None
+
+
+    def _say_refusing(self) -> None:
+        if not self._refusing:
+            self._refusing = True
+            log.warning("--require-token: tokens cannot be checked while the database is unreachable; a request "
+                        "whose token this proxy has not seen valid gets 503 until it is back")
 
 
 class OwnedStore:

@@ -108,3 +108,20 @@ def test_the_chat_path_reads_responses_shaped_bodies_as_responses():
     chat = by_api("openai-chat")
     assert chat.shaped({"messages": []}) is chat
     assert chat.shaped({"input": []}).api == "openai-responses"
+
+
+def test_each_provider_writes_its_own_error_shape_and_names_its_stream_dialect():
+    """The proxy asks the provider for an error reply and for how a stream reads (no branch on a
+    provider's name outside providers/): the bytes clients have always got."""
+    from headroom_cli.providers import API_PATHS, by_api, by_provider, error_json
+
+    assert error_json(ANTHROPIC, 401, "no") == b'{"type": "error", "error": {"type": "authentication_error", "message": "no"}}'
+    assert error_json(ANTHROPIC, 403, "no", kind="permission_error") == \
+        b'{"type": "error", "error": {"type": "permission_error", "message": "no"}}'
+    assert error_json(OPENAI, 503, "later", "service_unavailable") == \
+        b'{"error": {"message": "later", "type": "server_error", "param": null, "code": "service_unavailable"}}'
+    assert error_json("someone-else", 502, "x") == error_json(ANTHROPIC, 502, "x")
+    assert by_provider(OPENAI).error_json(401, "m") == by_api("openai-responses").error_json(401, "m")
+    dialects = {api: by_api(api).stream_dialect for api in API_PATHS}
+    assert dialects == {"anthropic-messages": "message-events", "openai-chat": "chunks",
+                        "openai-responses": "response-events"}

@@ -23,12 +23,25 @@ _OPENAI_PREFIXES = ("/v1/chat/", "/v1/responses", "/v1/completions", "/v1/embedd
 
 
 _BY_API: dict[str, Adapter] = {adapter.api: adapter for adapter in _ADAPTERS.values()}
+# Whose wire a provider's own replies use (its errors): its first API.
+_BY_PROVIDER: dict[str, Adapter] = {ANTHROPIC: _ADAPTERS["/v1/messages"], OPENAI: _ADAPTERS["/v1/chat/completions"]}
 API_PATHS: dict[str, str] = {adapter.api: path for path, adapter in _ADAPTERS.items()}  # each API's endpoint
 
 
 def by_api(api: str) -> Adapter | None:
     """The adapter of a wire format by its name ("anthropic-messages", "openai-chat", "openai-responses")."""
     return _BY_API.get(api)
+
+
+def by_provider(provider: str) -> Adapter:
+    """The adapter that speaks for ``provider`` ("anthropic" | "openai") where no API is named (an
+    error reply): Anthropic's for a provider it cannot tell."""
+    return _BY_PROVIDER.get(provider, _BY_PROVIDER[ANTHROPIC])
+
+
+def error_json(provider: str, status: int, message: str, code: str | None = None, kind: str | None = None) -> bytes:
+    """An error reply in the shape ``provider``'s SDK reads (each API module writes its own)."""
+    return by_provider(provider).error_json(status, message, code, kind)
 
 
 def adapter_for(path: str) -> Adapter | None:
@@ -47,4 +60,5 @@ def provider_for(path: str, headers: dict[str, str]) -> str:
     return ANTHROPIC
 
 
-__all__ = ["Adapter", "Slot", "adapter_for", "by_api", "API_PATHS", "provider_for", "ANTHROPIC", "OPENAI"]
+__all__ = ["Adapter", "Slot", "adapter_for", "by_api", "by_provider", "error_json", "API_PATHS", "provider_for",
+           "ANTHROPIC", "OPENAI"]

@@ -3,6 +3,7 @@ requests the outputs aider pastes into user messages (``providers/aider.py``).""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from headroom_cli.providers import aider
@@ -21,6 +22,7 @@ class AnthropicMessages:
     answers_retrieval = True
     usage_only_when_asked = False  # a stream always reports its usage
     system_in_messages = False  # the system prompt is a member of its own
+    stream_dialect = "message-events"  # typed SSE events: message_start, content_block_*, message_delta
 
     def slots(self, body: dict[str, Any]) -> list[Slot]:
         messages = body.get("messages")
@@ -214,6 +216,13 @@ class AnthropicMessages:
     def error_event(message: str) -> bytes:
         """An error inside an already started stream."""
         return sse_error("error", {"type": "error", "error": {"type": "api_error", "message": message}})
+
+    @staticmethod
+    def error_json(status: int, message: str, code: str | None = None, kind: str | None = None) -> bytes:
+        """A whole error reply as Anthropic's SDK reads it: ``kind`` its error type (by default from the
+        status); ``code`` (OpenAI's machine-readable code) has no place in this shape."""
+        kind = kind or {401: "authentication_error", 529: "overloaded_error"}.get(status, "api_error")
+        return json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
 
 
 def _result_content(found: Any) -> str | list[dict[str, Any]]:

@@ -136,6 +136,7 @@ class Adapter(Protocol):
     text_block: str  # the type of a text block in user content (a marker written beside an image)
     cache_breakpoints: bool  # whether the client sets prompt-cache breakpoints (cache_control) itself
     answers_retrieval: bool  # whether the proxy offers and answers its retrieve tool on this API
+    stream_dialect: str  # how its replies stream: "message-events" | "chunks" | "response-events"
 
     def slots(self, body: dict[str, Any]) -> list[Slot]:
         """Every compressible tool-output string, in document order. Never system prompts, user-typed
@@ -152,7 +153,8 @@ class Adapter(Protocol):
     # calls(item) and calls_at(items, i) (call ids issued and answered), tool_names(item),
     # is_message(item), user_message(text) (context_fit); image_data(block), write_image(...) (images);
     # and, where answers_retrieval: tool_definition, defined_tool_names, forces_a_tool, reply_calls,
-    # drop_calls, lead_with, reply_message, with_answers, streamed_call, streamed_message, error_event.
+    # drop_calls, lead_with, reply_message, with_answers, streamed_call, streamed_message, error_event;
+    # error_json(status, message, code, kind) (a whole error reply: providers.error_json asks for it).
 
 
 def item_role(item: Any) -> str:

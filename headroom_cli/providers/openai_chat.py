@@ -22,6 +22,7 @@ class OpenAIChat:
     answers_retrieval = True
     usage_only_when_asked = True  # a stream reports usage only with stream_options.include_usage
     system_in_messages = True  # the system prompt is a first message of role "system"
+    stream_dialect = "chunks"  # unnamed SSE events, each a chunk of choices[].delta, then [DONE]
 
     def slots(self, body: dict[str, Any]) -> list[Slot]:
         messages = body.get("messages")
@@ -209,6 +210,8 @@ class OpenAIChat:
     def streamed_message(blocks: list[dict[str, Any]], text: str, calls: list[dict[str, Any]]) -> dict[str, Any]:
         """The assistant message a streamed round rebuilt: its text and tool calls."""
         return {"role": "assistant", "content": text or None, "tool_calls": calls}
+
+    error_json = staticmethod(OpenAIResponses.error_json)  # one error shape for OpenAI's APIs
 
     @staticmethod
     def error_event(message: str) -> bytes:

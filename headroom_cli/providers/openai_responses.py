@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from headroom_cli.focus import Event, Focus, focus_of
@@ -19,6 +20,7 @@ class OpenAIResponses:
     answers_retrieval = False  # the relay speaks Messages and Chat Completions only
     usage_only_when_asked = False
     system_in_messages = False  # the system prompt is ``instructions``
+    stream_dialect = "response-events"  # typed SSE events: response.created, response.output_item.*
 
     def slots(self, body: dict[str, Any]) -> list[Slot]:
         items = body.get("input")
@@ -130,3 +132,10 @@ class OpenAIResponses:
         block["image_url"] = f"data:{media};base64,{data}"
         if detail:
             block["detail"] = detail
+
+    @staticmethod
+    def error_json(status: int, message: str, code: str | None = None, kind: str | None = None) -> bytes:
+        """A whole error reply as OpenAI's SDKs read it (Responses and Chat Completions alike): ``kind``
+        its error type (by default from the status), ``code`` the machine-readable one."""
+        kind = kind or ("invalid_request_error" if status == 401 else "server_error")
+        return json.dumps({"error": {"message": message, "type": kind, "param": None, "code": code}}).encode()

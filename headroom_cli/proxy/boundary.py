@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
 import socket
 from dataclasses import dataclass
+
+from headroom_cli.providers import ANTHROPIC, error_json
 
 TOKEN_HEADER = "x-headroom-token"
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
@@ -45,7 +46,8 @@ class Refusal:
     message: str
 
     def body(self) -> bytes:
-        return json.dumps({"type": "error", "error": {"type": self.kind, "message": f"headroom: {self.message}"}}).encode()
+        """In Anthropic's shape whatever the client (it is refused before its API matters)."""
+        return error_json(ANTHROPIC, self.status, f"headroom: {self.message}", kind=self.kind)
 
 
 def _split_host(value: str) -> tuple[str, int | None]:

@@ -66,12 +66,11 @@ def account(provider: str, model: str | None, usage, sent: str, savings: list[tu
     net = net_saved(provider, model, usage, priced, broken)
     warning = None
     billed = regions(provider, model, usage)
-    rewritten = billed.written if billed is not None and provider != "openai" else (billed.fresh if billed else 0)
+    rewritten = billed.rebilled if billed is not None else 0
     if broken and rewritten:
         why = ("a context fit changed it to make the request fit" if fit_decided
                else "an earlier compression decision was not replayed (store pruned or cleared?)")
-        extra = min(broken, rewritten) * (billed.write_rate - billed.read_rate if provider != "openai"
-                                          else 1 - billed.read_rate) * input_price_per_mtok(model) / 1e6
+        extra = min(broken, rewritten) * billed.rebill_rate * input_price_per_mtok(model) / 1e6
         warning = (f"cache write caused by Headroom: about {broken:,} tokens of history the client re-sent "
                    f"unchanged were sent differently ({why}), so the provider wrote what it could have read "
                    f"(about ${extra:.4f} more)")

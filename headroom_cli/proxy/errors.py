@@ -15,7 +15,7 @@ from mitmproxy import http
 from mitmproxy.proxy.layers.http import _http1
 from mitmproxy.net.http import http1
 
-from headroom_cli.providers.wire import error_json
+from headroom_cli.providers import ANTHROPIC, error_json
 
 _providers_by_message: dict[str, str] = {}
 _lock = threading.Lock()
@@ -34,7 +34,7 @@ def note_failure(message: str, provider: str) -> None:
 
 def _provider_error_response(status_code: int, message: str = "") -> bytes:
     with _lock:
-        provider = _providers_by_message.pop(message, "anthropic")
+        provider = _providers_by_message.pop(message, ANTHROPIC)
     text = f"headroom: the upstream API could not be reached ({message})" if status_code == 502 else f"headroom: {message}"
     response = http.Response.make(
         status_code,

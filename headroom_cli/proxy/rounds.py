@@ -17,7 +17,7 @@ from typing import Any
 
 from headroom_cli.ledger import Usage
 from headroom_cli.providers import by_api
-from headroom_cli.proxy.retrieval import ANTHROPIC_API, TOOL_NAME, Answer
+from headroom_cli.proxy.retrieval import TOOL_NAME, Answer
 from headroom_cli.proxy.usage import absorb
 
 
@@ -162,8 +162,9 @@ class StreamRound:
         self._text: list[str] = []  # OpenAI: the message's content, rebuilt
         self._calls: dict[int, dict[str, Any]] = {}
         self._wire = by_api(api)
-        # The two stream dialects: Anthropic's typed events, OpenAI's chunks (the relay serves no other API).
-        self._read = self._anthropic if api == ANTHROPIC_API else self._openai
+        # The two stream dialects the relay reads (it serves no other API); which one an API streams in
+        # is the adapter's to say.
+        self._read = {"message-events": self._anthropic, "chunks": self._openai}[self._wire.stream_dialect]
 
     # what the round came to
     def calls(self) -> list[Call]:
