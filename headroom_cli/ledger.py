@@ -221,18 +221,20 @@ class Ledger:
                 args).fetchone()
         return {"retrievals": count, "bytes_read_back": size, "proxy_rounds": rounds, "streams_rebuilt": rebuilt}
 
-    def _where(self, session: str | None, owner: str | None = None) -> tuple[str, tuple]:
-        """The rows of one session, and/or of one user (tokens per person)."""
+    def _where(self, session: str | None, owner: str | None = None, until: float | None = None) -> tuple[str, tuple]:
+        """The rows of one session, and/or of one user (tokens per person), and/or before ``until``."""
         terms = [(f"{name} = ?", value) for name, value in (("session", session), ("owner", owner)) if value]
         if owner is NO_TOKEN:
             terms[-1] = ("owner IS NULL", None)
+        if until is not None:
+            terms.append(("ts < ?", until))
         if not terms:
             return "", ()
         return ("WHERE " + " AND ".join(term for term, _ in terms),
                 tuple(value for term, value in terms if term.endswith("?")))
 
-    def totals(self, session: str | None = None, owner: str | None = None) -> Totals:
-        where, args = self._where(session, owner)
+    def totals(self, session: str | None = None, owner: str | None = None, until: float | None = None) -> Totals:
+        where, args = self._where(session, owner, until)
         with self._db.use() as conn:
             row = conn.execute(
                 "SELECT COUNT(*), COALESCE(SUM(tokens_before),0), COALESCE(SUM(tokens_after),0),"
@@ -250,9 +252,10 @@ class Ledger:
             totals.add_priced(provider, model, Usage(fresh, None, read, write), net, n)
         return totals
 
-    def per_engine(self, session: str | None = None, owner: str | None = None) -> dict[str, list[int]]:
+    def per_engine(self, session: str | None = None, owner: str | None = None,
+                   until: float | None = None) -> dict[str, list[int]]:
         """engine -> [parts, tokens before, tokens after], summed over requests."""
-        where, args = self._where(session, owner)
+        where, args = self._where(session, owner, until)
         with self._db.use() as conn:
             rows = conn.execute(f"SELECT engines FROM requests {where}", args).fetchall()
         out: dict[str, list[int]] = {}

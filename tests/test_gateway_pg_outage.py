@@ -127,3 +127,47 @@ def test_workers_start_and_restart_while_the_database_is_down(pg_url, cluster, u
         code = workers.process.wait(timeout=60)
     assert code == 0, "".join(workers.lines)[-2000:]
     assert "Traceback" not in "".join(workers.lines)
+
+
+def test_running_totals_started_during_an_outage_count_each_row_once(pg_url, cluster, log) -> None:
+    """/headroom/stats' totals of a recorder started while the database was down: the ledger's earlier
+    rows are added once it is back, the rows held meanwhile counted once (even when another write,
+    here a retrieval's, put them in before the totals were loaded)."""
+    from headroom_cli.proxy.recorder import Recorder
+
+    earlier = Ledger(pg_url)  # one row from before, by another recorder
+    recorder = Recorder(earlier)
+    recorder.record(_exchange(log, "before"))
+    assert recorder.flush(60)
+    recorder.close()
+    earlier.close()
+    pg_cluster.stop(pg_cluster.ROOT, mode="immediate")
+    ledger = Ledger(pg_url)
+    recorder = Recorder(ledger)
+    try:
+        for _ in range(2):
+            recorder.record(_exchange(log, "s"))
+        assert recorder.flush(60)
+        assert recorder.totals.snapshot("s")[1].requests == 2  # held, counted here
+        pg_cluster.restart_server(pg_cluster.ROOT)
+        assert _until(lambda: _wrote_retrieval(ledger))  # writes the held rows too
+        recorder.record(_exchange(log, "s"))
+        assert recorder.flush(60)
+        mine, everything, _ = recorder.totals.snapshot("s")
+        assert (mine.requests, everything.requests) == (3, 4)
+        assert ledger.totals().requests == 4
+    finally:
+        recorder.close()
+        ledger.close()
+
+
+def _exchange(log: str, session: str):
+    from headroom_cli.proxy.recorder import Exchange
+
+    return Exchange(ts=time.time(), session=session, provider="anthropic", path="/v1/messages",
+                    body_text=json.dumps(conversation(log, 1)), status=200)
+
+
+def _wrote_retrieval(ledger: Ledger) -> bool:
+    ledger.record_retrieval("s", "hr_0000000000000001", None, 10)
+    return ledger.write_held() == 0 and ledger.retrieval_count() > 0

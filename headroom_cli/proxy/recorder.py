@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Callable
@@ -68,20 +69,22 @@ class RunningTotals:
     """What /headroom/stats shows, kept in memory as rows are written: all time (the ledger's totals when
     the recorder started, plus what it wrote since) and per session. Reading it never touches SQLite.
     A shared database unreachable when they are first needed (a proxy started while PostgreSQL is down)
-    leaves them at what this process recorded; the ledger's earlier rows are added once it is back."""
+    leaves them at what this process recorded; the ledger's rows from before this recorder started are
+    added once it is back (only those: the rows held meanwhile, counted here already, may be in by then)."""
 
     def __init__(self, ledger: Ledger):
         self._lock = threading.Lock()
         self._ledger = ledger
+        self._started = time.time()  # every row this process records is from a request after it
         self._all = Totals()
         self._all_loaded = False
         self._sessions: dict[str, tuple[Totals, dict[str, list[int]]]] = {}
         self._unloaded: set[str] = set()  # sessions whose earlier rows could not be read yet
-        self._load_all()
+        self._load_all(None)
 
-    def _load_all(self) -> None:
+    def _load_all(self, until: float | None) -> None:
         try:
-            base = self._ledger.totals()
+            base = self._ledger.totals(until=until)
         except DatabaseUnavailable:
             return
         with self._lock:
@@ -90,10 +93,11 @@ class RunningTotals:
     def prepare(self, sessions: set[str]) -> None:
         """Load what the ledger already holds for sessions not seen yet (before their new rows go in)."""
         if not self._all_loaded:
-            self._load_all()
+            self._load_all(self._started)
         for session in (sessions - self._sessions.keys()) | (sessions & self._unloaded):
+            until = self._started if session in self._unloaded else None
             try:
-                base = (self._ledger.totals(session), self._ledger.per_engine(session))
+                base = (self._ledger.totals(session, until=until), self._ledger.per_engine(session, until=until))
             except DatabaseUnavailable:
                 with self._lock:
                     self._sessions.setdefault(session, (Totals(), {}))
