@@ -116,15 +116,19 @@ MCP_HELP = ("Hand the tool Headroom's MCP server (headroom_retrieve, headroom_co
             "headroom_retrieve tool instead (the MCP server adds about 1,000 tokens to every request).")
 DATABASE_HELP = ("A postgresql:// URL: originals, frozen decisions, fit memory, tokens and the ledger in one database "
                  "that every proxy shares (env HEADROOM_DATABASE; default: SQLite files in Headroom's folder). "
-                 "See docs/deployment.md.")
-REQUIRE_TOKEN_HELP = ("Refuse requests without a valid personal token (`headroom tokens create NAME`) in an "
-                      "x-headroom-token header (env HEADROOM_REQUIRE_TOKEN=1); savings and retrievals per person.")
+                 "While it is unreachable (at start too) the proxy serves, compressing only losslessly, and "
+                 "attaches it once it is back. See docs/deployment.md.")
+REQUIRE_TOKEN_HELP = ("Refuse requests without a valid personal token in an x-headroom-token header: 401 in the "
+                      "provider's error shape; 503 while the database that holds the tokens is unreachable "
+                      "(env HEADROOM_REQUIRE_TOKEN=1). Make tokens with `headroom tokens create NAME` against the "
+                      "same database. Savings and retrievals are then per person.")
 NO_BREAKPOINTS_HELP = ("Don't add Anthropic cache_control breakpoints to requests that carry none "
                        "(env HEADROOM_NO_CACHE_BREAKPOINTS=1).")
 
 
 WORKERS_HELP = ("Proxy processes serving the port (SO_REUSEPORT), each with its own engines, on one store and "
-                "ledger: one per CPU core for a team gateway. Default 1.")
+                "ledger (or --database); one that dies is restarted. About one per CPU core for a team gateway; "
+                "more hosts: the same command on each, sharing --database, behind a load balancer.")
 
 
 def _request_line(record) -> None:

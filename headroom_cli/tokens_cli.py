@@ -13,13 +13,16 @@ from rich.table import Table
 
 tokens_app = typer.Typer(
     help="Personal tokens for a shared proxy (`headroom proxy --require-token`): clients send one in an "
-         "x-headroom-token header; savings and retrievals are then per person.",
+         "x-headroom-token header; savings and retrievals are then per person. Run these against the proxy's "
+         "database (the same --database or HEADROOM_DATABASE; on SQLite, the same HEADROOM_HOME): a token "
+         "made elsewhere is unknown to it.",
     no_args_is_help=True,
     add_completion=False,
 )
 out = Console()
 err = Console(stderr=True)
-DATABASE_HELP = "The shared database's postgresql:// URL (env HEADROOM_DATABASE; default: store.sqlite3 in Headroom's folder)."
+DATABASE_HELP = ("The proxy's postgresql:// URL (env HEADROOM_DATABASE; default: store.sqlite3 in Headroom's folder, "
+                 "as for `headroom proxy` without --database).")
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -82,7 +85,7 @@ def list_tokens(as_json: bool = typer.Option(False, "--json", help="Machine-read
 @tokens_app.command()
 def revoke(which: str = typer.Argument(..., metavar="NAME|ID", help="A token's ID (from `list`), or a name: all its tokens."),
            database: Optional[str] = typer.Option(None, "--database", metavar="URL", help=DATABASE_HELP)) -> None:
-    """Revoke a token (every proxy refuses it within seconds)."""
+    """Revoke a token (every proxy refuses it within 5 seconds)."""
     book = _book(database)
     try:
         count = book.revoke(which)

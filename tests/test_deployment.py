@@ -8,6 +8,8 @@ import json
 import os
 import re
 import shlex
+import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +21,7 @@ import typer.main
 from gateway_helpers import conversation, marker_ids, post, tool_texts
 from headroom_cli.cli import app
 from headroom_cli.mock_upstream import MockUpstream
+from headroom_cli.proxy.boundary import Boundary
 from headroom_cli.retrieve import ToolFailure, redeem
 from headroom_cli.store import Store
 from headroom_cli.tokens_auth import OwnedStore
@@ -48,6 +51,50 @@ def test_the_systemd_unit_and_the_container_run_real_commands() -> None:
     assert "[proxy,postgres]" in docker
     compose = (REPO / "deploy" / "compose.yaml").read_text()
     assert "HEADROOM_DATABASE: postgresql://" in compose and "dockerfile: deploy/Dockerfile" in compose
+
+
+def test_the_systemd_unit_passes_systemd_analyze(tmp_path) -> None:
+    """What systemd itself says of the unit (unknown keys, bad values), with ExecStart pointed at this
+    checkout's `headroom` (the documented /opt/headroom does not exist here)."""
+    analyze = shutil.which("systemd-analyze")
+    headroom = Path(sys.executable).with_name("headroom")
+    if analyze is None or not headroom.exists():
+        pytest.skip("systemd-analyze or this environment's headroom command is missing")
+    unit = (REPO / "deploy" / "headroom.service").read_text().replace("/opt/headroom/bin/headroom", str(headroom))
+    (tmp_path / "headroom.service").write_text(unit)
+    done = subprocess.run([analyze, "verify", "--man=no", str(tmp_path / "headroom.service")], capture_output=True,
+                          text=True, timeout=120)
+    said = [line for line in (done.stdout + done.stderr).splitlines() if "headroom.service" in line]
+    assert done.returncode == 0 and not said, said
+
+
+def test_the_tls_recipes_send_a_host_the_proxy_accepts() -> None:
+    """Caddy passes the public name in Host unless told otherwise; the proxy refuses a name it does not
+    know (DNS rebinding). Both recipes make Caddy send the address it connects to, which is accepted."""
+    page, compose = (REPO / "docs" / "deployment.md").read_text(), (REPO / "deploy" / "compose.yaml").read_text()
+    for text in (page, compose):
+        caddy = re.findall(r"caddy reverse-proxy [^`\n]+", text)
+        assert caddy and all("--change-host-header" in line for line in caddy), caddy
+    on_host = Boundary("127.0.0.1", None)
+    on_host.port = 8787
+    assert on_host.refusal({"host": "headroom.example.com"}).status == 403  # what Caddy sends by default
+    assert on_host.refusal({"host": "127.0.0.1:8787"}) is None  # what --change-host-header sends
+    assert "hostname: headroom" in compose  # the container's own name, the one Caddy connects to
+    in_container = Boundary("0.0.0.0", "t")
+    in_container.port = 8787
+    assert in_container.refusal({"host": f"{socket.gethostname()}:8787", "x-headroom-token": "t"}) is None
+
+
+def test_the_help_explains_the_gateway_options() -> None:
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    proxy = " ".join(runner.invoke(app, ["proxy", "--help"], env={"COLUMNS": "400"}).output.split())
+    for words in ("postgresql:// URL", "unreachable", "401", "503", "headroom tokens create NAME",
+                  "SO_REUSEPORT", "one that dies is restarted"):
+        assert words in proxy, words
+    tokens = " ".join(runner.invoke(app, ["tokens", "--help"], env={"COLUMNS": "400"}).output.split())
+    assert "--require-token" in tokens and "the proxy's database" in tokens
 
 
 def test_the_documented_commands_parse() -> None:
