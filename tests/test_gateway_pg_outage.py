@@ -171,3 +171,22 @@ def _exchange(log: str, session: str):
 def _wrote_retrieval(ledger: Ledger) -> bool:
     ledger.record_retrieval("s", "hr_0000000000000001", None, 10)
     return ledger.write_held() == 0 and ledger.retrieval_count() > 0
+
+
+def test_a_command_against_an_unreachable_database_says_why_in_one_line(tmp_path) -> None:
+    """`headroom tokens list` (any one-shot command) with the database down: exit 1 and the reason the
+    connection failed, not the backoff's own words."""
+    import socket
+    import subprocess
+    import sys
+
+    pytest.importorskip("psycopg")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once it is closed
+    done = subprocess.run([sys.executable, "-m", "headroom_cli", "tokens", "list", "--database",
+                           f"postgresql://headroom@127.0.0.1:{port}/headroom"],
+                          env={**os.environ, "HEADROOM_HOME": str(tmp_path), "COLUMNS": "1000"},
+                          capture_output=True, text=True, timeout=120)
+    (last,) = [line for line in done.stderr.splitlines() if line.startswith("headroom:")]
+    assert done.returncode == 1 and "cannot be reached (connection failed" in last and "moment ago" not in last

@@ -134,6 +134,7 @@ class PgDatabase:
         self._connections: list[Any] = []
         self._lock = threading.Lock()
         self._down_until = 0.0
+        self._why_down = ""  # the latest failure's reason, for the uses refused during the backoff
         self._announced = False  # an outage was logged and its end was not yet
         self._generation = 0  # counts failures: connections older than the latest are replaced
         self._unmigrated: list[str] = []  # components opened while the server was unreachable
@@ -162,7 +163,7 @@ class PgDatabase:
             with contextlib.suppress(Exception):
                 raw.close()
         if time.monotonic() < self._down_until:
-            raise DatabaseUnavailable(self.path, "it was unreachable a moment ago")
+            raise DatabaseUnavailable(self.path, self._why_down)
         raw = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
                               application_name="headroom")
         _nul_safe(raw)
@@ -205,6 +206,7 @@ class PgDatabase:
             self._announced = True
             log.warning("database %s unreachable (%s); going on without it until it is back", self.path,
                         _first_line(exc))
+        self._why_down = _first_line(exc)
         self._down_until = time.monotonic() + BACKOFF_S
         self._generation += 1
 
