@@ -243,7 +243,7 @@ def proxy(
         pass
     finally:
         server.stop()
-        _summary(settings, server.session, "headroom · this session")
+        _summary(settings, server.session, "headroom · this session", server.ledger)
 
 
 @app.command(cls=WrapCommand, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -316,14 +316,15 @@ def wrap(
     raise typer.Exit(result.exit_code)
 
 
-def _summary(settings: Settings, session: str, title: str) -> None:
-    """The exit summary; a ledger that cannot be read costs it one line, never the tool's exit code."""
+def _summary(settings: Settings, session: str, title: str, ledger=None) -> None:
+    """The exit summary (from ``ledger``, else the settings' one); a ledger that cannot be read (an
+    unreachable database included) costs it one line, never the tool's exit code."""
     from headroom_cli.db import DataError
     from headroom_cli.ledger import Ledger
     from headroom_cli.ui.summary import session_summary
 
     try:
-        err.print(session_summary(Ledger(settings.ledger_target), session, title))
+        err.print(session_summary(ledger or Ledger(settings.ledger_target), session, title))
     except DataError as exc:
         err.print(f"[yellow]headroom:[/] no summary: {exc}", highlight=False, soft_wrap=True)
 
