@@ -111,16 +111,18 @@ class Pipeline:
         always the same way), then the fallbacks (plain text)."""
         return self._sure(part, fallback=False) + self._sure(part, fallback=True)
 
-    def _sure(self, part: Part, fallback: bool) -> list[Engine]:
+    def _sure(self, part: Part, fallback: bool, seen: dict[tuple[str, str], float] | None = None) -> list[Engine]:
+        """``seen``: scores already asked for in this part's run, by (engine, text); within one run only
+        a section's text changes, and detect() reads nothing else that does (first_line is for compress)."""
         if self.only is not None:  # forced: asked once, as a specialised engine, whatever it scores
             forced = engines.get(self.only)
             return [forced] if forced is not None and not fallback else []
-        scored = [(engine.detect(part), engine.name, engine) for engine in engines.registered()
+        scored = [(_score(engine, part, seen), engine.name, engine) for engine in engines.registered()
                   if getattr(engine, "fallback", False) is fallback]
         return [engine for score, _, engine in sorted(scored, key=lambda s: (-s[0], s[1])) if score >= MIN_SCORE]
 
-    def route(self, part: Part) -> Engine | None:
-        found = self.candidates(part)
+    def route(self, part: Part, seen: dict[tuple[str, str], float] | None = None) -> Engine | None:
+        found = self._sure(part, fallback=False, seen=seen) + self._sure(part, fallback=True, seen=seen)
         return found[0] if found else None
 
     def run(self, part: Part, focus: Callable[[], Focus | None] | None = None) -> Outcome:
@@ -235,16 +237,22 @@ class Pipeline:
         part_id = ccr_id(part.text)  # always the part as the client sent it: that is what gets stored
         deadline = deadline_after(self.part_budget_s)  # this thread's CPU time: the same under any load
         pieces = sections.split(plain.text)
-        if pieces is None or (not any(p.protected for p in pieces) and self._is_code(plain)):
+        seen: dict[tuple[str, str], float] = {}
+        if pieces is None or (not any(p.protected for p in pieces) and self._is_code(plain, seen)):
             pieces = [sections.Section(0, plain.text, False)]  # a data literal inside code stays code
         texts, omitted, chosen = [], 0, None
+        # A section that repeats one before it byte for byte (the same JSON document printed again) has
+        # the same outcome: engines are pure functions of the text, and the rest of the part is the same.
+        done: dict[str, tuple[Result | None, Engine | None]] = {}
         for piece in pieces:
             if piece.protected or len(piece.text) < self.min_chars:
                 texts.append(piece.text)
                 continue
-            result, engine = self._compress_section(
+            result, engine = done.get(piece.text) or self._compress_section(
                 replace(plain, text=piece.text, first_line=plain.first_line + piece.first_line), part_id, deadline,
-                trace)
+                trace, seen)
+            if engine is None or not getattr(engine, "reads_first_line", False):
+                done[piece.text] = (result, engine)
             if result is None:
                 texts.append(piece.text)
                 continue
@@ -263,19 +271,19 @@ class Pipeline:
             return unchanged
         return Outcome(part.text, text, chosen[0].name, chosen[1], part_id if omitted else None)
 
-    def _is_code(self, part: Part) -> bool:
-        surest = self.route(part)
+    def _is_code(self, part: Part, seen: dict[tuple[str, str], float]) -> bool:
+        surest = self.route(part, seen)
         return surest is not None and surest.name == "code"
 
-    def _compress_section(self, section: Part, part_id: str, deadline: float,
-                          trace: list[str] | None = None) -> tuple[Result | None, Engine | None]:
+    def _compress_section(self, section: Part, part_id: str, deadline: float, trace: list[str] | None = None,
+                          seen: dict[tuple[str, str], float] | None = None) -> tuple[Result | None, Engine | None]:
         """The surest specialised engine's result; when it finds nothing to do, the next one's, and
         last a fallback engine's (which may still clean up what the specialised ones passed over).
         Fallbacks are only asked once no specialised engine has anything to offer."""
         engine = None
         try:
             for fallback in (False, True):  # a fallback's detect() is only paid for when needed
-                for engine in self._sure(section, fallback):
+                for engine in self._sure(section, fallback, seen):
                     result = engine.compress(section, Context(part_id=part_id, deadline=deadline,
                                                               code_min_lines=self.code_min_lines))
                     found = result is not None
@@ -299,6 +307,15 @@ class Pipeline:
             log.warning("engine %s failed (%s: %s); part kept as it was", getattr(engine, "name", "router"),
                         type(exc).__name__, exc)
         return None, None
+
+
+def _score(engine: Engine, part: Part, seen: dict[tuple[str, str], float] | None) -> float:
+    if seen is None:
+        return engine.detect(part)
+    key = (engine.name, part.text)
+    if key not in seen:
+        seen[key] = engine.detect(part)
+    return seen[key]
 
 
 def _focused(part: Part, focus: Callable[[], Focus | None] | None) -> Part:
