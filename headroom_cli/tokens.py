@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections import Counter
 from functools import lru_cache
 
 import tiktoken
@@ -70,6 +71,24 @@ def piece_chunks(text: str) -> list[str]:
             start = pos
     chunks.append(text[start:])
     return chunks
+
+
+def tokens_cut(original: str, text: str) -> int | None:
+    """count_tokens(original) - count_tokens(text), exactly, tokenizing only the chunks (piece_chunks) the
+    two do not share: an output that keeps most of its input's lines as they were (a log with a run of
+    lines folded) costs a fraction of counting both whole. None when they share under half of the
+    input's characters, where counting both whole is as cheap."""
+    shared = Counter(piece_chunks(text))
+    only_original, kept = [], 0
+    for chunk in piece_chunks(original):
+        if shared[chunk] > 0:
+            shared[chunk] -= 1
+            kept += len(chunk)
+        else:
+            only_original.append(chunk)
+    if kept * 2 < len(original):
+        return None
+    return sum(map(count_tokens, only_original)) - sum(count_tokens(chunk) * n for chunk, n in shared.items() if n > 0)
 
 
 def dollars_for_input_tokens(model: str | None, tokens: int) -> float:
