@@ -73,22 +73,63 @@ def piece_chunks(text: str) -> list[str]:
     return chunks
 
 
-def tokens_cut(original: str, text: str) -> int | None:
-    """count_tokens(original) - count_tokens(text), exactly, tokenizing only the chunks (piece_chunks) the
-    two do not share: an output that keeps most of its input's lines as they were (a log with a run of
-    lines folded) costs a fraction of counting both whole. None when they share under half of the
-    input's characters, where counting both whole is as cheap."""
-    shared = Counter(piece_chunks(text))
-    only_original, kept = [], 0
-    for chunk in piece_chunks(original):
-        if shared[chunk] > 0:
-            shared[chunk] -= 1
-            kept += len(chunk)
-        else:
-            only_original.append(chunk)
-    if kept * 2 < len(original):
-        return None
-    return sum(map(count_tokens, only_original)) - sum(count_tokens(chunk) * n for chunk, n in shared.items() if n > 0)
+# Also a place cl100k cuts: after a line break that follows a non-blank character, before an indented line
+# (the line break is a piece of its own there, or ends the punctuation piece before it). A blank line
+# next is not such a place: the pattern's white-space piece runs across it.
+_LINE_BOUNDARY = re.compile(r"\n(?<=\S\n)(?=[ \t]*\S)")  # the cut is its end (a literal first: a fast scan)
+
+
+def line_chunks(text: str) -> list[str]:
+    """text cut at every _LINE_BOUNDARY: the chunks' token counts sum exactly to the text's, and so do
+    those of any run of them joined."""
+    cuts = [m.end() for m in _LINE_BOUNDARY.finditer(text)]
+    return [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
+
+
+def fewer_tokens_by(original: str, text: str, need: int) -> bool:
+    """Whether text holds at least ``need`` tokens fewer than original, exactly, tokenizing neither whole:
+    the line chunks the two share count the same on both sides and cancel; text's own are counted,
+    and original's own only as far as it takes (words first: a text has at least as many tokens as
+    words, see tokens_reach). An output that keeps most of its input's lines costs a fraction."""
+    before, after = line_chunks(original), line_chunks(text)
+    unmatched = Counter(before)
+    own = [not shared for shared in _claim(after, unmatched)]
+    gone = _claim(before, unmatched)  # what is left unmatched after text took its share
+    need += sum(map(count_tokens, _runs(after, own)))
+    if need <= 0:
+        return True
+    runs = _runs(before, gone)
+    if sum(len(run.split()) for run in runs) >= need and not any(map(_SPLIT_ONLY.search, runs)):
+        return True
+    counted = 0
+    for run in runs:
+        counted += count_tokens(run)
+        if counted >= need:
+            return True
+    return False
+
+
+def _claim(chunks: list[str], counts: Counter[str]) -> list[bool]:
+    """For each chunk, whether one of its copies was still in counts (then taken out of it)."""
+    claimed = []
+    for chunk in chunks:
+        found = counts[chunk] > 0
+        if found:
+            counts[chunk] -= 1
+        claimed.append(found)
+    return claimed
+
+
+def _runs(chunks: list[str], chosen: list[bool]) -> list[str]:
+    """The chosen chunks, each run of neighbours joined (fewer, longer calls to the tokenizer)."""
+    runs, start = [], None
+    for i, pick in enumerate([*chosen, False]):
+        if pick and start is None:
+            start = i
+        elif not pick and start is not None:
+            runs.append("".join(chunks[start:i]))
+            start = None
+    return runs
 
 
 def dollars_for_input_tokens(model: str | None, tokens: int) -> float:
