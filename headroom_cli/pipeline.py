@@ -272,6 +272,9 @@ class Pipeline:
         return Outcome(part.text, text, chosen[0].name, chosen[1], part_id if omitted else None)
 
     def _is_code(self, part: Part, seen: dict[tuple[str, str], float]) -> bool:
+        code = engines.get("code")
+        if self.only is None and (code is None or _score(code, part, seen) < MIN_SCORE):
+            return False  # not sure enough to be routed at all: the other engines need not be asked
         surest = self.route(part, seen)
         return surest is not None and surest.name == "code"
 
