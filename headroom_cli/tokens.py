@@ -89,47 +89,26 @@ def line_chunks(text: str) -> list[str]:
 def fewer_tokens_by(original: str, text: str, need: int) -> bool:
     """Whether text holds at least ``need`` tokens fewer than original, exactly, tokenizing neither whole:
     the line chunks the two share count the same on both sides and cancel; text's own are counted,
-    and original's own only as far as it takes (words first: a text has at least as many tokens as
-    words, see tokens_reach). An output that keeps most of its input's lines costs a fraction."""
+    and original's own only as far as it takes (tokens_reach). An output that keeps most of its
+    input's lines costs a fraction of counting both."""
     before, after = line_chunks(original), line_chunks(text)
-    unmatched = Counter(before)
-    own = [not shared for shared in _claim(after, unmatched)]
-    gone = _claim(before, unmatched)  # what is left unmatched after text took its share
-    need += sum(map(count_tokens, _runs(after, own)))
-    if need <= 0:
-        return True
-    runs = _runs(before, gone)
-    if sum(len(run.split()) for run in runs) >= need and not any(map(_SPLIT_ONLY.search, runs)):
-        return True
-    counted = 0
-    for run in runs:
-        counted += count_tokens(run)
-        if counted >= need:
-            return True
-    return False
+    have, kept = Counter(before), Counter(after)
+    need += count_tokens(_joined(kept - have, after))
+    return need <= 0 or tokens_reach(_joined(have - kept, before), need)
 
 
-def _claim(chunks: list[str], counts: Counter[str]) -> list[bool]:
-    """For each chunk, whether one of its copies was still in counts (then taken out of it)."""
-    claimed = []
-    for chunk in chunks:
-        found = counts[chunk] > 0
-        if found:
-            counts[chunk] -= 1
-        claimed.append(found)
-    return claimed
-
-
-def _runs(chunks: list[str], chosen: list[bool]) -> list[str]:
-    """The chosen chunks, each run of neighbours joined (fewer, longer calls to the tokenizer)."""
-    runs, start = [], None
-    for i, pick in enumerate([*chosen, False]):
-        if pick and start is None:
-            start = i
-        elif not pick and start is not None:
-            runs.append("".join(chunks[start:i]))
-            start = None
-    return runs
+def _joined(chunks: Counter[str], order: list[str]) -> str:
+    """The chunks, every copy, as one text that counts the sum of their counts: each chunk of a text
+    but its last ends where _LINE_BOUNDARY cuts and each but its first starts there, so only the
+    text's first and last chunks need their places."""
+    first, last = order[0], order[-1]
+    head = first if chunks[first] > 0 else ""
+    if head:
+        chunks[first] -= 1
+    tail = last if chunks[last] > 0 else ""
+    if tail:
+        chunks[last] -= 1
+    return head + "".join(chunk * n for chunk, n in chunks.items() if n > 0) + tail
 
 
 def dollars_for_input_tokens(model: str | None, tokens: int) -> float:
