@@ -708,7 +708,7 @@ def test_a_block_met_again_is_found_at_its_own_place():
     other = ["NAME     READY   STATUS", "web-1    1/1     Running", "web-2    0/1     Pending", "web-3    1/1     Running"]
     lines: list[str] = []
     for n in range(6):
-        lines += [f"build {n} done"] + (other if n == 3 else report) + [""]
+        lines += [f"build {n} done", ""] + (other if n == 3 else report) + [""]
     found = find_tables(Doc(lines), None)
     assert len(found) == 6
     for t in found:
