@@ -248,10 +248,9 @@ class Pipeline:
             if piece.protected or len(piece.text) < self.min_chars:
                 texts.append(piece.text)
                 continue
-            result, engine = done.get(piece.text) or self._compress_section(
-                replace(plain, text=piece.text, first_line=plain.first_line + piece.first_line), part_id, deadline,
-                trace, seen)
-            if engine is None or not getattr(engine, "reads_first_line", False):
+            section = replace(plain, text=piece.text, first_line=plain.first_line + piece.first_line)
+            result, engine = done.get(piece.text) or self._compress_section(section, part_id, deadline, trace, seen)
+            if self._position_free(section, seen):
                 done[piece.text] = (result, engine)
             if result is None:
                 texts.append(piece.text)
@@ -270,6 +269,13 @@ class Pipeline:
                 trace.append(_why_unpaid(part.text, text, self.lossy, chosen[0].name))
             return unchanged
         return Outcome(part.text, text, chosen[0].name, chosen[1], part_id if omitted else None)
+
+    def _position_free(self, section: Part, seen: dict[tuple[str, str], float]) -> bool:
+        """Whether no engine that may run on the section reads where it starts (the code engine does:
+        a window of a file), so that its outcome holds for a copy of it elsewhere in the part."""
+        return not any(getattr(engine, "reads_first_line", False)
+                       and (engine.name == self.only if self.only is not None else _score(engine, section, seen) >= MIN_SCORE)
+                       for engine in engines.registered())
 
     def _is_code(self, part: Part, seen: dict[tuple[str, str], float]) -> bool:
         code = engines.get("code")
