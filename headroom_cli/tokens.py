@@ -93,8 +93,31 @@ def fewer_tokens_by(original: str, text: str, need: int) -> bool:
     input's lines costs a fraction of counting both."""
     before, after = line_chunks(original), line_chunks(text)
     have, kept = Counter(before), Counter(after)
-    need += count_tokens(_joined(kept - have, after))
-    return need <= 0 or tokens_reach(_joined(have - kept, before), need)
+    need += _count(kept - have, after)
+    if need <= 0:
+        return True
+    gone = have - kept
+    if not _mostly_copies(gone):
+        return tokens_reach(_joined(gone, before), need)
+    counted = 0  # each chunk counted once, times its copies, in the order first seen: stops once it is enough
+    for chunk, copies in gone.items():
+        counted += count_tokens(chunk) * copies
+        if counted >= need:
+            return True
+    return False
+
+
+def _mostly_copies(chunks: Counter[str]) -> bool:
+    """Whether the chunks are mostly copies of a few (output printed again and again): then each is
+    counted once, times its copies, rather than all of them joined."""
+    return len(chunks) * 4 <= sum(chunks.values())
+
+
+def _count(chunks: Counter[str], order: list[str]) -> int:
+    """The chunks' tokens, every copy: each chunk once when they are mostly copies, else joined."""
+    if _mostly_copies(chunks):
+        return sum(count_tokens(chunk) * copies for chunk, copies in chunks.items())
+    return count_tokens(_joined(chunks, order))
 
 
 def _joined(chunks: Counter[str], order: list[str]) -> str:

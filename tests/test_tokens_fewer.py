@@ -51,3 +51,15 @@ def test_an_output_sharing_nothing_is_counted_whole():
     output = original.replace("    ", "  ")
     cut = count_tokens(original) - count_tokens(output)
     assert fewer_tokens_by(original, output, cut) and not fewer_tokens_by(original, output, cut + 1)
+
+
+@pytest.mark.parametrize("copies", [1, 3, 40])
+def test_output_printed_again_and_again_is_counted_exactly(copies):
+    """A report printed after every rebuild, each copy re-rendered: the chunks are counted once each,
+    times their copies, which must give what counting both texts whole gives."""
+    report = "".join(f'  {{"id": {i}, "name": "item-{i}", "tags": ["a", "b"]}},\n' for i in range(30))
+    original = "[\n" + report * copies + "]\n"
+    output = "[\n" + report.replace('"tags": ["a", "b"]', '"tags": 2').replace("  {", "{") * copies + "]\n"
+    cut = count_tokens(original) - count_tokens(output)
+    for need in (cut - 1, cut, cut + 1, 150):
+        assert fewer_tokens_by(original, output, need) == (cut >= need), need
