@@ -35,6 +35,14 @@ class Section:
     protected: bool  # kept verbatim
 
 
+# Every notice holds one of these (a literal scan first: the pattern's search costs milliseconds on 200 KB).
+_CUT_WORDS = ("truncated", "Total output lines: ")
+
+
+def _may_cut(text: str) -> bool:
+    return any(word in text for word in _CUT_WORDS)
+
+
 MIN_JSON_LINES = 15  # a smaller embedded JSON value stays with the text around it
 _JSON_START = re.compile(r"[ \t]*[\[{]\s*$|[ \t]*[\[{]\s*[\"\[{]")  # a line that opens a JSON array or object
 _OPENING = re.compile(r"\n[ \t]*[\[{]")  # where _JSON_START may match (a literal first: a fast scan)
@@ -45,7 +53,7 @@ def split(text: str) -> list[Section] | None:
     """The part's sections, or None when it is all one section (the usual case)."""
     lines = original_lines(text)
     bounds = _json_blocks(lines)  # (first, end) line ranges of embedded JSON documents
-    cut = CLIENT_CUT.search(text) is not None
+    cut = _may_cut(text) and CLIENT_CUT.search(text) is not None
     if not bounds and not cut:
         return None
     sections: list[Section] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections import Counter
 from functools import lru_cache
 
 import tiktoken
@@ -70,6 +71,67 @@ def piece_chunks(text: str) -> list[str]:
             start = pos
     chunks.append(text[start:])
     return chunks
+
+
+# Also a place cl100k cuts: after a line break that follows a non-blank character, before an indented line
+# (the line break is a piece of its own there, or ends the punctuation piece before it). A blank line
+# next is not such a place: the pattern's white-space piece runs across it.
+_LINE_BOUNDARY = re.compile(r"\n(?<=\S\n)(?=[ \t]*\S)")  # the cut is its end (a literal first: a fast scan)
+
+
+def line_chunks(text: str) -> list[str]:
+    """text cut at every _LINE_BOUNDARY: the chunks' token counts sum exactly to the text's, and so do
+    those of any run of them joined."""
+    cuts = [m.end() for m in _LINE_BOUNDARY.finditer(text)]
+    return [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
+
+
+def fewer_tokens_by(original: str, text: str, need: int) -> bool:
+    """Whether text holds at least ``need`` tokens fewer than original, exactly, tokenizing neither whole:
+    the line chunks the two share count the same on both sides and cancel; text's own are counted,
+    and original's own only as far as it takes (tokens_reach). An output that keeps most of its
+    input's lines costs a fraction of counting both."""
+    before, after = line_chunks(original), line_chunks(text)
+    have, kept = Counter(before), Counter(after)
+    need += _count(kept - have, after)
+    if need <= 0:
+        return True
+    gone = have - kept
+    if not _mostly_copies(gone):
+        return tokens_reach(_joined(gone, before), need)
+    counted = 0  # each chunk counted once, times its copies, in the order first seen: stops once it is enough
+    for chunk, copies in gone.items():
+        counted += count_tokens(chunk) * copies
+        if counted >= need:
+            return True
+    return False
+
+
+def _mostly_copies(chunks: Counter[str]) -> bool:
+    """Whether the chunks are mostly copies of a few (output printed again and again): then each is
+    counted once, times its copies, rather than all of them joined."""
+    return len(chunks) * 4 <= sum(chunks.values())
+
+
+def _count(chunks: Counter[str], order: list[str]) -> int:
+    """The chunks' tokens, every copy: each chunk once when they are mostly copies, else joined."""
+    if _mostly_copies(chunks):
+        return sum(count_tokens(chunk) * copies for chunk, copies in chunks.items())
+    return count_tokens(_joined(chunks, order))
+
+
+def _joined(chunks: Counter[str], order: list[str]) -> str:
+    """The chunks, every copy, as one text that counts the sum of their counts: each chunk of a text
+    but its last ends where _LINE_BOUNDARY cuts and each but its first starts there, so only the
+    text's first and last chunks need their places."""
+    first, last = order[0], order[-1]
+    head = first if chunks[first] > 0 else ""
+    if head:
+        chunks[first] -= 1
+    tail = last if chunks[last] > 0 else ""
+    if tail:
+        chunks[last] -= 1
+    return head + "".join(chunk * n for chunk, n in chunks.items() if n > 0) + tail
 
 
 def dollars_for_input_tokens(model: str | None, tokens: int) -> float:

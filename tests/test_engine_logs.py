@@ -393,3 +393,42 @@ def test_a_fold_of_an_access_logs_hits_names_their_statuses_server_errors_first(
         assert list(said)[0][0] == "5" or not any(s[0] == "5" for s in statuses)
         assert f"{len({l.split()[6] for l in lines[a - 1:b]})} path" in m.group()
     assert expand_markers(text, out := result.text, part_id) == text and len(out) < len(text)
+
+
+def _package_manager_log(packages: int = 120) -> tuple[str, list[str]]:
+    """An apt/dpkg terminal log (term.log's shape): steps per package, a progress line redrawn with
+    carriage returns now and then, and a few lines printed once (the ones worth reading)."""
+    rng_names = [f"lib{w}{i}" for i, w in enumerate(["ssl", "xml", "curl", "z", "ffi", "gdbm", "perl"] * 40)]
+    rare = ["dpkg: warning: unable to delete old directory '/etc/cron.hourly': Directory not empty",
+            "update-alternatives: using /usr/bin/perl5 to provide /usr/bin/perl (perl) in auto mode",
+            "W: Possible missing firmware /lib/firmware/i915/tgl_dmc_ver2_12.bin for module i915"]
+    out = ["Log started: 2025-06-24  14:36:29"]
+    for i in range(packages):
+        name = rng_names[i]
+        if i % 10 == 0:
+            out.append("(Reading database ... " + "".join(f"\r(Reading database ... {p}%" for p in range(5, 101, 5))
+                       + f"\r(Reading database ... {6000 + i} files and directories currently installed.)")
+        out += [f"Selecting previously unselected package {name}:amd64.",
+                f"Preparing to unpack .../{i}-{name}_1.{i}-3_amd64.deb ...",
+                f"Unpacking {name}:amd64 (1.{i}-3) ...", f"Setting up {name}:amd64 (1.{i}-3) ..."]
+        if i in (30, 70, 100):
+            out.append(rare[(i // 40) % 3])
+    out += ["Processing triggers for libc-bin (2.36-9+deb12u10) ...", "Log ended: 2025-06-24  14:36:41", ""]
+    return "\n".join(out), rare
+
+
+def test_a_package_managers_log_is_a_log_and_its_lines_printed_once_stay():
+    """apt's steps are not a test run nor a build with diagnostics: the logs engine folds them by
+    template and keeps what was printed once, progress redraws here and there notwithstanding."""
+    text, rare = _package_manager_log()
+    assert Pipeline().route(Part(text)).name == "logs"
+    outcome = Pipeline().run(Part(text))
+    assert outcome.engine == "logs" and len(outcome.text) < len(text) // 3
+    kept = outcome.text.split("\n")
+    assert all(line in kept for line in rare)
+
+
+def test_output_redrawn_on_most_lines_is_left_to_the_text_engine():
+    frames = "".join(f"\rDownloading layer @: {p}%" for p in range(0, 101, 10))
+    pulls = "\n".join(f"layer {i}: Pulling fs layer" + frames.replace("@", str(i)) for i in range(200)) + "\n"
+    assert get("logs").detect(Part(pulls)) == 0.0

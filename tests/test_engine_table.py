@@ -696,3 +696,25 @@ def test_markers_count_by_the_status_column_even_with_one_value():
     result, part_id = compress(text)
     marks = markers_in(result.text, part_id)
     assert marks and all(re.fullmatch(r"[\d,]+ rows omitted \([\d,]+ STATUS=Running\)", m["what"]) for m in marks)
+
+
+def test_a_block_met_again_is_found_at_its_own_place():
+    """A report printed after every rebuild: each copy of a block is the same table, at its own lines
+    (a block read once and its table moved must equal reading every copy)."""
+    from headroom_cli.engines.table.model import Doc
+
+    report = ["NAME        SIZE   STATUS", "main.js     193kB  ok", "styles.css  61B    ok", "chunk-a.js  419B   ok",
+              "chunk-b.js  415B   stale"]
+    other = ["NAME     READY   STATUS", "web-1    1/1     Running", "web-2    0/1     Pending", "web-3    1/1     Running"]
+    lines: list[str] = []
+    for n in range(6):
+        lines += [f"build {n} done", ""] + (other if n == 3 else report) + [""]
+    found = find_tables(Doc(lines), None)
+    assert len(found) == 6
+    for t in found:
+        alone = find_tables(Doc([""] * t.start + lines[t.start:t.end] + [""]), None)
+        assert len(alone) == 1
+        a = alone[0]
+        assert (a.start, a.end, a.header, a.header_lines, a.firsts, a.lasts, a.cells) == \
+            (t.start, t.end, t.header, t.header_lines, t.firsts, t.lasts, t.cells)
+    assert [t.cells[-1][-1] for t in found] == ["stale"] * 3 + ["Running"] + ["stale"] * 2

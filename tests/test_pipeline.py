@@ -228,3 +228,27 @@ def test_explain_says_why_a_part_passed_through():
     small = "NAME      READY   STATUS\n" + "".join(f"web-{i:03d}   1/1     Running {'x' * 40}\n" for i in range(40))
     _, why = Pipeline().explain(Part(small, kind_hint="json"))
     assert "json found nothing to remove" in why.decision or "no engine scored" in why.decision
+
+
+def test_a_section_repeated_byte_for_byte_is_compressed_once(tmp_path, monkeypatch):
+    """The same test run on each side of a client's cut notices: each copy gets the outcome of the
+    first (engines are pure), with its markers pointing at its own lines; detect() asked once per text."""
+    from headroom_cli import engines
+    from headroom_cli.markers import original_lines
+    from headroom_cli.retrieve import retrieve
+
+    run = pytest_verbose_log(passing=300)
+    log = "".join(f"{run}... [{n}2,345 characters truncated] ...\n" for n in range(1, 4)) + run
+    testlog, calls = engines.get("testlog"), []
+    real_compress, real_detect = testlog.compress, testlog.detect
+    monkeypatch.setattr(testlog, "compress", lambda part, ctx: calls.append("compress") or real_compress(part, ctx))
+    monkeypatch.setattr(testlog, "detect", lambda part: calls.append(part.text) or real_detect(part))
+    store = Store(tmp_path / "s.sqlite3")
+    outcome = Pipeline(frozen=store).run(Part(log))
+    assert outcome.engine == "testlog" and calls.count("compress") == 1
+    assert len(calls) - 1 == len(set(calls) - {"compress"})  # no text scored twice
+    lines = original_lines(log)
+    ranges = [(int(m.group("a")), int(m.group("b"))) for m in find_markers(outcome.text) if m.group("a")]
+    assert len(ranges) >= 4 and len(set(ranges)) == len(ranges)  # each copy's markers: its own lines
+    for a, b in ranges:
+        assert retrieve(store, outcome.part_id, lines=f"{a}-{b}") == "".join(lines[a - 1:b])

@@ -45,5 +45,5 @@ def score(part: Part) -> float:
     lines = [line for line in all_lines[::step][:_SAMPLE_LINES] if line.strip()]
     if len(lines) < 10:
         return 0.0
-    code = sum(1 for line in lines if _CODE_LINE.match(line) and not _NOT_CODE_LINE.match(line))
+    code = sum(1 for line in lines if not _NOT_CODE_LINE.match(line) and _CODE_LINE.match(line))  # cheap test first
     return 0.75 if code / len(lines) >= 0.6 else 0.0

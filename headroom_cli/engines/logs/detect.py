@@ -17,6 +17,7 @@ SHAPED = 0.52  # many lines of few shapes and nothing else claims it: over MIN_S
 MIN_LINES = 20
 RECORDS = 0.3  # share of stamped or levelled lines that makes a part a log of records
 RARE_SHARE = 0.1  # share of lines of rare templates under which they stand out in any output
+REDRAWN_SHARE = 0.25  # of the sampled lines, redrawn with carriage returns: terminal output, not a log
 SHAPED_MIN_CHARS = 3_000  # about 1,000 tokens: a smaller output without times is left to the others
 _SAMPLE_HEAD, _SAMPLE_TAIL = 200, 50
 _HEAD_CHARS = 64  # a record's time sits near its start
@@ -91,9 +92,11 @@ def rarity_is_news(lines: list[str], templates: list[Template], rare: int) -> bo
 
 
 def _terminal_repeats(text: str, lines: list[str]) -> bool:
-    """One line printed over and over, or frames redrawn with carriage returns: the plain-text
-    engine folds those without a template (and without losing a word)."""
-    if text.count("\r") > text.count("\r\n"):
+    """One line printed over and over, or frames redrawn with carriage returns on a good share of the
+    lines: the plain-text engine folds those without a template (and without losing a word). A log
+    with a progress line here and there (apt's "Reading database ... 45%") stays a log."""
+    if text.count("\r") > text.count("\r\n") and \
+            sum(1 for line in lines if "\r" in line.rstrip("\r")) >= REDRAWN_SHARE * len(lines):
         return True
     most = max(lines.count(line) for line in dict.fromkeys(lines[:50]))
     return most >= 0.5 * len(lines)

@@ -32,8 +32,9 @@ _LEVEL_TAGGED = re.compile(
 # An access log's status after the request ("GET / HTTP/1.1" 500): a 5xx is the server's error. A 4xx
 # is the client's (bots probing paths): it stays a template of its own, not an error.
 _HTTP_STATUS = re.compile(r'" 5\d\d ')
-# Android logcat and similar: masked time and ids, then a one-letter level, then the tag.
-_LEVEL_LETTER = re.compile(r"^(?:[\x00\[\]().,:|-]*[ \t]+){1,5}(?P<l>[VDIWEF])[ \t/]+\S")
+# Android logcat and similar: masked time and ids, then a one-letter level, then the tag. Possessive
+# (the same matches): with backtracking, a run of padding split five ways cost milliseconds a line.
+_LEVEL_LETTER = re.compile(r"^(?:[\x00\[\]().,:|-]*+[ \t]++){1,5}(?P<l>[VDIWEF])[ \t/]+\S")
 _LEVEL_PREFIX = re.compile(r"(?i)^\s*(?:(?P<e>error|fatal|panic)|(?P<w>warning|warn))(?:\[[^\]]*\])?:")
 _EXCEPTION = re.compile(r"Traceback \(most recent call last\)|\w(?:Exception|Error)\b[:\s]|\bpanic:|"
                         r"Segmentation fault|core dumped|\bOOM\b|Out of memory")

@@ -30,7 +30,7 @@ from headroom_cli.engines.table import detect, prefix
 from headroom_cli.engines.table.find import find_tables, MIN_LINES
 from headroom_cli.engines.table.model import Doc
 from headroom_cli.engines.table.render import render
-from headroom_cli.engines.table.select import select
+from headroom_cli.engines.table.select import keeps_all, select
 
 KIND = "table"
 
@@ -66,13 +66,16 @@ class TableEngine:
             if past(ctx.deadline):
                 raise EngineTimeout()
             out.extend(lines[pos:t.start])
+            pos = t.end
+            if keeps_all(t):  # rendered, it would be its own lines
+                out.extend(lines[t.start:t.end])
+                continue
             mark = len(out)
             try:
                 omitted += render(select(t, terms, doc), lines, ctx.part_id, out)
             except Exception:  # a table the rules cannot read: copied as it is
                 del out[mark:]
                 out.extend(lines[t.start:t.end])
-            pos = t.end
         out.extend(lines[pos:])
         result = "\n".join(out) + ("\n" if ends_nl else "")
         if len(result) >= len(text):

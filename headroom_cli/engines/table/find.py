@@ -79,6 +79,9 @@ def _block_tables(doc: Doc, found: list[Table], deadline: float | None) -> list[
     for t in found:
         free[t.start:t.end] = bytes(t.end - t.start)
     tables = []
+    # A block met again (a build's report printed after every rebuild) is read once: what a block holds
+    # depends on its lines only. Its first reading's table, and the line it started at.
+    read: dict[tuple[str, ...], tuple[Table | None, int]] = {}
     i = 0
     while i < n:
         i = free.find(1, i)
@@ -87,14 +90,24 @@ def _block_tables(doc: Doc, found: list[Table], deadline: float | None) -> list[
         j = free.find(0, i)
         if j < 0:
             j = n
-        if j - i >= MIN_LINES:
-            t = delimited.delimited_table(doc, i, j, MIN_LINES) or columns.fixed_table(c, i, j)
-        elif j - i == MIN_LINES - 1:  # a header over two rows: only a program's shouted one
-            t = columns.fixed_table(c, i, j)
-        else:
-            t = None
-        if t is not None:
-            tables.append(t)
+        if j - i >= MIN_LINES - 1:
+            key = tuple(c[i:j])
+            t, at = read.get(key) or read.setdefault(key, (_block_table(doc, i, j), i))
+            if t is not None:
+                tables.append(_moved(t, i - at))
         i = j
         _check(deadline)
     return tables
+
+
+def _block_table(doc: Doc, i: int, j: int) -> Table | None:
+    if j - i >= MIN_LINES:
+        return delimited.delimited_table(doc, i, j, MIN_LINES) or columns.fixed_table(doc.lines, i, j)
+    return columns.fixed_table(doc.lines, i, j)  # a header over two rows: only a program's shouted one
+
+
+def _moved(t: Table, by: int) -> Table:
+    if not by:
+        return t
+    return Table(t.style, t.start + by, t.end + by, t.header, [x + by for x in t.header_lines],
+                 [x + by for x in t.firsts], [x + by for x in t.lasts], t.cells)

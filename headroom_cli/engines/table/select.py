@@ -46,6 +46,13 @@ def select(table: Table, terms: tuple[str, ...], doc: Doc) -> Rows:
     return rows
 
 
+def keeps_all(table: Table) -> bool:
+    """Whether select() would keep every row without reading them: a short table, no row repeating the
+    one above it (a cheap answer for output made of many small tables)."""
+    cells = table.cells
+    return len(cells) < DROP_MIN_ROWS and not any(map(eq, cells[1:], cells[:-1]))
+
+
 def _columns(cells: list[list[str]], ncols: int) -> list[tuple[str, ...]]:
     if all(len(r) == ncols for r in cells):
         return list(zip(*cells)) if cells else [()] * ncols

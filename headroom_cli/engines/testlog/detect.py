@@ -27,6 +27,7 @@ from headroom_cli.engines.testlog.stacks import FRAME
 HINTS = frozenset(("tests", "test", "logs", "log"))
 _BIG = 120_000  # a longer text is sampled from its first 100 KB and its last 20 KB
 PLAIN_LOG = 0.55  # a log without a runner's or build tool's lines: just over the pipeline's MIN_SCORE
+STEPS_LOG = 0.3  # a package manager's log of steps (apt's "Unpacking ...", "Setting up ..."): the logs engine's
 OWN_SHARE = 0.1  # of the sample's lines, at least this many must be a runner's or a build tool's own
 
 # shapes of the contents this engine is not for
@@ -41,6 +42,12 @@ _DIFF_HEAD = re.compile(
 _CODE_LINE = re.compile(
     r"\s*(?:def |class |import |from \S+ import |function\b|const |let |var |fn |pub |impl |package |func "
     r"|#include|#define|public |private |protected |static |return\b|if ?\(|for ?\(|while ?\(|\}|\{$|//|/\*|\* |@\w+)"
+)
+# a package manager's steps (apt/dpkg, dnf/yum): a log of installs, not a build (no compile, no diagnostics)
+_PACKAGE_STEP = re.compile(
+    r"(?:Selecting previously unselected package|Preparing to unpack|Unpacking|Setting up|Processing triggers for"
+    r"|Removing|Purging configuration files for|Creating config file|(?:Get|Hit|Ign):\d+ |Fetched |Reading package lists"
+    r"|Building dependency tree|Reading state information|(?:Installing|Upgrading|Verifying|Cleanup|Erasing)\s*: )\b"
 )
 _DIAGNOSTIC = re.compile(  # an error or warning as programs print them (not prose that mentions one)
     r"(?i:\b(?:error|warning|fatal|panic)(?:\[\w+\])?:)|\b(?:ERROR|FAILED|FAIL|FATAL|PANIC|CRITICAL|WARNING|WARN)\b"
@@ -75,6 +82,7 @@ class Tally:
     own: int = 0  # ... of them, those that only test runners and build tools print (not log records)
     strong: int = 0  # a test runner's own header or summary
     err: int = 0  # error and warning lines
+    steps: int = 0  # a package manager's installation steps ("Unpacking ...", "Setting up ...")
     json_like: int = 0
     diff_head: int = 0
     hunks: int = 0
@@ -108,6 +116,9 @@ class Tally:
                 self.own += 1  # a build tool's or runner's line printed as a log record: "[INFO] Tests run: 5"
         elif _JSON_OBJECT.match(s):
             self.json_like += 1
+        elif _PACKAGE_STEP.match(s):
+            self.signal += 1
+            self.steps += 1
         elif SUMMARY.match(s) or CHATTER.match(s) or is_compile(s):
             self.signal += 1
             self.own += 1
@@ -135,7 +146,9 @@ class Tally:
             return 0.95  # a test runner's own header or summary
         if self.code >= 0.25 * nonblank and frac < 0.5:
             return 0.05  # source code
-        if not self.strong and self.own < OWN_SHARE * nonblank:
+        if not self.strong and self.steps >= OWN_SHARE * nonblank and self.own * 10 <= self.steps:
+            return STEPS_LOG  # installation steps, hardly a build's or a runner's line: its rare lines are the news
+        if not self.strong and self.own + self.steps < OWN_SHARE * nonblank:
             return min(PLAIN_LOG, self._by_share(frac))  # records only: a log, not a run
         return self._by_share(frac)
 
