@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 
 import pytest
 
@@ -729,20 +728,16 @@ def test_other_shapes_are_not_mine():
         assert ENGINE.detect(Part(text)) <= 0.1
 
 
-def test_timing_200kb():
+def test_200kb_same_bytes_every_run():
+    # speed on big parts is measured by scripts/bench_engine_latency.py, not timed here
     text, _, _ = gen_big_feature_diff(functions=230)
     ctx_text, _ = gen_git_diff_u_big_context()
     text = text + ctx_text * 3
     assert len(text) >= 150_000
-    ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=deadline_after(10)))
-    best = min(_timed(text) for _ in range(5))
-    assert best < 0.1, f"{best * 1000:.1f} ms for {len(text):,} characters"
-
-
-def _timed(text: str) -> float:
-    started = time.perf_counter()
-    ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=deadline_after(10)))
-    return time.perf_counter() - started
+    first = ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=deadline_after(60)))
+    assert first is not None and first.omitted > 0
+    again = ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=deadline_after(60)))
+    assert again.text == first.text
 
 
 def test_deadline_raises_timeout():

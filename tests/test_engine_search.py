@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import time
 
 import pytest
 
@@ -559,18 +558,11 @@ def test_deadline():
         compress(text, deadline=-1)
 
 
-def test_speed_200kb(capsys):
+def test_200kb_same_bytes_every_run():
+    # speed on big parts is measured by scripts/bench_engine_latency.py, not timed here
     text, _, _ = gen_rg_plain(n_files=1600, seed=2)
     text = text[: text.rfind("\n", 0, 200_000) + 1]
     assert 190_000 < len(text) <= 200_000
-    times = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        result, _ = compress(text, query="where is the ledger reconciled strictly?")
-        times.append(time.perf_counter() - t0)
-    assert result is not None
-    median = sorted(times)[2]
-    with capsys.disabled():
-        print(f"\nsearch engine, {len(text):,} bytes / {count_tokens(text):,} tokens: median {median * 1000:.1f} ms, "
-              f"{count_tokens(result.text):,} tokens out")
-    assert median < 0.2  # generous: the target is well under 20 ms on a quiet machine
+    result, _ = compress(text, query="where is the ledger reconciled strictly?")
+    assert result is not None and count_tokens(result.text) < count_tokens(text)
+    assert compress(text, query="where is the ledger reconciled strictly?")[0].text == result.text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 
 import pytest
 
@@ -505,7 +504,8 @@ def test_deadline_is_honoured():
         ENGINE.compress(Part(text), Context(part_id=ccr_id(text), deadline=deadline_after(-1)))
 
 
-# --------------------------------------------------------------------------- speed
+# --------------------------------------------------------------------------- big parts
+# (speed on big parts is measured by scripts/bench_engine_latency.py, not timed here)
 
 
 def _grow(text: str, size: int = 200_000) -> str:
@@ -513,13 +513,7 @@ def _grow(text: str, size: int = 200_000) -> str:
 
 
 @pytest.mark.parametrize("name", ["yes", "pip_install", "docker_pull", "wget_dots", "git_clone"])
-def test_200kb_is_fast(name):
+def test_200kb_compresses_the_same_every_run(name):
     text = _grow(NOISY[name][0]())
-    times = []
-    for _ in range(5):
-        started = time.perf_counter()
-        ENGINE.detect(Part(text))
-        result, _ = compress(text)
-        times.append(time.perf_counter() - started)
-        assert result is not None
-    assert sorted(times)[2] < 0.06, f"{name}: median {sorted(times)[2] * 1000:.1f} ms"  # about 10 ms measured
+    result, _ = compress(text)
+    assert result is not None and result.text == compress(text)[0].text
