@@ -204,6 +204,9 @@ class Database:
     lock, gives the current connection, notices a file deleted or replaced under a writer (at most
     every RECHECK_S) and reopens it, and turns SQLite's damage/permission errors into DataError."""
 
+    kind = "sqlite"
+    reachable = True  # a local file: its errors are raised where it is used
+
     def __init__(self, path: Path, read_only: bool, conn: sqlite3.Connection | None = None):
         self.path = path
         self.read_only = read_only

@@ -64,6 +64,10 @@ class Store:
                 raise
             return cls(path, read_only=True)
 
+    def database_state(self) -> dict:
+        """What /headroom/health says of the database, without connecting to it."""
+        return {"kind": self._db.kind, "reachable": self._db.reachable}
+
     def put(self, part_id: str, kind: str, text: str, now: float | None = None) -> None:
         """Keep an original (content-addressed: the same ID again only marks it used)."""
         now = time.time() if now is None else now

@@ -34,6 +34,15 @@ def post(port: int, body: dict, headers: dict | None = None, path: str = "/v1/me
         conn.close()
 
 
+def health(port: int) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", "/headroom/health")
+        return json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+
+
 def tool_texts(body: dict) -> list[str]:
     """The tool results' texts, in order, as the upstream received them."""
     texts = []

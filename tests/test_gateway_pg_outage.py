@@ -14,7 +14,7 @@ import time
 import pytest
 
 import pg_cluster
-from gateway_helpers import conversation, marker_ids, post, tool_texts
+from gateway_helpers import conversation, health, marker_ids, post, tool_texts
 from headroom_cli.ledger import Ledger
 from headroom_cli.mock_upstream import MockUpstream
 from headroom_cli.store import Store
@@ -59,6 +59,7 @@ def test_a_proxy_started_while_the_database_is_down_serves_then_attaches_it(
     with proxy_process(upstream.url, tmp_path / "a", **ENV, HEADROOM_DATABASE=pg_url) as proxy:
         statuses = [post(proxy.port, conversation(log, turn))[0] for turn in (1, 2, 3)]
         down = [r.json() for r in upstream.requests]
+        assert health(proxy.port)["database"] == {"kind": "postgresql", "reachable": False}
         pg_cluster.restart_server(pg_cluster.ROOT)
 
         def compressing():
@@ -66,6 +67,7 @@ def test_a_proxy_started_while_the_database_is_down_serves_then_attaches_it(
             return marker_ids(" ".join(tool_texts(upstream.requests[-1].json())))
 
         assert _until(compressing), "compression with omissions never came back with the database"
+        assert health(proxy.port)["database"] == {"kind": "postgresql", "reachable": True}
     assert statuses and set(statuses) == {200}, statuses
     assert len(down) == 3 and not any(marker_ids(" ".join(tool_texts(body))) for body in down)  # lossless
     assert all(tool_texts(body)[0] == f"run 0\n{log}" for body in down)  # the log went as it was sent

@@ -261,6 +261,7 @@ def test_own_endpoints(proxy, upstream):
     _send(proxy.port, "POST", "/v1/messages", _anthropic_body(pytest_verbose_log(1999)), ANTHROPIC_HEADERS)
     status, _, health = _send(proxy.port, "GET", "/headroom/health", None, {})
     assert status == 200 and json.loads(health)["status"] == "ok"
+    assert json.loads(health)["database"] == {"kind": "sqlite", "reachable": True}
     proxy.recorder.flush()  # the stats never wait for a busy recorder (they trail it by `pending_records`)
     status, _, stats = _send(proxy.port, "GET", "/headroom/stats", None, {})
     stats = json.loads(stats)

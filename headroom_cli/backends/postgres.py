@@ -139,6 +139,13 @@ class PgDatabase:
         self._generation = 0  # counts failures: connections older than the latest are replaced
         self._unmigrated: list[str] = []  # components opened while the server was unreachable
 
+    kind = "postgresql"
+
+    @property
+    def reachable(self) -> bool:
+        """False from a failure until a connection succeeds again (read without connecting)."""
+        return not self._announced
+
     def migrate(self, component: str, upto: int | None = None) -> int:
         with self.use() as conn:
             return migrate_postgres(conn.raw, component, upto)
