@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from headroom_cli.pipeline import Outcome
 
-MEMO_SIZE = 16384  # decisions: about 300 conversations of 50 parts
+MEMO_SIZE = 4096  # decisions: about 80 conversations of 50 parts, each entry ~1 KB
 MEMO_CHARS = 16 * 1024 * 1024  # characters of kept texts (compressed texts, wholes behind a note)
 
 _Key = tuple[str, "str | None"]

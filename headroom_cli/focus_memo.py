@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, Callable
 
-KEPT = 8192  # texts remembered (a few calls each)
+KEPT = 4096  # texts remembered (a few calls each, ~1 KB)
 
 _Call = tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]
 
