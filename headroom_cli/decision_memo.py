@@ -32,6 +32,11 @@ class Memo:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._held = 0
+
     def get(self, key: _Key, original: str) -> Outcome | None:
         """The outcome remembered for ``key``, as decided for ``original`` (whose hash the key holds)."""
         with self._lock:

@@ -19,8 +19,9 @@ asyncio connections in this process; the proxy runs as `headroom proxy` would, i
 Reported per level: requests/s, p50 / p99 latency, added (proxy minus direct p50s and p99s; concurrent runs,
 not paired), errors (non-200 or a failed connection), CPU ms per request (all proxy processes, counted
 until they are idle again: a cost other load on the machine does not change, unlike requests/s), the
-resident memory (RSS) of all proxy processes at the start of the proxied phase, 10 s in (the bounded
-memos full by then: the pipeline's last 256 parts) and at its end, and the highest seen. ``--json`` prints one object per level.
+resident memory (RSS) of all proxy processes at the start of the proxied phase, 10 s in (the engines
+warm and the memos mostly full by then; they are bounded) and at its end, and the highest seen (requests
+in flight). ``--json`` prints one object per level, with the workload.
 """
 
 from __future__ import annotations
