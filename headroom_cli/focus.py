@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from headroom_cli.focus_memo import ReadMemo
+
 MAX_SYMBOLS = 48  # function/class names whose bodies stay whole
 MAX_TERMS = 64  # words and paths the engines keep lines with
 MAX_LINES = 48  # exact source lines (a traceback's failing line, an Edit's old_string)
@@ -140,6 +142,9 @@ class _Collector:
         return Focus(tuple(self.symbols), tuple(self.terms), tuple(self.lines), tuple(self.locations))
 
 
+_READ = ReadMemo()  # a re-sent output is read once (focus_memo.py)
+
+
 def focus_of(events: Iterable[Event]) -> Focus:
     """The focus of a conversation given oldest first (read newest first, so the latest steps win a
     place when the caps are reached)."""
@@ -151,13 +156,13 @@ def focus_of(events: Iterable[Event]) -> Focus:
             break  # the oldest steps of a very long conversation: the newest already fill the focus
         found.step()
         if event.kind == "output":
-            _from_output(event.text, found)
+            _READ.read(_from_output, event.text, found)
         elif event.kind == "call":
             _from_call(event.tool, event.arguments, found)
         elif event.kind in ("user", "assistant"):
             if event.kind == "user":  # a pasted traceback, or aider's pasted test output
-                _from_output(event.text, found)
-            _from_words(event.text, found)
+                _READ.read(_from_output, event.text, found)
+            _READ.read(_from_words, event.text, found)
     return found.focus()
 
 
@@ -279,7 +284,7 @@ def _from_call(tool: str, arguments: Any, found: _Collector) -> None:
     if isinstance(command, list):
         command = " ".join(str(c) for c in command)
     if isinstance(command, str):
-        _command(command, found)
+        _READ.read(_command, command, found)
 
 
 def _command(command: str, found: _Collector) -> None:

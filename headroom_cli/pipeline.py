@@ -15,7 +15,6 @@ import logging
 import re
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator, Protocol
@@ -24,6 +23,7 @@ from headroom_cli import engines, readformat, sections
 from headroom_cli.engines import Context, Engine, EngineTimeout, Part, Result
 from headroom_cli.engines.base import deadline_after
 from headroom_cli.config import DEFAULT_PART_BUDGET_MS, part_budget_ms_setting
+from headroom_cli.decision_memo import MEMO_SIZE, Memo
 from headroom_cli.markers import ccr_id
 from headroom_cli.tokens import count_tokens, fewer_tokens_by, tokens_reach
 
@@ -84,7 +84,7 @@ def part_hash(text: str) -> str:
 
 
 class Pipeline:
-    def __init__(self, *, min_chars: int = MIN_CHARS, part_budget_s: float | None = None, memo_size: int = 256,
+    def __init__(self, *, min_chars: int = MIN_CHARS, part_budget_s: float | None = None, memo_size: int = MEMO_SIZE,
                  frozen: FrozenDecisions | None = None, lossy: bool = True, code_min_lines: int | None = None,
                  engine: str | None = None):
         """``engine``: only that engine runs, whatever the scores (``headroom compress --engine``).
@@ -98,9 +98,8 @@ class Pipeline:
         self.part_budget_s = part_budget_s if part_budget_s is not None else _budget_from_environment()
         self.frozen = frozen
         self.only = engine
-        self._memo: OrderedDict[tuple[str, str | None], Outcome] = OrderedDict()
-        self._memo_size = memo_size
-        self._lock = threading.Lock()  # guards the memo and the table of parts in flight
+        self._memo = Memo(memo_size)
+        self._lock = threading.Lock()  # guards the table of parts in flight
         self._flights: dict[str, _Flight] = {}
 
     def scores(self, part: Part) -> dict[str, float]:
@@ -130,7 +129,7 @@ class Pipeline:
         seen before replays its frozen decision, and reading a long conversation costs milliseconds)."""
         if len(part.text) < self.min_chars:
             return Outcome(part.text, part.text)
-        return self._once(part.text, (part.text, part.kind_hint), lambda: self._compress(_focused(part, focus)))
+        return self._once(part.text, part.kind_hint, lambda: self._compress(_focused(part, focus)))
 
     def run_whole(self, part: Part, whole: str, render: Callable[[str], str], max_chars: int,
                   focus: Callable[[], Focus | None] | None = None) -> Outcome:
@@ -144,38 +143,39 @@ class Pipeline:
                 return Outcome(part.text, text, inner.engine or "whole", inner.kind, inner.part_id, stored=whole)
             return Outcome(part.text, part.text)
 
-        return self._once(part.text, (part.text, "whole"), compress)
+        return self._once(part.text, "whole", compress)
 
     def run_keyed(self, text: str, compress: Callable[[], Outcome]) -> Outcome:
         """A decision no text engine makes (an image's, images/wire.py): made once per text, memoised and
         frozen like any part's."""
-        return self._once(text, (text, "keyed"), compress)
+        return self._once(text, "keyed", compress)
 
-    def _once(self, text: str, key: tuple[str, str | None], compress: Callable[[], Outcome]) -> Outcome:
+    def _once(self, text: str, how: str | None, compress: Callable[[], Outcome]) -> Outcome:
         """The outcome for text: decided by a thread that held its flight meanwhile, memoised, frozen, or
-        else decided now (compress) and frozen."""
-        with self._single_flight(text) as flight:
-            outcome = flight.outcomes.get(key) or self._remembered(key)
+        else decided now (compress) and frozen. Keyed by the text's hash: the memo keeps no originals."""
+        digest = part_hash(text)
+        key = (digest, how)
+        with self._single_flight(digest) as flight:
+            outcome = flight.outcomes.get(key) or self._memo.get(key, text)
             if outcome is None:
-                digest = part_hash(text) if self.frozen is not None else None
-                outcome = self.frozen.recall(digest, text) if digest else None
+                outcome = self.frozen.recall(digest, text) if self.frozen is not None else None
                 if outcome is None:
                     outcome = compress()
-                    if digest:
+                    if self.frozen is not None:
                         self.frozen.freeze(digest, outcome)
             flight.outcomes[key] = outcome
-            self._remember(key, outcome)
+            self._memo.put(key, outcome)
         return outcome
 
     @contextmanager
-    def _single_flight(self, text: str) -> Iterator["_Flight"]:
+    def _single_flight(self, digest: str) -> Iterator["_Flight"]:
         """Hold the part's flight: one thread at a time decides a given text, and those that waited find
         its outcome in the flight (or in the memo and the store, which it filled) instead of running
         the engines again. The flight is dropped when no thread holds or waits for it."""
         with self._lock:
-            flight = self._flights.get(text)
+            flight = self._flights.get(digest)
             if flight is None:
-                flight = self._flights[text] = _Flight()
+                flight = self._flights[digest] = _Flight()
             flight.users += 1
         try:
             with flight.lock:
@@ -184,21 +184,7 @@ class Pipeline:
             with self._lock:
                 flight.users -= 1
                 if not flight.users:
-                    del self._flights[text]
-
-    def _remembered(self, key: tuple[str, str | None]) -> Outcome | None:
-        with self._lock:
-            outcome = self._memo.get(key)
-            if outcome is not None:
-                self._memo.move_to_end(key)
-            return outcome
-
-    def _remember(self, key: tuple[str, str | None], outcome: Outcome) -> None:
-        with self._lock:
-            self._memo[key] = outcome
-            self._memo.move_to_end(key)
-            while len(self._memo) > self._memo_size:
-                self._memo.popitem(last=False)
+                    del self._flights[digest]
 
     def explain(self, part: Part) -> tuple[Outcome, Explanation]:
         """Run without memo or frozen decisions, and say what each step decided."""

@@ -112,7 +112,9 @@ def _store_out(exc: DataError) -> None:
 def _still_stored(store: Store, outcomes) -> None:
     """A decision replayed from the pipeline's memory may name an original pruned since (the budget is
     kept while running) or kept in a store file deleted since: store it again, so that no marker sent
-    upstream points at nothing. One primary-key lookup per omission."""
+    upstream points at nothing. One query for all the request's omissions."""
+    missing = store.missing(outcome.part_id for outcome in outcomes if outcome.part_id)
     for outcome in outcomes:
-        if outcome.part_id and not store.has(outcome.part_id):
+        if outcome.part_id in missing:
+            missing.discard(outcome.part_id)
             store.put(outcome.part_id, outcome.kind or "text", outcome.stored or outcome.original)

@@ -93,6 +93,16 @@ class Store:
         with self._db.use() as conn:
             return conn.execute("SELECT 1 FROM originals WHERE id = ?", (part_id,)).fetchone() is not None
 
+    def missing(self, part_ids) -> set[str]:
+        """Which of these originals are not here: one query for a request's omissions."""
+        wanted = sorted(set(part_ids))
+        if not wanted:
+            return set()
+        with self._db.use() as conn:
+            rows = conn.execute(f"SELECT id FROM originals WHERE id IN ({','.join('?' * len(wanted))})",
+                                wanted).fetchall()
+        return set(wanted) - {row[0] for row in rows}
+
     def fetch_for_retrieval(self, part_id: str, now: float | None = None) -> str | None:
         """The original for someone redeeming a marker: counted, and marked used so pruning keeps it
         (best effort: a store that cannot be written still gives it back)."""

@@ -1,9 +1,15 @@
 """Gateway throughput: N concurrent clients, direct to an upstream vs through `headroom proxy --workers W`.
 
 For each level (10 / 50 / 100 clients by default) the clients keep one connection each and send ~95 KB
-Claude Code-shaped requests whose tool_result is a compressible ``pytest -v`` log, a different log every
-request (so neither the memo nor the frozen decisions answer), every other request streamed (SSE). First
-straight to the upstream for ``--seconds``, then through the proxy for as long: same upstream, same run.
+Claude Code-shaped requests, first straight to the upstream for ``--seconds``, then through the proxy for
+as long: same upstream, same run. What they send is the ``--workload`` (scripts/gateway_workloads.py):
+
+- ``conversation`` (the default): each client is one agent conversation; every request re-sends its
+  history (tool outputs: test runs, service logs) and adds one new turn with a fresh tool output of a
+  few KB, all streamed. This is what agents send, and what Headroom is built for: a part compressed
+  once is replayed from the memo / frozen decisions whenever it is re-sent.
+- ``unique``: a different ~95 KB ``pytest -v`` log every request, every other one streamed: the worst
+  case, where neither the memo nor the frozen decisions answer. Kept to bound the cost from above.
 
 The upstream is a small asyncio server in its own process (``--serve-upstream``) answering a fixed
 Anthropic reply, JSON or SSE (chunked): headroom_cli/mock_upstream.py summarises every request on
@@ -13,8 +19,9 @@ asyncio connections in this process; the proxy runs as `headroom proxy` would, i
 Reported per level: requests/s, p50 / p99 latency, added (proxy minus direct p50s and p99s; concurrent runs,
 not paired), errors (non-200 or a failed connection), CPU ms per request (all proxy processes, counted
 until they are idle again: a cost other load on the machine does not change, unlike requests/s), the
-resident memory (RSS) of all proxy processes at the start of the proxied phase, 10 s in (the bounded
-memos full by then: the pipeline's last 256 parts) and at its end, and the highest seen. ``--json`` prints one object per level.
+resident memory (RSS) of all proxy processes at the start of the proxied phase, 10 s in (the engines
+warm and the memos mostly full by then; they are bounded) and at its end, and the highest seen (requests
+in flight). ``--json`` prints one object per level, with the workload.
 """
 
 from __future__ import annotations
@@ -37,9 +44,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
 from bench_concurrency import ProxyProcess, percentile  # noqa: E402
-from bench_proxy import claude_code_body, pytest_log  # noqa: E402
+from gateway_workloads import WORKLOADS  # noqa: E402
 
-PASSING = 1030  # PASSED lines for a body of about 95 KB
 HEADERS = ("content-type: application/json\r\nanthropic-version: 2023-06-01\r\nx-api-key: sk-ant-bench\r\n")
 
 
@@ -181,18 +187,6 @@ class Proxy(ProxyProcess):
 
 # -- the clients --------------------------------------------------------------------------------------
 
-class Bodies:
-    """A different pytest log every request: one log per seed, cut from a few made ahead and numbered."""
-
-    def __init__(self, variants: int = 16):
-        self._logs = [pytest_log(PASSING, seed) for seed in range(variants)]
-
-    def body(self, n: int) -> bytes:
-        log = self._logs[n % len(self._logs)]
-        log = f"run {n} · seed {n * 7919 % 1000003}\n" + log  # unique: no memo or frozen decision answers it
-        return claude_code_body([], log, stream=n % 2 == 1)
-
-
 async def _read_reply(reader: asyncio.StreamReader) -> int:
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
@@ -211,8 +205,8 @@ async def _read_reply(reader: asyncio.StreamReader) -> int:
 
 
 class Load:
-    def __init__(self, port: int, clients: int, bodies: Bodies, seconds: float, first: int):
-        self.port, self.clients, self.bodies, self.seconds = port, clients, bodies, seconds
+    def __init__(self, port: int, clients: int, workload, seconds: float, first: int):
+        self.port, self.clients, self.workload, self.seconds = port, clients, workload, seconds
         self.latencies: list[float] = []
         self.errors = 0
         self._next = first
@@ -220,14 +214,14 @@ class Load:
     async def run(self) -> float:
         stop_at = time.monotonic() + self.seconds
         began = time.perf_counter()
-        await asyncio.gather(*(self._client(stop_at) for _ in range(self.clients)))
+        await asyncio.gather(*(self._client(stop_at, self.workload.client(i)) for i in range(self.clients)))
         return time.perf_counter() - began
 
-    async def _client(self, stop_at: float) -> None:
+    async def _client(self, stop_at: float, bodies) -> None:
         conn = None
         while time.monotonic() < stop_at:
             n, self._next = self._next, self._next + 1
-            body = self.bodies.body(n)
+            body = bodies.next_body(n)
             began = time.perf_counter()
             try:
                 if conn is None:
@@ -266,8 +260,7 @@ async def _sampled(load: Load, proxy: Proxy | None) -> tuple[float, list[float]]
     return task.result(), samples
 
 
-async def run_level(clients: int, seconds: float, upstream: Upstream, proxy: Proxy, bodies: Bodies,
-                    first: int) -> dict:
+async def run_level(clients: int, seconds: float, upstream: Upstream, proxy: Proxy, bodies, first: int) -> dict:
     direct = Load(upstream.port, clients, bodies, seconds, first)
     direct_s, _ = await _sampled(direct, None)
     proxied = Load(proxy.port, clients, bodies, seconds, direct._next)
@@ -288,8 +281,9 @@ async def run_level(clients: int, seconds: float, upstream: Upstream, proxy: Pro
     }
 
 
-async def run(levels: list[int], seconds: float, workers: int, progress, repo: Path = REPO) -> dict:
-    bodies = Bodies()
+async def run(levels: list[int], seconds: float, workers: int, progress, repo: Path = REPO,
+              workload: str = "conversation") -> dict:
+    bodies = WORKLOADS[workload]()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="headroom-gateway-") as tmp:
         upstream = Upstream(Path(tmp))
@@ -305,14 +299,16 @@ async def run(levels: list[int], seconds: float, workers: int, progress, repo: P
         finally:
             proxy.stop()
             upstream.stop()
-    return {"workers": workers, "seconds": seconds, "body_bytes": len(bodies.body(0)),
+    return {"workers": workers, "workload": workload, "seconds": seconds, "body_bytes": len(bodies.body(0)),
             "load_before": load_before, "load": os.getloadavg()[0], "levels": rows}
 
 
 
 def print_table(result: dict) -> None:
-    print(f"{result['workers']} worker(s), {result['body_bytes'] / 1000:.0f} KB bodies (compressible log, half "
-          f"streamed), {result['seconds']:g} s direct then {result['seconds']:g} s proxied per level; "
+    shape = {"conversation": "agent conversations: history re-sent + a new tool output, streamed",
+             "unique": "a new compressible log every request, half streamed"}[result["workload"]]
+    print(f"{result['workers']} worker(s), workload {result['workload']} ({shape}), "
+          f"~{result['body_bytes'] / 1000:.0f} KB bodies, {result['seconds']:g} s direct then {result['seconds']:g} s proxied per level; "
           f"load average {result['load_before']:.2f} before, {result['load']:.2f} after ({os.cpu_count()} cores)")
     print(f"{'clients':>7} {'direct/s':>9} {'proxy/s':>8} {'direct p50/p99':>15} {'proxy p50/p99':>15} "
           f"{'added p50':>9} {'added p99':>9} {'errors':>6} {'CPU ms/req':>10} {'RSS MB start→10 s→end (max)':>28}")
@@ -329,19 +325,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="10,50,100", help="concurrency levels, comma-separated (10,50,100)")
     parser.add_argument("--workers", type=int, default=2, help="proxy worker processes (2)")
     parser.add_argument("--seconds", type=float, default=15.0, help="seconds per phase: direct, then proxied (15)")
+    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="conversation",
+                        help="what the clients send: agent conversations (default) or a new log every request")
     parser.add_argument("--repo", type=Path, default=REPO,
                         help="the checkout whose headroom_cli the proxy runs (to compare a branch with main)")
     parser.add_argument("--serve-upstream", metavar="PORT_FILE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_upstream:
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # at once: open connections are not news
         asyncio.run(_upstream_main(args.serve_upstream))
         return 0
     levels = [int(c) for c in args.clients.split(",") if c.strip()]
     result = asyncio.run(run(levels, args.seconds, args.workers,
-                             lambda step: print(step, file=sys.stderr, flush=True), args.repo))
+                             lambda step: print(step, file=sys.stderr, flush=True), args.repo, args.workload))
     if args.json:
-        print(json.dumps(result["levels"]))
+        print(json.dumps([{"workload": args.workload, **level} for level in result["levels"]]))
     else:
         print_table(result)
     return 0

@@ -7,21 +7,48 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "bench_gateway.py"
 KEYS = {"clients", "direct_rps", "proxy_rps", "added_p50_ms", "added_p99_ms", "errors"}
 
 
-def test_bench_gateway_json_shape():
-    done = subprocess.run([sys.executable, str(SCRIPT), "--json", "--clients", "2,3", "--seconds", "1.5",
-                           "--workers", "2"], capture_output=True, text=True, timeout=300, cwd=REPO)
+@pytest.mark.parametrize("workload, clients", [("conversation", [2, 3]), ("unique", [2])])
+def test_bench_gateway_json_shape(workload, clients):
+    done = subprocess.run([sys.executable, str(SCRIPT), "--json", "--clients", ",".join(map(str, clients)),
+                           "--seconds", "1.5", "--workers", "2", "--workload", workload],
+                          capture_output=True, text=True, timeout=300, cwd=REPO)
     assert done.returncode == 0, done.stderr
     levels = json.loads(done.stdout)
-    assert [level["clients"] for level in levels] == [2, 3]
+    assert [level["clients"] for level in levels] == clients
     for level in levels:
-        assert KEYS <= set(level)
+        assert KEYS <= set(level) and level["workload"] == workload
         assert level["errors"] == 0 and level["direct_errors"] == 0
         assert level["proxy_rps"] > 0 and level["direct_rps"] > 0
         assert level["proxy_requests"] > 0 and level["cpu_ms_per_request"] > 0
         assert level["rss_start_mb"] > 50  # two workers' engines, at least
         assert level["rss_start_mb"] <= level["rss_max_mb"] and level["rss_10s_mb"] <= level["rss_max_mb"]
+
+
+def test_conversation_workload_resends_history_and_adds_one_new_output():
+    """Each client's requests re-send its conversation's history byte for byte and add one new turn;
+    two clients' conversations share no tool output; bodies are about 95 KB and streamed."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from gateway_workloads import NEW_TURNS, Conversations
+
+    workload = Conversations()
+    one, two = workload.client(0), workload.client(1)
+    bodies = [json.loads(one.next_body(n)) for n in range(NEW_TURNS + 1)]
+    for earlier, later in zip(bodies, bodies[1:NEW_TURNS]):
+        assert later["messages"][:len(earlier["messages"]) - 1] == earlier["messages"][:-1]
+        assert len(later["messages"]) == len(earlier["messages"]) + 2 and later["stream"] is True
+    assert bodies[NEW_TURNS]["metadata"] != bodies[0]["metadata"]  # then a new conversation
+
+    def outputs(body):
+        return {block["content"] for message in body["messages"] if isinstance(message["content"], list)
+                for block in message["content"] if block.get("type") == "tool_result"}
+
+    assert not outputs(bodies[0]) & outputs(json.loads(two.next_body(0)))
+    sizes = [len(json.dumps(body)) for body in bodies[:NEW_TURNS]]
+    assert 70_000 < min(sizes) and max(sizes) < 130_000

@@ -362,3 +362,29 @@ def test_stats_and_the_dashboard_show_retrievals_and_count_them_against_the_savi
         ledger.close()
     screen = console.export_text()
     assert "retrievals: 1" in screen and "1 answered by the proxy" in screen and "1 retrieval round(s)" in screen
+
+
+def test_a_streamed_request_reaches_the_relay_without_its_body_and_the_upstream_with_all_of_it(run, monkeypatch):
+    """The addon hands the body over in the relay's ticket: mitmproxy forwards an empty one to the relay
+    (one ~100 KB copy and parse fewer per request), and the upstream still gets every byte."""
+    from headroom_cli.proxy import relay as relay_module
+
+    received = []
+    real = relay_module._read_request
+
+    async def _read_request(conn, reader):
+        request, body = await real(conn, reader)
+        if request is not None:
+            received.append(body)
+        return request, body
+
+    monkeypatch.setattr(relay_module, "_read_request", _read_request)
+    upstream, proxy = run(BASH)
+    client = anthropic.Anthropic(base_url=proxy.url, api_key="sk-ant-test", max_retries=0)
+    with client.messages.stream(model="claude-sonnet-4-5", max_tokens=1024, tools=BASH_ANTHROPIC,
+                                messages=_anthropic_messages()) as events:
+        message = events.get_final_message()
+    assert message.content and received == [b""] and proxy.addon.relay.served == 1
+    sent = upstream.requests[-1].json()
+    assert sent["tools"][-1]["name"] == TOOL_NAME and MARKER_RE.search(json.dumps(sent["messages"], ensure_ascii=False))
+    assert not any(ticket.body for ticket in proxy.addon.relay._tickets.values())

@@ -169,7 +169,8 @@ class HeadroomAddon:
         assert self.relay is not None and self.relay.port is not None
         req = flow.request
         ticket = Ticket(upstream=f"{req.scheme}://{req.host}:{req.port}", api=api, provider=provider,
-                        owner=exchange.owner)
+                        owner=exchange.owner, body=req.content)
+        req.content = b""  # handed over in the ticket: not copied through the loopback again
         exchange.ticket = ticket
         req.headers[TICKET_HEADER] = self.relay.issue(ticket)
         req.scheme, req.host, req.port = "http", "127.0.0.1", self.relay.port
@@ -251,6 +252,8 @@ class HeadroomAddon:
             self._finish(exchange)
 
     def _finish(self, exchange: Exchange) -> None:
+        if exchange.ticket is not None:
+            exchange.ticket.body = None  # a request that never reached the relay: its body not kept
         exchange.duration_ms = (time.time() - exchange.ts) * 1000
         self.recorder.record(exchange)
 

@@ -40,7 +40,8 @@ log = logging.getLogger("headroom.recorder")
 MAX_PENDING = 256  # requests waiting to be counted; each holds its body (≈ 100 KB for a coding agent)
 ESTIMATE_BEYOND = 32  # waiting requests past which counts are estimated, so rows trail by seconds at most
 BATCH = 32  # rows per transaction
-COUNTS_KEPT = 4096  # token counts of parts and prompt blocks remembered: a long session's re-sent history
+COUNTS_KEPT = 16384  # token counts of parts and prompt blocks remembered: re-sent histories (≈ 150 B each;
+# a team gateway serves dozens of conversations at once, each with a hundred blocks and parts)
 CHUNKS_KEPT = 16384  # token counts of chunks of new texts (tokens.piece_chunks), ~40 bytes each
 CLOSE_DEADLINE_S = 0.8  # from the start of shutdown; then the rest is estimated (4 characters a token)
 

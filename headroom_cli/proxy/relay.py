@@ -51,6 +51,9 @@ class Ticket:
     usage: Usage | None = None  # summed over rounds, when there was more than one
     continuations: list[str] = field(default_factory=list)  # the extra request bodies, for the token count
     owner: str | None = None  # a personal token's owner: only their originals are redeemed
+    # The streamed request's body, handed over here rather than sent again over the loopback (mitmproxy
+    # forwards an empty body to the relay): one copy of ~100 KB and one HTTP parse fewer per request.
+    body: bytes | None = None
 
 
 TOO_MANY_ROUNDS = (f"headroom: the model asked for headroom_retrieve more than {MAX_ROUNDS} times in one turn; "
@@ -116,12 +119,14 @@ class Relay:
             return
         forward = forwarded_headers(headers)
         url = ticket.upstream + request.target.decode("latin-1")
+        parsed = None  # a handed-over body is a streamed request's: parsed only if the turn goes on
+        if ticket.body is not None:
+            body, ticket.body, streamed = ticket.body, None, True
+        else:
+            parsed = _json_object(body)
+            streamed = parsed is not None and parsed.get("stream") is True
         try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
-        try:
-            if isinstance(parsed, dict) and parsed.get("stream") is True:
+            if streamed:
                 await self._streamed(conn, writer, ticket, url, forward, parsed, body)
             else:
                 await self._whole(conn, writer, ticket, url, forward, parsed, body)
@@ -194,7 +199,7 @@ class Relay:
         return body
 
     # -- streamed replies ---------------------------------------------------------------------------
-    async def _streamed(self, conn, writer, ticket: Ticket, url: str, headers, body: dict, raw: bytes) -> None:
+    async def _streamed(self, conn, writer, ticket: Ticket, url: str, headers, body: dict | None, raw: bytes) -> None:
         assert self._client is not None
         total = Usage()
         offset, first = 0, True
@@ -233,7 +238,8 @@ class Relay:
             for out in round_.held(ending=False):
                 await _write(conn, writer, h11.Data(data=out))
             ticket.rebuilt = True
-            body = await self._continue(ticket, body, round_.assistant_message(), calls)
+            body = await self._continue(ticket, body if body is not None else json.loads(raw),
+                                        round_.assistant_message(), calls)
             raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
             offset, first = offset + round_.visible, False
         if ticket.rounds:
