@@ -268,7 +268,7 @@ class HeadroomAddon:
                 "status": "ok", "version": __version__, "session": self.session, "pid": os.getpid(), "compress": self.settings.compress,
                 "uptime_s": round(time.time() - self.started, 3),
                 "upstreams": {name: up.origin + up.prefix for name, up in self.upstreams.items()},
-                "database": self.store.database_state(),
+                "database": self.store.database_state() if self.store else {"kind": None, "reachable": False},
             })
         elif path == "/headroom/stats":
             await self._stats(flow)
