@@ -152,7 +152,7 @@ def describe(decision: deciding.Decision) -> str:
     tokens; original'."""
     (w, h), (nw, nh) = decision.size_before, decision.size_after
     laid = {"trimmed": ", empty margins and bands cut", "stacked": ", empty space cut and columns stacked top to bottom",
-            "reflowed": ", text lines re-packed into columns in reading order, long lines wrapped: positions changed"}
+            "reflowed": ", text lines re-packed in one column in reading order, long lines wrapped, positions changed"}
     return (f"image {w}x{h} ({decision.kind}{laid.get(decision.layout, '')}) sent as {nw}x{nh} "
             f"{_FORMAT.get(decision.media_type, decision.media_type)}"
             + (" detail low" if decision.detail else "")
