@@ -120,6 +120,47 @@ def test_the_server_speaks_mcp_over_stdio(compressed, headroom_home):
     assert _is_error(missing) and "Do not retry" in missing.content[0].text
 
 
+def test_an_image_id_is_answered_with_the_original_image_over_stdio(headroom_home):
+    """Retrieval of an image's ID hands back MCP image content holding the original bytes (the SDK's
+    own client reads it), and the plain function says what it is first; a text ID still gets text."""
+    import base64
+
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    from headroom_cli.config import database_target
+    from headroom_cli.store import Store
+    from image_samples import terminal_png
+
+    original = terminal_png()
+    store = Store(database_target("store"))
+    try:
+        store.put("hr_00000000000000ab", "image", base64.b64encode(original).decode())
+    finally:
+        store.close()
+    direct = headroom_retrieve("hr_00000000000000ab")
+    assert "1920x1080" in direct[0].text and base64.b64decode(direct[1].data) == original
+    params = StdioServerParameters(command=sys.executable, args=["-m", "headroom_cli", "mcp", "serve"],
+                                   env={**os.environ, "HEADROOM_HOME": str(headroom_home)}, cwd=str(REPO))
+
+    async def talk():
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            return await session.call_tool("headroom_retrieve", {"id": "hr_00000000000000ab"})
+
+    result = asyncio.run(asyncio.wait_for(talk(), 60))
+    assert not _is_error(result)
+    text, image = result.content
+    assert text.type == "text" and "original image hr_00000000000000ab" in text.text
+    assert image.type == "image" and base64.b64decode(image.data) == original
+    assert (getattr(image, "mimeType", None) or image.mime_type) == "image/png"
+    ledger = Ledger(database_target("ledger"))
+    try:
+        assert ledger.retrieval_count() == 2  # the direct call and the one over stdio
+    finally:
+        ledger.close()
+
+
 # -- install / uninstall (no Claude Code on PATH: the documented files are edited) -------------------
 
 

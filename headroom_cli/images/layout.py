@@ -30,13 +30,22 @@ PAD = 8  # background kept round the content
 
 @dataclass(frozen=True)
 class Layout:
-    name: str  # "whole" | "trimmed" | "stacked"
+    name: str  # "whole" | "trimmed" | "stacked" | "reflowed" (reflow.py)
     image: Image.Image
 
 
-def analyse(image: Image.Image) -> tuple[list[Layout], int | None]:
-    """The image's layouts (as it is, then, when they differ from it, trimmed and stacked) and the
-    height of its text (text_height), from one reading of where its ink is."""
+@dataclass(frozen=True)
+class Ink:
+    """Where a screen's ink is, for reflow.py: the RGB image, its background, the ink mask, its columns."""
+    image: Image.Image
+    background: tuple[int, int, int]
+    mask: Image.Image
+    columns: list[tuple[int, int]]
+
+
+def analyse(image: Image.Image) -> tuple[list[Layout], int | None, Ink | None]:
+    """The image's layouts (as it is, then, when they differ from it, trimmed and stacked), the
+    height of its text (text_height) and where its ink is (None for a blank image), from one reading."""
     image = image.convert("RGB")
     found = [Layout("whole", image)]
     background = _background(image)
@@ -44,7 +53,7 @@ def analyse(image: Image.Image) -> tuple[list[Layout], int | None]:
     xs, ys = mask.getprojection()
     cols = _spans(xs)
     if not cols or not _spans(ys):
-        return found, None  # a blank image: nothing to lay out
+        return found, None, None  # a blank image: nothing to lay out
     trimmed = _trim(image, mask, background)
     if trimmed.size != image.size:
         found.append(Layout("trimmed", trimmed))
@@ -52,7 +61,7 @@ def analyse(image: Image.Image) -> tuple[list[Layout], int | None]:
         blocks = [_trim(image.crop((a, 0, b, image.height)), mask.crop((a, 0, b, image.height)), background)
                   for a, b in cols]
         found.append(Layout("stacked", _stack(blocks, background)))
-    return found, text_height(mask)
+    return found, text_height(mask), Ink(image, background, mask, cols)
 
 
 def layouts(image: Image.Image) -> list[Layout]:

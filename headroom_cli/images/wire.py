@@ -151,7 +151,8 @@ def describe(decision: deciding.Decision) -> str:
     """e.g. 'image 1920x1080 (screen, empty margins and bands cut) sent as 512x897 WebP, 1,105 → 425 image
     tokens; original'."""
     (w, h), (nw, nh) = decision.size_before, decision.size_after
-    laid = {"trimmed": ", empty margins and bands cut", "stacked": ", empty space cut and columns stacked top to bottom"}
+    laid = {"trimmed": ", empty margins and bands cut", "stacked": ", empty space cut and columns stacked top to bottom",
+            "reflowed": ", text lines re-packed in one column in reading order, long lines wrapped, positions changed"}
     return (f"image {w}x{h} ({decision.kind}{laid.get(decision.layout, '')}) sent as {nw}x{nh} "
             f"{_FORMAT.get(decision.media_type, decision.media_type)}"
             + (" detail low" if decision.detail else "")

@@ -15,7 +15,7 @@ import json
 import os
 import threading
 import time
-from typing import Annotated, Optional
+from typing import Annotated, Optional, Union
 
 from pydantic import Field
 
@@ -41,28 +41,45 @@ def headroom_retrieve(
     id: Annotated[str, Field(description=_ARGS["id"]["description"])],  # noqa: A002
     lines: Annotated[Optional[str], Field(description=_ARGS["lines"]["description"])] = None,
     pattern: Annotated[Optional[str], Field(description=_ARGS["pattern"]["description"])] = None,
-) -> str:
+) -> Union[str, list]:
+    """The lines asked for; for an image's ID, the original image itself (a line saying what it is, then
+    MCP image content: what the proxy's own retrieval hands back too)."""
     from headroom_cli.db import DataError
     from headroom_cli.ledger import Ledger
-    from headroom_cli.retrieve import redeem
+    from headroom_cli.proxy.retrieval import image_answer
+    from headroom_cli.retrieve import ToolFailure, redeem
     from headroom_cli.store import Store
 
     from headroom_cli.config import database_target
 
+    part_id = (id or "").strip()
     store = Store.for_reading(database_target("store"))  # also a store it may not write (a read-only home)
     try:
-        text = redeem(store, id, lines, pattern)
+        image = image_answer(store, part_id) if part_id.startswith("hr_") else None
+        text = redeem(store, id, lines, pattern) if image is None else image.text
     finally:
         store.close()
+    if image is not None and image.is_error:
+        raise ToolFailure(image.text)
+    answer, size = (text, len(text.encode("utf-8", "surrogatepass"))) if image is None else \
+        (_image_content(text, *image.image), len(image.image[1]))
     try:  # counting it is bookkeeping: a ledger that cannot be written never costs the answer
         ledger = Ledger(database_target("ledger"))
     except DataError:
-        return text
+        return answer
     try:
-        ledger.record_retrieval(_session(), id.strip(), lines or None, len(text.encode("utf-8", "surrogatepass")))
+        ledger.record_retrieval(_session(), part_id, None if image else lines or None, size)
     finally:
         ledger.close()
-    return text
+    return answer
+
+
+def _image_content(text: str, media_type: str, data: str) -> list:
+    from mcp.types import ImageContent, TextContent
+
+    # by the wire name: mcp 2.x spells the field mime_type, aliased to the protocol's mimeType
+    return [TextContent(type="text", text=text),
+            ImageContent.model_validate({"type": "image", "data": data, "mimeType": media_type})]
 
 
 def headroom_compress(
