@@ -7,7 +7,7 @@ import io
 import shutil
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from headroom_cli.images import decide, layout, reflow, tokens
 from headroom_cli.images.wire import describe
