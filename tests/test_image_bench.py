@@ -60,6 +60,7 @@ def test_ocr_is_judged_against_the_best_of_the_originals_readings_and_order_stil
 
 def test_a_reading_much_shorter_than_the_longest_is_no_reference(tmp_path):
     from PIL import Image, ImageDraw, ImageFont
+    pytest.importorskip("pytesseract")  # the [bench] extra; scripts/test installs it and tesseract-ocr
     if shutil.which("tesseract") is None:
         pytest.skip("tesseract-ocr not installed")
     image = Image.new("RGB", (1400, 500), (255, 255, 255))
