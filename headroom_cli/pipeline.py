@@ -25,7 +25,7 @@ from headroom_cli.engines.base import deadline_after
 from headroom_cli.config import DEFAULT_PART_BUDGET_MS, part_budget_ms_setting
 from headroom_cli.decision_memo import MEMO_SIZE, Memo
 from headroom_cli.markers import ccr_id
-from headroom_cli.tokens import count_tokens, fewer_tokens_by, tokens_reach
+from headroom_cli.tokens import count_tokens, count_tokens_known, fewer_tokens_by, tokens_reach
 
 if TYPE_CHECKING:
     from headroom_cli.focus import Focus
@@ -341,7 +341,7 @@ def _pays(original: str, text: str) -> bool:
     if len(text) * 4 >= len(original):
         return fewer_tokens_by(original, text, LOSSY_MIN_SAVED) and tokens_reach(original, LOSSY_MIN_TOKENS)
     # a short output: counted whole, the input only as far as needed
-    return tokens_reach(original, max(LOSSY_MIN_TOKENS, count_tokens(text) + LOSSY_MIN_SAVED))
+    return tokens_reach(original, max(LOSSY_MIN_TOKENS, count_tokens_known(text) + LOSSY_MIN_SAVED))
 
 
 def _rewrite_worth_it(result: Result, part_id: str, original: str) -> Result | None:

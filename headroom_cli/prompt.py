@@ -9,7 +9,6 @@ a request's tokens (``prompt_tokens``) and by the mock upstream's cache simulati
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, Callable
 
 
@@ -32,27 +31,47 @@ def as_sent(value: Any) -> str:
     return json.dumps(without_cache_control(value), ensure_ascii=False, separators=(",", ":"))
 
 
-@dataclass
 class Block:
-    canon: str  # what the cache hashes
-    breakpoint: bool
-    text: str = ""  # what is counted: the words as the model reads them, not JSON escapes
-    image_tokens: int = 0  # what its images bill (their own arithmetic, not cl100k)
+    """One block of the prompt. ``canon`` (what the cache hashes) is made only when asked: counting a
+    request's tokens reads only the words, and serialising every block of a 100 KB body again was
+    most of what counting a re-sent history cost."""
 
-    def __post_init__(self) -> None:
-        if not self.image_tokens:
-            self.text = self.text or self.canon
+    __slots__ = ("_canon", "breakpoint", "text", "image_tokens")
+
+    def __init__(self, canon: str | Callable[[], str], breakpoint: bool, text: str = "", image_tokens: int = 0):
+        self._canon = canon
+        self.breakpoint = breakpoint
+        self.text = text  # what is counted: the words as the model reads them, not JSON escapes
+        self.image_tokens = image_tokens  # what its images bill (their own arithmetic, not cl100k)
+        if not image_tokens:
+            self.text = text or self.canon
+
+    @property
+    def canon(self) -> str:
+        if not isinstance(self._canon, str):
+            self._canon = self._canon()
+        return self._canon
 
 
 def _content_block(kind: str, value: Any, provider: str) -> Block:
     """A block of the conversation; the data images in it billed by ``provider``'s arithmetic."""
-    key = canon(value)
-    images = billed_images(value, provider) if _IMAGE_HINT in key else 0
-    return Block(kind + ":" + key, isinstance(value, dict) and "cache_control" in value, words(value), images)
+    key = lambda: kind + ":" + canon(value)  # noqa: E731
+    # Only a block with an image part can bill any: the serialised block is looked at only then.
+    images = billed_images(value, provider) if _has_image(value) and _IMAGE_HINT in key() else 0
+    return Block(key, isinstance(value, dict) and "cache_control" in value, words(value), images)
 
 
 _IMAGE_TYPES = ("image", "image_url", "input_image")
 _IMAGE_HINT = "base64"  # in the canon text of every block that holds a data image (cheap to look for)
+
+
+def _has_image(value: Any) -> bool:
+    """Whether the value holds an image part (the only places billed_images finds anything)."""
+    if isinstance(value, list):
+        return any(_has_image(v) for v in value)
+    if not isinstance(value, dict):
+        return False
+    return value.get("type") in _IMAGE_TYPES or any(_has_image(v) for v in value.values() if isinstance(v, (dict, list)))
 
 
 def billed_images(value: Any, provider: str) -> int:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 import zlib
-from collections import Counter
+from collections import Counter, OrderedDict
 from functools import lru_cache
 
 import tiktoken
@@ -25,6 +27,42 @@ def count_tokens(text: str) -> int:
     if not text:
         return 0
     return len(_encoding().encode_ordinary(text))
+
+
+def text_key(text: str) -> bytes:
+    """What a text's count is remembered under (its content's hash: the memo keeps no texts)."""
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).digest()
+
+
+class KnownCounts:
+    """Exact counts of texts counted whole on the request path (a compressed part's output, in the
+    pipeline's "pays for itself" check), so that the recorder, which counts the same text again for
+    the ledger, reads them instead. Bounded, oldest dropped; shared by the threads of one process."""
+
+    def __init__(self, kept: int):
+        self._kept = kept
+        self._counts: OrderedDict[bytes, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes) -> int | None:
+        with self._lock:
+            return self._counts.get(key)
+
+    def put(self, key: bytes, n: int) -> None:
+        with self._lock:
+            self._counts[key] = n
+            if len(self._counts) > self._kept:
+                self._counts.popitem(last=False)
+
+
+KNOWN = KnownCounts(1024)  # a few parts decided per request: the recorder reads them moments later
+
+
+def count_tokens_known(text: str) -> int:
+    """count_tokens, the count kept in KNOWN for the recorder."""
+    n = count_tokens(text)
+    KNOWN.put(text_key(text), n)
+    return n
 
 
 # A line break between two non-blank characters: cl100k's pre-tokenizer cuts there too (no piece of

@@ -13,7 +13,6 @@ with estimated counts rather than lost.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -30,7 +29,7 @@ from headroom_cli.proxy.own_overhead import own_overhead
 from headroom_cli.proxy.retrieval import definition_text
 from headroom_cli.rewrite import RETRIEVED
 from headroom_cli.images.wire import tokens_of as image_tokens
-from headroom_cli.tokens import count_tokens, dollars_for_input_tokens, piece_chunks
+from headroom_cli.tokens import KNOWN, count_tokens, dollars_for_input_tokens, piece_chunks, text_key
 
 if TYPE_CHECKING:  # the relay needs the proxy's packages (h11, httpx); the library records without it
     from headroom_cli.proxy.relay import Ticket
@@ -132,8 +131,7 @@ class RunningTotals:
                 name: {"parts": p, "tokens_before": b, "tokens_after": a} for name, (p, b, a) in sorted(engines.items())}
 
 
-def _digest(text: str) -> bytes:
-    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).digest()
+_digest = text_key  # the same key as tokens.KNOWN's, so one hash looks up both
 
 
 def _keep(memo: OrderedDict, key: bytes, n: int, kept: int) -> None:
@@ -287,6 +285,10 @@ class Recorder:
         n = self._counts.get(key)
         if n is not None:
             self._counts.move_to_end(key)
+            return n
+        n = KNOWN.get(key)  # counted whole on the request path already (a part's compressed output)
+        if n is not None:
+            _keep(self._counts, key, n, COUNTS_KEPT)
             return n
         # A new text: counted chunk by chunk (exactly the same sum), so the runs of lines it shares with
         # texts counted before (a suite run again, a file read again after an edit) are not counted again.
