@@ -105,10 +105,10 @@ class Pipeline:
     def scores(self, part: Part) -> dict[str, float]:
         return {engine.name: engine.detect(part) for engine in engines.registered()}
 
-    def candidates(self, part: Part) -> list[Engine]:
+    def candidates(self, part: Part, seen: dict[tuple[str, str], float] | None = None) -> list[Engine]:
         """Engines sure enough the part is theirs: the specialised ones surest first (ties by name, so
         always the same way), then the fallbacks (plain text)."""
-        return self._sure(part, fallback=False) + self._sure(part, fallback=True)
+        return self._sure(part, fallback=False, seen=seen) + self._sure(part, fallback=True, seen=seen)
 
     def _sure(self, part: Part, fallback: bool, seen: dict[tuple[str, str], float] | None = None) -> list[Engine]:
         """``seen``: scores already asked for in this part's run, by (engine, text); within one run only
@@ -121,7 +121,7 @@ class Pipeline:
         return [engine for score, _, engine in sorted(scored, key=lambda s: (-s[0], s[1])) if score >= MIN_SCORE]
 
     def route(self, part: Part, seen: dict[tuple[str, str], float] | None = None) -> Engine | None:
-        found = self._sure(part, fallback=False, seen=seen) + self._sure(part, fallback=True, seen=seen)
+        found = self.candidates(part, seen)
         return found[0] if found else None
 
     def run(self, part: Part, focus: Callable[[], Focus | None] | None = None) -> Outcome:
