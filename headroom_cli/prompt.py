@@ -55,9 +55,11 @@ class Block:
 
 def _content_block(kind: str, value: Any, provider: str) -> Block:
     """A block of the conversation; the data images in it billed by ``provider``'s arithmetic."""
-    key = lambda: kind + ":" + canon(value)  # noqa: E731
-    # Only a block with an image part can bill any: the serialised block is looked at only then.
-    images = billed_images(value, provider) if _has_image(value) and _IMAGE_HINT in key() else 0
+    key: str | Callable[[], str] = lambda: kind + ":" + canon(value)  # noqa: E731
+    images = 0
+    if _has_image(value):  # only a block with an image part can bill any: serialised only then, once
+        key = key()
+        images = billed_images(value, provider) if _IMAGE_HINT in key else 0
     return Block(key, isinstance(value, dict) and "cache_control" in value, words(value), images)
 
 
