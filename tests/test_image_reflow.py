@@ -56,11 +56,11 @@ def test_every_pixel_of_ink_is_kept_and_lines_come_in_reading_order():
     # the original's last line (or its rest).
     lines = reflow.lines_of(ink.mask, reflow.blocks(ink.mask), height)
     packing = reflow.packings(lines, height, decide.legible_floor(height))[0]
-    x0, y0, x1, y1, _ = packing.columns[0][0]
+    x0, y0, x1, y1, _ = packing.pieces[0]
     assert (x0, y0) == (lines[0].x0, lines[0].y0)
     assert laid.image.crop((reflow.MARGIN, reflow.MARGIN, reflow.MARGIN + x1 - x0, reflow.MARGIN + y1 - y0)).tobytes() \
         == image.crop((x0, y0, x1, y1)).tobytes()
-    assert packing.columns[-1][-1][1] == lines[-1].y0 and packing.columns[-1][-1][2] == lines[-1].x1
+    assert packing.pieces[-1][1] == lines[-1].y0 and packing.pieces[-1][2] == lines[-1].x1
 
 
 def test_a_line_is_wrapped_only_at_a_gap_and_a_figure_only_at_a_wide_one():

@@ -168,7 +168,7 @@ def _legible_options(provider: str, candidates: list, floor: float, detail: str 
 def reflowed(ink: layout.Ink, text_h: int, floor: float) -> list[layout.Layout]:
     """The screen's lines re-packed into OpenAI's tile grids (reflow.py), the best few."""
     lines = reflow.lines_of(ink.mask, reflow.blocks(ink.mask), text_h)
-    return [layout.Layout("reflowed", reflow.compose(ink.image, ink.background, packing, text_h))
+    return [layout.Layout("reflowed", reflow.compose(ink.image, ink.background, packing))
             for packing in reflow.packings(lines, text_h, floor)]
 
 

@@ -6,13 +6,13 @@ of ink (a run of rows holding ink, read in each of layout's columns: a sidebar, 
 bands between lines are narrowed to LINE_GAP (PARA_GAP between paragraphs), a line wider than the
 column it must fit is wrapped at a gap between words (never through ink: a line with no gap to wrap
 at makes the packing fail; a figure taller than two lines of text is cut only at an empty band of
-layout.BAND), and the pieces are laid in reading order down one column (see MAX_COLUMNS), sized so
+layout.BAND), and the pieces are laid in reading order down one column (see below), sized so
 that the result fills one of OpenAI's grids of at most 3 tiles at the largest legible scale.
 
 Every piece is a crop of the original, pixel for pixel: nothing is redrawn or resampled here, so
 legibility is the scale's alone (decide.legible_floor). Positions do change: the marker says so, and
 the original is retrievable. Reading order is kept (blocks left to right, lines top to bottom, a
-wrapped line's rest right after it, columns left to right).
+wrapped line's rest right after it).
 """
 
 from __future__ import annotations
@@ -27,14 +27,13 @@ from headroom_cli.images import layout, tokens
 LINE_GAP = 4  # a blank band between two lines of a paragraph is narrowed to at most this ...
 PARA_GAP = 10  # ... one taller than a line of text (a paragraph break) to this
 BLOCK_GAP = 16  # between two blocks (the sidebar's last line and the page's first)
-MARGIN = 8  # background round the packed columns
+MARGIN = 8  # background round the packed column
 # OpenAI tile grids (across, down) that bill at most 3 tiles: what 40% fewer than a full-HD screen's 6 is
 GRIDS = ((3, 1), (1, 3), (2, 1), (1, 2), (1, 1))
 # One column: the lines read top to bottom. Packed in 2-4 newspaper columns (fewer wraps, larger scales)
 # tesseract read the bench's terminals and the Vec page at 47-82% of the original's text in order
 # (across the columns, or splitting each), against 99% in one; a gap of 120 px or a rule between the
-# columns did not help. MAX_COLUMNS is kept to measure it again.
-MAX_COLUMNS = 1
+# columns did not help.
 KEEP = 1  # packings composed and handed to decide (the best: its order, not decide's largest scale, ranks them)
 
 
@@ -53,7 +52,7 @@ class Line:
 class Packing:
     scale: float  # the scale at which it fills its grid
     grid: tuple[int, int]
-    columns: tuple[tuple[tuple[int, int, int, int, int], ...], ...]  # per column: (x0, y0, x1, y1, gap) crops
+    pieces: tuple[tuple[int, int, int, int, int], ...]  # (x0, y0, x1, y1, gap) crops, top to bottom
     wraps: int  # lines wrapped to fit
 
 
@@ -141,65 +140,41 @@ def _cut(cuts: tuple[tuple[int, int], ...], start: int, end: int) -> tuple[int, 
     return fitting[-1]
 
 
-def packed(pieces, height: int, columns: int):
-    """The pieces down ``columns`` columns of at most ``height`` rows, in order; None if they overflow."""
-    out: list[list] = [[]]
-    used = 0
-    for piece in pieces:
-        h = piece[3] - piece[1]
-        gap = piece[4] if out[-1] else 0
-        if used + gap + h > height:
-            if len(out) == columns or h > height:
-                return None
-            out.append([])
-            used, gap = 0, 0
-        out[-1].append(piece)
-        used += gap + h
-    return out
+def _height(pieces) -> int:
+    """Rows the pieces take stacked in one column, their gaps between them."""
+    return sum(p[3] - p[1] for p in pieces) + sum(p[4] for p in pieces[1:])
 
 
-def column_gap(text_h: int) -> int:
-    """Background between two packed columns: two lines' height, so a reader (and OCR) sees columns."""
-    return max(24, 2 * text_h)
-
-
-def fit(lines: list[Line], grid: tuple[int, int], scale: float, columns: int, text_h: int) -> Packing | None:
-    """The packing of ``lines`` into ``columns`` columns that, scaled by ``scale``, fill ``grid`` tiles."""
+def fit(lines: list[Line], grid: tuple[int, int], scale: float, text_h: int) -> Packing | None:
+    """The packing of ``lines`` in one column that, scaled by ``scale``, fills ``grid`` tiles."""
     box_w = int(tokens.OPENAI_TILE * grid[0] / scale) - 2 * MARGIN
     box_h = int(tokens.OPENAI_TILE * grid[1] / scale) - 2 * MARGIN
-    width = (box_w - (columns - 1) * column_gap(text_h)) // columns
-    if width < 4 * text_h:
+    if box_w < 4 * text_h:
         return None
-    pieces = wrapped(lines, width)
-    cols = None if pieces is None else packed(pieces, box_h, columns)
-    if cols is None:
+    pieces = wrapped(lines, box_w)
+    if pieces is None or _height(pieces) > box_h:
         return None
-    return Packing(scale, grid, tuple(tuple(c) for c in cols), len(pieces) - len(lines))
+    return Packing(scale, grid, tuple(pieces), len(pieces) - len(lines))
 
 
 def packings(lines: list[Line], text_h: int, floor: float) -> list[Packing]:
-    """For each tile grid and column count, the packing at the largest scale (in hundredths, from 1 down
-    to ``floor``) at which the lines fit; the KEEP read at the largest scales (legibility first: OCR of
-    text near the floor loses characters a few hundredths of scale more would keep), then with the
-    fewest wrapped lines and tiles."""
+    """For each tile grid, the packing at the largest scale (in hundredths, from 1 down to ``floor``)
+    at which the lines fit; the KEEP read at the largest scales (legibility first: OCR of text near
+    the floor loses characters a few hundredths of scale more would keep), then with the fewest
+    wrapped lines and tiles."""
     scales = [s / 100 for s in range(100, int(floor * 100) - 1, -1) if s / 100 >= floor] or [1.0]
-    found = []
-    for grid in GRIDS:
-        for columns in range(1, MAX_COLUMNS + 1):
-            best = _largest(lines, grid, columns, text_h, scales)
-            if best is not None:
-                found.append(best)
-    found.sort(key=lambda p: (-p.scale, p.wraps, p.grid[0] * p.grid[1], len(p.columns), p.grid))
+    found = [best for grid in GRIDS if (best := _largest(lines, grid, text_h, scales)) is not None]
+    found.sort(key=lambda p: (-p.scale, p.wraps, p.grid[0] * p.grid[1], p.grid))
     return found[:KEEP]
 
 
-def _largest(lines, grid, columns, text_h, scales) -> Packing | None:
+def _largest(lines, grid, text_h, scales) -> Packing | None:
     """Binary search down the scales for the largest at which the lines fit (a smaller scale gives a
     larger box: fitting is monotone, but for where wrapping falls: close enough to search)."""
     lo, hi, best = 0, len(scales) - 1, None
     while lo <= hi:
         mid = (lo + hi) // 2
-        found = fit(lines, grid, scales[mid], columns, text_h)
+        found = fit(lines, grid, scales[mid], text_h)
         if found is not None:
             best, hi = found, mid - 1
         else:
@@ -207,19 +182,15 @@ def _largest(lines, grid, columns, text_h, scales) -> Packing | None:
     return best
 
 
-def compose(image: Image.Image, background, packing: Packing, text_h: int) -> Image.Image:
-    """The packing's crops pasted down their columns, MARGIN of background round them."""
-    widths = [max(p[2] - p[0] for p in col) for col in packing.columns]
-    heights = [sum(p[3] - p[1] for p in col) + sum(p[4] for p in col[1:]) for col in packing.columns]
-    gap = column_gap(text_h)
-    size = (sum(widths) + gap * (len(widths) - 1) + 2 * MARGIN, max(heights) + 2 * MARGIN)
-    out, x = Image.new("RGB", size, background), MARGIN
-    for col, width in zip(packing.columns, widths):
-        y = MARGIN
-        for k, (x0, y0, x1, y1, g) in enumerate(col):
-            y += g if k else 0
-            out.paste(image.crop((x0, y0, x1, y1)), (x, y))
-            y += y1 - y0
-        x += width + gap
+def compose(image: Image.Image, background, packing: Packing) -> Image.Image:
+    """The packing's crops pasted down one column, MARGIN of background round them."""
+    pieces = packing.pieces
+    width = max(p[2] - p[0] for p in pieces)
+    out = Image.new("RGB", (width + 2 * MARGIN, _height(pieces) + 2 * MARGIN), background)
+    y = MARGIN
+    for k, (x0, y0, x1, y1, gap) in enumerate(pieces):
+        y += gap if k else 0
+        out.paste(image.crop((x0, y0, x1, y1)), (MARGIN, y))
+        y += y1 - y0
     return out
 
