@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from headroom_cli.backends import Target, open_database, release, where
 from headroom_cli.backends.postgres import DatabaseUnavailable
 from headroom_cli.providers import error_json
+from headroom_cli.proxy.boundary import TOKEN_HEADER  # the one header for both kinds of token
 
-TOKEN_HEADER = "x-headroom-token"
 log = logging.getLogger("headroom.tokens")
 PREFIX = "hrt_"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
@@ -137,7 +137,6 @@ class TokenGate:
         if owner is None:
             return None, refusal(provider, 401, f"the {TOKEN_HEADER} header holds no valid token (unknown or revoked)")
         return owner, None
-
 
     def _say_refusing(self) -> None:
         if not self._refusing:
