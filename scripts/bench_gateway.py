@@ -16,6 +16,16 @@ Anthropic reply, JSON or SSE (chunked): headroom_cli/mock_upstream.py summarises
 threads and was itself the bottleneck (about 110 requests/s direct at 50 clients). The clients are
 asyncio connections in this process; the proxy runs as `headroom proxy` would, in its own processes.
 
+Two kinds of level. The ``--clients`` levels are closed loops: each client sends its next request as soon
+as its reply comes ("as fast"), so they measure capacity (requests/s, CPU ms per request); their latency
+is the queue such a loop builds by construction (about clients / requests/s: 50 clients at 150 requests/s
+wait ~330 ms whatever the proxy does), not what the proxy adds to one request. The ``--rate`` level is an
+open loop, as load testers such as wrk2 run one: ``--rate-clients`` clients send ``--rate`` requests/s in
+all, each on its own evenly spaced schedule, and a request's latency counts from when it was due, so a
+proxy that falls behind is charged every wait it causes. It answers "at this throughput, how much does
+Headroom add?", which the closed loop cannot: issue 19's target (150 requests/s at 50 clients, added p50
+≤ 50 ms) is that row.
+
 Reported per level: requests/s, p50 / p99 latency, added (proxy minus direct p50s and p99s; concurrent runs,
 not paired), errors (non-200 or a failed connection), CPU ms per request (all proxy processes, counted
 until they are idle again: a cost other load on the machine does not change, unlike requests/s), the
@@ -205,8 +215,13 @@ async def _read_reply(reader: asyncio.StreamReader) -> int:
 
 
 class Load:
-    def __init__(self, port: int, clients: int, workload, seconds: float, first: int):
-        self.port, self.clients, self.workload, self.seconds = port, clients, workload, seconds
+    """``clients`` connections sending ``workload``'s bodies for ``seconds``: each as fast as its replies
+    come (a closed loop: ``rate`` None), or together at ``rate`` requests/s, each client on its own evenly
+    spaced schedule (an open loop). Open-loop latency counts from when a request was due, not when it
+    was sent, so a reply that comes late also charges the wait it caused the next one."""
+
+    def __init__(self, port: int, clients: int, workload, seconds: float, first: int, rate: float | None = None):
+        self.port, self.clients, self.workload, self.seconds, self.rate = port, clients, workload, seconds, rate
         self.latencies: list[float] = []
         self.errors = 0
         self._next = first
@@ -214,15 +229,30 @@ class Load:
     async def run(self) -> float:
         stop_at = time.monotonic() + self.seconds
         began = time.perf_counter()
-        await asyncio.gather(*(self._client(stop_at, self.workload.client(i)) for i in range(self.clients)))
+        await asyncio.gather(*(self._client(stop_at, self.workload.client(i), self._schedule(i, stop_at))
+                               for i in range(self.clients)))
         return time.perf_counter() - began
 
-    async def _client(self, stop_at: float, bodies) -> None:
+    def _schedule(self, number: int, stop_at: float):
+        """When each of this client's requests is due (perf_counter), or None: as soon as the last reply came."""
+        if not self.rate:
+            while time.monotonic() < stop_at:
+                yield None
+            return
+        every, due = self.clients / self.rate, time.perf_counter() + number / self.rate
+        end = time.perf_counter() + (stop_at - time.monotonic())
+        while due < end:
+            yield due
+            due += every
+
+    async def _client(self, stop_at: float, bodies, schedule) -> None:
         conn = None
-        while time.monotonic() < stop_at:
+        for due in schedule:
+            if due is not None and (wait := due - time.perf_counter()) > 0:
+                await asyncio.sleep(wait)
             n, self._next = self._next, self._next + 1
             body = bodies.next_body(n)
-            began = time.perf_counter()
+            began = time.perf_counter() if due is None else due
             try:
                 if conn is None:
                     conn = await asyncio.open_connection("127.0.0.1", self.port, limit=1 << 20)
@@ -260,29 +290,31 @@ async def _sampled(load: Load, proxy: Proxy | None) -> tuple[float, list[float]]
     return task.result(), samples
 
 
-async def run_level(clients: int, seconds: float, upstream: Upstream, proxy: Proxy, bodies, first: int) -> dict:
-    direct = Load(upstream.port, clients, bodies, seconds, first)
+async def run_level(clients: int, seconds: float, upstream: Upstream, proxy: Proxy, bodies, first: int,
+                    rate: float | None = None) -> dict:
+    direct = Load(upstream.port, clients, bodies, seconds, first, rate)
     direct_s, _ = await _sampled(direct, None)
-    proxied = Load(proxy.port, clients, bodies, seconds, direct._next)
+    proxied = Load(proxy.port, clients, bodies, seconds, direct._next, rate)
     cpu = proxy.cpu_s()
     proxy_s, rss = await _sampled(proxied, proxy)
     cpu = await asyncio.to_thread(proxy.settled_cpu_s) - cpu
     d50, d99 = percentile(direct.latencies, 50), percentile(direct.latencies, 99)
     p50, p99 = percentile(proxied.latencies, 50), percentile(proxied.latencies, 99)
     return {
-        "clients": clients, "direct_rps": round(len(direct.latencies) / direct_s, 1),
+        "clients": clients, "offered_rps": rate, "direct_rps": round(len(direct.latencies) / direct_s, 1),
         "proxy_rps": round(len(proxied.latencies) / proxy_s, 1),
         "added_p50_ms": round(p50 - d50, 1), "added_p99_ms": round(p99 - d99, 1), "errors": proxied.errors,
         "direct_errors": direct.errors, "direct_p50_ms": round(d50, 1), "direct_p99_ms": round(d99, 1),
         "proxy_p50_ms": round(p50, 1), "proxy_p99_ms": round(p99, 1), "proxy_requests": len(proxied.latencies),
         "rss_start_mb": rss[0], "rss_10s_mb": rss[min(10, len(rss) - 1)], "rss_end_mb": rss[-1],
-        "rss_max_mb": max(rss), "next": proxied._next,
+        "rss_max_mb": max(rss), "rss_mb_each_5s": rss[::5], "next": proxied._next,
         "cpu_ms_per_request": round(1000 * cpu / max(1, len(proxied.latencies)), 1),
     }
 
 
 async def run(levels: list[int], seconds: float, workers: int, progress, repo: Path = REPO,
-              workload: str = "conversation") -> dict:
+              workload: str = "conversation", rate: float = 0.0, rate_clients: int = 50) -> dict:
+    """The closed-loop ``levels`` (clients each), then, with a ``rate``, ``rate_clients`` clients at that rate."""
     bodies = WORKLOADS[workload]()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="headroom-gateway-") as tmp:
@@ -291,9 +323,10 @@ async def run(levels: list[int], seconds: float, workers: int, progress, repo: P
         try:
             await Load(proxy.port, 2 * workers, bodies, 3.0, 10**8).run()  # warm-up: engines, connections
             rows, first = [], 0
-            for clients in levels:
-                progress(f"{clients} clients: {seconds:g} s direct, {seconds:g} s through {workers} worker(s)")
-                row = await run_level(clients, seconds, upstream, proxy, bodies, first)
+            for clients, offered in [*((c, None) for c in levels), *([(rate_clients, rate)] if rate else [])]:
+                pace = f" at {offered:g} requests/s in all" if offered else ""
+                progress(f"{clients} clients{pace}: {seconds:g} s direct, {seconds:g} s through {workers} worker(s)")
+                row = await run_level(clients, seconds, upstream, proxy, bodies, first, offered)
                 first = row.pop("next")
                 rows.append(row)
         finally:
@@ -310,10 +343,11 @@ def print_table(result: dict) -> None:
     print(f"{result['workers']} worker(s), workload {result['workload']} ({shape}), "
           f"~{result['body_bytes'] / 1000:.0f} KB bodies, {result['seconds']:g} s direct then {result['seconds']:g} s proxied per level; "
           f"load average {result['load_before']:.2f} before, {result['load']:.2f} after ({os.cpu_count()} cores)")
-    print(f"{'clients':>7} {'direct/s':>9} {'proxy/s':>8} {'direct p50/p99':>15} {'proxy p50/p99':>15} "
+    print(f"{'clients':>7} {'offered/s':>9} {'direct/s':>9} {'proxy/s':>8} {'direct p50/p99':>15} {'proxy p50/p99':>15} "
           f"{'added p50':>9} {'added p99':>9} {'errors':>6} {'CPU ms/req':>10} {'RSS MB start→10 s→end (max)':>28}")
     for r in result["levels"]:
-        print(f"{r['clients']:>7} {r['direct_rps']:>9.1f} {r['proxy_rps']:>8.1f} "
+        offered = f"{r['offered_rps']:g}" if r["offered_rps"] else "as fast"
+        print(f"{r['clients']:>7} {offered:>9} {r['direct_rps']:>9.1f} {r['proxy_rps']:>8.1f} "
               f"{r['direct_p50_ms']:>7.0f} /{r['direct_p99_ms']:>6.0f} {r['proxy_p50_ms']:>7.0f} /{r['proxy_p99_ms']:>6.0f} "
               f"{r['added_p50_ms']:>+9.0f} {r['added_p99_ms']:>+9.0f} {r['errors']:>6} {r['cpu_ms_per_request']:>10.1f} "
               f"{r['rss_start_mb']:>9.0f} → {r['rss_10s_mb']:.0f} → {r['rss_end_mb']:.0f} ({r['rss_max_mb']:.0f})")
@@ -325,6 +359,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="10,50,100", help="concurrency levels, comma-separated (10,50,100)")
     parser.add_argument("--workers", type=int, default=2, help="proxy worker processes (2)")
     parser.add_argument("--seconds", type=float, default=15.0, help="seconds per phase: direct, then proxied (15)")
+    parser.add_argument("--rate", type=float, default=150.0,
+                        help="then one level at this many requests/s in all, spread evenly over --rate-clients "
+                             "(an open loop: latency at a given throughput); 0 skips it (150)")
+    parser.add_argument("--rate-clients", type=int, default=50, help="clients of the --rate level (50)")
     parser.add_argument("--workload", choices=sorted(WORKLOADS), default="conversation",
                         help="what the clients send: agent conversations (default) or a new log every request")
     parser.add_argument("--repo", type=Path, default=REPO,
@@ -337,7 +375,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     levels = [int(c) for c in args.clients.split(",") if c.strip()]
     result = asyncio.run(run(levels, args.seconds, args.workers,
-                             lambda step: print(step, file=sys.stderr, flush=True), args.repo, args.workload))
+                             lambda step: print(step, file=sys.stderr, flush=True), args.repo, args.workload,
+                             args.rate, args.rate_clients))
     if args.json:
         print(json.dumps([{"workload": args.workload, **level} for level in result["levels"]]))
     else:

@@ -17,7 +17,7 @@ KEYS = {"clients", "direct_rps", "proxy_rps", "added_p50_ms", "added_p99_ms", "e
 @pytest.mark.parametrize("workload, clients", [("conversation", [2, 3]), ("unique", [2])])
 def test_bench_gateway_json_shape(workload, clients):
     done = subprocess.run([sys.executable, str(SCRIPT), "--json", "--clients", ",".join(map(str, clients)),
-                           "--seconds", "1.5", "--workers", "2", "--workload", workload],
+                           "--seconds", "1.5", "--workers", "2", "--workload", workload, "--rate", "0"],
                           capture_output=True, text=True, timeout=300, cwd=REPO)
     assert done.returncode == 0, done.stderr
     levels = json.loads(done.stdout)
@@ -29,6 +29,20 @@ def test_bench_gateway_json_shape(workload, clients):
         assert level["proxy_requests"] > 0 and level["cpu_ms_per_request"] > 0
         assert level["rss_start_mb"] > 50  # two workers' engines, at least
         assert level["rss_start_mb"] <= level["rss_max_mb"] and level["rss_10s_mb"] <= level["rss_max_mb"]
+        assert level["offered_rps"] is None  # closed loops: as fast as the replies come
+
+
+def test_bench_gateway_rate_level_holds_its_pace():
+    """``--rate R``: an open-loop level after the closed ones, its clients together sending about R a second
+    (not as fast as they can: the upstream answers thousands a second)."""
+    done = subprocess.run([sys.executable, str(SCRIPT), "--json", "--clients", "2", "--seconds", "3", "--workers", "2",
+                           "--rate", "20", "--rate-clients", "4"], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    closed, paced = json.loads(done.stdout)
+    assert closed["offered_rps"] is None and paced["offered_rps"] == 20 and paced["clients"] == 4
+    assert paced["errors"] == 0 and paced["direct_errors"] == 0
+    assert 10 <= paced["direct_rps"] <= 25, paced  # the pace held direct, where nothing is slow
+    assert closed["direct_rps"] > 3 * paced["direct_rps"]
 
 
 def test_conversation_workload_resends_history_and_adds_one_new_output():
