@@ -98,8 +98,7 @@ class Conversation:
         self.seed = seed
         self.rng = random.Random(seed)
         self.turns_sent = 0
-        self.messages: list[dict] = [{"role": "user", "content": [
-            {"type": "text", "text": f"Conversation {seed}: the order tests fail in CI. Find out why and fix it."}]}]
+        self.messages: list[dict] = [{"role": "user", "content": [{"type": "text", "text": task(self.rng, seed)}]}]
         for turn in range(HISTORY_TURNS):
             self._add_turn(turn)
 
@@ -122,6 +121,15 @@ class Conversation:
             {"type": "tool_use", "id": tool_id, "name": "Bash", "input": {"command": command}}]})
         self.messages.append({"role": "user", "content": [
             {"type": "tool_result", "tool_use_id": tool_id, "content": output}]})
+
+
+def task(rng: random.Random, seed: int) -> str:
+    """The user's first message: in words, as each agent's task differs (Headroom tells conversations apart
+    by it with numbers masked, so "Conversation 7" and "Conversation 8" would read as one conversation)."""
+    broken, changed = rng.sample(_MODULES, 2)
+    codename = "".join("abcdefghij"[int(digit)] for digit in str(seed))  # one per conversation, in letters
+    return (f"The {broken} tests fail in CI since the {changed} change on branch fix-{codename}. "
+            f"Find out why ({rng.choice(_EVENTS)} looks involved) and fix it.")
 
 
 def _with_cache_breakpoint(message: dict) -> dict:

@@ -63,6 +63,12 @@ def test_conversation_workload_resends_history_and_adds_one_new_output():
         return {block["content"] for message in body["messages"] if isinstance(message["content"], list)
                 for block in message["content"] if block.get("type") == "tool_result"}
 
-    assert not outputs(bodies[0]) & outputs(json.loads(two.next_body(0)))
+    other = json.loads(two.next_body(0))
+    assert not outputs(bodies[0]) & outputs(other)
+    # and Headroom tells them apart, as it does real agents' conversations (their tasks differ in words)
+    from headroom_cli.cache_aligner import conversation_key
+    keys = {conversation_key(body, "anthropic-messages") for body in (bodies[0], other, bodies[NEW_TURNS])}
+    assert len(keys) == 3
+    assert conversation_key(bodies[1], "anthropic-messages") == conversation_key(bodies[0], "anthropic-messages")
     sizes = [len(json.dumps(body)) for body in bodies[:NEW_TURNS]]
     assert 70_000 < min(sizes) and max(sizes) < 130_000
