@@ -254,15 +254,28 @@ def _expected(body: dict[str, Any], plan: list[tuple]) -> dict[str, Any]:
 
 # -- message digests: what the prompt cache sees of each message --------------------------------------
 
-def message_digests(body: dict[str, Any], api: str) -> tuple[list[str], list[int]]:
+def message_digests(body: dict[str, Any], api: str,
+                    known: tuple[dict[str, Any], list[str], list[int]] | None = None) -> tuple[list[str], list[int]]:
     """One digest per message (or Responses input item) of what the prompt cache sees of it, and its
     size in characters: cache_control left out (clients move it every turn; providers do not count
-    it as content) and a string content the same as one text block (a breakpoint turns one into the other)."""
+    it as content) and a string content the same as one text block (a breakpoint turns one into the other).
+    ``known``: another body's (body, digests, sizes); an item that is the very same object there is not
+    serialised again (the client's body and the one sent share every message the engines left alone)."""
     items = body.get(_messages_key(api))
     if not isinstance(items, list):
         return [], []
-    texts = [_dumps(_normal(item)) for item in items]
-    return [hashlib.sha1(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts], [len(t) for t in texts]
+    other = known[0].get(_messages_key(api)) if known is not None else None
+    other = other if isinstance(other, list) else []
+    digests, sizes = [], []
+    for i, item in enumerate(items):
+        if i < len(other) and other[i] is item:
+            digests.append(known[1][i])
+            sizes.append(known[2][i])
+            continue
+        text = _dumps(_normal(item))
+        digests.append(hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest())
+        sizes.append(len(text))
+    return digests, sizes
 
 
 def _normal(message: Any) -> Any:

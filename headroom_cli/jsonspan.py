@@ -114,6 +114,13 @@ def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
     return "".join(out)
 
 
+def before_space(text: str, pos: int) -> int:
+    """``pos`` moved back over the JSON whitespace before it."""
+    while pos > 0 and text[pos - 1] in " \t\n\r":
+        pos -= 1
+    return pos
+
+
 def insert_member(text: str, obj: Node, member: str) -> tuple[int, int, str]:
     """The edit that adds ``member`` (``"key":value``) as the last member of object ``obj``."""
     close = obj.end - 1

@@ -11,9 +11,10 @@ import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from headroom_cli import persisted
+from headroom_cli.client_body import ClientBody
 from headroom_cli.engines import Part
 from headroom_cli.images.wire import rewrite_images
 from headroom_cli.markers import ccr_id, marker
@@ -37,6 +38,7 @@ class Rewrite:
     parsed: dict[str, Any] | None = None  # the new body, parsed
     note: Any = None  # what later steps noticed about it, for the ledger (shaping.CacheNote)
     reshaped: bool = False  # changed by a later step (context fit, cache breakpoints)
+    client: ClientBody | None = None  # the body as the client sent it, without reading it again
 
     @property
     def changed(self) -> bool:
@@ -68,6 +70,7 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
     earlier: dict[str, Slot] = {}  # tool outputs already seen in this request, by their text
     session = persisted.client_session(body) if saved_outputs_root else None  # whose saved outputs may be read
     slots = adapter.slots(body)
+    client = ClientBody(body, adapter.items_key)
     for slot in slots:
         if is_retrieval(slot.tool_name, slot.tool_input):
             # Asked for whole: never compressed again. Marked, as it is in the request only because of us.
@@ -91,19 +94,25 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
                                    focus)
         outcomes.append(outcome)
         if outcome.changed:
+            client.before_write(slot.holder)
             slot.write(outcome.text)
     # Images after the text slots: their edits add blocks, so such a body is re-serialised (below).
-    outcomes += rewrite_images(body, adapter.api, adapter.provider, pipeline)
+    images = rewrite_images(body, adapter.api, adapter.provider, pipeline)
+    if any(o.changed for o in images):
+        client.known = False  # edited elsewhere than in slots: the client's body is read again where needed
+    outcomes += images
     changed = [o for o in outcomes if o.changed]
     if not changed:
-        return Rewrite(raw, outcomes, model, body)
+        return Rewrite(raw, outcomes, model, body, client=client)
     new = _splice(raw, _edits(slots, outcomes), body)
     if new is None:
         try:
             new = _dumps(body)
         except ValueError:  # 1e999 reads as inf, which JSON cannot write: send the body as it came
-            return Rewrite(raw, [Outcome(o.original, o.original) for o in outcomes], model, json.loads(raw))
-    return Rewrite(new, outcomes, model, body)
+            same = json.loads(raw)
+            return Rewrite(raw, [Outcome(o.original, o.original) for o in outcomes], model, same,
+                           client=ClientBody(same, adapter.items_key))
+    return Rewrite(new, outcomes, model, body, client=client)
 
 
 def _edits(slots: list[Slot], outcomes: list[Outcome]) -> list[tuple[str, str]]:
@@ -137,15 +146,14 @@ def _repeat(text: str, first: Slot) -> Outcome:
     return Outcome(text, marker(part_id, what), "repeat", "repeat", part_id)
 
 
-def _encodings(text: str) -> list[tuple[bytes, bool]]:
-    """How a client may have written this string: raw UTF-8 (JavaScript) or \\u-escaped (Python)."""
-    found = []
+def _encodings(text: str) -> Iterator[tuple[bytes, bool]]:
+    """How a client may have written this string: raw UTF-8 (JavaScript) or \\u-escaped (Python);
+    the second made only when the first is not found."""
     for ascii_only in (False, True):
         try:
-            found.append((json.dumps(text, ensure_ascii=ascii_only).encode("utf-8"), ascii_only))
+            yield json.dumps(text, ensure_ascii=ascii_only).encode("utf-8"), ascii_only
         except UnicodeEncodeError:  # lone surrogates only survive as escapes
             continue
-    return found
 
 
 def _splice(raw: bytes, replacements: list[tuple[str, str]], expected: dict[str, Any]) -> bytes | None:

@@ -16,9 +16,11 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from headroom_cli import cache_aligner
 from headroom_cli.cache_aligner import ConversationTracker, VolatileFinding
+from headroom_cli.client_body import ClientBody
 from headroom_cli.config import Settings
 from headroom_cli.context_fit import FitMemory, Fitter, limit_for
 from headroom_cli.providers import Adapter
@@ -39,6 +41,17 @@ class CacheNote:
     fit_moved: int = 0
     fit_hardened: int = 0
     sent: str = ""  # the body as shaped, for where each saving sits in the provider's cache regions
+    # Bodies read already, with their texts (the client's, the one sent): the recorder counts their
+    # tokens from these rather than read 100 KB of JSON again.
+    bodies: list[tuple[str, Any]] = field(default_factory=list, repr=False)
+
+    def read_as(self, text: str, body: Any) -> None:
+        """Remember that ``text`` reads as ``body`` (neither is changed afterwards)."""
+        self.bodies.append((text, body))
+
+    def parsed(self, text: str) -> Any:
+        """What ``text`` reads as, if it is one of the bodies remembered; None otherwise."""
+        return next((body for known, body in self.bodies if known is text or known == text), None)
 
 
 class RequestShaper:
@@ -82,20 +95,28 @@ class RequestShaper:
                 log.warning("cache breakpoints skipped: %s: %s", type(exc).__name__, exc)
         try:
             unchanged = not any(o.changed for o in outcomes)  # only breakpoints, if anything, were added
-            self._observe(raw, prefix, body, api, note, unchanged)
+            self._observe(raw, prefix, body, api, note, unchanged, rewrite.client)
         except Exception as exc:  # noqa: BLE001
             log.debug("cache observation skipped: %s: %s", type(exc).__name__, exc)
         note.sent = text
+        note.read_as(text, body)
         if text == rewrite.body.decode("utf-8", "surrogatepass"):
             return replace(rewrite, note=note)
         return replace(rewrite, body=text.encode("utf-8", "surrogatepass"), outcomes=outcomes, parsed=body, note=note,
                        reshaped=True)
 
-    def _observe(self, raw: bytes, prefix: dict[str, str], body: dict, api: str, note: CacheNote, same: bool) -> None:
+    def _observe(self, raw: bytes, prefix: dict[str, str], body: dict, api: str, note: CacheNote, same: bool,
+                 client_body: ClientBody | None = None) -> None:
         """``prefix``: the system prompt and tools as the client wrote them; ``same``: what is sent
-        carries the client's messages unchanged (cache_control aside)."""
-        client, client_sizes = cache_aligner.message_digests(json.loads(raw), api)
-        sent, sizes = (client, client_sizes) if same else cache_aligner.message_digests(body, api)
+        carries the client's messages unchanged (cache_control aside); ``client_body``: the client's body
+        as rewrite_body kept it (read from ``raw`` again where it could not)."""
+        parsed = client_body.parsed() if client_body is not None else None
+        parsed = json.loads(raw) if parsed is None else parsed
+        if json.detect_encoding(raw) == "utf-8":  # (a BOM reads differently from text than from bytes)
+            note.read_as(raw.decode("utf-8"), parsed)
+        client, client_sizes = cache_aligner.message_digests(parsed, api)
+        sent, sizes = (client, client_sizes) if same else \
+            cache_aligner.message_digests(body, api, (parsed, client, client_sizes))
         seen = self.tracker.observe(note.conversation, prefix, client, sent, sizes)
         note.findings = seen.findings
         note.broken_chars = seen.broken_chars

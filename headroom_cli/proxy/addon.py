@@ -162,6 +162,8 @@ class HeadroomAddon:
         offered = None
         if self.relay is not None and rewrite.parsed is not None:
             offered = retrieval.offer(rewrite.body, rewrite.parsed, adapter.api)
+            if offered is not None and rewrite.note is not None:  # counted by the recorder without reading it again
+                rewrite.note.read_as(offered.decode("utf-8"), retrieval.offered_body(rewrite.parsed, adapter.api))
         return rewrite, offered
 
     def _to_relay(self, flow: http.HTTPFlow, exchange: Exchange, provider: str, api: str) -> None:
