@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from headroom_cli import persisted
+from headroom_cli import client_body, jsonspan, persisted
 from headroom_cli.client_body import ClientBody
 from headroom_cli.engines import Part
 from headroom_cli.images.wire import rewrite_images
@@ -44,6 +44,10 @@ class Rewrite:
     def changed(self) -> bool:
         return self.reshaped or any(o.changed for o in self.outcomes)
 
+    def root_in(self, text: str) -> jsonspan.Node | None:
+        """The spans of the root's members in ``text`` (``body`` decoded), where known without indexing it."""
+        return None if self.reshaped or self.client is None else self.client.root_after(text)
+
 
 def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
                  keep_original: Callable[[str, str, str], None] | None = None,
@@ -54,12 +58,12 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
     if json.detect_encoding(raw) not in ("utf-8", "utf-8-sig"):  # edits are spliced into UTF-8 bytes
         raise NotRewritable("body is not JSON in UTF-8")
     try:
-        body = json.loads(raw)
+        body, client = client_body.read(raw, adapter.items_key)
     except (ValueError, UnicodeDecodeError) as exc:
         raise NotRewritable(f"body is not JSON ({exc.__class__.__name__})") from None
     except RecursionError:
         raise NotRewritable("body is nested too deep to read") from None
-    if not isinstance(body, dict):
+    if client is None:
         raise NotRewritable("body is not a JSON object")
     model = body.get("model") if isinstance(body.get("model"), str) else None
     outcomes: list[Outcome] = []
@@ -70,7 +74,6 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
     earlier: dict[str, Slot] = {}  # tool outputs already seen in this request, by their text
     session = persisted.client_session(body) if saved_outputs_root else None  # whose saved outputs may be read
     slots = adapter.slots(body)
-    client = ClientBody(body, adapter.items_key)
     for slot in slots:
         if is_retrieval(slot.tool_name, slot.tool_input):
             # Asked for whole: never compressed again. Marked, as it is in the request only because of us.
@@ -104,7 +107,7 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
     changed = [o for o in outcomes if o.changed]
     if not changed:
         return Rewrite(raw, outcomes, model, body, client=client)
-    new = _splice(raw, _edits(slots, outcomes), body)
+    new = _splice(raw, _edits(slots, outcomes), body, client)
     if new is None:
         try:
             new = _dumps(body)
@@ -156,8 +159,12 @@ def _encodings(text: str) -> Iterator[tuple[bytes, bool]]:
             continue
 
 
-def _splice(raw: bytes, replacements: list[tuple[str, str]], expected: dict[str, Any]) -> bytes | None:
+def _splice(raw: bytes, replacements: list[tuple[str, str]], expected: dict[str, Any],
+            client: ClientBody | None = None) -> bytes | None:
+    """``raw`` with each (old, new) JSON string replaced in order; None unless it is proven to read
+    as ``expected`` (by the items changed where ``client`` can tell, else by reading it all again)."""
     pieces: list[bytes] = []
+    done: list[tuple[int, int, int]] = []  # (start, end, growth) of each string changed
     pos = 0
     for old, new in replacements:
         for encoded, ascii_only in _encodings(old):
@@ -168,12 +175,18 @@ def _splice(raw: bytes, replacements: list[tuple[str, str]], expected: dict[str,
             if old == new:
                 continue  # a landmark written some other way: not needed
             return None
+        written = json.dumps(new, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
         pieces.append(raw[pos:at])
-        pieces.append(json.dumps(new, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass"))
+        pieces.append(written)
         pos = at + len(encoded)
+        if old != new:  # a landmark's bytes stay as they were
+            done.append((at, pos, len(written) - len(encoded)))
     pieces.append(raw[pos:])
     spliced = b"".join(pieces)
     # The same text could also stand earlier in a field we must not touch: prove the result.
+    proven = client.splice_proven(spliced, done) if client is not None else None
+    if proven is not None:
+        return spliced if proven else None
     try:
         return spliced if json.loads(spliced) == expected else None
     except ValueError:

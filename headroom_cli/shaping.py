@@ -45,8 +45,16 @@ class CacheNote:
     # tokens from these rather than read 100 KB of JSON again.
     bodies: list[tuple[str, Any]] = field(default_factory=list, repr=False)
 
-    def read_as(self, text: str, body: Any) -> None:
-        """Remember that ``text`` reads as ``body`` (neither is changed afterwards)."""
+    def read_as(self, text: str | bytes, body: Any) -> None:
+        """Remember that ``text`` reads as ``body`` (neither is changed afterwards); bytes as the text
+        they decode to, where that text reads the same (UTF-8, no BOM)."""
+        if isinstance(text, bytes):
+            if json.detect_encoding(text) != "utf-8":
+                return
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError:  # an encoded lone surrogate: the recorder's text reads otherwise
+                return
         self.bodies.append((text, body))
 
     def parsed(self, text: str) -> Any:
@@ -112,9 +120,9 @@ class RequestShaper:
         as rewrite_body kept it (read from ``raw`` again where it could not)."""
         parsed = client_body.parsed() if client_body is not None else None
         parsed = json.loads(raw) if parsed is None else parsed
-        if json.detect_encoding(raw) == "utf-8":  # (a BOM reads differently from text than from bytes)
-            note.read_as(raw.decode("utf-8"), parsed)
-        client, client_sizes = cache_aligner.message_digests(parsed, api)
+        note.read_as(raw, parsed)
+        texts = client_body.item_bytes() if client_body is not None else None
+        client, client_sizes = cache_aligner.message_digests(parsed, api, texts=texts)
         sent, sizes = (client, client_sizes) if same else \
             cache_aligner.message_digests(body, api, (parsed, client, client_sizes))
         seen = self.tracker.observe(note.conversation, prefix, client, sent, sizes)

@@ -13,7 +13,7 @@ from headroom_cli.pipeline import Pipeline
 from headroom_cli.prompt import prompt_tokens
 from headroom_cli.providers import adapter_for
 from headroom_cli.proxy.retrieval import ANTHROPIC_API, OPENAI_CHAT_API, definition_text, offer, offered_body
-from headroom_cli.rewrite import rewrite_body
+from headroom_cli.rewrite import _splice, rewrite_body
 from headroom_cli.shaping import CacheNote, RequestShaper
 from headroom_cli.tokens import count_tokens
 
@@ -111,3 +111,86 @@ def test_before_space_steps_back_over_json_whitespace_only():
     assert jsonspan.before_space('[1, 2 \n\t]', 8) == 5
     assert jsonspan.before_space('[ ]', 2) == 1
     assert jsonspan.before_space('x', 0) == 0
+
+
+# -- one reading: json.loads's value, and where the items stand ----------------------------------------
+
+@pytest.mark.parametrize("text", [
+    '{}', '[]', ' {"a" : 1 , "a" : [2, {"b": []}] } ', '{"m":[{"x":1.0},"s",[1, 2]],"t":true}', '"s"', '3',
+])
+def test_read_gives_what_json_loads_gives_and_true_spans(text):
+    value, node = jsonspan.read(text, 2)
+    assert jsonspan.same(value, json.loads(text)) and text[node.start:node.end] == text.strip()
+    for key, member in node.members.items():
+        assert jsonspan.same(json.loads(text[member.start:member.end]), value[key])
+        for item, child in zip(value[key] if member.kind == "array" else [], member.items):
+            assert jsonspan.same(json.loads(text[child.start:child.end]), item)
+
+
+@pytest.mark.parametrize("text", ['', '{', '{"a":}', '[1,]', '{"a" 1}', '[1 2]', '{"a":1}x', '{,}', '{"a":[1}'])
+def test_read_refuses_what_json_loads_refuses(text):
+    with pytest.raises(ValueError):
+        json.loads(text)
+    with pytest.raises(ValueError):
+        jsonspan.read(text, 2)
+
+
+# -- a splice proven by the items it changed ----------------------------------------------------------
+
+def _read(body: dict, **options):
+    from headroom_cli import client_body
+
+    raw = json.dumps(body, **options).encode()
+    return raw, *client_body.read(raw, "messages")
+
+
+@pytest.mark.parametrize("options", [{}, {"ensure_ascii": False, "indent": 1}])
+def test_a_splice_into_the_item_written_is_proven_and_one_elsewhere_is_refused(options):
+    body = {"system": "x", "messages": [{"role": "user", "content": "same é"}, {"role": "user", "content": "same é"}]}
+    raw, parsed, client = _read(body, **options)
+    client.before_write(parsed["messages"][1])
+    parsed["messages"][1]["content"] = "new"
+    old, new = json.dumps("same é", **options).encode(), json.dumps("new").encode()
+    first, second = raw.find(old), raw.rfind(old)
+    right = raw[:second] + new + raw[second + len(old):]
+    wrong = raw[:first] + new + raw[first + len(old):]  # the same text, in the message not written
+    assert client.splice_proven(right, [(second, second + len(old), len(new) - len(old))]) is True
+    # The message written left as it was: not proven here, and refused by reading it whole.
+    assert client.splice_proven(wrong, [(first, first + len(old), len(new) - len(old))]) is None
+    assert json.loads(right) == parsed and json.loads(wrong) != parsed
+    assert _splice(raw, [("same é", "new")], parsed, client) is None
+    # Both changed where one only was written: refused by reading the two messages changed.
+    both = raw[:first] + new + raw[first + len(old):second] + new + raw[second + len(old):]
+    grow = len(new) - len(old)
+    assert client.splice_proven(both, [(first, first + len(old), grow), (second, second + len(old), grow)]) is False
+    at = raw.find(b'"x"')  # outside every item: not told by the items, read whole instead
+    assert client.splice_proven(raw[:at] + b'"y"' + raw[at + 3:], [(at, at + 3, 0)]) is None
+
+
+def test_the_root_spans_after_a_proven_splice_are_the_indexed_ones():
+    body = {"model": "m", "messages": [{"role": "user", "content": "é" * 50}], "tools": [{"name": "Bash"}], "z": 1}
+    raw, parsed, client = _read(body, ensure_ascii=False)
+    client.before_write(parsed["messages"][0])
+    parsed["messages"][0]["content"] = "short"
+    old, new = json.dumps("é" * 50, ensure_ascii=False).encode(), b'"short"'
+    at = raw.find(old)
+    spliced = raw[:at] + new + raw[at + len(old):]
+    assert client.splice_proven(spliced, [(at, at + len(old), len(new) - len(old))])
+    text = spliced.decode()
+    got, want = client.root_after(text), jsonspan.index(text, depth=1)
+    assert (got.start, got.end) == (want.start, want.end)
+    assert {k: (n.start, n.end) for k, n in got.members.items()} == {k: (n.start, n.end) for k, n in want.members.items()}
+    assert client.root_after(text + " ") is not None and client.root_after(raw.decode() + " ") is not None
+    fresh = _read(body, ensure_ascii=False)[2]
+    assert fresh.root_after(raw.decode()) is fresh._root and fresh.root_after(text) is None  # never spliced
+
+
+def test_message_digests_looked_up_by_bytes_are_the_ones_computed():
+    raw = json.dumps(_conversation(4)).encode()
+    rewrite = rewrite_body(raw, ANTHROPIC, Pipeline())
+    parsed = rewrite.client.parsed()
+    texts = rewrite.client.item_bytes()
+    assert [json.loads(t) for t in texts] == parsed["messages"]
+    first = cache_aligner.message_digests(parsed, API, texts=texts)
+    assert first == cache_aligner.message_digests(parsed, API)
+    assert cache_aligner.message_digests(json.loads(raw), API, texts=texts) == first  # a later request's reading

@@ -161,7 +161,7 @@ class HeadroomAddon:
         grant_outcomes(self.store, owner, rewrite.outcomes)  # before it is sent: its markers are then theirs
         offered = None
         if self.relay is not None and rewrite.parsed is not None:
-            offered = retrieval.offer(rewrite.body, rewrite.parsed, adapter.api)
+            offered = retrieval.offer(rewrite.body, rewrite.parsed, adapter.api, rewrite.root_in)
             if offered is not None and rewrite.note is not None:  # counted by the recorder without reading it again
                 rewrite.note.read_as(offered.decode("utf-8"), retrieval.offered_body(rewrite.parsed, adapter.api))
         return rewrite, offered

@@ -17,7 +17,7 @@ import functools
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from headroom_cli import jsonspan
 from headroom_cli.ledger import Ledger
@@ -68,19 +68,22 @@ def should_offer(raw: bytes, body: dict[str, Any], api: str) -> bool:
     return bool(tools) or has_markers(raw)
 
 
-def offer(raw: bytes, body: dict[str, Any], api: str) -> bytes | None:
+def offer(raw: bytes, body: dict[str, Any], api: str,
+          spans: Callable[[str], jsonspan.Node | None] | None = None) -> bytes | None:
     """The body with our tool appended to its tools (or a tools array added), every other byte as it
     was; None when the tool is not to be offered or the splice cannot be proven right. ``body``: what
-    ``raw`` reads as."""
+    ``raw`` reads as; ``spans``: where its root's members stand in its text, where the caller knows
+    (Rewrite.root_in: from the one reading of the request), else the text is indexed here."""
     if not should_offer(raw, body, api):
         return None
     tool = definition_text(api)  # proven to read back as definition(api)
     try:
         text = raw.decode("utf-8")
-        root = jsonspan.index(text, depth=1)  # also proves the whole text is JSON
+        root = spans(text) if spans is not None else None
+        root = jsonspan.index(text, depth=1) if root is None else root  # indexing proves the text is JSON
     except (UnicodeDecodeError, jsonspan.SpanError):
         return None
-    if root.kind != "object":
+    if root.kind != "object" or text[root.start] != "{" or text[root.end - 1] != "}":
         return None
     # The proof is by where the splice goes: the tool's JSON is put right after the last item of the
     # object's "tools" array (the member a reader keeps where the key repeats, as the index does), or
@@ -88,7 +91,7 @@ def offer(raw: bytes, body: dict[str, Any], api: str) -> bytes | None:
     # its tools, without reading 100 KB again to check.
     tools = root.get("tools")
     if tools is not None:
-        if tools.kind != "array":
+        if tools.kind != "array" or text[tools.start] != "[" or text[tools.end - 1] != "]":
             return None
         at = jsonspan.before_space(text, tools.end - 1)  # right after the client's last tool, if any
         edit = (at, at, ("," if at > tools.start + 1 else "") + tool)
