@@ -256,14 +256,14 @@ def _expected(body: dict[str, Any], plan: list[tuple]) -> dict[str, Any]:
 
 def message_digests(body: dict[str, Any], api: str,
                     known: tuple[dict[str, Any], list[str], list[int]] | None = None,
-                    texts: list[bytes] | None = None) -> tuple[list[str], list[int]]:
+                    texts: list[bytes | None] | None = None) -> tuple[list[str], list[int]]:
     """One digest per message (or Responses input item) of what the prompt cache sees of it, and its
     size in characters: cache_control left out (clients move it every turn; providers do not count
     it as content) and a string content the same as one text block (a breakpoint turns one into the other).
     ``known``: another body's (body, digests, sizes); an item that is the very same object there is not
     serialised again (the client's body and the one sent share every message the engines left alone).
-    ``texts``: each item's JSON as it came: the same JSON read the same, so a message re-sent in the
-    next request is looked up by its bytes instead of serialised again."""
+    ``texts``: each item's JSON as it came (None where not known): the same JSON reads the same, so a
+    message re-sent in the next request is looked up by its bytes instead of serialised again."""
     items = body.get(_messages_key(api))
     if not isinstance(items, list):
         return [], []
@@ -274,7 +274,7 @@ def message_digests(body: dict[str, Any], api: str,
     for i, item in enumerate(items):
         if i < len(other) and other[i] is item:
             digest, size = known[1][i], known[2][i]
-        elif texts is not None:
+        elif texts is not None and texts[i] is not None:
             digest, size = _SEEN.get(hashlib.sha1(texts[i]).digest(), lambda item=item: _message_digest(item))
         else:
             digest, size = _message_digest(item)

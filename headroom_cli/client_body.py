@@ -32,6 +32,7 @@ class ClientBody:
         self._nodes = node.items if node is not None and node.kind == "array" else None
         self._spans: list[tuple[int, int]] | None = None
         self._inside = False  # a splice was proven with every change inside the items
+        self._changed: list[bytes | None] | None = None  # then each item's new JSON, None where unchanged
 
     def before_write(self, holder: dict[str, Any]) -> None:
         """Called before a slot writes into ``holder`` (a dict inside one of the items)."""
@@ -95,7 +96,14 @@ class ClientBody:
             self._inside = all(json.loads(spliced[a:b]) == self._items[i] for i, (a, b) in touched.items())
         except ValueError:
             return False
+        if self._inside:
+            self._changed = [spliced[touched[i][0]:touched[i][1]] if i in touched else None for i in range(len(spans))]
         return self._inside
+
+    def changed_item_bytes(self) -> list[bytes | None] | None:
+        """After a proven splice: the JSON of each item it changed, as sent (None for the items left
+        alone, which are the very objects the client sent)."""
+        return self._changed
 
     def root_after(self, text: str) -> jsonspan.Node | None:
         """The root object's members (their spans, not their insides) in ``text``: the raw body after a

@@ -103,7 +103,7 @@ class RequestShaper:
                 log.warning("cache breakpoints skipped: %s: %s", type(exc).__name__, exc)
         try:
             unchanged = not any(o.changed for o in outcomes)  # only breakpoints, if anything, were added
-            self._observe(raw, prefix, body, api, note, unchanged, rewrite.client)
+            self._observe(raw, prefix, body, api, note, unchanged, rewrite.client, body is rewrite.parsed)
         except Exception as exc:  # noqa: BLE001
             log.debug("cache observation skipped: %s: %s", type(exc).__name__, exc)
         note.sent = text
@@ -114,17 +114,19 @@ class RequestShaper:
                        reshaped=True)
 
     def _observe(self, raw: bytes, prefix: dict[str, str], body: dict, api: str, note: CacheNote, same: bool,
-                 client_body: ClientBody | None = None) -> None:
+                 client_body: ClientBody | None = None, spliced: bool = False) -> None:
         """``prefix``: the system prompt and tools as the client wrote them; ``same``: what is sent
         carries the client's messages unchanged (cache_control aside); ``client_body``: the client's body
-        as rewrite_body kept it (read from ``raw`` again where it could not)."""
+        as rewrite_body kept it (read from ``raw`` again where it could not); ``spliced``: ``body`` is
+        the one rewrite_body spliced (not changed by a later step)."""
         parsed = client_body.parsed() if client_body is not None else None
         parsed = json.loads(raw) if parsed is None else parsed
         note.read_as(raw, parsed)
         texts = client_body.item_bytes() if client_body is not None else None
         client, client_sizes = cache_aligner.message_digests(parsed, api, texts=texts)
+        changed = client_body.changed_item_bytes() if client_body is not None and spliced else None
         sent, sizes = (client, client_sizes) if same else \
-            cache_aligner.message_digests(body, api, (parsed, client, client_sizes))
+            cache_aligner.message_digests(body, api, (parsed, client, client_sizes), changed)
         seen = self.tracker.observe(note.conversation, prefix, client, sent, sizes)
         note.findings = seen.findings
         note.broken_chars = seen.broken_chars

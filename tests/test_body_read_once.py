@@ -194,3 +194,37 @@ def test_message_digests_looked_up_by_bytes_are_the_ones_computed():
     first = cache_aligner.message_digests(parsed, API, texts=texts)
     assert first == cache_aligner.message_digests(parsed, API)
     assert cache_aligner.message_digests(json.loads(raw), API, texts=texts) == first  # a later request's reading
+
+
+def test_sent_digests_looked_up_by_the_changed_messages_bytes_are_the_ones_computed():
+    raw = json.dumps(_conversation(5)).encode()
+    rewrite = rewrite_body(raw, ANTHROPIC, Pipeline())
+    changed = rewrite.client.changed_item_bytes()
+    sent = json.loads(rewrite.body)["messages"]
+    assert [json.loads(t) for t in changed if t is not None] == [m for m, t in zip(sent, changed) if t is not None]
+    client = rewrite.client.parsed()
+    known = (client, *cache_aligner.message_digests(client, API))
+    for _ in range(2):  # computed, then looked up
+        got = cache_aligner.message_digests(rewrite.parsed, API, known, changed)
+        assert got == cache_aligner.message_digests(rewrite.parsed, API)
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_tokens_of_messages_counted_once_for_both_bodies_are_the_same_sums(provider):
+    raw = json.dumps(_conversation(5)).encode()
+    rewrite = rewrite_body(raw, ANTHROPIC, Pipeline())
+    client, sent = rewrite.client.parsed(), offered_body(rewrite.parsed, ANTHROPIC_API)
+    counted: list[str] = []
+
+    def count(text: str) -> int:
+        counted.append(text)
+        return count_tokens(text)
+
+    seen: dict = {}
+    before = prompt_tokens(raw.decode(), count, provider, client, seen)
+    calls = len(counted)
+    after = prompt_tokens("", count, provider, sent, seen)
+    assert before == prompt_tokens(raw.decode(), count_tokens, provider)
+    assert after == prompt_tokens(json.dumps(sent), count_tokens, provider)
+    assert len(counted) - calls < calls  # the messages left alone were not counted again
+    assert prompt_tokens('"just text"', count_tokens, provider, None, seen) == count_tokens('"just text"')
