@@ -41,13 +41,16 @@ class CacheNote:
     fit_moved: int = 0
     fit_hardened: int = 0
     sent: str = ""  # the body as shaped, for where each saving sits in the provider's cache regions
-    # Bodies read already, with their texts (the client's, the one sent): the recorder counts their
-    # tokens from these rather than read 100 KB of JSON again.
+    # Bodies read already, with their texts (the client's, the one sent): the proxy's recorder counts
+    # their tokens from these rather than read 100 KB of JSON again. Only objects nobody changes later
+    # belong here (the library hands its bodies to the caller, so it leaves this empty).
     bodies: list[tuple[str, Any]] = field(default_factory=list, repr=False)
 
     def read_as(self, text: str | bytes, body: Any) -> None:
         """Remember that ``text`` reads as ``body`` (neither is changed afterwards); bytes as the text
-        they decode to, where that text reads the same (UTF-8, no BOM)."""
+        they decode to, where that text reads the same (UTF-8, no BOM). Nothing for an unknown body."""
+        if body is None or not text:
+            return
         if isinstance(text, bytes):
             if json.detect_encoding(text) != "utf-8":
                 return
@@ -107,7 +110,6 @@ class RequestShaper:
         except Exception as exc:  # noqa: BLE001
             log.debug("cache observation skipped: %s: %s", type(exc).__name__, exc)
         note.sent = text
-        note.read_as(text, body)
         if text == rewrite.body.decode("utf-8", "surrogatepass"):
             return replace(rewrite, note=note)
         return replace(rewrite, body=text.encode("utf-8", "surrogatepass"), outcomes=outcomes, parsed=body, note=note,
@@ -121,7 +123,6 @@ class RequestShaper:
         the one rewrite_body spliced (not changed by a later step)."""
         parsed = client_body.parsed() if client_body is not None else None
         parsed = json.loads(raw) if parsed is None else parsed
-        note.read_as(raw, parsed)
         texts = client_body.item_bytes() if client_body is not None else None
         client, client_sizes = cache_aligner.message_digests(parsed, api, texts=texts)
         changed = client_body.changed_item_bytes() if client_body is not None and spliced else None

@@ -71,17 +71,29 @@ def test_digests_reused_by_identity_are_the_ones_computed_again_and_tell_message
     assert got[0] == got[1] != got[2]
 
 
-def test_the_shaper_remembers_both_bodies_and_the_recorder_counts_them_the_same():
+def test_the_proxy_hands_its_recorder_the_bodies_it_read_and_they_count_the_same(tmp_path, monkeypatch):
+    from headroom_cli.proxy.addon import HeadroomAddon
+
+    monkeypatch.setenv("HEADROOM_HOME", str(tmp_path))
+    settings = Settings.resolve()
+    addon = HeadroomAddon(settings, Pipeline(), None, None, None, "test")
+    addon.relay = object()  # offers the retrieve tool (only its presence is read)
     raw = json.dumps(_conversation(5)).encode()
-    rewrite = rewrite_body(raw, ANTHROPIC, Pipeline())
-    shaped = RequestShaper(Settings.resolve()).shape(raw, rewrite, ANTHROPIC, "anthropic")
-    note = shaped.note
-    client_text, sent_text = raw.decode(), shaped.body.decode()
-    for text in (client_text, sent_text):
+    rewrite, offered = addon._prepare(raw, ANTHROPIC)
+    note = rewrite.note
+    assert offered is not None and note.parsed(rewrite.body.decode()) is not None
+    for text in (raw.decode(), rewrite.body.decode(), offered.decode()):
         known = note.parsed(text)
         assert known is not None and jsonspan.same(known, json.loads(text))
         assert prompt_tokens(text, count_tokens, "anthropic", known) == prompt_tokens(text, count_tokens, "anthropic")
-    assert note.parsed(client_text + " ") is None and CacheNote().parsed(client_text) is None
+    assert note.parsed(raw.decode() + " ") is None and CacheNote().parsed(raw.decode()) is None
+
+
+def test_the_shaper_leaves_bodies_out_of_the_note_the_library_hands_its_caller_objects_it_may_change():
+    raw = json.dumps(_conversation(3)).encode()
+    rewrite = rewrite_body(raw, ANTHROPIC, Pipeline())
+    shaped = RequestShaper(Settings.resolve()).shape(raw, rewrite, ANTHROPIC, "anthropic")
+    assert shaped.note.sent and shaped.note.bodies == []
 
 
 @pytest.mark.parametrize("raw", [

@@ -162,8 +162,12 @@ class HeadroomAddon:
         offered = None
         if self.relay is not None and rewrite.parsed is not None:
             offered = retrieval.offer(rewrite.body, rewrite.parsed, adapter.api, rewrite.root_in)
-            if offered is not None and rewrite.note is not None:  # counted by the recorder without reading it again
-                rewrite.note.read_as(offered.decode("utf-8"), retrieval.offered_body(rewrite.parsed, adapter.api))
+        note = rewrite.note
+        if note is not None and rewrite.parsed is not None:  # the recorder counts them without reading them again
+            note.read_as(raw, rewrite.client.parsed() if rewrite.client is not None else None)
+            note.read_as(note.sent, rewrite.parsed)
+            if offered is not None:
+                note.read_as(offered, retrieval.offered_body(rewrite.parsed, adapter.api))
         return rewrite, offered
 
     def _to_relay(self, flow: http.HTTPFlow, exchange: Exchange, provider: str, api: str) -> None:
