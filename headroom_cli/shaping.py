@@ -45,6 +45,7 @@ class CacheNote:
     # their tokens from these rather than read 100 KB of JSON again. Only objects nobody changes later
     # belong here (the library hands its bodies to the caller, so it leaves this empty).
     bodies: list[tuple[str, Any]] = field(default_factory=list, repr=False)
+    sent_root: Any = None  # the spans of ``sent``'s root members (jsonspan.Node), where the proxy knew them
 
     def read_as(self, text: str | bytes, body: Any) -> None:
         """Remember that ``text`` reads as ``body`` (neither is changed afterwards); bytes as the text

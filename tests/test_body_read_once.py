@@ -12,6 +12,7 @@ from headroom_cli.config import Settings
 from headroom_cli.pipeline import Pipeline
 from headroom_cli.prompt import prompt_tokens
 from headroom_cli.providers import adapter_for
+from headroom_cli.proxy.cache_account import fractions
 from headroom_cli.proxy.retrieval import ANTHROPIC_API, OPENAI_CHAT_API, definition_text, offer, offered_body
 from headroom_cli.rewrite import _splice, rewrite_body
 from headroom_cli.shaping import CacheNote, RequestShaper
@@ -87,6 +88,10 @@ def test_the_proxy_hands_its_recorder_the_bodies_it_read_and_they_count_the_same
         assert known is not None and jsonspan.same(known, json.loads(text))
         assert prompt_tokens(text, count_tokens, "anthropic", known) == prompt_tokens(text, count_tokens, "anthropic")
     assert note.parsed(raw.decode() + " ") is None and CacheNote().parsed(raw.decode()) is None
+    # And where the sent body's members stand, for where each saving sits (the same as indexing it).
+    texts = [o.text for o in rewrite.outcomes if o.changed]
+    assert note.sent_root is not None and texts
+    assert fractions(note.sent, texts, note.sent_root) == fractions(note.sent, texts) != [None] * len(texts)
 
 
 def test_the_shaper_leaves_bodies_out_of_the_note_the_library_hands_its_caller_objects_it_may_change():

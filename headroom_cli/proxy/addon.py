@@ -166,6 +166,7 @@ class HeadroomAddon:
         if note is not None and rewrite.parsed is not None:  # the recorder counts them without reading them again
             note.read_as(raw, rewrite.client.parsed() if rewrite.client is not None else None)
             note.read_as(note.sent, rewrite.parsed)
+            note.sent_root = rewrite.root_in(note.sent) if note.sent else None
             if offered is not None:
                 note.read_as(offered, retrieval.offered_body(rewrite.parsed, adapter.api))
         return rewrite, offered

@@ -327,7 +327,7 @@ class Recorder:
             return
         sent = note.sent or ex.body_text
         counted = account(ex.provider, ex.model, ex.usage, sent, savings, overhead, note.broken_chars,
-                          note.fit_decided, record.tokens_after)
+                          note.fit_decided, record.tokens_after, note.sent_root if sent is note.sent else None)
         record.net_dollars_saved, record.cache_warning = counted.net_dollars_saved, counted.warning
         if counted.warning:
             log.warning("%s", counted.warning)
