@@ -62,8 +62,13 @@ class CacheNote:
         self.bodies.append((text, body))
 
     def parsed(self, text: str) -> Any:
-        """What ``text`` reads as, if it is one of the bodies remembered; None otherwise."""
-        return next((body for known, body in self.bodies if known is text or known == text), None)
+        """What ``text`` reads as, if it is one of the bodies remembered; None otherwise. Handed out
+        once: a finished flow keeps its note until the cycle collector runs, not 100 KB of objects."""
+        for i, (known, body) in enumerate(self.bodies):
+            if known is text or known == text:
+                del self.bodies[i]
+                return body
+        return None
 
 
 class RequestShaper:

@@ -72,22 +72,22 @@ def test_digests_reused_by_identity_are_the_ones_computed_again_and_tell_message
     assert got[0] == got[1] != got[2]
 
 
-def test_the_proxy_hands_its_recorder_the_bodies_it_read_and_they_count_the_same(tmp_path, monkeypatch):
+@pytest.mark.parametrize("relayed", [True, False])
+def test_the_proxy_hands_its_recorder_the_bodies_it_read_and_they_count_the_same(tmp_path, monkeypatch, relayed):
     from headroom_cli.proxy.addon import HeadroomAddon
 
     monkeypatch.setenv("HEADROOM_HOME", str(tmp_path))
-    settings = Settings.resolve()
-    addon = HeadroomAddon(settings, Pipeline(), None, None, None, "test")
-    addon.relay = object()  # offers the retrieve tool (only its presence is read)
+    addon = HeadroomAddon(Settings.resolve(), Pipeline(), None, None, None, "test")
+    addon.relay = object() if relayed else None  # offers the retrieve tool (only its presence is read)
     raw = json.dumps(_conversation(5)).encode()
     rewrite, offered = addon._prepare(raw, ANTHROPIC)
     note = rewrite.note
-    assert offered is not None and note.parsed(rewrite.body.decode()) is not None
-    for text in (raw.decode(), rewrite.body.decode(), offered.decode()):
+    assert (offered is not None) == relayed and note.parsed(raw.decode() + " ") is None
+    for text in (raw.decode(), (offered or rewrite.body).decode()):
         known = note.parsed(text)
         assert known is not None and jsonspan.same(known, json.loads(text))
         assert prompt_tokens(text, count_tokens, "anthropic", known) == prompt_tokens(text, count_tokens, "anthropic")
-    assert note.parsed(raw.decode() + " ") is None and CacheNote().parsed(raw.decode()) is None
+    assert note.bodies == [] and note.parsed(raw.decode()) is None  # each handed out once, then let go
     # And where the sent body's members stand, for where each saving sits (the same as indexing it).
     texts = [o.text for o in rewrite.outcomes if o.changed]
     assert note.sent_root is not None and texts

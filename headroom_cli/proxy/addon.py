@@ -165,10 +165,11 @@ class HeadroomAddon:
         note = rewrite.note
         if note is not None and rewrite.parsed is not None:  # the recorder counts them without reading them again
             note.read_as(raw, rewrite.client.parsed() if rewrite.client is not None else None)
-            note.read_as(note.sent, rewrite.parsed)
-            note.sent_root = rewrite.root_in(note.sent) if note.sent else None
-            if offered is not None:
+            if offered is not None:  # what is sent: with our tool, or as shaped
                 note.read_as(offered, retrieval.offered_body(rewrite.parsed, adapter.api))
+            else:
+                note.read_as(note.sent, rewrite.parsed)
+            note.sent_root = rewrite.root_in(note.sent) if note.sent else None
         return rewrite, offered
 
     def _to_relay(self, flow: http.HTTPFlow, exchange: Exchange, provider: str, api: str) -> None:
