@@ -254,15 +254,64 @@ def _expected(body: dict[str, Any], plan: list[tuple]) -> dict[str, Any]:
 
 # -- message digests: what the prompt cache sees of each message --------------------------------------
 
-def message_digests(body: dict[str, Any], api: str) -> tuple[list[str], list[int]]:
+def message_digests(body: dict[str, Any], api: str,
+                    known: tuple[dict[str, Any], list[str], list[int]] | None = None,
+                    texts: list[bytes | None] | None = None) -> tuple[list[str], list[int]]:
     """One digest per message (or Responses input item) of what the prompt cache sees of it, and its
     size in characters: cache_control left out (clients move it every turn; providers do not count
-    it as content) and a string content the same as one text block (a breakpoint turns one into the other)."""
+    it as content) and a string content the same as one text block (a breakpoint turns one into the other).
+    ``known``: another body's (body, digests, sizes); an item that is the very same object there is not
+    serialised again (the client's body and the one sent share every message the engines left alone).
+    ``texts``: each item's JSON as it came (None where not known): the same JSON reads the same, so a
+    message re-sent in the next request is looked up by its bytes instead of serialised again."""
     items = body.get(_messages_key(api))
     if not isinstance(items, list):
         return [], []
-    texts = [_dumps(_normal(item)) for item in items]
-    return [hashlib.sha1(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts], [len(t) for t in texts]
+    other = known[0].get(_messages_key(api)) if known is not None else None
+    other = other if isinstance(other, list) else []
+    texts = texts if texts is not None and len(texts) == len(items) else None
+    digests, sizes = [], []
+    for i, item in enumerate(items):
+        if i < len(other) and other[i] is item:
+            digest, size = known[1][i], known[2][i]
+        elif texts is not None and texts[i] is not None:
+            digest, size = _SEEN.get(hashlib.sha1(texts[i]).digest(), lambda item=item: _message_digest(item))
+        else:
+            digest, size = _message_digest(item)
+        digests.append(digest)
+        sizes.append(size)
+    return digests, sizes
+
+
+def _message_digest(item: Any) -> tuple[str, int]:
+    text = _dumps(_normal(item))
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest(), len(text)
+
+
+class _Memo:
+    """A bounded map from a message's JSON bytes (by their SHA-1) to its digest and size, shared by the
+    process's requests: a conversation re-sends its history every turn."""
+
+    def __init__(self, capacity: int):
+        self._found: OrderedDict[bytes, tuple[str, int]] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes, make) -> tuple[str, int]:
+        with self._lock:
+            found = self._found.get(key)
+            if found is not None:
+                self._found.move_to_end(key)
+                return found
+        found = make()
+        with self._lock:
+            self._found[key] = found
+            if len(self._found) > self._capacity:
+                self._found.popitem(last=False)
+        return found
+
+
+_SEEN = _Memo(8192)
 
 
 def _normal(message: Any) -> Any:

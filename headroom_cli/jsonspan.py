@@ -57,14 +57,20 @@ def _value(text: str, pos: int, depth: int) -> tuple[Node, int]:
     ch = text[pos]
     if ch in "{[" and depth >= 0:
         return _container(text, pos, depth, "object" if ch == "{" else "array")
+    node = _whole(text, pos)[1]
+    return node, node.end
+
+
+def _whole(text: str, pos: int) -> tuple[Any, Node]:
+    """The value at ``pos``, read whole by the C scanner, and its span."""
+    ch = text[pos]
     if ch in "}],:":
         raise SpanError(f"unexpected {ch!r} at {pos}")
     try:
-        _, end = _DECODER.raw_decode(text, pos)
+        value, end = _DECODER.raw_decode(text, pos)
     except ValueError as exc:
         raise SpanError(str(exc)) from None
-    kind = {"{": "object", "[": "array", '"': "string"}.get(ch, "scalar")
-    return Node(pos, end, kind), end
+    return value, Node(pos, end, {"{": "object", "[": "array", '"': "string"}.get(ch, "scalar"))
 
 
 def _container(text: str, start: int, depth: int, kind: str) -> tuple[Node, int]:
@@ -76,16 +82,7 @@ def _container(text: str, start: int, depth: int, kind: str) -> tuple[Node, int]
         return node, node.end
     while True:
         if kind == "object":
-            if text[pos] != '"':
-                raise SpanError(f"expected a key at {pos}")
-            try:
-                key, pos = scanstring(text, pos + 1)
-            except ValueError as exc:
-                raise SpanError(str(exc)) from None
-            pos = _WS.match(text, pos).end()
-            if text[pos] != ":":
-                raise SpanError(f"expected ':' after a key at {pos}")
-            pos = _WS.match(text, pos + 1).end()
+            key, pos = _key(text, pos)
         child, pos = _value(text, pos, depth - 1)
         if depth > 0:
             if kind == "object":
@@ -101,6 +98,63 @@ def _container(text: str, start: int, depth: int, kind: str) -> tuple[Node, int]
         pos = _WS.match(text, pos + 1).end()
 
 
+def read(text: str, depth: int = 2) -> tuple[Any, Node]:
+    """What ``json.loads(text)`` gives, and the span tree of its top ``depth`` levels: containers there
+    are walked, every value below read whole by the C scanner (one reading gives both)."""
+    try:
+        value, node = _read(text, _WS.match(text, 0).end(), depth)
+    except IndexError:
+        raise SpanError("unexpected end of JSON") from None
+    if _WS.match(text, node.end).end() != len(text):
+        raise SpanError("text after the JSON value")
+    return value, node
+
+
+def _read(text: str, pos: int, depth: int) -> tuple[Any, Node]:
+    ch = text[pos]
+    if depth <= 0 or ch not in "{[":
+        return _whole(text, pos)
+    is_object = ch == "{"
+    node, value = Node(pos, -1, "object" if is_object else "array"), {} if is_object else []
+    close = "}" if is_object else "]"
+    pos = _WS.match(text, pos + 1).end()
+    if text[pos] == close:
+        node.end = pos + 1
+        return value, node
+    while True:
+        if is_object:
+            key, pos = _key(text, pos)
+        child, node_of = _read(text, pos, depth - 1)
+        if is_object:
+            value[key] = child  # a repeated key: the last value, in the first one's place, as json.loads
+            node.members[key] = node_of
+        else:
+            value.append(child)
+            node.items.append(node_of)
+        pos = _WS.match(text, node_of.end).end()
+        if text[pos] == close:
+            break
+        if text[pos] != ",":
+            raise SpanError(f"expected ',' or {close!r} at {pos}")
+        pos = _WS.match(text, pos + 1).end()
+    node.end = pos + 1
+    return value, node
+
+
+def _key(text: str, pos: int) -> tuple[str, int]:
+    """An object's key at ``pos`` and where its value starts."""
+    if text[pos] != '"':
+        raise SpanError(f"expected a key at {pos}")
+    try:
+        key, pos = scanstring(text, pos + 1)
+    except ValueError as exc:
+        raise SpanError(str(exc)) from None
+    pos = _WS.match(text, pos).end()
+    if text[pos] != ":":
+        raise SpanError(f"expected ':' after a key at {pos}")
+    return key, _WS.match(text, pos + 1).end()
+
+
 def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
     """Replace text[a:b] by each new string; edits must not overlap (any order)."""
     out, pos = [], 0
@@ -112,6 +166,13 @@ def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
         pos = b
     out.append(text[pos:])
     return "".join(out)
+
+
+def before_space(text: str, pos: int) -> int:
+    """``pos`` moved back over the JSON whitespace before it."""
+    while pos > 0 and text[pos - 1] in " \t\n\r":
+        pos -= 1
+    return pos
 
 
 def insert_member(text: str, obj: Node, member: str) -> tuple[int, int, str]:

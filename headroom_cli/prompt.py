@@ -111,6 +111,16 @@ def words(block: Any) -> str:
 
 def anthropic_blocks(body: dict[str, Any]) -> list[Block]:
     """The prompt as the cache sees it, in render order; a string is one text block."""
+    blocks = _anthropic_head(body)
+    for message in body.get("messages") or []:
+        blocks += _message_blocks(message)
+    if "cache_control" in body and blocks:  # automatic caching: the breakpoint is the last block
+        blocks[-1].breakpoint = True
+    return blocks
+
+
+def _anthropic_head(body: dict[str, Any]) -> list[Block]:
+    """The tools and the system prompt: what is rendered before the messages."""
     blocks: list[Block] = []
     for tool in body.get("tools") or []:
         blocks.append(Block("tool:" + canon(tool), isinstance(tool, dict) and "cache_control" in tool, as_sent(tool)))
@@ -121,30 +131,38 @@ def anthropic_blocks(body: dict[str, Any]) -> list[Block]:
         for block in system:
             blocks.append(Block("system:" + canon(block), isinstance(block, dict) and "cache_control" in block,
                                 words(block)))
-    for message in body.get("messages") or []:
-        if not isinstance(message, dict):
-            continue
-        role = str(message.get("role"))
-        content = message.get("content")
-        if isinstance(content, str):
-            content = [{"type": "text", "text": content}]
-        for block in content if isinstance(content, list) else []:
-            blocks.append(_content_block(role, block, "anthropic"))
-    if "cache_control" in body and blocks:  # automatic caching: the breakpoint is the last block
-        blocks[-1].breakpoint = True
     return blocks
+
+
+def _message_blocks(message: Any) -> list[Block]:
+    if not isinstance(message, dict):
+        return []
+    role = str(message.get("role"))
+    content = message.get("content")
+    if isinstance(content, str):
+        content = [{"type": "text", "text": content}]
+    return [_content_block(role, block, "anthropic") for block in (content if isinstance(content, list) else [])]
 
 
 def openai_blocks(body: dict[str, Any]) -> list[Block]:
+    blocks = _openai_head(body)
+    for item in _openai_items(body):
+        blocks.append(_content_block("item", item, "openai"))
+    return blocks
+
+
+def _openai_head(body: dict[str, Any]) -> list[Block]:
     blocks = [Block("tool:" + canon(t), False, as_sent(t)) for t in body.get("tools") or []]
     if isinstance(body.get("instructions"), str):
         blocks.append(Block("instructions:" + body["instructions"], False))
+    return blocks
+
+
+def _openai_items(body: dict[str, Any]) -> list[Any]:
     items = body.get("messages") if isinstance(body.get("messages"), list) else body.get("input")
     if isinstance(items, str):
         items = [{"role": "user", "content": items}]
-    for item in items if isinstance(items, list) else []:
-        blocks.append(_content_block("item", item, "openai"))
-    return blocks
+    return items if isinstance(items, list) else []
 
 
 def blocks_of(body: Any, provider: str) -> list[Block] | None:
@@ -154,16 +172,30 @@ def blocks_of(body: Any, provider: str) -> list[Block] | None:
     return anthropic_blocks(body) if provider == "anthropic" else openai_blocks(body)
 
 
-def prompt_tokens(body_text: str, count: Callable[[str], int], provider: str, body: Any = None) -> int:
-    """The tokens of a request body's prompt as the model reads it; a body that is not one is counted
-    as it is. ``body``: ``body_text`` already read, where the caller has it (not read twice)."""
+def prompt_tokens(body_text: str, count: Callable[[str], int], provider: str, body: Any = None,
+                  seen: dict[int, tuple[Any, int]] | None = None) -> int:
+    """The tokens of a request body's prompt as the model reads them; a body that is not one is counted
+    as it is. ``body``: ``body_text`` already read, where the caller has it (not read twice). ``seen``:
+    the tokens of each message counted before, by identity (the caller's, for one request: its client
+    body and the body sent share every message the engines left alone, counted then once)."""
     if body is None:
         try:
             body = json.loads(body_text)
         except (ValueError, RecursionError):
             body = None
-    blocks = blocks_of(body, provider)
-    if blocks is None:
+    if not isinstance(body, dict):
         return count(body_text)
-    return sum(count(block.text) + block.image_tokens for block in blocks)
-
+    anthropic = provider == "anthropic"
+    head = _anthropic_head(body) if anthropic else _openai_head(body)
+    total = sum(count(block.text) + block.image_tokens for block in head)
+    for item in body.get("messages") or [] if anthropic else _openai_items(body):
+        known = seen.get(id(item)) if seen is not None else None
+        if known is not None and known[0] is item:
+            total += known[1]
+            continue
+        blocks = _message_blocks(item) if anthropic else [_content_block("item", item, "openai")]
+        n = sum(count(block.text) + block.image_tokens for block in blocks)
+        if seen is not None:
+            seen[id(item)] = (item, n)  # the item held too: its id is not reused while the entry lives
+        total += n
+    return total

@@ -11,9 +11,10 @@ import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from headroom_cli import persisted
+from headroom_cli import client_body, jsonspan, persisted
+from headroom_cli.client_body import ClientBody
 from headroom_cli.engines import Part
 from headroom_cli.images.wire import rewrite_images
 from headroom_cli.markers import ccr_id, marker
@@ -37,10 +38,15 @@ class Rewrite:
     parsed: dict[str, Any] | None = None  # the new body, parsed
     note: Any = None  # what later steps noticed about it, for the ledger (shaping.CacheNote)
     reshaped: bool = False  # changed by a later step (context fit, cache breakpoints)
+    client: ClientBody | None = None  # the body as the client sent it, without reading it again
 
     @property
     def changed(self) -> bool:
         return self.reshaped or any(o.changed for o in self.outcomes)
+
+    def root_in(self, text: str) -> jsonspan.Node | None:
+        """The spans of the root's members in ``text`` (``body`` decoded), where known without indexing it."""
+        return None if self.reshaped or self.client is None else self.client.root_after(text)
 
 
 def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
@@ -52,12 +58,12 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
     if json.detect_encoding(raw) not in ("utf-8", "utf-8-sig"):  # edits are spliced into UTF-8 bytes
         raise NotRewritable("body is not JSON in UTF-8")
     try:
-        body = json.loads(raw)
+        body, client = client_body.read(raw, adapter.items_key)
     except (ValueError, UnicodeDecodeError) as exc:
         raise NotRewritable(f"body is not JSON ({exc.__class__.__name__})") from None
     except RecursionError:
         raise NotRewritable("body is nested too deep to read") from None
-    if not isinstance(body, dict):
+    if client is None:
         raise NotRewritable("body is not a JSON object")
     model = body.get("model") if isinstance(body.get("model"), str) else None
     outcomes: list[Outcome] = []
@@ -91,19 +97,25 @@ def rewrite_body(raw: bytes, adapter: Adapter, pipeline: Pipeline,
                                    focus)
         outcomes.append(outcome)
         if outcome.changed:
+            client.before_write(slot.holder)
             slot.write(outcome.text)
     # Images after the text slots: their edits add blocks, so such a body is re-serialised (below).
-    outcomes += rewrite_images(body, adapter.api, adapter.provider, pipeline)
+    images = rewrite_images(body, adapter.api, adapter.provider, pipeline)
+    if any(o.changed for o in images):
+        client.known = False  # edited elsewhere than in slots: the client's body is read again where needed
+    outcomes += images
     changed = [o for o in outcomes if o.changed]
     if not changed:
-        return Rewrite(raw, outcomes, model, body)
-    new = _splice(raw, _edits(slots, outcomes), body)
+        return Rewrite(raw, outcomes, model, body, client=client)
+    new = _splice(raw, _edits(slots, outcomes), body, client)
     if new is None:
         try:
             new = _dumps(body)
         except ValueError:  # 1e999 reads as inf, which JSON cannot write: send the body as it came
-            return Rewrite(raw, [Outcome(o.original, o.original) for o in outcomes], model, json.loads(raw))
-    return Rewrite(new, outcomes, model, body)
+            same = json.loads(raw)
+            return Rewrite(raw, [Outcome(o.original, o.original) for o in outcomes], model, same,
+                           client=ClientBody(same, adapter.items_key))
+    return Rewrite(new, outcomes, model, body, client=client)
 
 
 def _edits(slots: list[Slot], outcomes: list[Outcome]) -> list[tuple[str, str]]:
@@ -137,19 +149,22 @@ def _repeat(text: str, first: Slot) -> Outcome:
     return Outcome(text, marker(part_id, what), "repeat", "repeat", part_id)
 
 
-def _encodings(text: str) -> list[tuple[bytes, bool]]:
-    """How a client may have written this string: raw UTF-8 (JavaScript) or \\u-escaped (Python)."""
-    found = []
+def _encodings(text: str) -> Iterator[tuple[bytes, bool]]:
+    """How a client may have written this string: raw UTF-8 (JavaScript) or \\u-escaped (Python);
+    the second made only when the first is not found."""
     for ascii_only in (False, True):
         try:
-            found.append((json.dumps(text, ensure_ascii=ascii_only).encode("utf-8"), ascii_only))
+            yield json.dumps(text, ensure_ascii=ascii_only).encode("utf-8"), ascii_only
         except UnicodeEncodeError:  # lone surrogates only survive as escapes
             continue
-    return found
 
 
-def _splice(raw: bytes, replacements: list[tuple[str, str]], expected: dict[str, Any]) -> bytes | None:
+def _splice(raw: bytes, replacements: list[tuple[str, str]], expected: dict[str, Any],
+            client: ClientBody | None = None) -> bytes | None:
+    """``raw`` with each (old, new) JSON string replaced in order; None unless it is proven to read
+    as ``expected`` (by the items changed where ``client`` can tell, else by reading it all again)."""
     pieces: list[bytes] = []
+    done: list[tuple[int, int, int]] = []  # (start, end, growth) of each string changed
     pos = 0
     for old, new in replacements:
         for encoded, ascii_only in _encodings(old):
@@ -160,12 +175,18 @@ def _splice(raw: bytes, replacements: list[tuple[str, str]], expected: dict[str,
             if old == new:
                 continue  # a landmark written some other way: not needed
             return None
+        written = json.dumps(new, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
         pieces.append(raw[pos:at])
-        pieces.append(json.dumps(new, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass"))
+        pieces.append(written)
         pos = at + len(encoded)
+        if old != new:  # a landmark's bytes stay as they were
+            done.append((at, pos, len(written) - len(encoded)))
     pieces.append(raw[pos:])
     spliced = b"".join(pieces)
     # The same text could also stand earlier in a field we must not touch: prove the result.
+    proven = client.splice_proven(spliced, done) if client is not None else None
+    if proven is not None:
+        return spliced if proven else None
     try:
         return spliced if json.loads(spliced) == expected else None
     except ValueError:

@@ -16,9 +16,11 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from headroom_cli import cache_aligner
 from headroom_cli.cache_aligner import ConversationTracker, VolatileFinding
+from headroom_cli.client_body import ClientBody
 from headroom_cli.config import Settings
 from headroom_cli.context_fit import FitMemory, Fitter, limit_for
 from headroom_cli.providers import Adapter
@@ -39,6 +41,34 @@ class CacheNote:
     fit_moved: int = 0
     fit_hardened: int = 0
     sent: str = ""  # the body as shaped, for where each saving sits in the provider's cache regions
+    # Bodies read already, with their texts (the client's, the one sent): the proxy's recorder counts
+    # their tokens from these rather than read 100 KB of JSON again. Only objects nobody changes later
+    # belong here (the library hands its bodies to the caller, so it leaves this empty).
+    bodies: list[tuple[str, Any]] = field(default_factory=list, repr=False)
+    sent_root: Any = None  # the spans of ``sent``'s root members (jsonspan.Node), where the proxy knew them
+
+    def read_as(self, text: str | bytes, body: Any) -> None:
+        """Remember that ``text`` reads as ``body`` (neither is changed afterwards); bytes as the text
+        they decode to, where that text reads the same (UTF-8, no BOM). Nothing for an unknown body."""
+        if body is None or not text:
+            return
+        if isinstance(text, bytes):
+            if json.detect_encoding(text) != "utf-8":
+                return
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError:  # an encoded lone surrogate: the recorder's text reads otherwise
+                return
+        self.bodies.append((text, body))
+
+    def parsed(self, text: str) -> Any:
+        """What ``text`` reads as, if it is one of the bodies remembered; None otherwise. Handed out
+        once: a finished flow keeps its note until the cycle collector runs, not 100 KB of objects."""
+        for i, (known, body) in enumerate(self.bodies):
+            if known is text or known == text:
+                del self.bodies[i]
+                return body
+        return None
 
 
 class RequestShaper:
@@ -82,7 +112,7 @@ class RequestShaper:
                 log.warning("cache breakpoints skipped: %s: %s", type(exc).__name__, exc)
         try:
             unchanged = not any(o.changed for o in outcomes)  # only breakpoints, if anything, were added
-            self._observe(raw, prefix, body, api, note, unchanged)
+            self._observe(raw, prefix, body, api, note, unchanged, rewrite.client, body is rewrite.parsed)
         except Exception as exc:  # noqa: BLE001
             log.debug("cache observation skipped: %s: %s", type(exc).__name__, exc)
         note.sent = text
@@ -91,11 +121,19 @@ class RequestShaper:
         return replace(rewrite, body=text.encode("utf-8", "surrogatepass"), outcomes=outcomes, parsed=body, note=note,
                        reshaped=True)
 
-    def _observe(self, raw: bytes, prefix: dict[str, str], body: dict, api: str, note: CacheNote, same: bool) -> None:
+    def _observe(self, raw: bytes, prefix: dict[str, str], body: dict, api: str, note: CacheNote, same: bool,
+                 client_body: ClientBody | None = None, spliced: bool = False) -> None:
         """``prefix``: the system prompt and tools as the client wrote them; ``same``: what is sent
-        carries the client's messages unchanged (cache_control aside)."""
-        client, client_sizes = cache_aligner.message_digests(json.loads(raw), api)
-        sent, sizes = (client, client_sizes) if same else cache_aligner.message_digests(body, api)
+        carries the client's messages unchanged (cache_control aside); ``client_body``: the client's body
+        as rewrite_body kept it (read from ``raw`` again where it could not); ``spliced``: ``body`` is
+        the one rewrite_body spliced (not changed by a later step)."""
+        parsed = client_body.parsed() if client_body is not None else None
+        parsed = json.loads(raw) if parsed is None else parsed
+        texts = client_body.item_bytes() if client_body is not None else None
+        client, client_sizes = cache_aligner.message_digests(parsed, api, texts=texts)
+        changed = client_body.changed_item_bytes() if client_body is not None and spliced else None
+        sent, sizes = (client, client_sizes) if same else \
+            cache_aligner.message_digests(body, api, (parsed, client, client_sizes), changed)
         seen = self.tracker.observe(note.conversation, prefix, client, sent, sizes)
         note.findings = seen.findings
         note.broken_chars = seen.broken_chars

@@ -161,7 +161,15 @@ class HeadroomAddon:
         grant_outcomes(self.store, owner, rewrite.outcomes)  # before it is sent: its markers are then theirs
         offered = None
         if self.relay is not None and rewrite.parsed is not None:
-            offered = retrieval.offer(rewrite.body, rewrite.parsed, adapter.api)
+            offered = retrieval.offer(rewrite.body, rewrite.parsed, adapter.api, rewrite.root_in)
+        note = rewrite.note
+        if note is not None and rewrite.parsed is not None:  # the recorder counts them without reading them again
+            note.read_as(raw, rewrite.client.parsed() if rewrite.client is not None else None)
+            if offered is not None:  # what is sent: with our tool, or as shaped
+                note.read_as(offered, retrieval.offered_body(rewrite.parsed, adapter.api))
+            else:
+                note.read_as(note.sent, rewrite.parsed)
+            note.sent_root = rewrite.root_in(note.sent) if note.sent else None
         return rewrite, offered
 
     def _to_relay(self, flow: http.HTTPFlow, exchange: Exchange, provider: str, api: str) -> None:

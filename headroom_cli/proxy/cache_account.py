@@ -26,11 +26,12 @@ class CacheAccount:
     warning: str | None = None
 
 
-def fractions(sent: str, texts: list[str]) -> list[float | None]:
+def fractions(sent: str, texts: list[str], root: jsonspan.Node | None = None) -> list[float | None]:
     """Where each text sits in the prompt as the provider renders it (tools, system, then the
-    conversation), as a fraction of the whole; None where it cannot be found."""
+    conversation), as a fraction of the whole; None where it cannot be found. ``root``: the spans of
+    ``sent``'s members where the caller knows them (else ``sent`` is indexed here)."""
     try:
-        root = jsonspan.index(sent, depth=1)
+        root = jsonspan.index(sent, depth=1) if root is None else root
     except jsonspan.SpanError:
         return [None] * len(texts)
     prefix = sum(root.members[k].end - root.members[k].start for k in _PREFIX_KEYS if k in root.members)
@@ -54,11 +55,13 @@ def fractions(sent: str, texts: list[str]) -> list[float | None]:
 
 
 def account(provider: str, model: str | None, usage, sent: str, savings: list[tuple[Outcome, int]],
-            overhead_tokens: int, broken_chars: int, fit_decided: bool, tokens_sent: int) -> CacheAccount:
+            overhead_tokens: int, broken_chars: int, fit_decided: bool, tokens_sent: int,
+            root: jsonspan.Node | None = None) -> CacheAccount:
     """``savings``: each changed outcome with the tokens it removed; ``overhead_tokens``: tokens in
     the request only because of Headroom (priced at the request's average rate); ``broken_chars``:
-    history Headroom sent differently from last time though the client re-sent it unchanged."""
-    where = fractions(sent, [o.text for o, _ in savings]) if savings else []
+    history Headroom sent differently from last time though the client re-sent it unchanged;
+    ``root``: the spans of ``sent``'s members, where known (see fractions)."""
+    where = fractions(sent, [o.text for o, _ in savings], root) if savings else []
     priced = [(f, n) for f, (_, n) in zip(where, savings)]
     if overhead_tokens:
         priced.append((None, -overhead_tokens))

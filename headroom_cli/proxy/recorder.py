@@ -307,9 +307,11 @@ class Recorder:
             self._chunks.move_to_end(key)
         return n
 
-    def _prompt(self, body_text: str, provider: str) -> int:
-        """A request's tokens as the model reads them (block by block, each re-sent block counted once)."""
-        return prompt_tokens(body_text, self._count, provider)
+    def _prompt(self, body_text: str, provider: str, note: Any = None, seen: dict | None = None) -> int:
+        """A request's tokens as the model reads them (block by block, each re-sent block counted once);
+        ``note``: the request's CacheNote, which may hold the body read already; ``seen``: see prompt_tokens."""
+        return prompt_tokens(body_text, self._count, provider, note.parsed(body_text) if note is not None else None,
+                             seen)
 
     def _account(self, ex: Exchange, record: RequestRecord, savings: list[tuple[Outcome, int]], overhead: int) -> None:
         """Net dollars after the provider's cache prices, cache-write warnings, volatile prefixes."""
@@ -325,7 +327,7 @@ class Recorder:
             return
         sent = note.sent or ex.body_text
         counted = account(ex.provider, ex.model, ex.usage, sent, savings, overhead, note.broken_chars,
-                          note.fit_decided, record.tokens_after)
+                          note.fit_decided, record.tokens_after, note.sent_root if sent is note.sent else None)
         record.net_dollars_saved, record.cache_warning = counted.net_dollars_saved, counted.warning
         if counted.warning:
             log.warning("%s", counted.warning)
@@ -337,8 +339,10 @@ class Recorder:
         # feed the engines and the net dollars.
         if self._estimating:
             self.estimated += 1
-        client = self._prompt(ex.body_text, ex.provider)
-        forwarded = client if ex.sent_text is None or ex.sent_text == ex.body_text else self._prompt(ex.sent_text, ex.provider)
+        seen: dict = {}  # messages the client's body and the one sent share, counted once
+        client = self._prompt(ex.body_text, ex.provider, ex.cache, seen)
+        forwarded = client if ex.sent_text is None or ex.sent_text == ex.body_text else \
+            self._prompt(ex.sent_text, ex.provider, ex.cache, seen)
         retrieved = 0
         engines: dict[str, list[int]] = {}
         savings: list[tuple[Outcome, int]] = []  # for what they were worth net of caching

@@ -13,10 +13,11 @@ offered where nobody answers it would reach the client as an unknown tool.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from headroom_cli import jsonspan
 from headroom_cli.ledger import Ledger
@@ -38,9 +39,14 @@ def definition(api: str) -> dict[str, Any]:
     return by_api(api).tool_definition(TOOL_NAME, RETRIEVE_DESCRIPTION, ARGUMENTS_SCHEMA)
 
 
+@functools.lru_cache(maxsize=None)
 def definition_text(api: str) -> str:
-    """The definition exactly as it is spliced into a request (and as its tokens are counted)."""
-    return json.dumps(definition(api), ensure_ascii=False, separators=(",", ":"))
+    """The definition exactly as it is spliced into a request (and as its tokens are counted): made,
+    and proven to read back as the definition, once per API."""
+    text = json.dumps(definition(api), ensure_ascii=False, separators=(",", ":"))
+    if json.loads(text) != definition(api):
+        raise ValueError(f"the {api} retrieve tool does not read back as itself")
+    return text
 
 
 def has_markers(raw: bytes) -> bool:
@@ -62,31 +68,41 @@ def should_offer(raw: bytes, body: dict[str, Any], api: str) -> bool:
     return bool(tools) or has_markers(raw)
 
 
-def offer(raw: bytes, body: dict[str, Any], api: str) -> bytes | None:
+def offer(raw: bytes, body: dict[str, Any], api: str,
+          spans: Callable[[str], jsonspan.Node | None] | None = None) -> bytes | None:
     """The body with our tool appended to its tools (or a tools array added), every other byte as it
-    was; None when the tool is not to be offered or the splice cannot be proven right."""
+    was; None when the tool is not to be offered or the splice cannot be proven right. ``body``: what
+    ``raw`` reads as; ``spans``: where its root's members stand in its text, where the caller knows
+    (Rewrite.root_in: from the one reading of the request), else the text is indexed here."""
     if not should_offer(raw, body, api):
         return None
-    tool = definition_text(api)
+    tool = definition_text(api)  # proven to read back as definition(api)
     try:
         text = raw.decode("utf-8")
-        root = jsonspan.index(text, depth=2)
+        root = spans(text) if spans is not None else None
+        root = jsonspan.index(text, depth=1) if root is None else root  # indexing proves the text is JSON
     except (UnicodeDecodeError, jsonspan.SpanError):
         return None
+    if root.kind != "object" or text[root.start] != "{" or text[root.end - 1] != "}":
+        return None
+    # The proof is by where the splice goes: the tool's JSON is put right after the last item of the
+    # object's "tools" array (the member a reader keeps where the key repeats, as the index does), or
+    # as that array in a new last member. The body then reads as ``body`` with our tool appended to
+    # its tools, without reading 100 KB again to check.
     tools = root.get("tools")
     if tools is not None:
-        at = tools.items[-1].end if tools.items else tools.start + 1  # right after the client's last tool
-        edit = (at, at, ("," if tools.items else "") + tool)
+        if tools.kind != "array" or text[tools.start] != "[" or text[tools.end - 1] != "]":
+            return None
+        at = jsonspan.before_space(text, tools.end - 1)  # right after the client's last tool, if any
+        edit = (at, at, ("," if at > tools.start + 1 else "") + tool)
     else:
         edit = jsonspan.insert_member(text, root, f'"tools":[{tool}]')
-    new = jsonspan.splice(text, [edit])
-    expected = dict(body, tools=[*(body.get("tools") or []), definition(api)])
-    try:
-        if not jsonspan.same(json.loads(new), expected):
-            return None
-    except ValueError:
-        return None
-    return new.encode("utf-8")
+    return jsonspan.splice(text, [edit]).encode("utf-8")
+
+
+def offered_body(body: dict[str, Any], api: str) -> dict[str, Any]:
+    """What the body ``offer`` made reads as (for counting its tokens without reading it again)."""
+    return dict(body, tools=[*(body.get("tools") or []), definition(api)])
 
 
 # Anthropic refuses an image over 5 MB of base64 (OpenAI allows 20 MB; the smaller limit serves both).
