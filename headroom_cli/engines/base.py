@@ -67,6 +67,9 @@ class Engine(Protocol):
     name: str
     # Optional: a fallback engine (plain text) is asked only after every specialised one passed.
     # fallback: bool = False
+    # Optional: False for an engine whose compress() never reads part.focus, so that the pipeline need not
+    # read the conversation (milliseconds) for it; the pipeline then passes the part without its focus.
+    # reads_focus: bool = True
 
     def detect(self, part: Part) -> float:
         """0.0 (not mine) .. 1.0 (certainly mine). Must be cheap."""
