@@ -1,0 +1,82 @@
+"""The cheap checks that turn a line away before a detection pattern runs never turn away a line the
+pattern matches: on every line of the corpus, and on lines made to sit at the checks' edges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from headroom_cli.engines.listing import du, gitlog, ls, paths, tree
+from headroom_cli.engines.search import filelist, prefixed
+from headroom_cli.engines.search.parsed import may_be_numbered
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+EDGES = [
+    "C:\\src\\app.py:12:def main():", "C:/src/app.py:12:3:x", "C:/a:3", "C:x:4", "a:1", ":1:", "a:b:1", "x::1",
+    "C:\\dir\\file.txt:hello", "src/a.py:hello", "src/a.py::hello", "src a.py:hello", "src/a.py\t:x",
+    "\u0663 -rw-r--r-- 1 user group 0 Jan  1 12:00 file", "\u2003-rw-r--r-- 1 u g 1 Jan 1 12:00 x",
+    "12 -rw-r--r-- 1 u g 1 Jan 1 12:00 x", "\u0661\u0662 directories, 3 files", "3 files", "\u00b2 files",
+    "abc1234 fix: a thing", "_ abc1234 x", "* | abc1234 x", "\tabc1234 x", "ABC1234 x", "deadbeef (HEAD -> main) x",
+    "\u0663\u0663  2024-01-01 12:00  file", " 4096 2024-01-01 12:00 dir/", "src/app.py", "./a b/c.txt", "~/x.y",
+    "C:\\Users\\me\\file.md", "src/app.py: No such file", "2024-03-01 12:00:01 INFO x", "\u0663:\u0663:x",
+]
+
+
+def _lines() -> list[str]:
+    found: dict[str, None] = dict.fromkeys(EDGES)
+    for folder in ("corpus", "corpus-rtk"):
+        for path in sorted((SHARED / folder).rglob("*")):
+            if path.is_file() and path.suffix not in (".json", ".py", ".md"):
+                for line in path.read_text(encoding="utf-8", errors="replace").split("\n"):
+                    found.setdefault(line.rstrip("\r")[:1000])
+    return [line for line in found if line.strip()]
+
+
+def _old_is_path(s: str) -> bool:
+    return len(s) < 4096 and paths.LINE.match(s) is not None and (" " not in s or "/" in s or "\\" in s)
+
+
+def test_listing_guards_never_turn_away_a_match():
+    checked = 0
+    for line in _lines():
+        s = line.rstrip()
+        c0 = s[0]
+        spaced = c0.isspace() or c0.isdecimal()
+        if not (spaced or c0 in ls.LINE_STARTS):
+            assert ls.LINE.match(s) is None, s
+        if c0 not in gitlog.LINE_STARTS:
+            assert gitlog.LINE.match(s) is None, s
+        if not spaced:
+            assert du.SIZED.match(s) is None, s
+        if not c0.isdecimal():
+            assert tree.SUMMARY.match(s) is None, s
+        assert paths.is_path(s.strip()) == _old_is_path(s.strip()), s
+        checked += 1
+    assert checked > 10_000
+
+
+def test_search_guards_never_turn_away_a_match():
+    matched = {"prefixed": 0, "count": 0, "path": 0, "path_text": 0}
+    for line in _lines():
+        for name, pattern, guard in (("prefixed", prefixed.LINE, may_be_numbered),
+                                     ("count", filelist.COUNT_LINE, may_be_numbered),
+                                     ("path", filelist.PATH_LIKE, filelist.may_be_path),
+                                     ("path_text", filelist.PATH_TEXT, filelist.may_be_path_text)):
+            hit = pattern.match(line) is not None
+            assert guard(line) or not hit, (name, line)
+            matched[name] += hit
+    assert all(count >= 5 for count in matched.values()), matched  # the lines did exercise every pattern
+
+
+def test_the_edges_hold_matches_the_guards_must_let_through():
+    """Lines the checks must not get wrong: they match, through a character that is not ASCII or a drive."""
+    edge = set(EDGES)
+    for line, pattern in (("\u0663 -rw-r--r-- 1 user group 0 Jan  1 12:00 file", ls.LINE),  # \d: not ASCII
+                          ("\u2003-rw-r--r-- 1 u g 1 Jan 1 12:00 x", ls.LINE),  # \s: not ASCII
+                          ("\u0661\u0662 directories, 3 files", tree.SUMMARY),
+                          ("C:\\src\\app.py:12:def main():", prefixed.LINE),
+                          ("\u0663:\u0663:x", prefixed.LINE),
+                          ("C:\\dir\\file.txt:hello", filelist.PATH_TEXT),
+                          ("_ abc1234 x", gitlog.LINE)):
+        assert line in edge and pattern.match(line), line
+    assert not tree.SUMMARY.match("\u00b2 files")  # a superscript is a digit but not decimal: \d refuses it
+
