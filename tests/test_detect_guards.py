@@ -80,3 +80,25 @@ def test_the_edges_hold_matches_the_guards_must_let_through():
         assert line in edge and pattern.match(line), line
     assert not tree.SUMMARY.match("\u00b2 files")  # a superscript is a digit but not decimal: \d refuses it
 
+
+
+def test_code_detection_stopping_once_settled_gives_the_full_counts_answer():
+    import random
+
+    from headroom_cli.engines.code.detect import _CODE_LINE, _mostly_code, _NOT_CODE_LINE
+
+    pool = [line for line in _lines() if line.strip()]
+    code_lines = [line for line in pool if not _NOT_CODE_LINE.match(line) and _CODE_LINE.match(line)]
+    other = [line for line in pool if line not in set(code_lines[:1])][:5000]
+    rng = random.Random(19)
+    answers = set()
+    for n in list(range(1, 40)) + [199, 200]:
+        for _ in range(12):
+            share = rng.random()
+            lines = [rng.choice(code_lines) if rng.random() < share else rng.choice(other) for _ in range(n)]
+            whole = sum(1 for ln in lines if not _NOT_CODE_LINE.match(ln) and _CODE_LINE.match(ln)) / n >= 0.6
+            assert _mostly_code(lines) == whole, lines
+            answers.add(whole)
+    assert answers == {True, False}
+    assert _mostly_code(["x = 1"] * 3 + ["plain words"] * 2)  # exactly 0.6
+    assert not _mostly_code(["x = 1"] * 2 + ["plain words"] * 2 + ["plain"])
