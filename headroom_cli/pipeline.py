@@ -155,6 +155,9 @@ class Pipeline:
         else decided now (compress) and frozen. Keyed by the text's hash: the memo keeps no originals."""
         digest = part_hash(text)
         key = (digest, how)
+        outcome = self._memo.get(key, text)  # re-sent history: no flight to hold (the memo is thread-safe)
+        if outcome is not None:
+            return outcome
         with self._single_flight(digest) as flight:
             outcome = flight.outcomes.get(key) or self._memo.get(key, text)
             if outcome is None:

@@ -1,4 +1,4 @@
-"""The conversation's focus is read only for an engine that uses it, and the outcome is the one an eager read gives."""
+"""New parts: the focus read only for an engine that uses it (as an eager read gives); remembered parts lock-free."""
 
 from __future__ import annotations
 
@@ -71,3 +71,21 @@ def test_an_engine_that_says_it_does_not_read_the_focus_gives_the_same_output_wi
             bare = engine.compress(Part(text), Context("hr_0123456789abcdef", deadline_after(60.0)))
             focused = engine.compress(Part(text, focus=FOCUS), Context("hr_0123456789abcdef", deadline_after(60.0)))
             assert bare == focused
+
+
+def test_a_remembered_part_is_answered_without_waiting_for_its_flight():
+    """Re-sent history is answered from the memo: no lock per part, even while a thread holds the part's flight."""
+    import threading
+
+    from headroom_cli.pipeline import part_hash
+
+    pipeline = Pipeline()
+    part = Part(pytest_verbose_log(300))
+    first = pipeline.run(part)
+    answers = []
+    with pipeline._single_flight(part_hash(part.text)):  # as a thread deciding it would hold it
+        thread = threading.Thread(target=lambda: answers.append(pipeline.run(part)))
+        thread.start()
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+    assert answers == [first]
