@@ -104,34 +104,14 @@ def test_code_detection_stopping_once_settled_gives_the_full_counts_answer():
     assert not _mostly_code(["x = 1"] * 2 + ["plain words"] * 2 + ["plain"])
 
 
-def _contents_counting_every_line(lines: list[str], text: str) -> tuple[list[str], bool]:
-    """testlog's prepare.contents as it was before it stopped counting once settled (the reference)."""
-    from headroom_cli.engines.base import ANSI
-    from headroom_cli.engines.testlog.prepare import _after, LINE_PREFIXES, READ_PREFIX
 
-    sample = [ln for ln in lines[:200] if ln] + [ln for ln in lines[-50:] if ln]
-    if sample and sum(1 for ln in sample if READ_PREFIX.match(ln)) >= 0.9 * len(sample):
-        out = [_after(READ_PREFIX, ln) for ln in lines]
-    else:
-        out = lines
-    if "\x1b[" in text:
-        out = [ANSI.sub("", ln) if "\x1b[" in ln else ln for ln in out]
-    if "\r" in text:
-        out = [ln.rstrip("\r") for ln in out]
-    stripped = False
-    for rx in LINE_PREFIXES:
-        probe = [ln for ln in out[:80] if ln.strip()][:50]
-        if len(probe) < 5 or sum(1 for ln in probe if rx.match(ln)) < 0.7 * len(probe):
-            continue
-        out = [_after(rx, ln) for ln in out]
-        stripped = True
-    return out, stripped
-
-
-def test_testlog_prefixes_found_by_counting_until_settled_are_those_counting_every_line_finds():
+def test_testlog_prefixes_found_by_counting_until_settled_are_those_counting_every_line_finds(monkeypatch):
     import random
 
-    from headroom_cli.engines.testlog.prepare import contents
+    from headroom_cli.engines.testlog import prepare
+
+    def every_line(rx, lines, share):  # the count as it was: every line, then the comparison
+        return sum(1 for ln in lines if rx.match(ln)) >= share * len(lines)
 
     texts = [p.read_text(encoding="utf-8", errors="replace") for folder in ("corpus", "corpus-rtk")
              for p in sorted((SHARED / folder).rglob("*.txt"))]
@@ -144,9 +124,7 @@ def test_testlog_prefixes_found_by_counting_until_settled_are_those_counting_eve
                      lambda n, ln: f"2024-05-01T10:00:{n % 60:02d}Z {ln}"):
             share = rng.choice((0.6, 0.69, 0.7, 0.71, 0.89, 0.9, 0.91, 1.0))  # around both thresholds
             made.append("\n".join(wrap(n, ln) if rng.random() < share else ln for n, ln in enumerate(lines, 1)))
-    stripped = 0
-    for text in texts + made:
-        lines = text.split("\n")
-        assert contents(lines, text) == _contents_counting_every_line(lines, text)
-        stripped += contents(lines, text)[1]
-    assert stripped >= 20  # the made texts did reach the thresholds
+    settled = [prepare.contents(text.split("\n"), text) for text in texts + made]
+    monkeypatch.setattr(prepare, "_most_match", every_line)
+    assert settled == [prepare.contents(text.split("\n"), text) for text in texts + made]
+    assert sum(stripped for _, stripped in settled) >= 20  # the made texts did reach the thresholds
