@@ -32,6 +32,13 @@ def unwrap(text: str) -> Numbered | None:
     only a trailing ``<system-reminder>`` block the client appended may follow (its last numbered line
     may then have lost its tab, as an empty line trimmed at its end).
     """
+    if _NUMBERED.match(text) is None:  # the first line is not numbered (most parts): nothing else read
+        return None
+    return _numbered(text)
+
+
+def _numbered(text: str) -> Numbered | None:
+    """unwrap's reading, line by line (the first line's number not checked beforehand)."""
     tail = _REMINDER_TAIL.search(text)
     body, rest = (text[:tail.start() + 1], text[tail.start() + 1:]) if tail else (text, "")
     lines = original_lines(body)

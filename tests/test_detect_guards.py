@@ -128,3 +128,32 @@ def test_testlog_prefixes_found_by_counting_until_settled_are_those_counting_eve
     monkeypatch.setattr(prepare, "_most_match", every_line)
     assert settled == [prepare.contents(text.split("\n"), text) for text in texts + made]
     assert sum(stripped for _, stripped in settled) >= 20  # the made texts did reach the thresholds
+
+
+def _texts_and_variants() -> list[str]:
+    """The corpus's texts, and the same as Read output, with a client's reminder, a client's cut, JSON inside."""
+    texts = [p.read_text(encoding="utf-8", errors="replace") for folder in ("corpus", "corpus-rtk")
+             for p in sorted((SHARED / folder).rglob("*")) if p.is_file() and p.suffix != ".py"]
+    out = []
+    for text in texts[:60]:
+        lines = text.split("\n")[:80]
+        numbered = "".join(f"{n:6d}\t{line}\n" for n, line in enumerate(lines, 5))
+        out += [text, numbered, "".join(f"{n}\u2192{line}\n" for n, line in enumerate(lines, 1)), numbered + "\n<system-reminder>\nx\n</system-reminder>\n", "\t".join(lines[:3]),
+                "\n".join(lines[:40] + ["... [12,345 characters truncated] ..."] + lines[40:]),
+                "\n".join(lines[:20] + ['  {"a": [', *[f'    {n},' for n in range(20)], '    1]}'] + lines[20:]),
+                "\n".join(['{"a": [', *[f'    {n},' for n in range(20)], '    1]}'] + lines[:20]),
+                "12\u2192" + text[:500], "\n<system-reminder>x</system-reminder>", " 7\tonly\n 8"]
+    return out
+
+
+def test_the_read_format_and_section_checks_up_front_give_what_reading_every_line_gives():
+    from headroom_cli import readformat, sections
+
+    unwrapped = split = 0
+    for text in _texts_and_variants():
+        assert readformat.unwrap(text) == readformat._numbered(text)
+        cut = sections._may_cut(text) and sections.CLIENT_CUT.search(text) is not None
+        assert sections.split(text) == sections._sections(text, cut)
+        unwrapped += readformat.unwrap(text) is not None
+        split += sections.split(text) is not None
+    assert unwrapped >= 50 and split >= 50  # the variants did take the long way
