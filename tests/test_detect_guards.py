@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from headroom_cli.engines import Part
 from headroom_cli.engines.listing import du, gitlog, ls, paths, tree
 from headroom_cli.engines.search import filelist, prefixed
 from headroom_cli.engines.search.parsed import may_be_numbered
@@ -157,3 +158,18 @@ def test_the_read_format_and_section_checks_up_front_give_what_reading_every_lin
         unwrapped += readformat.unwrap(text) is not None
         split += sections.split(text) is not None
     assert unwrapped >= 50 and split >= 50  # the variants did take the long way
+
+
+def test_naming_file_lines_checked_up_front_gives_what_looking_at_every_marker_gives():
+    from headroom_cli import readformat
+    from headroom_cli.pipeline import Pipeline
+
+    pipeline, named = Pipeline(), 0
+    for text in _texts_and_variants():
+        outcome = pipeline.run(Part(text))
+        if outcome.part_id:
+            for original in (text, outcome.original):
+                assert readformat.name_file_lines(outcome.text, original, outcome.part_id) == \
+                    readformat._name_lines(outcome.text, original, outcome.part_id)
+            named += ", file lines " in outcome.text
+    assert named >= 3  # some markers did name file lines
