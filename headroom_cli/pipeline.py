@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
 from headroom_cli import engines, readformat, sections
 from headroom_cli.engines import Context, Engine, EngineTimeout, Part, Result
-from headroom_cli.engines.base import deadline_after
+from headroom_cli.engines.base import cpu_clock, deadline_after
 from headroom_cli.config import DEFAULT_PART_BUDGET_MS, part_budget_ms_setting
 from headroom_cli.decision_memo import MEMO_SIZE, Memo
 from headroom_cli.markers import ccr_id
@@ -129,7 +129,7 @@ class Pipeline:
         seen before replays its frozen decision, and reading a long conversation costs milliseconds)."""
         if len(part.text) < self.min_chars:
             return Outcome(part.text, part.text)
-        return self._once(part.text, part.kind_hint, lambda: self._compress(_focused(part, focus)))
+        return self._once(part.text, part.kind_hint, lambda: self._compress(part, focus=focus))
 
     def run_whole(self, part: Part, whole: str, render: Callable[[str], str], max_chars: int,
                   focus: Callable[[], Focus | None] | None = None) -> Outcome:
@@ -137,7 +137,7 @@ class Pipeline:
         compressed and rendered in the part's place, if that fits in max_chars. Frozen like any part."""
 
         def compress() -> Outcome:
-            inner = self._compress(replace(_focused(part, focus), text=whole))
+            inner = self._compress(replace(part, text=whole), focus=focus)
             text = render(inner.text)
             if len(text) <= max_chars and (self.lossy or not inner.part_id):
                 return Outcome(part.text, text, inner.engine or "whole", inner.kind, inner.part_id, stored=whole)
@@ -155,6 +155,9 @@ class Pipeline:
         else decided now (compress) and frozen. Keyed by the text's hash: the memo keeps no originals."""
         digest = part_hash(text)
         key = (digest, how)
+        outcome = self._memo.get(key, text)  # re-sent history: no flight to hold (the memo is thread-safe)
+        if outcome is not None:
+            return outcome
         with self._single_flight(digest) as flight:
             outcome = flight.outcomes.get(key) or self._memo.get(key, text)
             if outcome is None:
@@ -212,14 +215,18 @@ class Pipeline:
             why.decision = f"compressed by {outcome.engine}" + (" (lossy: original stored)" if outcome.part_id else " (lossless)")
         return outcome, why
 
-    def _compress(self, part: Part, trace: list[str] | None = None) -> Outcome:
-        """The part's outcome; ``trace`` (explain's) gets a line for each step that kept text as it was."""
+    def _compress(self, part: Part, trace: list[str] | None = None,
+                  focus: Callable[[], Focus | None] | None = None) -> Outcome:
+        """The part's outcome; ``trace`` (explain's) gets a line for each step that kept text as it was.
+        ``focus``: the conversation's focus, asked for only when an engine that reads it is about to run."""
         unchanged = Outcome(part.text, part.text)
         unwrapped = readformat.unwrap(part.text)
         plain = replace(part, text=unwrapped.plain, first_line=readformat.first_number(unwrapped.prefixes)) \
             if unwrapped else part
         if not self.lossy:
             plain = replace(plain, query=None, focus=None)  # a query only steers what to omit
+            focus = None
+        lazy = _LazyFocus(focus) if focus is not None else None
         part_id = ccr_id(part.text)  # always the part as the client sent it: that is what gets stored
         deadline = deadline_after(self.part_budget_s)  # this thread's CPU time: the same under any load
         pieces = sections.split(plain.text)
@@ -235,7 +242,8 @@ class Pipeline:
                 texts.append(piece.text)
                 continue
             section = replace(plain, text=piece.text, first_line=plain.first_line + piece.first_line)
-            result, engine = done.get(piece.text) or self._compress_section(section, part_id, deadline, trace, seen)
+            result, engine = done.get(piece.text) or self._compress_section(section, part_id, deadline, trace, seen,
+                                                                                lazy)
             if self._position_free(section, seen):
                 done[piece.text] = (result, engine)
             if result is None:
@@ -271,15 +279,20 @@ class Pipeline:
         return surest is not None and surest.name == "code"
 
     def _compress_section(self, section: Part, part_id: str, deadline: float, trace: list[str] | None = None,
-                          seen: dict[tuple[str, str], float] | None = None) -> tuple[Result | None, Engine | None]:
+                          seen: dict[tuple[str, str], float] | None = None,
+                          focus: _LazyFocus | None = None) -> tuple[Result | None, Engine | None]:
         """The surest specialised engine's result; when it finds nothing to do, the next one's, and
         last a fallback engine's (which may still clean up what the specialised ones passed over).
-        Fallbacks are only asked once no specialised engine has anything to offer."""
+        Fallbacks are only asked once no specialised engine has anything to offer. The focus is read
+        (milliseconds: the whole conversation) only for an engine that uses it, not for one that does not."""
         engine = None
         try:
             for fallback in (False, True):  # a fallback's detect() is only paid for when needed
                 for engine in self._sure(section, fallback, seen):
-                    result = engine.compress(section, Context(part_id=part_id, deadline=deadline,
+                    if focus is not None and getattr(engine, "reads_focus", True):
+                        section = replace(section, focus=focus.get())
+                    spent = focus.spent if focus is not None else 0.0  # reading it is not the engine's time
+                    result = engine.compress(section, Context(part_id=part_id, deadline=deadline + spent,
                                                               code_min_lines=self.code_min_lines))
                     found = result is not None
                     if result is not None and not result.omitted and not sections.lines_kept(result.text, section.text):
@@ -313,8 +326,22 @@ def _score(engine: Engine, part: Part, seen: dict[tuple[str, str], float] | None
     return seen[key]
 
 
-def _focused(part: Part, focus: Callable[[], Focus | None] | None) -> Part:
-    return replace(part, focus=focus()) if focus is not None else part
+class _LazyFocus:
+    """A part's focus, read on first need and once (a caller's callable may not cache it), and the CPU
+    time that took: the engines' budget does not pay for it, as when the focus was read before it began."""
+
+    def __init__(self, read: Callable[[], Focus | None]):
+        self._read = read
+        self._asked = False
+        self._focus: Focus | None = None
+        self.spent = 0.0
+
+    def get(self) -> Focus | None:
+        if not self._asked:
+            started = cpu_clock()
+            self._focus, self._asked = self._read(), True
+            self.spent = cpu_clock() - started
+        return self._focus
 
 
 def _why_unpaid(original: str, text: str, lossy: bool, engine: str) -> str:

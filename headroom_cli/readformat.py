@@ -32,6 +32,13 @@ def unwrap(text: str) -> Numbered | None:
     only a trailing ``<system-reminder>`` block the client appended may follow (its last numbered line
     may then have lost its tab, as an empty line trimmed at its end).
     """
+    if _NUMBERED.match(text) is None:  # the first line is not numbered (most parts): nothing else read
+        return None
+    return _numbered(text)
+
+
+def _numbered(text: str) -> Numbered | None:
+    """unwrap's reading, line by line (the first line's number not checked beforehand)."""
     tail = _REMINDER_TAIL.search(text)
     body, rest = (text[:tail.start() + 1], text[tail.start() + 1:]) if tail else (text, "")
     lines = original_lines(body)
@@ -100,6 +107,13 @@ def name_file_lines(text: str, original: str, part_id: str) -> str:
     the part as the client sent it, and the two differ after an offset Read or a cut made by the
     client (`... [N characters truncated] ...`). Such a marker also names the file lines it held, so
     that neither number misleads: ``[headroom: 91 lines omitted, file lines 505-595 · retrieve … --lines 6-96]``."""
+    if part_id not in text or ("\t" not in original and "\u2192" not in original):
+        return text  # no marker of this part, or no line that shows a number the way Read does
+    return _name_lines(text, original, part_id)
+
+
+def _name_lines(text: str, original: str, part_id: str) -> str:
+    """name_file_lines, each marker of the part looked at (whether a line can show a number not checked first)."""
     lines = None
 
     def named(match: re.Match[str]) -> str:
@@ -113,7 +127,7 @@ def name_file_lines(text: str, original: str, part_id: str) -> str:
             return match.group(0)
         return match.group(0).replace(" · retrieve ", f", file lines {first}-{last} · retrieve ", 1)
 
-    return MARKER_RE.sub(named, text) if part_id in text else text
+    return MARKER_RE.sub(named, text)
 
 
 def _number_of(lines: list[str], n: int) -> int | None:

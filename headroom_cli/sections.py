@@ -51,9 +51,16 @@ _decoder = json.JSONDecoder()
 
 def split(text: str) -> list[Section] | None:
     """The part's sections, or None when it is all one section (the usual case)."""
+    cut = _may_cut(text) and CLIENT_CUT.search(text) is not None
+    if not cut and _OPENING.search("\n" + text) is None:
+        return None  # no line opens a JSON value (where _json_blocks looks) and no notice: not split into lines
+    return _sections(text, cut)
+
+
+def _sections(text: str, cut: bool) -> list[Section] | None:
+    """split's reading, line by line (whether a line opens a JSON value not checked beforehand)."""
     lines = original_lines(text)
     bounds = _json_blocks(lines)  # (first, end) line ranges of embedded JSON documents
-    cut = _may_cut(text) and CLIENT_CUT.search(text) is not None
     if not bounds and not cut:
         return None
     sections: list[Section] = []

@@ -64,20 +64,24 @@ class Tally:
         self.nonblank += 1
         if len(s) > _LINE_CAP:
             s = s[:_LINE_CAP]
-        self._count_ls(s, prev_blank)
+        # A pattern runs only on a line whose first character it can start with (\s and \d are what
+        # str.isspace and str.isdecimal say): most lines of other outputs are turned away without it.
+        c0 = s[0]
+        spaced = c0.isspace() or c0.isdecimal()
+        self._count_ls(s, prev_blank, spaced or c0 in ls.LINE_STARTS)
         self._count_tree(s)
-        self._count_log(s)
+        self._count_log(s, c0 in gitlog.LINE_STARTS)
         self._count_status(s)
         if (("\t" in s[:20] and du.LINE.match(s)) or (s[0].isdigit() and s.count(" ") <= 8 and du.LINE.match(s))
-                or du.SIZED.match(s)):
+                or (spaced and du.SIZED.match(s))):
             self.du += 1
         if paths.is_path(s.strip()):
             self.paths += 1
             if "/" in s or "\\" in s:
                 self.slashed += 1
 
-    def _count_ls(self, s: str, prev_blank: bool) -> None:
-        if ls.LINE.match(s) or (s[0].isdigit() and ls.WINDIR.match(s)):
+    def _count_ls(self, s: str, prev_blank: bool, may_be_entry: bool) -> None:
+        if (may_be_entry and ls.LINE.match(s)) or (s[0].isdigit() and ls.WINDIR.match(s)):
             self.ls += 1
         elif (ls.TOTAL.match(s) or (prev_blank and s.endswith(":") and not s.startswith(" "))
               or s.startswith(ls.WINDIR_HEAD)):
@@ -86,11 +90,12 @@ class Tally:
     def _count_tree(self, s: str) -> None:
         if tree.LINE.match(s):
             self.tree += 1
-        elif tree.SUMMARY.match(s) or (not s[0].isspace() and not s.endswith(":") and len(s) < 300):
+        elif ((s[0].isdecimal() and tree.SUMMARY.match(s))
+              or (not s[0].isspace() and not s.endswith(":") and len(s) < 300)):
             self.tree_aux += 1  # a root line, the summary
 
-    def _count_log(self, s: str) -> None:
-        m = gitlog.LINE.match(s)
+    def _count_log(self, s: str, may_be_commit: bool) -> None:
+        m = gitlog.LINE.match(s) if may_be_commit else None
         if m and not m.group(2).isdigit():
             self.log += 1  # a --graph line too
             if not m.group(1).strip(" ") and gitlog.CONVENTIONAL.match(gitlog.DECORATION.sub("", m.group(3), 1)):

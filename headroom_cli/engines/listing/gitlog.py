@@ -18,6 +18,7 @@ RULE_FLOOR = 8  # ... unless it fires on at most this many
 
 # graph characters, an abbreviated or full hash, the subject
 LINE = re.compile(r"([*|\\/ _.-]*?)\b([0-9a-f]{7,12}|[0-9a-f]{40})\b\s+(\S.*)$")
+LINE_STARTS = frozenset("*|\\/ _.-0123456789abcdef")  # every character LINE can start with
 DECORATION = re.compile(r"\((?:HEAD\b|tag: |[\w.\-]+/[\w.\-/]+(?:,|\)))[^)]*\)\s*")
 CONVENTIONAL = re.compile(r"([A-Za-z]+)(?:\([^)]*\))?(!)?: ")
 NOTABLE_RULES = (  # (name, regex on the subject); each rule is dropped when it fires too often

@@ -14,6 +14,7 @@ from headroom_cli.engines.listing.selection import (CHECK_EVERY, RARE_MIN, RARE_
 
 # ls -l: optional inode / blocks columns, the mode, then the rest
 LINE = re.compile(r"\s*(?:\d+\s+){0,2}([-bcdlpsDnw?.][-rwxsStTlL]{9})[.+@]?\s+(\S.*)$")
+LINE_STARTS = frozenset("-bcdlpsDnw?.")  # what LINE can start with besides white space and digits
 _DATE = re.compile(
     r"\s(?:[A-Z][a-z]{2}\.?\s+\d{1,2}\s+(?:\d{4}|\d{1,2}:\d\d)"
     r"|\d{1,2}\.?\s+[A-Za-z][a-z]{2}\.?\s+(?:\d{4}|\d{1,2}:\d\d)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from headroom_cli.engines.search.parsed import B, C, M, O, Parsed, path_ok, S
+from headroom_cli.engines.search.parsed import B, C, M, may_be_numbered, O, Parsed, path_colon, path_ok, S
 
 COUNT_LINE = re.compile(r"((?:[A-Za-z]:[\\/])?[^:\n]+?):(\d+)$")
 PATH_LIKE = re.compile(r"(?:[A-Za-z]:[\\/]|[./~]|[\w@+\-])[^\s:\"'<>|*?]*(?:/[^\s\"'<>|*?]+|\.[A-Za-z]\w{0,7})$")
@@ -14,7 +14,18 @@ PATH_TEXT = re.compile(r"((?:[A-Za-z]:[\\/])?[^\s:]*?(?:[\w\-]\.[A-Za-z]\w{0,7}|
 
 
 def is_count(ln: str) -> bool:
-    return COUNT_LINE.match(ln) is not None and path_ok(ln[: ln.rfind(":")])
+    return may_be_numbered(ln) and COUNT_LINE.match(ln) is not None and path_ok(ln[: ln.rfind(":")])
+
+
+def may_be_path(ln: str) -> bool:
+    """Whether PATH_LIKE can match: it takes no white space anywhere."""
+    return " " not in ln and "\t" not in ln
+
+
+def may_be_path_text(ln: str) -> bool:
+    """Whether PATH_TEXT can match: a path without white space up to its colon, which no colon follows."""
+    at = path_colon(ln)
+    return at > 0 and ln[at + 1:at + 2] != ":" and " " not in ln[:at] and "\t" not in ln[:at]
 
 
 def parse_paths(lines: list[str], mode: str) -> Parsed:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from headroom_cli.engines.base import EngineTimeout, past
 from headroom_cli.engines.search import filelist, heading, prefixed, rgjson
-from headroom_cli.engines.search.parsed import C, CHECK_EVERY, Parsed, path_ok, S
+from headroom_cli.engines.search.parsed import C, CHECK_EVERY, may_be_numbered, Parsed, path_ok, S
 
 _MIN = 3  # lines of a format, at least
 
@@ -33,7 +33,7 @@ def _tally_prefixed(lines: list[str], deadline: float | None, t: Tally) -> list[
         if not ln or ln == "--":
             continue
         t.nonblank += 1
-        m = prefixed.LINE.match(ln)
+        m = prefixed.LINE.match(ln) if may_be_numbered(ln) else None
         if m:
             path = m.group(1)
             ok = path_ok_of.get(path)
@@ -57,9 +57,9 @@ def _tally_others(lines: list[str], pre: list[re.Match[str] | None], deadline: f
             t.bare += 1
         elif filelist.is_count(ln):
             t.count += 1
-        elif filelist.PATH_LIKE.match(ln):
+        elif filelist.may_be_path(ln) and filelist.PATH_LIKE.match(ln):
             t.path += 1
-        elif filelist.PATH_TEXT.match(ln):
+        elif filelist.may_be_path_text(ln) and filelist.PATH_TEXT.match(ln):
             t.path_text += 1
 
 

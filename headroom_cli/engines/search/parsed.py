@@ -12,6 +12,7 @@ CHECK_EVERY = 2048  # lines between deadline checks
 M, C, H, S, B, O, E = 1, 2, 3, 4, 5, 6, 7
 _TIME_PATH = re.compile(r"(?:.*[T\s])?[\d\-/.]*\d")  # "2024-01-01T12", "12": a timestamp cut at a colon
 _BAD_PATH_CHARS = frozenset("\"<>|*?")
+_ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass
@@ -75,6 +76,23 @@ def clean(lines: list[str], text: str) -> list[str]:
     if "\r" in text:
         lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
     return lines
+
+
+def path_colon(ln: str) -> int:
+    """Where a ``path:`` a line starts with must end: its first colon, past a drive's ("C:\\", "C:/"); -1
+    when it has none. The patterns of ``path:N:`` and ``path:text`` lines allow no colon in the path, so
+    a line whose colon is not followed as they need is turned away before they run (the same answers,
+    without their backtracking over each line of a log or a test run)."""
+    at = ln.find(":")
+    if at == 1 and ln[0] in _ASCII_LETTERS and ln[2:3] in ("\\", "/"):
+        at = ln.find(":", 3)
+    return at
+
+
+def may_be_numbered(ln: str) -> bool:
+    """Whether a ``path:N`` pattern (prefixed.LINE, filelist.COUNT_LINE) can match: a digit after the colon."""
+    at = path_colon(ln)
+    return at > 0 and ln[at + 1:at + 2].isdecimal()  # \d is what str.isdecimal says
 
 
 def path_ok(path: str) -> bool:

@@ -26,7 +26,7 @@ detect.py says whether a part is such output at all.
 from __future__ import annotations
 
 from headroom_cli.engines import register
-from headroom_cli.engines.base import Context, cpu_clock, EngineTimeout, Part, Result, split_lines
+from headroom_cli.engines.base import Context, EngineTimeout, Part, past, Result, split_lines
 from headroom_cli.engines.testlog import cargo, detect, pytest_report, select
 from headroom_cli.engines.testlog.classify import Classifier
 from headroom_cli.engines.testlog.lines import Lines
@@ -41,6 +41,7 @@ class TestLogEngine:
 
     __test__ = False  # not a pytest test class
     name = "testlog"
+    reads_focus = False  # what it keeps is decided by the lines' classes alone (no query, no focus)
 
     def detect(self, part: Part) -> float:
         return detect.score(part)
@@ -81,7 +82,7 @@ def _kind(part: Part, test_hits: int, log_hits: int) -> str:
 
 
 def _check(ctx: Context) -> None:
-    if cpu_clock() > ctx.deadline:
+    if past(ctx.deadline):
         raise EngineTimeout()
 
 

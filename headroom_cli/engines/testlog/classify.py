@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from headroom_cli.engines.base import cpu_clock, EngineTimeout
+from headroom_cli.engines.base import EngineTimeout, past
 from headroom_cli.engines.testlog import applog, cargo, gotest, mocha, pytest
 from headroom_cli.engines.testlog.build import Build, is_diagnostic, SNIPPET, SNIPPET_CHARS
 from headroom_cli.engines.testlog.lines import B, E, F, K, Lines, R, S, W
@@ -53,7 +53,7 @@ class Classifier:
 
     def run(self, deadline: float) -> None:
         for i, c in enumerate(self.lines.contents):
-            if not i % CHECK_EVERY and cpu_clock() > deadline:
+            if not i % CHECK_EVERY and past(deadline):
                 raise EngineTimeout()
             self._line(i, c)
 
