@@ -103,8 +103,10 @@ def piece_chunks(text: str) -> list[str]:
     chunks, start = [], 0
     for boundary in _PIECE_BOUNDARY.finditer(text):
         pos = boundary.start()
+        if pos - start < 256:
+            continue
         line = text[text.rfind("\n", 0, pos - 1) + 1:pos - 1]  # the line the break ends
-        if pos - start >= 256 and zlib.crc32(line.encode()) % _CUT_ONE_IN == 0:
+        if zlib.crc32(line.encode()) % _CUT_ONE_IN == 0:
             chunks.append(text[start:pos])
             start = pos
     chunks.append(text[start:])

@@ -1,0 +1,94 @@
+"""The recorder's per-request work and what it keeps: a text the forwarded body repeats from the client's
+is found by value (not encoded and SHA-1-hashed again), counts stay exact, and an exchange lets go of
+its bodies once counted (finished proxy flows, which hold it, wait for the cycle collector)."""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+
+from headroom_cli.ledger import Ledger
+from headroom_cli.pipeline import Outcome
+from headroom_cli.proxy import recorder as recorder_module
+from headroom_cli.proxy.recorder import Exchange, Recorder
+from headroom_cli.tokens import _PIECE_BOUNDARY, count_tokens, piece_chunks
+
+BLOCKS = [f"step {i}: " + "".join(f"tests/test_mod{i}.py::test_case_{j} PASSED [{j}%]\n" for j in range(30))
+          for i in range(6)]
+SHORT = "tests/test_mod5.py: 30 passed [headroom: 30 lines omitted · retrieve hr_0123456789abcdef --lines 1-30]"
+
+
+def _body(texts: list[str]) -> str:
+    return json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 16,
+                       "messages": [{"role": "user" if i % 2 == 0 else "assistant", "content": t}
+                                    for i, t in enumerate(texts)]})
+
+
+def _exchange(session: str = "s1") -> Exchange:
+    sent = BLOCKS[:-1] + [SHORT]
+    return Exchange(ts=time.time(), session=session, provider="anthropic", path="/v1/messages",
+                    body_text=_body(BLOCKS), sent_text=_body(sent), model="claude-sonnet-4-5", status=200,
+                    outcomes=[Outcome(BLOCKS[-1], SHORT, "logs", "logs", "0123456789abcdef")])
+
+
+def test_texts_the_forwarded_body_repeats_are_hashed_once_and_counted_exactly(tmp_path, monkeypatch):
+    hashed: list[str] = []
+    real = recorder_module._digest
+    monkeypatch.setattr(recorder_module, "_digest", lambda text: hashed.append(text) or real(text))
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    recorder = Recorder(ledger)
+    recorder.record(_exchange())
+    assert recorder.flush(30)
+    recorder.close()
+    whole = [t for t in hashed if t in BLOCKS or t == SHORT]  # piece_chunks' chunks are hashed too
+    assert sorted(whole) == sorted(set(BLOCKS) | {SHORT})  # each once: client, forwarded and parts share them
+    totals = ledger.totals("s1")
+    assert totals.tokens_before == sum(map(count_tokens, BLOCKS))
+    assert totals.tokens_after == sum(map(count_tokens, BLOCKS[:-1])) + count_tokens(SHORT)
+    assert ledger.per_engine("s1")["logs"] == [1, count_tokens(BLOCKS[-1]), count_tokens(SHORT)]
+    assert recorder._this == {}  # this request's texts are not kept past it
+
+
+def test_an_exchange_lets_go_of_its_bodies_once_counted(tmp_path):
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    recorder = Recorder(ledger)
+    exchange = _exchange()
+    recorder.record(exchange)
+    assert recorder.flush(30)
+    recorder.close()
+    assert ledger.totals("s1").tokens_before == sum(map(count_tokens, BLOCKS))  # counted before let go
+    assert (exchange.body_text, exchange.sent_text, exchange.outcomes, exchange.cache) == ("", None, [], None)
+
+
+def test_an_exchange_dropped_from_a_full_queue_lets_go_of_its_bodies_too(tmp_path):
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    recorder = Recorder(ledger, max_pending=1)
+    with recorder._cond:  # the worker waits on this lock: the queue cannot drain meanwhile
+        first, second = _exchange(), _exchange()
+        recorder._pending.append(first)
+        recorder.record(second)
+    assert recorder.dropped == 1 and first.body_text == "" and first.outcomes == []
+    recorder.close()
+
+
+def _old_piece_chunks(text: str) -> list[str]:
+    """piece_chunks as it was written before the line was only cut out past 256 characters."""
+    if len(text) < 2048:
+        return [text]
+    chunks, start = [], 0
+    for boundary in _PIECE_BOUNDARY.finditer(text):
+        pos = boundary.start()
+        line = text[text.rfind("\n", 0, pos - 1) + 1:pos - 1]
+        if pos - start >= 256 and zlib.crc32(line.encode()) % 16 == 0:
+            chunks.append(text[start:pos])
+            start = pos
+    chunks.append(text[start:])
+    return chunks
+
+
+def test_piece_chunks_cuts_where_it_did():
+    texts = ["".join(BLOCKS) * 3, "".join(f"line {i} é ✓\n" for i in range(2000)), "x\n" * 5000]
+    for text in texts:
+        assert piece_chunks(text) == _old_piece_chunks(text)
+        assert "".join(piece_chunks(text)) == text
