@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import time
-import zlib
 
 from headroom_cli.ledger import Ledger
 from headroom_cli.pipeline import Outcome
 from headroom_cli.proxy import recorder as recorder_module
 from headroom_cli.proxy.recorder import Exchange, Recorder
-from headroom_cli.tokens import _PIECE_BOUNDARY, count_tokens, piece_chunks
+from headroom_cli.tokens import count_tokens
 
 BLOCKS = [f"step {i}: " + "".join(f"tests/test_mod{i}.py::test_case_{j} PASSED [{j}%]\n" for j in range(30))
           for i in range(6)]
@@ -70,25 +69,3 @@ def test_an_exchange_dropped_from_a_full_queue_lets_go_of_its_bodies_too(tmp_pat
         recorder.record(second)
     assert recorder.dropped == 1 and first.body_text == "" and first.outcomes == []
     recorder.close()
-
-
-def _old_piece_chunks(text: str) -> list[str]:
-    """piece_chunks as it was written before the line was only cut out past 256 characters."""
-    if len(text) < 2048:
-        return [text]
-    chunks, start = [], 0
-    for boundary in _PIECE_BOUNDARY.finditer(text):
-        pos = boundary.start()
-        line = text[text.rfind("\n", 0, pos - 1) + 1:pos - 1]
-        if pos - start >= 256 and zlib.crc32(line.encode()) % 16 == 0:
-            chunks.append(text[start:pos])
-            start = pos
-    chunks.append(text[start:])
-    return chunks
-
-
-def test_piece_chunks_cuts_where_it_did():
-    texts = ["".join(BLOCKS) * 3, "".join(f"line {i} é ✓\n" for i in range(2000)), "x\n" * 5000]
-    for text in texts:
-        assert piece_chunks(text) == _old_piece_chunks(text)
-        assert "".join(piece_chunks(text)) == text
