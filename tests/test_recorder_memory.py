@@ -69,3 +69,32 @@ def test_an_exchange_dropped_from_a_full_queue_lets_go_of_its_bodies_too(tmp_pat
         recorder.record(second)
     assert recorder.dropped == 1 and first.body_text == "" and first.outcomes == []
     recorder.close()
+
+
+def _old_fractions_found(sent: str, text: str, start: int, end: int) -> int:
+    """Where cache_account.fractions found a text before: json.dumps' escapes, then its ASCII ones."""
+    for ascii_only in (False, True):
+        encoded = json.dumps(text, ensure_ascii=ascii_only)[1:-1]
+        at = sent.find(encoded, start, end) if encoded else -1
+        if at >= 0:
+            return at
+    return -1
+
+
+def test_where_a_saving_sits_is_found_as_before():
+    from headroom_cli import jsonspan
+    from headroom_cli.proxy.cache_account import fractions
+
+    texts = ['say "hi"\n\tback\\slash', "café ✓ naïve\u2028line", "ctrl \x01\x1f end", "plain words", "", "\ud800 lone"]
+    for ascii_body in (False, True):
+        sent = json.dumps({"system": "be brief", "messages": [{"role": "user", "content": t} for t in texts]},
+                          ensure_ascii=ascii_body)
+        conversation = jsonspan.index(sent, depth=1).members["messages"]
+        prefix = len(json.dumps("be brief"))
+        whole = prefix + conversation.end - conversation.start
+        expected = []
+        for text in texts:
+            at = _old_fractions_found(sent, text, conversation.start, conversation.end)
+            expected.append((prefix + at - conversation.start) / whole if at >= 0 else None)
+        assert fractions(sent, texts) == expected
+        assert sum(f is not None for f in expected) == len(texts) - 1  # only the empty text is nowhere
