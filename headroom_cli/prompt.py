@@ -112,15 +112,16 @@ def words(block: Any) -> str:
 def anthropic_blocks(body: dict[str, Any]) -> list[Block]:
     """The prompt as the cache sees it, in render order; a string is one text block."""
     blocks: list[Block] = []
-    for tool in body.get("tools") or []:
-        blocks.append(Block("tool:" + canon(tool), isinstance(tool, dict) and "cache_control" in tool, as_sent(tool)))
+    for tool in body.get("tools") or []:  # canon serialised only when asked (counting reads only the words)
+        blocks.append(Block(lambda tool=tool: "tool:" + canon(tool), isinstance(tool, dict) and "cache_control" in tool,
+                            as_sent(tool)))
     system = body.get("system")
     if isinstance(system, str):
-        blocks.append(Block("system:" + canon({"type": "text", "text": system}), False, system))
+        blocks.append(Block(lambda: "system:" + canon({"type": "text", "text": system}), False, system))
     elif isinstance(system, list):
         for block in system:
-            blocks.append(Block("system:" + canon(block), isinstance(block, dict) and "cache_control" in block,
-                                words(block)))
+            blocks.append(Block(lambda block=block: "system:" + canon(block),
+                                isinstance(block, dict) and "cache_control" in block, words(block)))
     for message in body.get("messages") or []:
         if not isinstance(message, dict):
             continue

@@ -98,3 +98,21 @@ def test_where_a_saving_sits_is_found_as_before():
             expected.append((prefix + at - conversation.start) / whole if at >= 0 else None)
         assert fractions(sent, texts) == expected
         assert sum(f is not None for f in expected) == len(texts) - 1  # only the empty text is nowhere
+
+
+def test_counting_a_prompt_does_not_serialise_its_tools_and_system_for_the_cache_key(monkeypatch):
+    from headroom_cli import prompt
+
+    tools = [{"name": f"tool{i}", "description": "d" * 200, "input_schema": {"type": "object"}} for i in range(20)]
+    body = {"tools": tools, "system": [{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral"}}],
+            "messages": [{"role": "user", "content": "hello"}]}
+    expected = [prompt.canon(t) for t in tools] + [prompt.canon(body["system"][0])]
+    calls: list[object] = []
+    real = prompt.canon
+    monkeypatch.setattr(prompt, "canon", lambda value: calls.append(value) or real(value))
+    n = prompt.prompt_tokens(json.dumps(body), count_tokens, "anthropic")
+    assert calls == []  # counting reads the words only
+    assert n == sum(count_tokens(prompt.as_sent(t)) for t in tools) + count_tokens("be brief") + count_tokens("hello")
+    blocks = prompt.anthropic_blocks(body)
+    assert [b.canon for b in blocks[:21]] == ["tool:" + c for c in expected[:20]] + ["system:" + expected[20]]
+    assert blocks[20].breakpoint and not blocks[0].breakpoint
