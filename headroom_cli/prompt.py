@@ -122,15 +122,16 @@ def anthropic_blocks(body: dict[str, Any]) -> list[Block]:
 def _anthropic_head(body: dict[str, Any]) -> list[Block]:
     """The tools and the system prompt: what is rendered before the messages."""
     blocks: list[Block] = []
-    for tool in body.get("tools") or []:
-        blocks.append(Block("tool:" + canon(tool), isinstance(tool, dict) and "cache_control" in tool, as_sent(tool)))
+    for tool in body.get("tools") or []:  # canon serialised only when asked (counting reads only the words)
+        blocks.append(Block(lambda tool=tool: "tool:" + canon(tool), isinstance(tool, dict) and "cache_control" in tool,
+                            as_sent(tool)))
     system = body.get("system")
     if isinstance(system, str):
-        blocks.append(Block("system:" + canon({"type": "text", "text": system}), False, system))
+        blocks.append(Block(lambda: "system:" + canon({"type": "text", "text": system}), False, system))
     elif isinstance(system, list):
         for block in system:
-            blocks.append(Block("system:" + canon(block), isinstance(block, dict) and "cache_control" in block,
-                                words(block)))
+            blocks.append(Block(lambda block=block: "system:" + canon(block),
+                                isinstance(block, dict) and "cache_control" in block, words(block)))
     return blocks
 
 

@@ -18,6 +18,9 @@ from headroom_cli.tokens import input_price_per_mtok
 # Keys whose values the provider renders before the conversation, in its order.
 _PREFIX_KEYS = ("tools", "system", "instructions")
 _CONVERSATION_KEYS = ("messages", "input")
+# A string as json.dumps writes it (ensure_ascii off, then on): the very functions it calls for a str,
+# without building an encoder for every text.
+_ESCAPES = (json.encoder.encode_basestring, json.encoder.encode_basestring_ascii)
 
 
 @dataclass
@@ -42,9 +45,9 @@ def fractions(sent: str, texts: list[str], root: jsonspan.Node | None = None) ->
     found: list[float | None] = []
     for text in texts:
         at = -1
-        for ascii_only in (False, True):
+        for escape in _ESCAPES:
             try:
-                encoded = json.dumps(text, ensure_ascii=ascii_only)[1:-1]
+                encoded = escape(text)[1:-1]
             except UnicodeEncodeError:
                 continue
             at = sent.find(encoded, conversation.start, conversation.end) if encoded else -1
