@@ -201,17 +201,25 @@ class ProxyServer:
             executor.shutdown(wait=False, cancel_futures=True)
 
 
-def serving_addons() -> list:
-    """The mitmproxy addons a reverse proxy to HTTP(S) upstreams needs, not mitmproxy's ~30 defaults:
-    every addon is asked on every hook of every flow, and the others (replay, save, map, sticky
-    cookies, onboarding at mitm.it, scripts ...) are off or unused here. Kept: the listener
-    (proxyserver) and its layers (next_layer), TLS to an https upstream (tlsconfig), option checks
-    (core), refusing clients from public addresses (block), no h2c upgrades (disable_h2c) and Alt-Svc
-    pointing at us, not past us (update_alt_svc)."""
-    from mitmproxy.addons import block, core, disable_h2c, next_layer, proxyserver, tlsconfig, update_alt_svc
+# The mitmproxy addons a reverse proxy to HTTP(S) upstreams needs, of mitmproxy's ~30 defaults: every
+# addon is asked on every hook of every flow, and the others (replay, save, map, sticky cookies,
+# onboarding at mitm.it, scripts ...) are off or unused here. The listener (proxyserver) and its layers
+# (next_layer), TLS to an https upstream (tlsconfig) and option checks (core) are needed; refusing
+# clients from public addresses (block), no h2c upgrades (disable_h2c) and Alt-Svc pointing at us, not
+# past us (update_alt_svc) are kept where the installed mitmproxy has them.
+NEEDED_ADDONS = {"Core", "Proxyserver", "NextLayer", "TlsConfig"}
+KEPT_ADDONS = NEEDED_ADDONS | {"Block", "DisableH2C", "UpdateAltSvc"}
 
-    return [core.Core(), block.Block(), disable_h2c.DisableH2C(), proxyserver.Proxyserver(),
-            next_layer.NextLayer(), tlsconfig.TlsConfig(), update_alt_svc.UpdateAltSvc()]
+
+def serving_addons() -> list:
+    """The kept ones of mitmproxy's default addons (chosen by name: the list differs between versions)."""
+    from mitmproxy.addons import default_addons
+
+    kept = [addon for addon in default_addons() if type(addon).__name__ in KEPT_ADDONS]
+    missing = NEEDED_ADDONS - {type(addon).__name__ for addon in kept}
+    if missing:
+        raise ProxyStartError(f"this mitmproxy version lacks the addons {', '.join(sorted(missing))}")
+    return kept
 
 
 def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict) -> None:
