@@ -144,3 +144,22 @@ def test_the_demos_hints_name_the_headroom_a_shell_can_run(tmp_path, monkeypatch
     other.chmod(0o755)
     monkeypatch.setenv("PATH", f"{other.parent}:{script.parent}")
     assert shell_command() == str(script)
+
+
+def test_the_proxys_line_per_request_is_written_as_is(capsys):
+    """One plain line per request (no rich layout): brackets in a path or model are printed, not read
+    as markup, and a long line is not wrapped."""
+    from types import SimpleNamespace
+
+    from headroom_cli.cli import _request_line
+
+    record = SimpleNamespace(provider="anthropic", path="/v1/messages?beta=[true]" + "/x" * 60, model="claude[1m]",
+                             status=200, tokens_before=25_000, tokens_after=2_100, retrieval_rounds=1)
+    _request_line(record)
+    _request_line(SimpleNamespace(**{**record.__dict__, "status": None, "model": None, "tokens_after": 26_000,
+                                     "retrieval_rounds": 0}))
+    assert capsys.readouterr().err.splitlines() == [
+        f"anthropic /v1/messages?beta=[true]{'/x' * 60} claude[1m] → 200 · 25k → 2.1k tokens (−92%)"
+        " · 1 retrieval round(s) answered",
+        f"anthropic /v1/messages?beta=[true]{'/x' * 60} ? → error · 25k → 26k tokens (+4.0%)",
+    ]

@@ -364,3 +364,16 @@ def test_one_proxy_per_process(proxy, headroom_home):
         _proxy("http://127.0.0.1:9", headroom_home)
     status, _, _ = _send(proxy.port, "GET", "/headroom/health", None, {})
     assert status == 200
+
+
+def test_the_proxy_runs_only_the_mitmproxy_addons_it_needs_and_they_still_work(proxy, upstream):
+    """Every addon is asked on every hook of every flow: mitmproxy's ~30 defaults are not loaded (no
+    replay, saving, maps, scripts, onboarding page), the few a reverse proxy needs are."""
+    from headroom_cli.proxy.server import KEPT_ADDONS, NEEDED_ADDONS
+
+    names = {type(addon).__name__ for addon in proxy._master.addons.chain} - {"HeadroomAddon", "_Ready"}
+    assert NEEDED_ADDONS | {"Block", "DisableH2C"} <= names <= KEPT_ADDONS
+    headers = {**ANTHROPIC_HEADERS, "Upgrade": "h2c", "Connection": "Upgrade, HTTP2-Settings", "HTTP2-Settings": "AAMAAABkAAQAAP__"}
+    status, _, _ = _send(proxy.port, "GET", "/v1/models", None, headers)
+    sent = {k.lower() for k in upstream.requests[-1].headers}
+    assert status == 200 and "upgrade" not in sent and "http2-settings" not in sent  # DisableH2C at work

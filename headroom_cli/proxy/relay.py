@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import h11
-import httpx
 
 from headroom_cli.ledger import Ledger, Usage
 from headroom_cli.proxy import errors
 from headroom_cli.proxy.retrieval import answer
+from headroom_cli.proxy.upstream_client import UpstreamClient, UpstreamError
 from headroom_cli.tokens_auth import scoped
 from headroom_cli.proxy.rounds import (Event, SseParser, StreamRound, add_usage, assistant_message, calls_in,
                                        continuation, error_event, usage_of_reply, with_earlier,
@@ -36,7 +36,6 @@ MAX_ROUNDS = 3  # retrieval rounds in one turn; a further call ends the turn wit
 TICKET_HEADER = "x-headroom-relay"
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-authorization",
                "proxy-authenticate", "trailer", "host", "content-length", "accept-encoding", TICKET_HEADER}
-_TIMEOUT = httpx.Timeout(connect=30.0, read=600.0, write=60.0, pool=30.0)
 
 
 @dataclass
@@ -68,11 +67,11 @@ class Relay:
         self.port: int | None = None
         self._tickets: dict[str, Ticket] = {}
         self._server: asyncio.AbstractServer | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._client: UpstreamClient | None = None
         self.served = 0  # requests relayed: streamed ones the model was offered our tool in
 
     async def start(self) -> "Relay":
-        self._client = httpx.AsyncClient(timeout=_TIMEOUT, follow_redirects=False)
+        self._client = UpstreamClient()
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -133,7 +132,7 @@ class Relay:
         except (ConnectionError, h11.LocalProtocolError):
             raise  # the client went away: nothing to tell it
         except Exception as exc:  # the upstream failed, or a bug of ours: the client gets a clear error
-            if isinstance(exc, httpx.HTTPError):
+            if isinstance(exc, UpstreamError):
                 log.error("upstream %s unreachable: %s", ticket.upstream, exc)
                 message = f"headroom: the upstream API could not be reached ({exc})"
             else:
@@ -149,9 +148,9 @@ class Relay:
     # -- whole replies ----------------------------------------------------------------------------
     async def _whole(self, conn, writer, ticket: Ticket, url: str, headers, body: dict | None, raw: bytes) -> None:
         assert self._client is not None
-        response = await self._client.post(url, headers=headers, content=raw)
+        status, reply_headers, content = await self._client.post(url, headers, raw)
         status, reply_headers, content = await self.whole_rounds(
-            ticket, url, headers, body, response.status_code, _reply_headers(response), response.content)
+            ticket, url, headers, body, status, _reply_headers(reply_headers), content)
         await _send(conn, writer, status, reply_headers, content)
 
     async def whole_rounds(self, ticket: Ticket, url: str, headers, body: dict | None, status: int,
@@ -180,8 +179,8 @@ class Relay:
             earlier.append(assistant_message(ticket.api, reply))
             body = await self._continue(ticket, body, earlier[-1], ours)
             raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-            response = await self._client.post(url, headers=headers, content=raw)
-            status, reply_headers, content = response.status_code, _reply_headers(response), response.content
+            status, reply_headers, content = await self._client.post(url, headers, raw)
+            reply_headers = _reply_headers(reply_headers)
         if ticket.rounds:
             ticket.usage = total
         return status, reply_headers, content
@@ -205,20 +204,20 @@ class Relay:
         offset, first = 0, True
         while True:
             round_ = StreamRound(ticket.api, first, offset)
-            async with self._client.stream("POST", url, headers=headers, content=raw) as response:
+            async with self._client.stream(url, headers, raw) as response:
                 if first:
-                    if response.status_code != 200 or "text/event-stream" not in response.headers.get("content-type", ""):
-                        content = await response.aread()
-                        await _send(conn, writer, response.status_code, _reply_headers(response), content)
+                    if response.status_code != 200 or "text/event-stream" not in response.header("content-type"):
+                        content = await response.read()
+                        await _send(conn, writer, response.status_code, _reply_headers(response.headers), content)
                         return
-                    await _write(conn, writer, h11.Response(status_code=200, headers=_reply_headers(response)))
+                    await _write(conn, writer, h11.Response(status_code=200, headers=_reply_headers(response.headers)))
                 elif response.status_code != 200:
-                    content = (await response.aread()).decode("utf-8", "replace")[:500]
+                    content = (await response.read()).decode("utf-8", "replace")[:500]
                     await _write(conn, writer, h11.Data(data=error_event(
                         ticket.api, f"headroom: the upstream refused the retrieval continuation ({response.status_code}): {content}")))
                     break
                 parser = SseParser()
-                async for chunk in response.aiter_bytes():
+                async for chunk in response.iter_bytes():
                     for event in parser.feed(chunk):
                         for out in round_.feed(event):
                             await _write(conn, writer, h11.Data(data=out))
@@ -260,9 +259,9 @@ def _json_object(content: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _reply_headers(response: httpx.Response) -> list[tuple[str, str]]:
+def _reply_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     drop = {"content-length", "transfer-encoding", "content-encoding", "connection", "keep-alive"}
-    return [(k, v) for k, v in response.headers.multi_items() if k.lower() not in drop]
+    return [(k, v) for k, v in headers if k.lower() not in drop]
 
 
 async def _read_request(conn: h11.Connection, reader: asyncio.StreamReader) -> tuple[h11.Request | None, bytes]:

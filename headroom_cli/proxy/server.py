@@ -166,7 +166,6 @@ class ProxyServer:
 
     async def _main(self) -> None:
         from mitmproxy import options
-        from mitmproxy.addons import default_addons
         from mitmproxy.master import Master
 
         self._loop = asyncio.get_running_loop()
@@ -184,7 +183,7 @@ class ProxyServer:
             confdir=str(confdir),
         )
         master = Master(opts, with_termlog=False)  # Master() needs the running loop
-        master.addons.add(*default_addons())
+        master.addons.add(*serving_addons())
         master.addons.add(self.addon, _Ready(self))
         # Connect per request, not per client: a down upstream then yields a 502 (eager would drop
         # the client), and requests can be routed to the OpenAI upstream in the request hook.
@@ -200,6 +199,27 @@ class ProxyServer:
             if relay is not None:
                 await relay.stop()
             executor.shutdown(wait=False, cancel_futures=True)
+
+
+# The mitmproxy addons a reverse proxy to HTTP(S) upstreams needs, of mitmproxy's ~30 defaults: every
+# addon is asked on every hook of every flow, and the others (replay, save, map, sticky cookies,
+# onboarding at mitm.it, scripts ...) are off or unused here. The listener (proxyserver) and its layers
+# (next_layer), TLS to an https upstream (tlsconfig) and option checks (core) are needed; refusing
+# clients from public addresses (block), no h2c upgrades (disable_h2c) and Alt-Svc pointing at us, not
+# past us (update_alt_svc) are kept where the installed mitmproxy has them.
+NEEDED_ADDONS = {"Core", "Proxyserver", "NextLayer", "TlsConfig"}
+KEPT_ADDONS = NEEDED_ADDONS | {"Block", "DisableH2C", "UpdateAltSvc"}
+
+
+def serving_addons() -> list:
+    """The kept ones of mitmproxy's default addons (chosen by name: the list differs between versions)."""
+    from mitmproxy.addons import default_addons
+
+    kept = [addon for addon in default_addons() if type(addon).__name__ in KEPT_ADDONS]
+    missing = NEEDED_ADDONS - {type(addon).__name__ for addon in kept}
+    if missing:
+        raise ProxyStartError(f"this mitmproxy version lacks the addons {', '.join(sorted(missing))}")
+    return kept
 
 
 def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict) -> None:
