@@ -67,7 +67,7 @@ class Conversations:
         self._next = 0
 
     def client(self, number: int) -> "ConversationClient":
-        return ConversationClient(self)
+        return ConversationClient(self, number)
 
     def new_seed(self) -> int:
         self._next += 1
@@ -81,9 +81,15 @@ class Conversations:
 
 
 class ConversationClient:
-    def __init__(self, workload: Conversations):
+    """One agent: a conversation after another. Client ``number``'s first one is cut short by
+    ``number % NEW_TURNS`` requests, so the clients' conversations do not all start new at the same
+    request: agents are not in step, and a paced run (bench_gateway --rate) would otherwise keep every
+    client's all-new first request in the same instant, every NEW_TURNS requests, for the whole run."""
+
+    def __init__(self, workload: Conversations, number: int = 0):
         self.workload = workload
         self.conversation = Conversation(workload.new_seed())
+        self.conversation.turns_sent = number % NEW_TURNS
 
     def next_body(self, n: int) -> bytes:
         if self.conversation.turns_sent >= NEW_TURNS:

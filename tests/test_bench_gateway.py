@@ -72,3 +72,18 @@ def test_conversation_workload_resends_history_and_adds_one_new_output():
     assert conversation_key(bodies[1], "anthropic-messages") == conversation_key(bodies[0], "anthropic-messages")
     sizes = [len(json.dumps(body)) for body in bodies[:NEW_TURNS]]
     assert 70_000 < min(sizes) and max(sizes) < 130_000
+
+
+def test_conversation_clients_start_new_conversations_out_of_step():
+    """Agents are not in step: clients 0..NEW_TURNS-1 each start their second conversation at a different
+    request, so a paced run does not land every client's all-new request in the same instant."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from gateway_workloads import NEW_TURNS, Conversations
+
+    workload = Conversations()
+    starts = set()
+    for number in range(NEW_TURNS):
+        client = workload.client(number)
+        users = [json.loads(client.next_body(n))["metadata"]["user_id"] for n in range(NEW_TURNS + 1)]
+        starts.add(next(n for n in range(1, len(users)) if users[n] != users[n - 1]))
+    assert len(starts) == NEW_TURNS
