@@ -15,7 +15,7 @@ from headroom_cli.providers import adapter_for
 from headroom_cli.proxy.cache_account import fractions
 from headroom_cli.proxy.retrieval import ANTHROPIC_API, OPENAI_CHAT_API, definition_text, offer, offered_body
 from headroom_cli.rewrite import _splice, rewrite_body
-from headroom_cli.shaping import CacheNote, RequestShaper
+from headroom_cli.shaping import RequestShaper
 from headroom_cli.tokens import count_tokens
 
 from samples import pytest_verbose_log
