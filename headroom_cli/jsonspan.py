@@ -44,21 +44,7 @@ class Node:
 def index(text: str, depth: int = 4) -> Node:
     """The span tree of a JSON text, members and items recorded ``depth`` levels deep. Values below
     that depth, strings and scalars are stepped over by the C JSON scanner."""
-    try:
-        node, end = _value(text, _WS.match(text, 0).end(), depth)
-    except IndexError:
-        raise SpanError("unexpected end of JSON") from None
-    if _WS.match(text, end).end() != len(text):
-        raise SpanError("text after the JSON value")
-    return node
-
-
-def _value(text: str, pos: int, depth: int) -> tuple[Node, int]:
-    ch = text[pos]
-    if ch in "{[" and depth >= 0:
-        return _container(text, pos, depth, "object" if ch == "{" else "array")
-    node = _whole(text, pos)[1]
-    return node, node.end
+    return read(text, depth)[1]
 
 
 def _whole(text: str, pos: int) -> tuple[Any, Node]:
@@ -71,31 +57,6 @@ def _whole(text: str, pos: int) -> tuple[Any, Node]:
     except ValueError as exc:
         raise SpanError(str(exc)) from None
     return value, Node(pos, end, {"{": "object", "[": "array", '"': "string"}.get(ch, "scalar"))
-
-
-def _container(text: str, start: int, depth: int, kind: str) -> tuple[Node, int]:
-    node = Node(start, -1, kind)
-    close = "}" if kind == "object" else "]"
-    pos = _WS.match(text, start + 1).end()
-    if text[pos] == close:
-        node.end = pos + 1
-        return node, node.end
-    while True:
-        if kind == "object":
-            key, pos = _key(text, pos)
-        child, pos = _value(text, pos, depth - 1)
-        if depth > 0:
-            if kind == "object":
-                node.members[key] = child
-            else:
-                node.items.append(child)
-        pos = _WS.match(text, pos).end()
-        if text[pos] == close:
-            node.end = pos + 1
-            return node, node.end
-        if text[pos] != ",":
-            raise SpanError(f"expected ',' or {close!r} at {pos}")
-        pos = _WS.match(text, pos + 1).end()
 
 
 def read(text: str, depth: int = 2) -> tuple[Any, Node]:
