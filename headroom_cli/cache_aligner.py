@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import Any
 
 from headroom_cli import jsonspan
+from headroom_cli.bounded import Bounded
 from headroom_cli.prompt import without_cache_control
 from headroom_cli.providers import by_api
 
@@ -275,7 +276,12 @@ def message_digests(body: dict[str, Any], api: str,
         if i < len(other) and other[i] is item:
             digest, size = known[1][i], known[2][i]
         elif texts is not None and texts[i] is not None:
-            digest, size = _SEEN.get(hashlib.sha1(texts[i]).digest(), lambda item=item: _message_digest(item))
+            key = hashlib.sha1(texts[i]).digest()
+            found = _SEEN.get(key)
+            if found is None:
+                found = _message_digest(item)
+                _SEEN.put(key, found)
+            digest, size = found
         else:
             digest, size = _message_digest(item)
         digests.append(digest)
@@ -288,30 +294,9 @@ def _message_digest(item: Any) -> tuple[str, int]:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest(), len(text)
 
 
-class _Memo:
-    """A bounded map from a message's JSON bytes (by their SHA-1) to its digest and size, shared by the
-    process's requests: a conversation re-sends its history every turn."""
-
-    def __init__(self, capacity: int):
-        self._found: OrderedDict[bytes, tuple[str, int]] = OrderedDict()
-        self._capacity = capacity
-        self._lock = threading.Lock()
-
-    def get(self, key: bytes, make) -> tuple[str, int]:
-        with self._lock:
-            found = self._found.get(key)
-            if found is not None:
-                self._found.move_to_end(key)
-                return found
-        found = make()
-        with self._lock:
-            self._found[key] = found
-            if len(self._found) > self._capacity:
-                self._found.popitem(last=False)
-        return found
-
-
-_SEEN = _Memo(8192)
+# A message's JSON bytes (by their SHA-1) -> its digest and size: a conversation re-sends its history
+# every turn, so most messages were digested a request ago.
+_SEEN: Bounded[bytes, tuple[str, int]] = Bounded(8192, lru=True)
 
 
 def _normal(message: Any) -> Any:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import zlib
-from collections import Counter, OrderedDict
+from collections import Counter
 from functools import lru_cache
 
 import tiktoken
 
+from headroom_cli.bounded import Bounded
 # List prices live in providers/models.py; re-exported here for the callers that import them from here.
 from headroom_cli.providers.models import (DEFAULT_PRICE_PER_MTOK, INPUT_PRICE_PER_MTOK,  # noqa: F401
                                            TOKENIZER, input_price_per_mtok)
@@ -34,25 +34,10 @@ def text_key(text: str) -> bytes:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).digest()
 
 
-class KnownCounts:
+class KnownCounts(Bounded[bytes, int]):
     """Exact counts of texts counted whole on the request path (a compressed part's output, in the
     pipeline's "pays for itself" check), so that the recorder, which counts the same text again for
     the ledger, reads them instead. Bounded, oldest dropped; shared by the threads of one process."""
-
-    def __init__(self, kept: int):
-        self._kept = kept
-        self._counts: OrderedDict[bytes, int] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: bytes) -> int | None:
-        with self._lock:
-            return self._counts.get(key)
-
-    def put(self, key: bytes, n: int) -> None:
-        with self._lock:
-            self._counts[key] = n
-            if len(self._counts) > self._kept:
-                self._counts.popitem(last=False)
 
 
 KNOWN = KnownCounts(1024)  # a few parts decided per request: the recorder reads them moments later
