@@ -51,10 +51,9 @@ def count_tokens_known(text: str) -> int:
 
 
 # A line break between two non-blank characters: cl100k's pre-tokenizer cuts there too (no piece of
-# its pattern runs across it), so text cut at such places counts exactly the sum of its chunks' tokens.
-_PIECE_BOUNDARY = re.compile(r"(?<=\S\n)(?=\S)")
-# The same places (each match's end), found eight times faster: a literal first lets the scanner skip to
-# each line break instead of trying both lookarounds at every character.
+# its pattern runs across it), so text cut at such places (each match's end) counts exactly the sum of its
+# chunks' tokens. The line break comes first in the pattern so that the scanner skips to each one: eight
+# times faster than trying the lookarounds at every character.
 _PIECE_CUT = re.compile(r"\n(?<=\S\n)(?=\S)")
 _SPLIT_ONLY = re.compile(r"[\x1c-\x1f]")  # white space to str.split(), not to cl100k's pattern
 
@@ -82,7 +81,7 @@ _CUT_ONE_IN = 16  # a cut after about one eligible line in 16 (by a hash stable 
 
 
 def piece_chunks(text: str) -> list[str]:
-    """text cut at line breaks where cl100k cuts too (between non-blank characters, see _PIECE_BOUNDARY),
+    """text cut at line breaks where cl100k cuts too (between non-blank characters, see _PIECE_CUT),
     so the chunks' token counts sum exactly to the text's. The cuts depend on the lines' content, not
     their offsets: a text that shares runs of lines with one counted before (a test suite run again, a
     file read again after an edit) cuts them into the same chunks, and a memo of chunk counts answers."""

@@ -7,7 +7,9 @@ from __future__ import annotations
 import random
 import zlib
 
-from headroom_cli.tokens import _PIECE_BOUNDARY, _PIECE_CUT, count_tokens, piece_chunks, tokens_reach
+from headroom_cli.tokens import _PIECE_CUT, count_tokens, piece_chunks, tokens_reach
+
+from test_tokens_floor import _PIECE_BOUNDARY, assert_cut_exactly
 
 
 def _texts() -> list[str]:
@@ -45,7 +47,7 @@ def test_piece_chunks_cuts_where_it_did_and_counts_exactly():
     for text in _texts():
         chunks = piece_chunks(text)
         assert chunks == _old_piece_chunks(text)
-        assert sum(map(count_tokens, chunks)) == count_tokens(text)
+        assert_cut_exactly(chunks, text)
 
 
 def test_tokens_reach_still_answers_exactly():

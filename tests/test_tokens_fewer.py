@@ -9,14 +9,12 @@ import pytest
 
 from headroom_cli.tokens import count_tokens, fewer_tokens_by, line_chunks
 
-from test_tokens_floor import TRICKY, _texts
+from test_tokens_floor import TRICKY, _texts, assert_cut_exactly
 
 
 @pytest.mark.parametrize("text", _texts())
 def test_line_chunks_sum_to_the_whole_count(text):
-    chunks = line_chunks(text)
-    assert "".join(chunks) == text
-    assert sum(count_tokens(c) for c in chunks) == count_tokens(text)
+    assert_cut_exactly(line_chunks(text), text)
 
 
 def test_indented_lines_are_cut_and_blank_ones_are_not():
