@@ -111,9 +111,8 @@ def words(block: Any) -> str:
 
 def anthropic_blocks(body: dict[str, Any]) -> list[Block]:
     """The prompt as the cache sees it, in render order; a string is one text block."""
-    blocks = _anthropic_head(body)
-    for message in body.get("messages") or []:
-        blocks += _message_blocks(message)
+    head, items, render = _layout(body, "anthropic")
+    blocks = head + [block for item in items for block in render(item)]
     if "cache_control" in body and blocks:  # automatic caching: the breakpoint is the last block
         blocks[-1].breakpoint = True
     return blocks
@@ -146,10 +145,16 @@ def _message_blocks(message: Any) -> list[Block]:
 
 
 def openai_blocks(body: dict[str, Any]) -> list[Block]:
-    blocks = _openai_head(body)
-    for item in _openai_items(body):
-        blocks.append(_content_block("item", item, "openai"))
-    return blocks
+    head, items, render = _layout(body, "openai")
+    return head + [block for item in items for block in render(item)]
+
+
+def _layout(body: dict[str, Any], provider: str) -> tuple[list[Block], Any, Callable[[Any], list[Block]]]:
+    """What ``provider`` renders before the conversation (tools, system), the conversation's items, and
+    how an item renders as blocks."""
+    if provider == "anthropic":
+        return _anthropic_head(body), body.get("messages") or [], _message_blocks
+    return _openai_head(body), _openai_items(body), lambda item: [_content_block("item", item, "openai")]
 
 
 def _openai_head(body: dict[str, Any]) -> list[Block]:
@@ -186,16 +191,14 @@ def prompt_tokens(body_text: str, count: Callable[[str], int], provider: str, bo
             body = None
     if not isinstance(body, dict):
         return count(body_text)
-    anthropic = provider == "anthropic"
-    head = _anthropic_head(body) if anthropic else _openai_head(body)
+    head, items, render = _layout(body, provider)
     total = sum(count(block.text) + block.image_tokens for block in head)
-    for item in body.get("messages") or [] if anthropic else _openai_items(body):
+    for item in items:
         known = seen.get(id(item)) if seen is not None else None
         if known is not None and known[0] is item:
             total += known[1]
             continue
-        blocks = _message_blocks(item) if anthropic else [_content_block("item", item, "openai")]
-        n = sum(count(block.text) + block.image_tokens for block in blocks)
+        n = sum(count(block.text) + block.image_tokens for block in render(item))
         if seen is not None:
             seen[id(item)] = (item, n)  # the item held too: its id is not reused while the entry lives
         total += n
