@@ -86,7 +86,8 @@ def test_the_edges_hold_matches_the_guards_must_let_through():
 def test_code_detection_stopping_once_settled_gives_the_full_counts_answer():
     import random
 
-    from headroom_cli.engines.code.detect import _CODE_LINE, _mostly_code, _NOT_CODE_LINE
+    from headroom_cli.engines.base import share_at_least
+    from headroom_cli.engines.code.detect import _CODE_LINE, _is_code_line, _NOT_CODE_LINE
 
     pool = [line for line in _lines() if line.strip()]
     code_lines = [line for line in pool if not _NOT_CODE_LINE.match(line) and _CODE_LINE.match(line)]
@@ -98,11 +99,11 @@ def test_code_detection_stopping_once_settled_gives_the_full_counts_answer():
             share = rng.random()
             lines = [rng.choice(code_lines) if rng.random() < share else rng.choice(other) for _ in range(n)]
             whole = sum(1 for ln in lines if not _NOT_CODE_LINE.match(ln) and _CODE_LINE.match(ln)) / n >= 0.6
-            assert _mostly_code(lines) == whole, lines
+            assert share_at_least(lines, _is_code_line, 0.6) == whole, lines
             answers.add(whole)
     assert answers == {True, False}
-    assert _mostly_code(["x = 1"] * 3 + ["plain words"] * 2)  # exactly 0.6
-    assert not _mostly_code(["x = 1"] * 2 + ["plain words"] * 2 + ["plain"])
+    assert share_at_least(["x = 1"] * 3 + ["plain words"] * 2, _is_code_line, 0.6)  # exactly 0.6
+    assert not share_at_least(["x = 1"] * 2 + ["plain words"] * 2 + ["plain"], _is_code_line, 0.6)
 
 
 
@@ -111,8 +112,8 @@ def test_testlog_prefixes_found_by_counting_until_settled_are_those_counting_eve
 
     from headroom_cli.engines.testlog import prepare
 
-    def every_line(rx, lines, share):  # the count as it was: every line, then the comparison
-        return sum(1 for ln in lines if rx.match(ln)) >= share * len(lines)
+    def every_line(lines, hit, share):  # the count as it was: every line, then the comparison
+        return sum(1 for ln in lines if hit(ln)) >= share * len(lines)
 
     texts = [p.read_text(encoding="utf-8", errors="replace") for folder in ("corpus", "corpus-rtk")
              for p in sorted((SHARED / folder).rglob("*.txt"))]
@@ -126,7 +127,7 @@ def test_testlog_prefixes_found_by_counting_until_settled_are_those_counting_eve
             share = rng.choice((0.6, 0.69, 0.7, 0.71, 0.89, 0.9, 0.91, 1.0))  # around both thresholds
             made.append("\n".join(wrap(n, ln) if rng.random() < share else ln for n, ln in enumerate(lines, 1)))
     settled = [prepare.contents(text.split("\n"), text) for text in texts + made]
-    monkeypatch.setattr(prepare, "_most_match", every_line)
+    monkeypatch.setattr(prepare, "share_at_least", every_line)
     assert settled == [prepare.contents(text.split("\n"), text) for text in texts + made]
     assert sum(stripped for _, stripped in settled) >= 20  # the made texts did reach the thresholds
 

@@ -6,7 +6,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
     from headroom_cli.focus import Focus
@@ -76,6 +76,22 @@ def past(deadline: float) -> bool:
     if at is not None and time.perf_counter() - at[1] < (deadline - at[0] - _ANCHOR_MARGIN_S) * 0.5:
         return False
     return _read_cpu() > deadline
+
+
+def share_at_least(items: list[Any], hit: Callable[[Any], Any], share: float) -> bool:
+    """Whether ``hit`` holds for at least ``share`` of ``items``, read only until that is settled either
+    way: the same answer as counting them all (past that many hits the rest cannot undo it, past that
+    many misses they cannot make up for them)."""
+    need, hits, left = share * len(items), 0, len(items)
+    for item in items:
+        left -= 1
+        if hit(item):
+            hits += 1
+            if hits >= need:
+                return True
+        elif hits + left < need:
+            return False
+    return hits >= need
 
 
 class EngineTimeout(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from headroom_cli.engines.base import hint_score, Part
+from headroom_cli.engines.base import hint_score, Part, share_at_least
 from headroom_cli.engines.code.languages import is_code_path, path_in
 
 READ_TOOLS = frozenset({"Read", "read_file", "view", "read", "open_file", "View"})
@@ -45,18 +45,8 @@ def score(part: Part) -> float:
     lines = [line for line in all_lines[::step][:_SAMPLE_LINES] if line.strip()]
     if len(lines) < 10:
         return 0.0
-    return 0.75 if _mostly_code(lines) else 0.0
+    return 0.75 if share_at_least(lines, _is_code_line, 0.6) else 0.0
 
 
-def _mostly_code(lines: list[str]) -> bool:
-    """Whether code lines / lines >= 0.6, read only until that is settled either way (the same quotient
-    as counting every line: it only grows with the count, so a bound on it settles it as the end would)."""
-    n, code = len(lines), 0
-    for seen, line in enumerate(lines, 1):
-        if not _NOT_CODE_LINE.match(line) and _CODE_LINE.match(line):  # the cheap test first
-            code += 1
-            if code / n >= 0.6:
-                return True
-        elif (code + n - seen) / n < 0.6:
-            return False
-    return code / n >= 0.6
+def _is_code_line(line: str) -> bool:
+    return not _NOT_CODE_LINE.match(line) and _CODE_LINE.match(line) is not None  # the cheap test first

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from headroom_cli.engines.base import ANSI
+from headroom_cli.engines.base import ANSI, share_at_least
 
 READ_PREFIX = re.compile(r" *\d+(?:\t|\u2192)")
 LINE_PREFIXES = (  # tried in this order, each taken off when most lines have it
@@ -24,7 +24,7 @@ LINE_PREFIXES = (  # tried in this order, each taken off when most lines have it
 def contents(lines: list[str], text: str) -> tuple[list[str], bool]:
     """The text to classify for each line, and whether a shared prefix was taken off."""
     sample = [ln for ln in lines[:200] if ln] + [ln for ln in lines[-50:] if ln]
-    if sample and _most_match(READ_PREFIX, sample, 0.9):
+    if sample and share_at_least(sample, READ_PREFIX.match, 0.9):
         out = [_after(READ_PREFIX, ln) for ln in lines]
     else:
         out = lines
@@ -37,28 +37,12 @@ def contents(lines: list[str], text: str) -> tuple[list[str], bool]:
     for rx in LINE_PREFIXES:
         if probe is None:
             probe = [ln for ln in out[:80] if ln.strip()][:50]
-        if len(probe) < 5 or not _most_match(rx, probe, 0.7):
+        if len(probe) < 5 or not share_at_least(probe, rx.match, 0.7):
             continue
         out = [_after(rx, ln) for ln in out]
         probe = None
         stripped = True
     return out, stripped
-
-
-def _most_match(rx: re.Pattern[str], lines: list[str], share: float) -> bool:
-    """Whether rx matches at least ``share`` of the lines (at their start), read only until that is
-    settled: past that many misses the rest cannot make up for them."""
-    need = share * len(lines)
-    hits, left = 0, len(lines)
-    for line in lines:
-        left -= 1
-        if rx.match(line):
-            hits += 1
-            if hits >= need:
-                return True
-        elif hits + left < need:
-            return False
-    return hits >= need
 
 
 def _after(rx: re.Pattern[str], line: str) -> str:
