@@ -7,6 +7,7 @@ import re
 import zlib
 from collections import Counter
 from functools import lru_cache
+from typing import Callable, Iterator
 
 import tiktoken
 
@@ -62,21 +63,20 @@ def tokens_reach(text: str, need: int) -> bool:
     """Whether text holds at least ``need`` tokens, exactly, without tokenizing more than it takes: a
     big part that clearly pays is not tokenized whole (that was most of a 50K-token part's overhead).
     No piece of cl100k's pre-tokenizer pattern holds characters of two words (runs without white
-    space), so a text has at least as many tokens as words; failing that, chunks are counted."""
+    space), so a text has at least as many tokens as words; failing that, its piece_chunks are counted
+    in order, through CHUNKS: the recorder, counting the same text for the ledger, finds them there."""
     if len(text.split()) >= need and not _SPLIT_ONLY.search(text):
         return True  # every word holds at least one of the pattern's pieces, and every piece a token
-    counted, start, size = 0, 0, max(need, 1) * 6  # most text has fewer than 6 characters a token
-    while start < len(text):
-        cut = _PIECE_CUT.search(text, start + size - 1) if start + size < len(text) else None
-        end = cut.end() if cut else len(text)
-        counted += count_tokens(text[start:end])
+    counted = 0
+    for chunk in _chunks(text):
+        counted += chunk_tokens(chunk)
         if counted >= need:
             return True
-        start, size = end, size * 2
     return counted >= need
 
 
 CHUNK_MIN = 2048  # characters: below this a text is counted whole
+CHUNK_MAX = 8192  # characters: past this a chunk ends at the next place cl100k cuts, whatever the line
 _CUT_ONE_IN = 16  # a cut after about one eligible line in 16 (by a hash stable across processes)
 
 
@@ -84,20 +84,46 @@ def piece_chunks(text: str) -> list[str]:
     """text cut at line breaks where cl100k cuts too (between non-blank characters, see _PIECE_CUT),
     so the chunks' token counts sum exactly to the text's. The cuts depend on the lines' content, not
     their offsets: a text that shares runs of lines with one counted before (a test suite run again, a
-    file read again after an edit) cuts them into the same chunks, and a memo of chunk counts answers."""
+    file read again after an edit) cuts them into the same chunks, and a memo of chunk counts answers.
+    A run of CHUNK_MAX characters with no such line is cut anyway (lines all alike: tokens_reach
+    would otherwise count the whole text to learn whether it reaches a few hundred tokens)."""
+    return list(_chunks(text))
+
+
+def _chunks(text: str) -> Iterator[str]:
+    """piece_chunks, one at a time (tokens_reach stops once it has counted enough)."""
     if len(text) < CHUNK_MIN:
-        return [text]
-    chunks, start = [], 0
+        yield text
+        return
+    start = 0
     for boundary in _PIECE_CUT.finditer(text):
         pos = boundary.end()
         if pos - start < 256:
             continue
         line = text[text.rfind("\n", 0, pos - 1) + 1:pos - 1]  # the line the break ends
-        if zlib.crc32(line.encode()) % _CUT_ONE_IN == 0:
-            chunks.append(text[start:pos])
+        if pos - start >= CHUNK_MAX or zlib.crc32(line.encode()) % _CUT_ONE_IN == 0:
+            yield text[start:pos]
             start = pos
-    chunks.append(text[start:])
-    return chunks
+    yield text[start:]
+
+
+# Token counts of chunks (piece_chunks) of the texts counted lately, by the pipeline's "pays for itself"
+# check and by the recorder: a chunk either counted is not counted again by the other, nor when a
+# later text repeats it (a file read again after an edit). ~150 bytes an entry; refreshed when read.
+CHUNKS_KEPT = 16384
+CHUNKS: Bounded[bytes, int] = Bounded(CHUNKS_KEPT, lru=True)
+
+
+def chunk_tokens(chunk: str, count: Callable[[str], int] | None = None, key: bytes | None = None) -> int:
+    """chunk's count from CHUNKS, else counted (by ``count``, count_tokens by default) and kept there;
+    ``key``: its text_key, where the caller has it. Threads that count one chunk at the same moment
+    each count it: the same number, kept twice."""
+    key = key or text_key(chunk)
+    n = CHUNKS.get(key)
+    if n is None:
+        n = (count or count_tokens)(chunk)
+        CHUNKS.put(key, n)
+    return n
 
 
 # Also a place cl100k cuts: after a line break that follows a non-blank character, before an indented line

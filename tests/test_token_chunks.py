@@ -10,7 +10,7 @@ import pytest
 
 from headroom_cli.ledger import Ledger
 from headroom_cli.proxy.recorder import Exchange, Recorder
-from headroom_cli.tokens import CHUNK_MIN, count_tokens, piece_chunks
+from headroom_cli.tokens import CHUNK_MIN, CHUNKS, count_tokens, piece_chunks, text_key
 
 from test_tokens_floor import _texts
 
@@ -60,6 +60,7 @@ def test_the_ledger_counts_are_those_of_whole_texts(tmp_path):
                 {"role": "user", "content": [{"type": "text", "text": header + log}]}]})
             record = recorder._record(_exchange(body))
             assert record.tokens_before == count_tokens(header + log)
-        assert len(recorder._chunks) > 2  # counted by chunks, and the log's chunks were remembered
+        chunks = piece_chunks(header + log)  # counted by chunks, and the log's chunks were remembered
+        assert len(chunks) > 2 and all(CHUNKS.get(text_key(c)) == count_tokens(c) for c in chunks)
     finally:
         recorder.close()

@@ -29,7 +29,7 @@ from headroom_cli.proxy.own_overhead import own_overhead
 from headroom_cli.proxy.retrieval import definition_text
 from headroom_cli.rewrite import RETRIEVED
 from headroom_cli.images.wire import tokens_of as image_tokens
-from headroom_cli.tokens import KNOWN, count_tokens, dollars_for_input_tokens, piece_chunks, text_key
+from headroom_cli.tokens import KNOWN, chunk_tokens, count_tokens, dollars_for_input_tokens, piece_chunks, text_key
 
 if TYPE_CHECKING:  # the relay needs the proxy's packages (h11, httpx); the library records without it
     from headroom_cli.proxy.relay import Ticket
@@ -41,7 +41,6 @@ ESTIMATE_BEYOND = 32  # waiting requests past which counts are estimated, so row
 BATCH = 32  # rows per transaction
 COUNTS_KEPT = 16384  # token counts of parts and prompt blocks remembered: re-sent histories (≈ 150 B each;
 # a team gateway serves dozens of conversations at once, each with a hundred blocks and parts)
-CHUNKS_KEPT = 16384  # token counts of chunks of new texts (tokens.piece_chunks), ~40 bytes each
 CLOSE_DEADLINE_S = 0.8  # from the start of shutdown; then the rest is estimated (4 characters a token)
 
 
@@ -186,7 +185,6 @@ class Recorder:
         self.dropped = 0  # requests never recorded: the queue was full
         self.estimated = 0  # requests recorded with estimated token counts (under load, at shutdown)
         self._counts: OrderedDict[bytes, int] = OrderedDict()  # re-sent parts and blocks are counted once
-        self._chunks: OrderedDict[bytes, int] = OrderedDict()  # and runs of lines shared with earlier texts
         # This request's texts by value: the forwarded body and the outcomes repeat most of the client's
         # blocks, and an equal string is found by its hash without encoding and SHA-1-ing it again.
         self._this: dict[str, int] = {}
@@ -311,21 +309,14 @@ class Recorder:
         if n is not None:
             _keep(self._counts, key, n, COUNTS_KEPT)
             return n
-        # A new text: counted chunk by chunk (exactly the same sum), so the runs of lines it shares with
-        # texts counted before (a suite run again, a file read again after an edit) are not counted again.
+        # A new text: counted chunk by chunk (exactly the same sum), through the process's memo of chunk
+        # counts (tokens.CHUNKS): the chunks the pipeline counted deciding whether a part pays for itself,
+        # and the runs of lines it shares with texts counted before (a suite run again, a file read again
+        # after an edit), are not counted again.
         chunks = piece_chunks(text)
-        n = self._tokens(text) if len(chunks) == 1 else sum(map(self._chunk_tokens, chunks))
+        n = chunk_tokens(text, self._tokens, key) if len(chunks) == 1 else \
+            sum(chunk_tokens(chunk, self._tokens) for chunk in chunks)
         _keep(self._counts, key, n, COUNTS_KEPT)
-        return n
-
-    def _chunk_tokens(self, chunk: str) -> int:
-        key = _digest(chunk)
-        n = self._chunks.get(key)
-        if n is None:
-            n = self._tokens(chunk)
-            _keep(self._chunks, key, n, CHUNKS_KEPT)
-        else:
-            self._chunks.move_to_end(key)
         return n
 
     def _prompt(self, body_text: str, provider: str, note: Any = None, seen: dict | None = None) -> int:
