@@ -114,11 +114,10 @@ CHUNKS_KEPT = 16384
 CHUNKS: Bounded[bytes, int] = Bounded(CHUNKS_KEPT, lru=True)
 
 
-def chunk_tokens(chunk: str, count: Callable[[str], int] | None = None, key: bytes | None = None) -> int:
-    """chunk's count from CHUNKS, else counted (by ``count``, count_tokens by default) and kept there;
-    ``key``: its text_key, where the caller has it. Threads that count one chunk at the same moment
-    each count it: the same number, kept twice."""
-    key = key or text_key(chunk)
+def chunk_tokens(chunk: str, count: Callable[[str], int] | None = None) -> int:
+    """chunk's count from CHUNKS, else counted (by ``count``, count_tokens by default) and kept there.
+    Threads that count one chunk at the same moment each count it: the same number, kept twice."""
+    key = text_key(chunk)
     n = CHUNKS.get(key)
     if n is None:
         n = (count or count_tokens)(chunk)

@@ -65,6 +65,15 @@ def test_an_original_the_check_counted_whole_is_not_tokenized_by_the_recorder(tm
     assert ledger.totals("s1").tokens_before == count_tokens(original)
 
 
+def test_a_short_original_the_check_counted_as_one_chunk_is_not_tokenized_again(tmp_path, monkeypatch):
+    original = ORIGINAL.replace("shared-counts", "one-chunk")[:1800]  # under CHUNK_MIN: one chunk
+    assert piece_chunks(original) == [original] and not tokens_reach(original, count_tokens(original) + 1)
+    recorder_counted = _watch(monkeypatch, recorder_module)
+    ledger = _record(tmp_path, original, [Outcome(original, original)])
+    assert recorder_counted == []
+    assert ledger.totals("s1").tokens_before == count_tokens(original)
+
+
 def test_a_chunk_counted_by_the_recorder_first_is_found_by_the_check(monkeypatch):
     text = ORIGINAL.replace("shared-counts", "recorder-first")
     for chunk in piece_chunks(text):

@@ -29,7 +29,7 @@ from headroom_cli.proxy.own_overhead import own_overhead
 from headroom_cli.proxy.retrieval import definition_text
 from headroom_cli.rewrite import RETRIEVED
 from headroom_cli.images.wire import tokens_of as image_tokens
-from headroom_cli.tokens import KNOWN, chunk_tokens, count_tokens, dollars_for_input_tokens, piece_chunks, text_key
+from headroom_cli.tokens import CHUNKS, KNOWN, chunk_tokens, count_tokens, dollars_for_input_tokens, piece_chunks, text_key
 
 if TYPE_CHECKING:  # the relay needs the proxy's packages (h11, httpx); the library records without it
     from headroom_cli.proxy.relay import Ticket
@@ -299,23 +299,24 @@ class Recorder:
         return n
 
     def _remembered(self, text: str) -> int:
-        """text's count from the memos (this process's, then KNOWN), else counted and remembered."""
+        """text's count from the memos (this recorder's, then KNOWN and CHUNKS), else counted and remembered."""
         key = _digest(text)
         n = self._counts.get(key)
         if n is not None:
             self._counts.move_to_end(key)
             return n
         n = KNOWN.get(key)  # counted whole on the request path already (a part's compressed output)
+        if n is None:  # or counted as one chunk there (a part under CHUNK_MIN, by the pays-for-itself check)
+            n = CHUNKS.get(key)
         if n is not None:
             _keep(self._counts, key, n, COUNTS_KEPT)
             return n
         # A new text: counted chunk by chunk (exactly the same sum), through the process's memo of chunk
         # counts (tokens.CHUNKS): the chunks the pipeline counted deciding whether a part pays for itself,
         # and the runs of lines it shares with texts counted before (a suite run again, a file read again
-        # after an edit), are not counted again.
+        # after an edit), are not counted again. A text of one chunk is kept in this memo only.
         chunks = piece_chunks(text)
-        n = chunk_tokens(text, self._tokens, key) if len(chunks) == 1 else \
-            sum(chunk_tokens(chunk, self._tokens) for chunk in chunks)
+        n = self._tokens(text) if len(chunks) == 1 else sum(chunk_tokens(chunk, self._tokens) for chunk in chunks)
         _keep(self._counts, key, n, COUNTS_KEPT)
         return n
 
