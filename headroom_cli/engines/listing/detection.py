@@ -170,6 +170,9 @@ def _paths_score(share: float, tool: str, cmd: str, expected: str | None) -> flo
     return score
 
 
+CEILING = 0.95  # the highest score() gives without a kind hint: a listing the command says to expect
+
+
 def score(part: Part) -> float:
     hinted = hint_score(part, _HINTS_MINE)
     if hinted is not None:

@@ -13,6 +13,7 @@ from headroom_cli.engines.logs.shapes import mask, PLAIN, severity
 HINTS = frozenset(("logs", "log", "syslog"))
 SURE = 0.96  # above the test-and-log engine's 0.9 for timestamped lines: a system log is ours
 LIKELY = 0.92
+CEILING = SURE  # the highest score without a kind hint
 SHAPED = 0.52  # many lines of few shapes and nothing else claims it: over MIN_SCORE, under the others
 MIN_LINES = 20
 RECORDS = 0.3  # share of stamped or levelled lines that makes a part a log of records

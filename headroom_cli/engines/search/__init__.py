@@ -46,6 +46,7 @@ class SearchEngine:
     """Keeps the matches that answer the question and a few per file; folds the rest by line range."""
 
     name = "search"
+    ceiling = detection.CEILING
 
     def detect(self, part: Part) -> float:
         return detection.score(part)

@@ -16,6 +16,7 @@ _FOUND = re.compile(r"(?:Found [\d,]+ (?:files?|total occurrences?|matches?)\b|N
 _DIAG_TEXT = re.compile(r" (?:fatal error|error|warning|note|remark|in \w|[A-Z]\w*(?:Error|Exception)\b)")
 _SAMPLE_CHARS = 20_000
 _SAMPLE_LINES = 200
+CEILING = 0.97  # the highest score without a kind hint: ripgrep's JSON, or a search the command asked for
 
 
 def _prefixed_score(p: Parsed, n_m: int, share: float) -> float:

@@ -40,6 +40,7 @@ class TableEngine:
 
     __test__ = False
     name = "table"
+    ceiling = detect.CEILING
 
     def detect(self, part: Part) -> float:
         return detect.score(part)

@@ -29,6 +29,8 @@ _BIG = 120_000  # a longer text is sampled from its first 100 KB and its last 20
 PLAIN_LOG = 0.55  # a log without a runner's or build tool's lines: just over the pipeline's MIN_SCORE
 STEPS_LOG = 0.3  # a package manager's log of steps (apt's "Unpacking ...", "Setting up ..."): the logs engine's
 OWN_SHARE = 0.1  # of the sample's lines, at least this many must be a runner's or a build tool's own
+RUNNER_SURE = 0.95  # a test runner's own header or summary: the highest score without a kind hint
+CEILING = RUNNER_SURE
 
 # shapes of the contents this engine is not for
 _JSON_FRAGMENT = re.compile(  # a line of pretty-printed JSON
@@ -143,7 +145,7 @@ class Tally:
             return 0.02
         frac = (self.signal + self.err) / nonblank
         if self.strong >= 2 or (self.strong and frac >= 0.1):
-            return 0.95  # a test runner's own header or summary
+            return RUNNER_SURE
         if self.code >= 0.25 * nonblank and frac < 0.5:
             return 0.05  # source code
         if not self.strong and self.steps >= OWN_SHARE * nonblank and self.own * 10 <= self.steps:
