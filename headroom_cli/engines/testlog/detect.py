@@ -62,8 +62,10 @@ def score(part: Part) -> float:
     if hinted is not None:
         return hinted
     tally = Tally()
-    for c in _sample(part.text):
-        tally.add(c.strip())
+    rest = [s for c in _sample(part.text) if (s := tally.add_shape(c.strip()))]
+    if tally.strong < 2:  # two of a runner's own lines settle the score without the other lines' classes
+        for s in rest:
+            tally.classify(s)
     return tally.score()
 
 
@@ -90,9 +92,12 @@ class Tally:
     hunks: int = 0
     code: int = 0
 
-    def add(self, s: str) -> None:
+    def add_shape(self, s: str) -> str:
+        """Counts a stripped line as blank, a diff's head, a JSON fragment or a runner's own line; returns
+        what classify() still has to read ('' when nothing). The counts are sums over the lines, so the
+        lines may be classified later, or not at all where score() does not read what that counts."""
         if not s:
-            return
+            return ""
         if len(s) > 1000:
             s = s[:1000]  # enough to tell what a line is
         self.nonblank += 1
@@ -101,14 +106,17 @@ class Tally:
             self.diff_head += 1
             if c0 in "@d":
                 self.hunks += 1
-        elif c0 != "{" and _JSON_FRAGMENT.match(s):
+            return ""
+        if c0 != "{" and _JSON_FRAGMENT.match(s):
             self.json_like += 1
-        else:
-            if RUNNER.match(s):
-                self.strong += 1
-            self._classify(s, c0)
+            return ""
+        if RUNNER.match(s):
+            self.strong += 1
+        return s
 
-    def _classify(self, s: str, c0: str) -> None:
+    def classify(self, s: str) -> None:
+        """Counts a line add_shape() left: signal, error, package step, code, ..."""
+        c0 = s[0]
         if _passing(s, c0):
             self.signal += 1
             self.own += 1
