@@ -185,3 +185,17 @@ def test_naming_file_lines_checked_up_front_gives_what_looking_at_every_marker_g
                     readformat._name_lines(outcome.text, original, outcome.part_id)
             named += ", file lines " in outcome.text
     assert named >= 3  # some markers did name file lines
+
+
+def test_logs_guards_never_turn_away_a_match():
+    from headroom_cli.engines.logs import detect as logs_detect
+
+    matched = {"listing": 0, "git log": 0, "diff": 0}
+    for line in _lines() + ["commit 0123abc", "Author: A <a@b>", "Date:   Mon", "--- a/x", "+++ b/x", "@@ -1 +1 @@",
+                            "diff --git a/x b/x", "drwxr-xr-x  2 u g 4096 x", "0123abcd fix"]:
+        for name, pattern, starts in (("listing", logs_detect._LISTING, logs_detect._LISTING_STARTS),
+                                      ("git log", logs_detect._GIT_LOG, "cAD"), ("diff", logs_detect._DIFF, "d@+-")):
+            hit = pattern.match(line) is not None
+            assert line[0] in starts or not hit, (name, line)
+            matched[name] += hit
+    assert all(count >= 5 for count in matched.values()), matched
