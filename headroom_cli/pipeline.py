@@ -334,9 +334,13 @@ class Pipeline:
 
 
 def _ceiling(engine: Engine, part: Part) -> float:
-    """The highest score the engine's detect() can give the part: its declared ceiling, which holds for a
-    part without a kind hint (a hint may make any engine sure), else 1.0."""
-    return 1.0 if (part.kind_hint or "").strip() else getattr(engine, "ceiling", 1.0)
+    """The highest score the engine's detect() can give the part: its declared ceiling (a number, or a
+    function of the part), which holds for a part without a kind hint (a hint may make any engine sure),
+    else 1.0."""
+    if (part.kind_hint or "").strip():
+        return 1.0
+    top = getattr(engine, "ceiling", 1.0)
+    return top(part) if callable(top) else top
 
 
 def _surest(pool: list[Engine], part: Part, seen: dict[tuple[str, str], float]) -> Engine | None:
@@ -344,8 +348,8 @@ def _surest(pool: list[Engine], part: Part, seen: dict[tuple[str, str], float]) 
     scoring engines by falling ceiling and stopping at the first whose ceiling cannot beat the surest so far
     (nor can any after it): detect() is the router's main cost on a new part."""
     best, surest = None, None  # the surest's (-score, name), the sort's key, and the engine
-    for engine in sorted(pool, key=lambda engine: (-_ceiling(engine, part), engine.name)):
-        top = _ceiling(engine, part)
+    tops = sorted(((_ceiling(engine, part), engine) for engine in pool), key=lambda t: (-t[0], t[1].name))
+    for top, engine in tops:
         if top < MIN_SCORE or (best is not None and (-top, engine.name) > best):
             break  # it cannot come first, nor can any engine after it (their ceilings are no higher)
         score = _score(engine, part, seen)
