@@ -111,18 +111,34 @@ class Pipeline:
         return self._sure(part, fallback=False, seen=seen) + self._sure(part, fallback=True, seen=seen)
 
     def _sure(self, part: Part, fallback: bool, seen: dict[tuple[str, str], float] | None = None) -> list[Engine]:
-        """``seen``: scores already asked for in this part's run, by (engine, text); within one run only
+        return list(self._surest_first(part, fallback, seen))
+
+    def _surest_first(self, part: Part, fallback: bool,
+                      seen: dict[tuple[str, str], float] | None = None) -> Iterator[Engine]:
+        """The engines sure enough, surest first (ties by name), read lazily: the surest is found without
+        scoring an engine whose ceiling cannot beat it; the rest, only if asked for, are all scored.
+        ``seen``: scores already asked for in this part's run, by (engine, text); within one run only
         a section's text changes, and detect() reads nothing else that does (first_line is for compress)."""
         if self.only is not None:  # forced: asked once, as a specialised engine, whatever it scores
             forced = engines.get(self.only)
-            return [forced] if forced is not None and not fallback else []
-        scored = [(_score(engine, part, seen), engine.name, engine) for engine in engines.registered()
-                  if getattr(engine, "fallback", False) is fallback]
-        return [engine for score, _, engine in sorted(scored, key=lambda s: (-s[0], s[1])) if score >= MIN_SCORE]
+            if forced is not None and not fallback:
+                yield forced
+            return
+        seen = {} if seen is None else seen
+        pool = [engine for engine in engines.registered() if getattr(engine, "fallback", False) is fallback]
+        first = _surest(pool, part, seen)
+        if first is None:
+            return
+        yield first
+        scored = [(_score(engine, part, seen), engine.name, engine) for engine in pool if engine is not first]
+        yield from (engine for score, _, engine in sorted(scored, key=lambda s: (-s[0], s[1])) if score >= MIN_SCORE)
 
     def route(self, part: Part, seen: dict[tuple[str, str], float] | None = None) -> Engine | None:
-        found = self.candidates(part, seen)
-        return found[0] if found else None
+        """The first of candidates(), without scoring what cannot come first."""
+        for fallback in (False, True):
+            for engine in self._surest_first(part, fallback, seen):
+                return engine
+        return None
 
     def run(self, part: Part, focus: Callable[[], Focus | None] | None = None) -> Outcome:
         """``focus``: gives the conversation's focus, asked only when the part is decided now (a part
@@ -288,7 +304,7 @@ class Pipeline:
         engine = None
         try:
             for fallback in (False, True):  # a fallback's detect() is only paid for when needed
-                for engine in self._sure(section, fallback, seen):
+                for engine in self._surest_first(section, fallback, seen):
                     if focus is not None and getattr(engine, "reads_focus", True):
                         section = replace(section, focus=focus.get())
                     spent = focus.spent if focus is not None else 0.0  # reading it is not the engine's time
@@ -315,6 +331,31 @@ class Pipeline:
             log.warning("engine %s failed (%s: %s); part kept as it was", getattr(engine, "name", "router"),
                         type(exc).__name__, exc)
         return None, None
+
+
+def _ceiling(engine: Engine, part: Part) -> float:
+    """The highest score the engine's detect() can give the part: its declared ceiling (a number, or a
+    function of the part), which holds for a part without a kind hint (a hint may make any engine sure),
+    else 1.0."""
+    if (part.kind_hint or "").strip():
+        return 1.0
+    top = getattr(engine, "ceiling", 1.0)
+    return top(part) if callable(top) else top
+
+
+def _surest(pool: list[Engine], part: Part, seen: dict[tuple[str, str], float]) -> Engine | None:
+    """The engine first by (-score, name) among those scoring MIN_SCORE or more, as a full sort would give,
+    scoring engines by falling ceiling and stopping at the first whose ceiling cannot beat the surest so far
+    (nor can any after it): detect() is the router's main cost on a new part."""
+    best, surest = None, None  # the surest's (-score, name), the sort's key, and the engine
+    tops = sorted(((_ceiling(engine, part), engine) for engine in pool), key=lambda t: (-t[0], t[1].name))
+    for top, engine in tops:
+        if top < MIN_SCORE or (best is not None and (-top, engine.name) > best):
+            break  # it cannot come first, nor can any engine after it (their ceilings are no higher)
+        score = _score(engine, part, seen)
+        if score >= MIN_SCORE and (best is None or (-score, engine.name) < best):
+            best, surest = (-score, engine.name), engine
+    return surest
 
 
 def _score(engine: Engine, part: Part, seen: dict[tuple[str, str], float] | None) -> float:

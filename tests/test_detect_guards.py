@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from headroom_cli.engines import Part
-from headroom_cli.engines.listing import du, gitlog, ls, paths, tree
+from headroom_cli.engines.listing import du, gitlog, ls, paths, status, tree
 from headroom_cli.engines.search import filelist, prefixed
 from headroom_cli.engines.search.parsed import may_be_numbered
 
@@ -19,6 +19,8 @@ EDGES = [
     "abc1234 fix: a thing", "_ abc1234 x", "* | abc1234 x", "\tabc1234 x", "ABC1234 x", "deadbeef (HEAD -> main) x",
     "\u0663\u0663  2024-01-01 12:00  file", " 4096 2024-01-01 12:00 dir/", "src/app.py", "./a b/c.txt", "~/x.y",
     "C:\\Users\\me\\file.md", "src/app.py: No such file", "2024-03-01 12:00:01 INFO x", "\u0663:\u0663:x",
+    "\u2003\u251c\u2500\u2500 src", "\u2514\u2500\u2500 a.py", "`-- a.py", "+-- a.py", "?? new.txt", " M src/a.py", "MM a",
+    "## main...origin/main", "  (use \"git add <file>...\")", "\u00a0M a", "\tmodified:   a.py",
 ]
 
 
@@ -50,6 +52,12 @@ def test_listing_guards_never_turn_away_a_match():
             assert du.SIZED.match(s) is None, s
         if not c0.isdecimal():
             assert tree.SUMMARY.match(s) is None, s
+        if not (c0.isspace() or c0 in tree.LINE_STARTS):
+            assert tree.LINE.match(s) is None, s
+        if s[2:3] != " ":
+            assert status.SHORT.match(s) is None, s
+        if c0 not in status.HEAD_STARTS:
+            assert status.HEAD.match(s) is None, s
         assert paths.is_path(s.strip()) == _old_is_path(s.strip()), s
         checked += 1
     assert checked > 10_000
@@ -77,7 +85,10 @@ def test_the_edges_hold_matches_the_guards_must_let_through():
                           ("C:\\src\\app.py:12:def main():", prefixed.LINE),
                           ("\u0663:\u0663:x", prefixed.LINE),
                           ("C:\\dir\\file.txt:hello", filelist.PATH_TEXT),
-                          ("_ abc1234 x", gitlog.LINE)):
+                          ("_ abc1234 x", gitlog.LINE),
+                          ("\u2003\u251c\u2500\u2500 src", tree.LINE),  # \s: not ASCII
+                          ("`-- a.py", tree.LINE), ("?? new.txt", status.SHORT), (" M src/a.py", status.SHORT),
+                          ("## main...origin/main", status.HEAD), ("  (use \"git add <file>...\")", status.HEAD)):
         assert line in edge and pattern.match(line), line
     assert not tree.SUMMARY.match("\u00b2 files")  # a superscript is a digit but not decimal: \d refuses it
 
@@ -174,3 +185,17 @@ def test_naming_file_lines_checked_up_front_gives_what_looking_at_every_marker_g
                     readformat._name_lines(outcome.text, original, outcome.part_id)
             named += ", file lines " in outcome.text
     assert named >= 3  # some markers did name file lines
+
+
+def test_logs_guards_never_turn_away_a_match():
+    from headroom_cli.engines.logs import detect as logs_detect
+
+    matched = {"listing": 0, "git log": 0, "diff": 0}
+    for line in _lines() + ["commit 0123abc", "Author: A <a@b>", "Date:   Mon", "--- a/x", "+++ b/x", "@@ -1 +1 @@",
+                            "diff --git a/x b/x", "drwxr-xr-x  2 u g 4096 x", "0123abcd fix"]:
+        for name, pattern, starts in (("listing", logs_detect._LISTING, logs_detect._LISTING_STARTS),
+                                      ("git log", logs_detect._GIT_LOG, "cAD"), ("diff", logs_detect._DIFF, "d@+-")):
+            hit = pattern.match(line) is not None
+            assert line[0] in starts or not hit, (name, line)
+            matched[name] += hit
+    assert all(count >= 5 for count in matched.values()), matched

@@ -105,6 +105,11 @@ class Engine(Protocol):
     # Optional: False for an engine whose compress() never reads part.focus, so that the pipeline need not
     # read the conversation (milliseconds) for it; the pipeline then passes the part without its focus.
     # reads_focus: bool = True
+    # Optional: the highest score detect() gives a part without a kind hint (1.0 when not said), a number or a
+    # cheap function of the part (search's: ripgrep's JSON and a search command go higher than the rest). The router
+    # does not score an engine whose ceiling cannot beat the surest score so far; tests/test_route_ceiling.py
+    # holds every ceiling to detect() on real and mixed parts.
+    # ceiling: float | Callable[[Part], float] = 1.0
 
     def detect(self, part: Part) -> float:
         """0.0 (not mine) .. 1.0 (certainly mine). Must be cheap."""

@@ -34,6 +34,7 @@ REPAIRS = 3  # rounds of undoing the cuts near a new syntax error
 
 class CodeEngine:
     name = "code"
+    ceiling = detect.CEILING
     reads_first_line = True  # its output depends on where the text starts in the file (pipeline.py)
 
     def detect(self, part: Part) -> float:

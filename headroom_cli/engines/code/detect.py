@@ -30,6 +30,9 @@ def source_path(part: Part) -> str | None:
     return None
 
 
+CEILING = 0.9  # the highest score() gives without a kind hint: a part the tool's input names a source file for
+
+
 def score(part: Part) -> float:
     hinted = hint_score(part, frozenset(("code", "source")))
     if hinted is not None:

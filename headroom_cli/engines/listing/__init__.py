@@ -47,6 +47,7 @@ class ListingEngine:
     """Keeps headers, summaries, the largest/first/last/rare/notable entries; folds the rest into markers."""
 
     name = "listing"
+    ceiling = detection.CEILING
 
     def detect(self, part: Part) -> float:
         return detection.score(part)

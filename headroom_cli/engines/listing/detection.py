@@ -69,9 +69,9 @@ class Tally:
         c0 = s[0]
         spaced = c0.isspace() or c0.isdecimal()
         self._count_ls(s, prev_blank, spaced or c0 in ls.LINE_STARTS)
-        self._count_tree(s)
+        self._count_tree(s, c0.isspace() or c0 in tree.LINE_STARTS)
         self._count_log(s, c0 in gitlog.LINE_STARTS)
-        self._count_status(s)
+        self._count_status(s, c0)
         if (("\t" in s[:20] and du.LINE.match(s)) or (s[0].isdigit() and s.count(" ") <= 8 and du.LINE.match(s))
                 or (spaced and du.SIZED.match(s))):
             self.du += 1
@@ -87,8 +87,8 @@ class Tally:
               or s.startswith(ls.WINDIR_HEAD)):
             self.ls_aux += 1
 
-    def _count_tree(self, s: str) -> None:
-        if tree.LINE.match(s):
+    def _count_tree(self, s: str, may_be_entry: bool) -> None:
+        if may_be_entry and tree.LINE.match(s):
             self.tree += 1
         elif ((s[0].isdecimal() and tree.SUMMARY.match(s))
               or (not s[0].isspace() and not s.endswith(":") and len(s) < 300)):
@@ -101,10 +101,10 @@ class Tally:
             if not m.group(1).strip(" ") and gitlog.CONVENTIONAL.match(gitlog.DECORATION.sub("", m.group(3), 1)):
                 self.log_conv += 1
 
-    def _count_status(self, s: str) -> None:
-        if status.SHORT.match(s) and (s[0] != " " or s[1] != " "):
+    def _count_status(self, s: str, c0: str) -> None:
+        if s[2:3] == " " and status.SHORT.match(s) and (s[0] != " " or s[1] != " "):  # "XY path": a space third
             self.status += 1
-        elif status.HEAD.match(s):
+        elif c0 in status.HEAD_STARTS and status.HEAD.match(s):
             self.status_aux += 1
             self.status_heads += 1
         elif s[0] == "\t" and status.LONG.match(s):
@@ -168,6 +168,9 @@ def _paths_score(share: float, tool: str, cmd: str, expected: str | None) -> flo
     if score > 0.5 and (expected == PATHS or tool == "glob"):
         score = 0.92
     return score
+
+
+CEILING = 0.95  # the highest score() gives without a kind hint: a listing the command says to expect
 
 
 def score(part: Part) -> float:

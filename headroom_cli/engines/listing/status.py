@@ -15,6 +15,7 @@ LONG = re.compile(r"\t(?:(new file|modified|deleted|renamed|copied|typechange|bo
                   r"|unmerged):\s+)?(\S.*)$")
 HEAD = re.compile(r"## \S|On branch |HEAD detached|Your branch |Changes |Untracked files:|Unmerged paths:"
                   r"|nothing to commit|no changes added|  \(use \"git ")
+HEAD_STARTS = frozenset("#OHYCUn ")  # every character HEAD can start with
 _NAMES = {"??": "untracked", "!!": "ignored", "M": "modified", "T": "type changes", "A": "added",
           "D": "deleted", "R": "renamed", "C": "copied", "U": "unmerged"}
 _CONFLICTS = ("U", "both modified", "both added", "both deleted", "unmerged")

@@ -19,6 +19,7 @@ from headroom_cli.engines.listing.selection import is_vendored, SECTION_CAP, Sel
 
 # ancestors' bars and blanks, a connector, the entry (ASCII forms from tree --charset=ascii)
 LINE = re.compile(r"([│┃|\s]*)([├└┣┗][─━]{1,2}[─━┬┳]?\s|[|`+]--\s)(?=\S)(.*)$")
+LINE_STARTS = frozenset("│┃|├└┣┗`+")  # what LINE can start with besides white space
 SUMMARY = re.compile(r"\d+ director(?:y|ies)(?:, \d+ files?)?$|\d+ files?$")
 _SIZE = re.compile(r"\[[^\]]*\]\s+")  # tree -s / -h / -p: "[ 4096]  name"
 RUNS = (64, 32, 16, 8)  # the longest run of leaves kept whole, shrinking with size

@@ -24,6 +24,7 @@ MIN_LINES = 20  # a shorter part is left alone
 
 class LogsEngine:
     name = "logs"
+    ceiling = detect.CEILING
 
     def detect(self, part: Part) -> float:
         return detect.score(part)

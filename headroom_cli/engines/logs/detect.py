@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 
-from headroom_cli.engines.base import hint_score, Part
+from headroom_cli.engines.base import hint_score, Part, share_at_least
 from headroom_cli.engines.logs.mine import mine, Template
 from headroom_cli.engines.logs.shapes import mask, PLAIN, severity
 
 HINTS = frozenset(("logs", "log", "syslog"))
 SURE = 0.96  # above the test-and-log engine's 0.9 for timestamped lines: a system log is ours
 LIKELY = 0.92
+CEILING = SURE  # the highest score without a kind hint
 SHAPED = 0.52  # many lines of few shapes and nothing else claims it: over MIN_SCORE, under the others
 MIN_LINES = 20
 RECORDS = 0.3  # share of stamped or levelled lines that makes a part a log of records
@@ -38,6 +39,7 @@ _DIFF = re.compile(r"^(?:diff --git |@@ -\d|\+\+\+ |--- a/)")
 # "commit <hash>" blocks. The listing engine's, not ours.
 _LISTING = re.compile(r"^(?:[-dlcbps][rwxsStT-]{9}[.+@]?\s|(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\s|commit [0-9a-f]{7,40}\b)")
 # grep's output: a file name with an extension (and a line number) before each line. The search engine's.
+_LISTING_STARTS = frozenset("-dlcbps0123456789abcdef")  # every character _LISTING can start with
 _GREP = re.compile(r"^(?:\.{0,2}/)?[\w.-]+(?:/[\w.-]+)*\.[A-Za-z]\w{0,9}(?::\d+)?[:-]")
 _DRAWN_ROW = re.compile(r"\s*[|│┃├└┌┏┗┣╭╰+]")
 _GIT_LOG = re.compile(r"(?:commit [0-9a-f]{7,40}\b|Author: |Date: )")
@@ -115,13 +117,15 @@ def _not_a_log(text: str, lines: list[str]) -> bool:
         return True  # JSON, markup
     if _HEADER.match(lines[0]):
         return True  # a table under its header
-    if sum(1 for line in lines if _LISTING.match(line)) >= 0.3 * len(lines):
+    # each share read only until it is settled (share_at_least), each pattern tried only on lines starting
+    # with a character it can start with (the lines are non-blank)
+    if share_at_least(lines, lambda line: line[0] in _LISTING_STARTS and _LISTING.match(line), 0.3):
         return True
-    if sum(1 for line in lines if _GREP.match(line)) >= 0.5 * len(lines):
+    if share_at_least(lines, _GREP.match, 0.5):
         return True
-    if sum(1 for line in lines if _GIT_LOG.match(line)) >= 4:
+    if sum(1 for line in lines if line[0] in "cAD" and _GIT_LOG.match(line)) >= 4:
         return True  # `git log`: commit, Author and Date lines
-    return sum(1 for line in lines if _DIFF.match(line)) >= 2
+    return sum(1 for line in lines if line[0] in "d@+-" and _DIFF.match(line)) >= 2
 
 
 def _table_like(lines: list[str]) -> bool:

@@ -47,6 +47,9 @@ class SearchEngine:
 
     name = "search"
 
+    def ceiling(self, part: Part) -> float:
+        return detection.ceiling(part)
+
     def detect(self, part: Part) -> float:
         return detection.score(part)
 

@@ -16,6 +16,8 @@ _FOUND = re.compile(r"(?:Found [\d,]+ (?:files?|total occurrences?|matches?)\b|N
 _DIAG_TEXT = re.compile(r" (?:fatal error|error|warning|note|remark|in \w|[A-Z]\w*(?:Error|Exception)\b)")
 _SAMPLE_CHARS = 20_000
 _SAMPLE_LINES = 200
+CEILING = 0.97  # the highest score without a kind hint: ripgrep's JSON, or a search the command asked for
+PLAIN_CEILING = 0.92  # ... and for any other part
 
 
 def _prefixed_score(p: Parsed, n_m: int, share: float) -> float:
@@ -73,7 +75,7 @@ def score(part: Part) -> float:
         lines.pop()  # cut mid-line
     lines = clean(lines[:_SAMPLE_LINES], text)
     tool = (part.tool_name or "").lower()
-    searched = tool == "grep" or (tool == "bash" and pattern_from_command((part.tool_input or "").strip()) is not None)
+    searched = _searched(part)
     p = parse(lines)
     if p is None:
         return 0.6 if tool == "grep" and _FOUND.search(text) else 0.0
@@ -85,3 +87,14 @@ def score(part: Part) -> float:
     elif tool == "read":
         result = min(result, 0.1)
     return result
+
+
+def ceiling(part: Part) -> float:
+    """The highest score() can give the part without a kind hint, cheaply: over PLAIN_CEILING only for
+    ripgrep's JSON (its first line starts with "{") or a search the command asked for."""
+    return CEILING if "{" in part.text[:_SAMPLE_CHARS] or _searched(part) else PLAIN_CEILING
+
+
+def _searched(part: Part) -> bool:
+    tool = (part.tool_name or "").lower()
+    return tool == "grep" or (tool == "bash" and pattern_from_command((part.tool_input or "").strip()) is not None)

@@ -47,12 +47,18 @@ def _tally_prefixed(lines: list[str], deadline: float | None, t: Tally) -> list[
 
 def _tally_others(lines: list[str], pre: list[re.Match[str] | None], deadline: float | None, t: Tally) -> None:
     """Counts the lines of the other formats among those that are not ``path:N:`` lines (only needed
-    when those do not settle it: the patterns cost more than the lines of a search with context)."""
+    when those do not settle it: the patterns cost more than the lines of a search with context). Each
+    line counts for one format at most, and each needs at least half the non-blank lines: once no count can
+    get there with the lines left, the rest are not read (parse() finds no format either way)."""
+    need, left = 0.5 * t.nonblank, t.nonblank - t.prefixed
     for i, (ln, m) in enumerate(zip(lines, pre)):
         if deadline is not None and not i % CHECK_EVERY and past(deadline):
             raise EngineTimeout()
         if not ln or ln == "--" or m is not None:
             continue
+        if left + max(t.bare, t.count, t.path, t.path_text) < need:
+            return
+        left -= 1
         if heading.numbered(ln):
             t.bare += 1
         elif filelist.is_count(ln):

@@ -41,6 +41,9 @@ class TableEngine:
     __test__ = False
     name = "table"
 
+    def ceiling(self, part: Part) -> float:
+        return detect.ceiling(part)
+
     def detect(self, part: Part) -> float:
         return detect.score(part)
 

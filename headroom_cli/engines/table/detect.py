@@ -27,6 +27,18 @@ _CODE_FILE = re.compile(
 _HINTS_MINE = frozenset(("table", "tables", "csv", "tsv"))
 
 
+CEILING = 0.95  # the highest score() gives without a kind hint: a drawn table, a Read of a .csv
+PLAIN_CEILING = 0.92  # ... and for any other part
+
+
+def ceiling(part: Part) -> float:
+    """The highest score() can give the part without a kind hint, cheaply: CEILING needs a Read, or a box or
+    pipe table, which needs a bar or a "+" (or box drawing: not ASCII) in the lines read."""
+    head = part.text[:DETECT_CHARS]
+    drawn = not head.isascii() or "|" in head or "+" in head
+    return CEILING if drawn or (part.tool_name or "").lower() == "read" else PLAIN_CEILING
+
+
 def score(part: Part) -> float:
     hinted = hint_score(part, _HINTS_MINE)
     if hinted is not None:

@@ -41,6 +41,7 @@ class TestLogEngine:
 
     __test__ = False  # not a pytest test class
     name = "testlog"
+    ceiling = detect.CEILING
     reads_focus = False  # what it keeps is decided by the lines' classes alone (no query, no focus)
 
     def detect(self, part: Part) -> float:

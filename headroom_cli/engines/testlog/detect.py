@@ -29,6 +29,8 @@ _BIG = 120_000  # a longer text is sampled from its first 100 KB and its last 20
 PLAIN_LOG = 0.55  # a log without a runner's or build tool's lines: just over the pipeline's MIN_SCORE
 STEPS_LOG = 0.3  # a package manager's log of steps (apt's "Unpacking ...", "Setting up ..."): the logs engine's
 OWN_SHARE = 0.1  # of the sample's lines, at least this many must be a runner's or a build tool's own
+RUNNER_SURE = 0.95  # a test runner's own header or summary: the highest score without a kind hint
+CEILING = RUNNER_SURE
 
 # shapes of the contents this engine is not for
 _JSON_FRAGMENT = re.compile(  # a line of pretty-printed JSON
@@ -60,8 +62,10 @@ def score(part: Part) -> float:
     if hinted is not None:
         return hinted
     tally = Tally()
-    for c in _sample(part.text):
-        tally.add(c.strip())
+    rest = [s for c in _sample(part.text) if (s := tally.add_shape(c.strip()))]
+    if tally.strong < 2:  # two of a runner's own lines settle the score without the other lines' classes
+        for s in rest:
+            tally.classify(s)
     return tally.score()
 
 
@@ -88,9 +92,12 @@ class Tally:
     hunks: int = 0
     code: int = 0
 
-    def add(self, s: str) -> None:
+    def add_shape(self, s: str) -> str:
+        """Counts a stripped line as blank, a diff's head, a JSON fragment or a runner's own line; returns
+        what classify() still has to read ('' when nothing). The counts are sums over the lines, so the
+        lines may be classified later, or not at all where score() does not read what that counts."""
         if not s:
-            return
+            return ""
         if len(s) > 1000:
             s = s[:1000]  # enough to tell what a line is
         self.nonblank += 1
@@ -99,14 +106,17 @@ class Tally:
             self.diff_head += 1
             if c0 in "@d":
                 self.hunks += 1
-        elif c0 != "{" and _JSON_FRAGMENT.match(s):
+            return ""
+        if c0 != "{" and _JSON_FRAGMENT.match(s):
             self.json_like += 1
-        else:
-            if RUNNER.match(s):
-                self.strong += 1
-            self._classify(s, c0)
+            return ""
+        if RUNNER.match(s):
+            self.strong += 1
+        return s
 
-    def _classify(self, s: str, c0: str) -> None:
+    def classify(self, s: str) -> None:
+        """Counts a line add_shape() left: signal, error, package step, code, ..."""
+        c0 = s[0]
         if _passing(s, c0):
             self.signal += 1
             self.own += 1
@@ -143,7 +153,7 @@ class Tally:
             return 0.02
         frac = (self.signal + self.err) / nonblank
         if self.strong >= 2 or (self.strong and frac >= 0.1):
-            return 0.95  # a test runner's own header or summary
+            return RUNNER_SURE
         if self.code >= 0.25 * nonblank and frac < 0.5:
             return 0.05  # source code
         if not self.strong and self.steps >= OWN_SHARE * nonblank and self.own * 10 <= self.steps:
