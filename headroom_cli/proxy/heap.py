@@ -10,11 +10,11 @@ flight). In a worker under scripts/bench_gateway.py (50 clients) that was ~0.55 
 
 So, once, when the proxy listens: a collection, then ``gc.freeze()`` puts every object alive then out
 of the collector's sight (start-up objects; one that later becomes garbage is still freed by reference
-counting, only a cycle among them would stay), and a young threshold large enough that most of a
-request's tree is gone before a collection runs. Cycles made while serving are still collected, only
-less often; nothing a request produces depends on when that happens. Measured there: ~0.18 ms per
-request, the longest pause ~30 ms. It suits ``headroom wrap`` too: the same proxy in the process that
-waits for the agent.
+counting, only a cycle among them would stay), and a young threshold a few times CPython's, so that
+more of a request's tree is gone before a collection runs. Cycles made while serving are still
+collected, only a little later; nothing a request produces depends on when that happens. Measured
+there: ~0.25 ms per request, the longest pause ~14 ms, resident memory as before. It suits
+``headroom wrap`` too: the same proxy, in the process that waits for the agent.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ import gc
 import threading
 
 # Net container allocations between two young collections (CPython's default: 700); young collections
-# per middle one and middle ones per full one stay at CPython's 10 and 10. 50,000 collected even less
-# CPU but in pauses of 60-80 ms.
-THRESHOLDS = (10_000, 10, 10)
+# per middle one and middle ones per full one stay at CPython's 10 and 10. Measured under the gateway
+# bench: 10,000 cost ~0.18 ms per request but held ~15 MB more per worker (a request's cyclic garbage,
+# flows with their bodies, waits longer) with pauses of ~30 ms; 50,000, pauses of 60-80 ms.
+THRESHOLDS = (3_000, 10, 10)
 
 _lock = threading.Lock()
 _settled = False
