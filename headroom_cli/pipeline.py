@@ -101,6 +101,7 @@ class Pipeline:
         self._memo = Memo(memo_size)
         self._lock = threading.Lock()  # guards the table of parts in flight
         self._flights: dict[str, _Flight] = {}
+        self._local = threading.local()  # this thread's open batch (batch())
 
     def scores(self, part: Part) -> dict[str, float]:
         return {engine.name: engine.detect(part) for engine in engines.registered()}
@@ -168,23 +169,68 @@ class Pipeline:
 
     def _once(self, text: str, how: str | None, compress: Callable[[], Outcome]) -> Outcome:
         """The outcome for text: decided by a thread that held its flight meanwhile, memoised, frozen, or
-        else decided now (compress) and frozen. Keyed by the text's hash: the memo keeps no originals."""
+        else decided now (compress) and frozen. Keyed by the text's hash: the memo keeps no originals.
+        A decision not yet known to be in the store (another request's batch is open) is frozen again."""
         digest = part_hash(text)
         key = (digest, how)
-        outcome = self._memo.get(key, text)  # re-sent history: no flight to hold (the memo is thread-safe)
+        outcome, durable = self._memo.lookup(key, text)  # re-sent history: no flight to hold (thread-safe)
         if outcome is not None:
+            if not durable and key not in self._made():
+                self.frozen.freeze(digest, outcome)
             return outcome
         with self._single_flight(digest) as flight:
-            outcome = flight.outcomes.get(key) or self._memo.get(key, text)
+            outcome, durable = flight.outcomes.get(key), flight.durable.get(key, False)
             if outcome is None:
-                outcome = self.frozen.recall(digest, text) if self.frozen is not None else None
-                if outcome is None:
-                    outcome = compress()
-                    if self.frozen is not None:
-                        self.frozen.freeze(digest, outcome)
+                outcome, durable = self._memo.lookup(key, text)
+            if outcome is None and self.frozen is not None:
+                outcome = self.frozen.recall(digest, text)
+                durable = outcome is not None
+            if outcome is None:
+                outcome = compress()
+            mine = key in self._made()  # written by this request already, not yet committed
+            wrote = self.frozen is not None and not durable and not mine
+            if wrote:
+                self.frozen.freeze(digest, outcome)
             flight.outcomes[key] = outcome
-            self._memo.put(key, outcome)
+            flight.durable[key] = self._remember(key, outcome, pending=wrote or mine)
         return outcome
+
+    def _made(self) -> dict:
+        """This thread's open batch: the decisions it wrote, not yet committed ({} outside one)."""
+        return getattr(self._local, "made", None) or {}
+
+    def _remember(self, key: tuple[str, str | None], outcome: Outcome, pending: bool) -> bool:
+        """Memoise ``outcome``; whether it is known to be in the store (False while its batch is open)."""
+        made = getattr(self._local, "made", None)
+        pending = pending and made is not None  # written outside a batch: committed already
+        token = self._memo.put(key, outcome, pending)
+        if pending:
+            made[key] = token
+        return not pending
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One request's writes to the store (frozen decisions, originals) in one transaction, committed
+        when the block ends. Decisions made meanwhile are memoised as pending (decision_memo.py): a
+        concurrent request that uses one writes it too, so none is sent upstream before the store has
+        it; they are dropped from the memo when the commit fails (the request then goes losslessly)."""
+        opener = getattr(self.frozen, "batch", None)
+        if opener is None or getattr(self._local, "made", None) is not None:
+            yield
+            return
+        made: dict[tuple[str, str | None], object] = {}
+        self._local.made = made
+        try:
+            with opener():
+                yield
+        except BaseException:
+            for key, token in made.items():
+                self._memo.forget(key, token)
+            raise
+        finally:
+            self._local.made = None
+        for key, token in made.items():
+            self._memo.settle(key, token)
 
     @contextmanager
     def _single_flight(self, digest: str) -> Iterator["_Flight"]:
@@ -436,6 +482,7 @@ class _Flight:
     lock: threading.Lock = field(default_factory=threading.Lock)
     users: int = 0
     outcomes: dict[tuple[str, str | None], Outcome] = field(default_factory=dict)
+    durable: dict[tuple[str, str | None], bool] = field(default_factory=dict)  # known to be in the store
 
 
 def _budget_from_environment() -> float:

@@ -77,10 +77,11 @@ def prepare_request(raw: bytes, adapter: Adapter, pipeline: Pipeline, store: Sto
     """One request body as Headroom sends it: tool outputs compressed (originals stored), then fitted
     to the context window and cache-aligned. Raises ``NotRewritable`` for a body that is not JSON."""
     try:
-        rewrite = rewrite_body(raw, adapter, pipeline, store.put if store is not None else None,
-                               settings.saved_outputs_root)
-        if store is not None:
-            _still_stored(store, rewrite.outcomes)
+        with pipeline.batch():  # one transaction for the request's writes, committed before it goes on
+            rewrite = rewrite_body(raw, adapter, pipeline, store.put if store is not None else None,
+                                   settings.saved_outputs_root)
+            if store is not None:
+                _still_stored(store, rewrite.outcomes)
     except DataError as exc:  # the store went out while running (disk full, made read-only, damaged)
         _store_out(exc)
         rewrite = rewrite_body(raw, adapter, _lossless_twin(pipeline, settings), None, settings.saved_outputs_root)

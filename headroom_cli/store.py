@@ -7,17 +7,22 @@ with its original: a marker that could no longer be redeemed is never replayed."
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
 import time
 from pathlib import Path
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from headroom_cli.backends import Target, is_shared, open_database, release, where
 from headroom_cli.db import DataError
 from headroom_cli.pipeline import Outcome
 
+_DECIDE = ("INSERT INTO decisions (hash, engine, kind, part_id, text, created) VALUES (?, ?, ?, ?, ?, ?)"
+           " ON CONFLICT (hash) DO NOTHING")
+_TOUCH = "UPDATE originals SET last_used = ? WHERE id = ?"
 _INSERT = """
 INSERT INTO originals (id, kind, text, created, size, last_used, retrievals) VALUES (?, ?, ?, ?, ?, ?, 0)
 ON CONFLICT (id) DO UPDATE SET last_used = CASE WHEN excluded.last_used > COALESCE(originals.last_used, 0)
@@ -53,6 +58,7 @@ class Store:
         self.read_only = read_only
         self._db = open_database(path, "store", read_only)
         self._pruner = _Pruner(self)
+        self._local = threading.local()  # this thread's open batch (batch())
 
     @classmethod
     def for_reading(cls, path: Target) -> "Store":
@@ -71,10 +77,7 @@ class Store:
     def put(self, part_id: str, kind: str, text: str, now: float | None = None) -> None:
         """Keep an original (content-addressed: the same ID again only marks it used)."""
         now = time.time() if now is None else now
-        size = _size(text)
-        with self._db.use() as conn, conn:
-            conn.execute(_INSERT, (part_id, kind, text, now, size, now))
-        self._pruner.wrote(size)
+        self._write([(_INSERT, (part_id, kind, text, now, _size(text), now))], (part_id,))
 
     def get(self, part_id: str) -> str | None:
         """The original, without marking it used (for internal reads)."""
@@ -95,7 +98,10 @@ class Store:
 
     def missing(self, part_ids) -> set[str]:
         """Which of these originals are not here: one query for a request's omissions."""
-        wanted = sorted(set(part_ids))
+        # Those written in this thread's open batch are left out: they are in the store once it
+        # commits, before the request that names them goes anywhere.
+        batch = getattr(self._local, "batch", None)
+        wanted = sorted(set(part_ids) - (batch.ids if batch is not None else set()))
         if not wanted:
             return set()
         with self._db.use() as conn:
@@ -123,12 +129,10 @@ class Store:
         with self._db.use() as conn:
             row = conn.execute("SELECT engine, kind, part_id, text FROM decisions WHERE hash = ?",
                                (part_hash,)).fetchone()
-            if row is not None and row[2]:
-                # The part is being sent again: its original is in use.
-                with conn:
-                    conn.execute("UPDATE originals SET last_used = ? WHERE id = ?", (time.time(), row[2]))
         if row is None:
             return None
+        if row[2]:  # the part is being sent again: its original is in use
+            self._write([(_TOUCH, (time.time(), row[2]))])
         engine, kind, part_id, text = row
         return Outcome(original, original if text is None else text, engine, kind, part_id)
 
@@ -136,18 +140,44 @@ class Store:
         """Remember what a part became; with its original in the same transaction when lossy, so a
         frozen marker can never point at nothing."""
         now = time.time()
-        stored = outcome.stored or outcome.original if outcome.part_id else ""
-        size = _size(stored)
+        writes = []
+        if outcome.part_id:
+            stored = outcome.stored or outcome.original
+            writes.append((_INSERT, (outcome.part_id, outcome.kind or "text", stored, now, _size(stored), now)))
+        writes.append((_DECIDE, (part_hash, outcome.engine, outcome.kind, outcome.part_id,
+                                 outcome.text if outcome.changed else None, now)))
+        self._write(writes, (outcome.part_id,) if outcome.part_id else ())
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for what this thread writes until the block ends (originals, frozen
+        decisions, originals marked used), committed when it ends: one request's writes, committed
+        before it goes upstream. Nothing is written when the block raises; a failed commit raises
+        DataError like a failed write. Nested blocks join the outermost."""
+        if getattr(self._local, "batch", None) is not None:
+            yield
+            return
+        batch = self._local.batch = _Batch()
+        try:
+            yield
+        finally:
+            self._local.batch = None
+        if batch.writes:
+            self._commit(batch.writes)
+
+    def _write(self, writes: list[tuple[str, tuple]], ids: tuple = ()) -> None:
+        batch = getattr(self._local, "batch", None)
+        if batch is None:
+            self._commit(writes)
+        else:
+            batch.writes += writes
+            batch.ids.update(ids)
+
+    def _commit(self, writes: list[tuple[str, tuple]]) -> None:
         with self._db.use() as conn, conn:
-            if outcome.part_id:
-                conn.execute(_INSERT, (outcome.part_id, outcome.kind or "text", stored, now, size, now))
-            conn.execute(
-                "INSERT INTO decisions (hash, engine, kind, part_id, text, created) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (hash) DO NOTHING",
-                (part_hash, outcome.engine, outcome.kind, outcome.part_id,
-                 outcome.text if outcome.changed else None, now),
-            )
-        self._pruner.wrote(size)
+            for sql, args in writes:
+                conn.execute(sql, args)
+        self._pruner.wrote(sum(args[4] for sql, args in writes if sql is _INSERT))
 
     # -- owners (tokens per person: a user redeems only what was sent on their behalf) -----------
     def grant(self, owner: str, part_ids) -> None:
@@ -215,6 +245,12 @@ class Store:
         db, self._db = self._db, _CLOSED
         if db is not _CLOSED:  # twice would take the connection from the file's other users
             release(db)
+
+
+@dataclass
+class _Batch:
+    writes: list[tuple[str, tuple]] = field(default_factory=list)  # (sql, args) in the order asked
+    ids: set[str] = field(default_factory=set)  # the originals among them
 
 
 class _Closed:

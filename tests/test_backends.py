@@ -54,6 +54,29 @@ def test_store_round_trip_on_each_backend(target) -> None:
         store.close()
 
 
+def test_a_store_batch_is_one_transaction_seen_by_other_connections_once_it_ends_on_each_backend(target) -> None:
+    store = Store(target)
+    try:
+        outcome = Outcome("original " * 300, "short", "logs", "log", "hr_00000000000000a1")
+        seen_inside: list[bool] = []
+        with store.batch():
+            store.freeze("hb", outcome)
+            store.put("hr_00000000000000a2", "text", "kept")
+            # another thread (another connection on PostgreSQL) does not see it before the batch ends
+            reader = threading.Thread(target=lambda: seen_inside.append(store.has("hr_00000000000000a1")))
+            reader.start()
+            reader.join(30)
+        assert seen_inside == [False]
+        found = []
+        reader = threading.Thread(target=lambda: found.append((store.recall("hb", outcome.original),
+                                                               store.get("hr_00000000000000a2"))))
+        reader.start()
+        reader.join(30)
+        assert found == [(outcome, "kept")]
+    finally:
+        store.close()
+
+
 def test_ledger_on_each_backend(target) -> None:
     ledger = Ledger(target)
     try:

@@ -51,10 +51,10 @@ def test_the_memo_keeps_no_originals_and_stays_within_its_bounds():
     assert memo.get((part_hash(originals[0]), None), originals[0]) is None
     back = memo.get((part_hash(originals[4]), None), originals[4])
     assert back == Outcome(originals[4], "short 4", "logs", "logs", f"hr_{4:016x}")
-    assert all(kept.original is None for kept, _ in memo._entries.values())
+    assert all(kept.original is None for kept, *_ in memo._entries.values())
     unchanged = Outcome(originals[1], originals[1])
     memo.put(("u", None), unchanged)
-    assert all(kept.text is None for key, (kept, _) in memo._entries.items() if key == ("u", None))
+    assert all(kept.text is None for key, (kept, *_) in memo._entries.items() if key == ("u", None))
     assert memo.get(("u", None), originals[1]) == unchanged
     small = Memo(size=100, chars=300)  # bounded by the characters it holds, whatever the entries
     for i in range(20):

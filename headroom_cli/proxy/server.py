@@ -16,6 +16,7 @@ from headroom_cli.ledger import Ledger
 from headroom_cli.proxy import errors
 from headroom_cli.proxy.addon import HeadroomAddon, Upstream
 from headroom_cli.proxy.boundary import bind_problem
+from headroom_cli.proxy import heap
 from headroom_cli.proxy.memory import Trimmer
 from headroom_cli.proxy.recorder import CLOSE_DEADLINE_S, Recorder
 from headroom_cli.proxy.relay import Relay
@@ -126,6 +127,7 @@ class ProxyServer:
             raise ProxyStartError(f"could not listen on {self.settings.host}:{self.settings.port} ({reason})")
         private_tree(self.settings.home / "mitmproxy")  # mitmproxy writes its CA files 0644
         self.trimmer.start()
+        heap.settle()  # start-up done: its objects out of the collector's sight (heap.py)
         log.debug("proxy listening on %s (session %s)", self.url, self.session)
         return self
 
