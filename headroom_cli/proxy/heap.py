@@ -42,5 +42,9 @@ def settle() -> bool:
         _settled = True
     gc.collect()
     gc.freeze()
+    # Again, over nothing now: CPython sizes the next full collection by the objects the last one
+    # kept (a quarter more must pile up), which would still count the frozen heap and put off
+    # collecting the garbage cycles of requests (mitmproxy's flows, holding their bodies) for long.
+    gc.collect()
     gc.set_threshold(*THRESHOLDS)
     return True
