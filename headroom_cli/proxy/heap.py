@@ -13,7 +13,7 @@ of the collector's sight (start-up objects; one that later becomes garbage is st
 counting, only a cycle among them would stay), and a young threshold a few times CPython's, so that
 more of a request's tree is gone before a collection runs. Cycles made while serving are still
 collected, only a little later; nothing a request produces depends on when that happens. Measured
-there: ~0.25 ms per request, the longest pause ~14 ms, resident memory as before. It suits
+there: ~0.25-0.35 ms per request, the longest pause ~16 ms. It suits
 ``headroom wrap`` too: the same proxy, in the process that waits for the agent.
 """
 
@@ -24,8 +24,8 @@ import threading
 
 # Net container allocations between two young collections (CPython's default: 700); young collections
 # per middle one and middle ones per full one stay at CPython's 10 and 10. Measured under the gateway
-# bench: 10,000 cost ~0.18 ms per request but held ~15 MB more per worker (a request's cyclic garbage,
-# flows with their bodies, waits longer) with pauses of ~30 ms; 50,000, pauses of 60-80 ms.
+# bench: 10,000 cost ~0.18 ms per request but in pauses of ~30 ms (a middle collection); 50,000, in
+# pauses of 60-80 ms.
 THRESHOLDS = (3_000, 10, 10)
 
 _lock = threading.Lock()
@@ -42,5 +42,9 @@ def settle() -> bool:
         _settled = True
     gc.collect()
     gc.freeze()
+    # Again, over nothing now: CPython sizes the next full collection by the objects the last one
+    # kept (a quarter more must pile up), which would still count the frozen heap and put off
+    # collecting the garbage cycles of requests (mitmproxy's flows, holding their bodies) for long.
+    gc.collect()
     gc.set_threshold(*THRESHOLDS)
     return True
