@@ -8,7 +8,7 @@ import importlib.util
 from pathlib import Path
 
 from headroom_cli.engines import Part
-from headroom_cli.engines.search import detection as search_detection, filelist, heading
+from headroom_cli.engines.search import detection as search_detection
 from headroom_cli.engines.testlog import detect as testlog_detect
 
 from samples import app_log_with_fatal, pytest_verbose_log
@@ -57,14 +57,7 @@ def _search_others_reading_everything(lines, pre, deadline, t):
     for ln, m in zip(lines, pre):
         if not ln or ln == "--" or m is not None:
             continue
-        if heading.numbered(ln):
-            t.bare += 1
-        elif filelist.is_count(ln):
-            t.count += 1
-        elif filelist.may_be_path(ln) and filelist.PATH_LIKE.match(ln):
-            t.path += 1
-        elif filelist.may_be_path_text(ln) and filelist.PATH_TEXT.match(ln):
-            t.path_text += 1
+        search_parse.count_format(ln, t)
 
 
 def test_search_stops_counting_formats_when_none_can_win_and_scores_as_reading_every_line(monkeypatch):

@@ -59,14 +59,19 @@ def _tally_others(lines: list[str], pre: list[re.Match[str] | None], deadline: f
         if left + max(t.bare, t.count, t.path, t.path_text) < need:
             return
         left -= 1
-        if heading.numbered(ln):
-            t.bare += 1
-        elif filelist.is_count(ln):
-            t.count += 1
-        elif filelist.may_be_path(ln) and filelist.PATH_LIKE.match(ln):
-            t.path += 1
-        elif filelist.may_be_path_text(ln) and filelist.PATH_TEXT.match(ln):
-            t.path_text += 1
+        count_format(ln, t)
+
+
+def count_format(ln: str, t: Tally) -> None:
+    """Counts the line for the first of the other formats it fits (one at most)."""
+    if heading.numbered(ln):
+        t.bare += 1
+    elif filelist.is_count(ln):
+        t.count += 1
+    elif filelist.may_be_path(ln) and filelist.PATH_LIKE.match(ln):
+        t.path += 1
+    elif filelist.may_be_path_text(ln) and filelist.PATH_TEXT.match(ln):
+        t.path_text += 1
 
 
 def parse(lines: list[str], deadline: float | None = None) -> Parsed | None:
