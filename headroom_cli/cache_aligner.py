@@ -257,14 +257,17 @@ def _expected(body: dict[str, Any], plan: list[tuple]) -> dict[str, Any]:
 
 def message_digests(body: dict[str, Any], api: str,
                     known: tuple[dict[str, Any], list[str], list[int]] | None = None,
-                    texts: list[bytes | None] | None = None) -> tuple[list[str], list[int]]:
+                    texts: list[bytes | None] | None = None,
+                    keys: dict[int, tuple[Any, bytes]] | None = None) -> tuple[list[str], list[int]]:
     """One digest per message (or Responses input item) of what the prompt cache sees of it, and its
     size in characters: cache_control left out (clients move it every turn; providers do not count
     it as content) and a string content the same as one text block (a breakpoint turns one into the other).
     ``known``: another body's (body, digests, sizes); an item that is the very same object there is not
     serialised again (the client's body and the one sent share every message the engines left alone).
     ``texts``: each item's JSON as it came (None where not known): the same JSON reads the same, so a
-    message re-sent in the next request is looked up by its bytes instead of serialised again."""
+    message re-sent in the next request is looked up by its bytes instead of serialised again.
+    ``keys``: filled with ``id(item) -> (item, SHA-1 of its bytes)`` for each item whose bytes were known
+    (they read as exactly that item, key order included: the recorder's memo of message counts)."""
     items = body.get(_messages_key(api))
     if not isinstance(items, list):
         return [], []
@@ -277,6 +280,8 @@ def message_digests(body: dict[str, Any], api: str,
             digest, size = known[1][i], known[2][i]
         elif texts is not None and texts[i] is not None:
             key = hashlib.sha1(texts[i]).digest()
+            if keys is not None:
+                keys[id(item)] = (item, key)
             found = _SEEN.get(key)
             if found is None:
                 found = _message_digest(item)

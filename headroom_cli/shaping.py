@@ -46,6 +46,9 @@ class CacheNote:
     # belong here (the library hands its bodies to the caller, so it leaves this empty).
     bodies: list[tuple[str, Any]] = field(default_factory=list, repr=False)
     sent_root: Any = None  # the spans of ``sent``'s root members (jsonspan.Node), where the proxy knew them
+    # id(message) -> (the message, SHA-1 of the JSON bytes it was read from), for the messages of both
+    # bodies whose bytes were known: the recorder remembers a re-sent message's tokens by these keys.
+    message_keys: dict[int, tuple[Any, bytes]] = field(default_factory=dict, repr=False)
 
     def read_as(self, text: str | bytes, body: Any) -> None:
         """Remember that ``text`` reads as ``body`` (neither is changed afterwards); bytes as the text
@@ -130,10 +133,10 @@ class RequestShaper:
         parsed = client_body.parsed() if client_body is not None else None
         parsed = json.loads(raw) if parsed is None else parsed
         texts = client_body.item_bytes() if client_body is not None else None
-        client, client_sizes = cache_aligner.message_digests(parsed, api, texts=texts)
+        client, client_sizes = cache_aligner.message_digests(parsed, api, texts=texts, keys=note.message_keys)
         changed = client_body.changed_item_bytes() if client_body is not None and spliced else None
         sent, sizes = (client, client_sizes) if same else \
-            cache_aligner.message_digests(body, api, (parsed, client, client_sizes), changed)
+            cache_aligner.message_digests(body, api, (parsed, client, client_sizes), changed, note.message_keys)
         seen = self.tracker.observe(note.conversation, prefix, client, sent, sizes)
         note.findings = seen.findings
         note.broken_chars = seen.broken_chars

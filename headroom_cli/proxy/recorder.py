@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from headroom_cli.backends.postgres import DatabaseUnavailable
+from headroom_cli.bounded import Bounded
 from headroom_cli.ledger import Ledger, RequestRecord, Totals, Usage
 from headroom_cli.pipeline import Outcome
 from headroom_cli.prompt import prompt_tokens
@@ -41,6 +42,7 @@ ESTIMATE_BEYOND = 32  # waiting requests past which counts are estimated, so row
 BATCH = 32  # rows per transaction
 COUNTS_KEPT = 16384  # token counts of parts and prompt blocks remembered: re-sent histories (≈ 150 B each;
 # a team gateway serves dozens of conversations at once, each with a hundred blocks and parts)
+MESSAGES_KEPT = 8192  # token counts of whole messages by their bytes' SHA-1 (≈ 150 B each)
 CLOSE_DEADLINE_S = 0.8  # from the start of shutdown; then the rest is estimated (4 characters a token)
 
 
@@ -188,6 +190,9 @@ class Recorder:
         # This request's texts by value: the forwarded body and the outcomes repeat most of the client's
         # blocks, and an equal string is found by its hash without encoding and SHA-1-ing it again.
         self._this: dict[str, int] = {}
+        # A message's tokens by the SHA-1 of the JSON bytes it was read from (CacheNote.message_keys):
+        # a conversation re-sends its history every turn, and one lookup spares walking its blocks.
+        self._messages: Bounded[bytes, int] = Bounded(MESSAGES_KEPT, lru=True)
         self._pending: deque[Exchange] = deque()
         self._busy = 0  # taken by the worker, not written yet
         self._cond = threading.Condition()
@@ -326,6 +331,31 @@ class Recorder:
         return prompt_tokens(body_text, self._count, provider, note.parsed(body_text) if note is not None else None,
                              seen)
 
+    def _known_messages(self, note: Any) -> tuple[dict, dict[int, tuple[Any, bytes]]]:
+        """prompt_tokens' ``seen`` filled with the messages of this request counted in an earlier one
+        (same bytes, same message, same tokens), and the keys of the request's messages (taken from
+        the note: they hold the messages, which a finished flow's note must not keep) of those not."""
+        keys = note.message_keys if note is not None else {}
+        if note is not None:
+            note.message_keys = {}
+        seen: dict = {}
+        if self._estimating:  # estimated counts are neither taken from nor put in the memo
+            return seen, {}
+        new = {}
+        for ident, (item, key) in keys.items():
+            n = self._messages.get(key)
+            if n is None:
+                new[ident] = (item, key)
+            else:
+                seen[ident] = (item, n)
+        return seen, new
+
+    def _remember_messages(self, seen: dict, keys: dict[int, tuple[Any, bytes]]) -> None:
+        for ident, (item, key) in keys.items():
+            counted = seen.get(ident)
+            if counted is not None and counted[0] is item:
+                self._messages.put(key, counted[1])
+
     def _account(self, ex: Exchange, record: RequestRecord, savings: list[tuple[Outcome, int]], overhead: int) -> None:
         """Net dollars after the provider's cache prices, cache-write warnings, volatile prefixes."""
         note = ex.cache
@@ -358,10 +388,11 @@ class Recorder:
         # feed the engines and the net dollars.
         if self._estimating:
             self.estimated += 1
-        seen: dict = {}  # messages the client's body and the one sent share, counted once
+        seen, keys = self._known_messages(ex.cache)  # messages counted before (this request or earlier)
         client = self._prompt(ex.body_text, ex.provider, ex.cache, seen)
         forwarded = client if ex.sent_text is None or ex.sent_text == ex.body_text else \
             self._prompt(ex.sent_text, ex.provider, ex.cache, seen)
+        self._remember_messages(seen, keys)
         retrieved = 0
         engines: dict[str, list[int]] = {}
         savings: list[tuple[Outcome, int]] = []  # for what they were worth net of caching
