@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -144,12 +144,6 @@ class RunningTotals:
 _digest = text_key  # the same key as tokens.KNOWN's, so one hash looks up both
 
 
-def _keep(memo: OrderedDict, key: bytes, n: int, kept: int) -> None:
-    memo[key] = n
-    if len(memo) > kept:
-        memo.popitem(last=False)
-
-
 def _plus(a: Totals, b: Totals) -> Totals:
     return Totals(**{f.name: getattr(a, f.name) + getattr(b, f.name) for f in fields(Totals)})
 
@@ -186,7 +180,7 @@ class Recorder:
         self.max_pending = max_pending
         self.dropped = 0  # requests never recorded: the queue was full
         self.estimated = 0  # requests recorded with estimated token counts (under load, at shutdown)
-        self._counts: OrderedDict[bytes, int] = OrderedDict()  # re-sent parts and blocks are counted once
+        self._counts: Bounded[bytes, int] = Bounded(COUNTS_KEPT, lru=True)  # re-sent parts and blocks: counted once
         # This request's texts by value: the forwarded body and the outcomes repeat most of the client's
         # blocks, and an equal string is found by its hash without encoding and SHA-1-ing it again.
         self._this: dict[str, int] = {}
@@ -308,13 +302,12 @@ class Recorder:
         key = _digest(text)
         n = self._counts.get(key)
         if n is not None:
-            self._counts.move_to_end(key)
             return n
         n = KNOWN.get(key)  # counted whole on the request path already (a part's compressed output)
         if n is None:  # or counted as one chunk there (a part under CHUNK_MIN, by the pays-for-itself check)
             n = CHUNKS.get(key)
         if n is not None:
-            _keep(self._counts, key, n, COUNTS_KEPT)
+            self._counts.put(key, n)
             return n
         # A new text: counted chunk by chunk (exactly the same sum), through the process's memo of chunk
         # counts (tokens.CHUNKS): the chunks the pipeline counted deciding whether a part pays for itself,
@@ -322,7 +315,7 @@ class Recorder:
         # after an edit), are not counted again. A text of one chunk is kept in this memo only.
         chunks = piece_chunks(text)
         n = self._tokens(text) if len(chunks) == 1 else sum(chunk_tokens(chunk, self._tokens) for chunk in chunks)
-        _keep(self._counts, key, n, COUNTS_KEPT)
+        self._counts.put(key, n)
         return n
 
     def _prompt(self, body_text: str, provider: str, note: Any = None, seen: dict | None = None) -> int:
