@@ -171,6 +171,40 @@ def _paths_score(share: float, tool: str, cmd: str, expected: str | None) -> flo
 
 
 CEILING = 0.95  # the highest score() gives without a kind hint: a listing the command says to expect
+PLAIN_CEILING = 0.92  # without one, and without an ls or tree listing: a path list (a git log, du or status: 0.9)
+READ_CEILING = 0.6  # what a Read shows is a file
+
+
+def ceiling(part: Part) -> float:
+    """The highest score() can give the part without a kind hint, cheaply. CEILING needs a listing the command
+    (or the LS tool) asks for, or an ls or tree listing explaining 80% of the sample's lines: twice its
+    entries at most, so entries on 40% of them, and an entry starts with what its pattern can start with."""
+    tool = (part.tool_name or "").lower()
+    if tool == "read":
+        return READ_CEILING
+    if tool == "ls" or (tool in _SHELL_TOOLS and command(part) in COMMAND_FORMATS):
+        return CEILING
+    return CEILING if _may_hold_ls_or_tree(_sample(part.text)) else PLAIN_CEILING
+
+
+def _may_hold_ls_or_tree(lines: list[str]) -> bool:
+    """Whether enough of the lines sniff() counts start as an ls or a tree entry can (Tally's first-character
+    guards) for either to explain 80% of them."""
+    nonblank = ls_like = tree_like = 0
+    for raw in lines:
+        s = raw.rstrip()
+        if not s.strip():
+            continue
+        nonblank += 1
+        c0 = s[0]
+        if c0.isspace():
+            ls_like += 1
+            tree_like += 1
+        else:
+            ls_like += c0.isdigit() or c0.isdecimal() or c0 in ls.LINE_STARTS
+            tree_like += c0 in tree.LINE_STARTS
+    need = max(3, 0.4 * nonblank)
+    return ls_like >= need or tree_like >= need
 
 
 def score(part: Part) -> float:
