@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ from headroom_cli.pipeline import Pipeline
 from headroom_cli.providers import ANTHROPIC, OPENAI, adapter_for, provider_for
 from headroom_cli.proxy import compress_api, errors, retrieval
 from headroom_cli.proxy.boundary import TOKEN_HEADER, Boundary
+from headroom_cli.proxy.offload import run_waiting
 from headroom_cli.proxy.recorder import Exchange, Recorder
 from headroom_cli.proxy.relay import TICKET_HEADER, Relay, Ticket, forwarded_headers
 from headroom_cli.proxy.usage import UsageTap, usage_from_body
@@ -81,6 +83,8 @@ class HeadroomAddon:
         self.boundary = Boundary(settings.host, settings.token)  # its port is set once the proxy listens
         # Set by the server when the model may redeem markers through the proxy (a store is needed).
         self.relay: Relay | None = None
+        # Set by the server: the pool a request is checked and compressed on, waited for a while (offload.py).
+        self.pool: Executor | None = None
         self.shaper = RequestShaper(settings, store)  # context fit and prompt-cache alignment
         self.library = Headroom.sharing(settings, session, store, pipeline, self.shaper, ledger, recorder)
         # --require-token: personal tokens (tokens_auth.py); the owner is recorded and scopes retrieval.
@@ -97,7 +101,7 @@ class HeadroomAddon:
             return
         if self.gate is not None and path != "/headroom/health":  # health stays open for load balancers
             provider = provider_for(path, {k.lower(): v for k, v in req.headers.items()})
-            owner, denied = await asyncio.to_thread(self.gate.check, req.headers.get(TOKEN_HEADER), provider)
+            owner, denied = await run_waiting(self.pool, self.gate.check, req.headers.get(TOKEN_HEADER), provider)
             if denied is not None:
                 flow.response = http.Response.make(denied.status, denied.body, {"Content-Type": "application/json"})
                 return
@@ -128,8 +132,8 @@ class HeadroomAddon:
         if not self.settings.compress:
             return
         try:
-            rewrite, offered = await asyncio.to_thread(self._prepare, raw, adapter, req.headers.get("anthropic-beta", ""),
-                                                       exchange.owner)
+            rewrite, offered = await run_waiting(self.pool, self._prepare, raw, adapter,
+                                                 req.headers.get("anthropic-beta", ""), exchange.owner)
         except NotRewritable as exc:
             log.warning("forwarded unchanged: %s %s: %s", req.method, path, exc)
             return

@@ -172,10 +172,12 @@ class ProxyServer:
 
         self._loop = asyncio.get_running_loop()
         self._loop.set_exception_handler(_quiet_cancellations)
-        # Compression runs in this pool (asyncio.to_thread). At shutdown, requests still waiting for it are
-        # dropped with their connections rather than compressed first: asyncio.run would wait for them all.
+        # Compression runs in this pool (offload.run_waiting: the loop waits for it a while; the rest through
+        # asyncio.to_thread). At shutdown, requests still waiting for it are dropped with their connections
+        # rather than compressed first: asyncio.run would wait for them all.
         executor = ThreadPoolExecutor(thread_name_prefix="headroom-compress")
         self._loop.set_default_executor(executor)
+        self.addon.pool = executor
         anthropic = Upstream.parse(self.settings.anthropic_upstream)
         confdir = self.settings.home / "mitmproxy"
         opts = options.Options(
