@@ -46,6 +46,22 @@ def _exchange(i: int, session: str = "s1") -> Exchange:
                     body_text=_body(i, fresh=True).decode(), model="claude-sonnet-4-5", status=200)
 
 
+def test_the_event_loop_may_wait_a_while_for_an_idle_recorder(headroom_home):
+    """record(wait_s=...): on an idle recorder the caller returns once the row is written; a slow write
+    (here a listener taking 0.5 s) holds it no longer than wait_s, and it is written all the same."""
+    ledger = Ledger(headroom_home / "ledger.sqlite3")
+    recorder = Recorder(ledger)
+    recorder.record(_exchange(0), wait_s=5.0)
+    assert recorder.backlog == 0 and ledger.totals("s1").requests == 1  # written before record returned
+    recorder.listeners.append(lambda record: time.sleep(0.5))
+    began = time.perf_counter()
+    recorder.record(_exchange(1), wait_s=0.05)
+    assert time.perf_counter() - began < 0.4 and recorder.backlog == 1
+    recorder.flush()
+    assert ledger.totals("s1").requests == 2
+    recorder.close()
+
+
 def test_the_queue_is_bounded_and_what_it_drops_is_counted_and_warned_about_once(headroom_home, caplog):
     caplog.set_level(logging.WARNING, logger="headroom")
     ledger = Ledger(headroom_home / "ledger.sqlite3")

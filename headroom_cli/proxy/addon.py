@@ -20,9 +20,8 @@ from headroom_cli.ledger import Ledger
 from headroom_cli.library import Headroom
 from headroom_cli.pipeline import Pipeline
 from headroom_cli.providers import ANTHROPIC, OPENAI, adapter_for, provider_for
-from headroom_cli.proxy import compress_api, errors, retrieval
+from headroom_cli.proxy import compress_api, errors, offload, retrieval
 from headroom_cli.proxy.boundary import TOKEN_HEADER, Boundary
-from headroom_cli.proxy.offload import run_waiting
 from headroom_cli.proxy.recorder import Exchange, Recorder
 from headroom_cli.proxy.relay import TICKET_HEADER, Relay, Ticket, forwarded_headers
 from headroom_cli.proxy.usage import UsageTap, usage_from_body
@@ -101,7 +100,7 @@ class HeadroomAddon:
             return
         if self.gate is not None and path != "/headroom/health":  # health stays open for load balancers
             provider = provider_for(path, {k.lower(): v for k, v in req.headers.items()})
-            owner, denied = await run_waiting(self.pool, self.gate.check, req.headers.get(TOKEN_HEADER), provider)
+            owner, denied = await offload.run_waiting(self.pool, self.gate.check, req.headers.get(TOKEN_HEADER), provider)
             if denied is not None:
                 flow.response = http.Response.make(denied.status, denied.body, {"Content-Type": "application/json"})
                 return
@@ -132,7 +131,7 @@ class HeadroomAddon:
         if not self.settings.compress:
             return
         try:
-            rewrite, offered = await run_waiting(self.pool, self._prepare, raw, adapter,
+            rewrite, offered = await offload.run_waiting(self.pool, self._prepare, raw, adapter,
                                                  req.headers.get("anthropic-beta", ""), exchange.owner)
         except NotRewritable as exc:
             log.warning("forwarded unchanged: %s %s: %s", req.method, path, exc)
@@ -267,7 +266,7 @@ class HeadroomAddon:
         if exchange.ticket is not None:
             exchange.ticket.body = None  # a request that never reached the relay: its body not kept
         exchange.duration_ms = (time.time() - exchange.ts) * 1000
-        self.recorder.record(exchange)
+        self.recorder.record(exchange, offload.WAIT_S)
 
     # -- our own endpoints ------------------------------------------------------------------
     async def _serve_own(self, flow: http.HTTPFlow, path: str) -> None:

@@ -9,7 +9,8 @@ request and ~14% of its requests per second. So the loop waits for the result in
 lock while the pool thread runs alone, as long as that takes no more than WAIT_S: most requests are
 compressed in a few milliseconds. A longer one (a resumed conversation's first request, a part that
 runs to its budget) is then awaited as before, the loop serving the other connections meanwhile, so no
-connection waits on another's compression for longer than WAIT_S.
+connection waits on another's compression for longer than WAIT_S. The savings recorder's thread is
+waited for the same way once a reply is done (Recorder.record's wait_s): ~4% less CPU again.
 """
 
 from __future__ import annotations

@@ -201,16 +201,22 @@ class Recorder:
         """Requests not yet in the ledger (nor in the running totals)."""
         return len(self._pending) + self._busy
 
-    def record(self, exchange: Exchange) -> None:
+    def record(self, exchange: Exchange, wait_s: float = 0.0) -> None:
+        """Queue the exchange for the worker. ``wait_s``: when the worker is idle, wait that long at most for
+        it to be written (the proxy's event loop, which then sleeps instead of taking turns with the worker
+        for the GIL: proxy/offload.py)."""
         with self._cond:
             if self._stop:
                 return
+            idle = not self._pending and not self._busy
             self._pending.append(exchange)
             dropped = len(self._pending) > self.max_pending
             if dropped:
                 release(self._pending.popleft())
                 self.dropped += 1
             self._cond.notify_all()
+            if wait_s > 0 and idle:
+                self._cond.wait_for(lambda: not self._pending and not self._busy, wait_s)
         if dropped and self.dropped == 1:
             log.warning("the savings ledger is falling behind: requests beyond %d waiting are not recorded "
                         "(/headroom/stats counts them as unrecorded)", self.max_pending)
