@@ -87,3 +87,20 @@ def test_conversation_clients_start_new_conversations_out_of_step():
         users = [json.loads(client.next_body(n))["metadata"]["user_id"] for n in range(NEW_TURNS + 1)]
         starts.add(next(n for n in range(1, len(users)) if users[n] != users[n - 1]))
     assert len(starts) == NEW_TURNS
+
+
+def test_bench_gateway_ab_measures_both_sides_in_turns():
+    """scripts/bench_gateway_ab.py: two proxies from one checkout, one with the retrieval tool off, in turns;
+    every round has both sides, alternating which went first, and the median ratio is of the rounds'."""
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "bench_gateway_ab.py"), "--json", "--a", str(REPO),
+                           "--b", str(REPO), "--b-env", "HEADROOM_NO_RETRIEVAL_TOOL=1", "--rounds", "2",
+                           "--seconds", "1", "--clients", "3"], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert [row["round"] for row in result["rounds"]] == [1, 2]
+    for row in result["rounds"]:
+        for side in ("A", "B"):
+            assert row[side]["errors"] == 0 and row[side]["rps"] > 0 and row[side]["cpu_ms_per_request"] > 0
+        assert row["cpu_ratio"] == round(row["B"]["cpu_ms_per_request"] / row["A"]["cpu_ms_per_request"], 3)
+    ratios = sorted(row["cpu_ratio"] for row in result["rounds"])
+    assert result["median"]["cpu_ratio"] == sum(ratios) / 2
