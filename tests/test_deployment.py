@@ -91,7 +91,7 @@ def test_the_help_explains_the_gateway_options() -> None:
     runner = CliRunner()
     proxy = " ".join(runner.invoke(app, ["proxy", "--help"], env={"COLUMNS": "400"}).output.split())
     for words in ("postgresql:// URL", "unreachable", "401", "503", "headroom tokens create NAME",
-                  "SO_REUSEPORT", "one that dies is restarted"):
+                  "each taking connections while it is free", "one that dies is restarted"):
         assert words in proxy, words
     tokens = " ".join(runner.invoke(app, ["tokens", "--help"], env={"COLUMNS": "400"}).output.split())
     assert "--require-token" in tokens and "the proxy's database" in tokens

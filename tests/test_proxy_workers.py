@@ -19,7 +19,7 @@ from headroom_cli.mock_upstream import MockUpstream
 from samples import FAILED_TEST, pytest_verbose_log
 from test_proxy import ANTHROPIC_HEADERS, _anthropic_body
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SO_REUSEPORT")
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX: the socket is handed to each worker")
 
 
 class Workers:
@@ -114,3 +114,32 @@ def test_two_workers_share_a_port_survive_a_kill_and_stop_together(headroom_home
             while _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert not _alive(pid), f"worker {pid} outlived the supervisor"
+
+
+def test_a_burst_of_connections_is_shared_between_the_workers(headroom_home):
+    """Forty clients connect at once and keep their connections: the workers take them one at a time
+    from the one socket, so each holds some (asyncio's default would let the first to wake take all)."""
+    with MockUpstream() as upstream:
+        workers = Workers(upstream.url, headroom_home, 2)
+        try:
+            assert workers.pids_answering(lambda seen: seen == workers.pids) == workers.pids  # both listen
+            conns = [http.client.HTTPConnection("127.0.0.1", workers.port, timeout=60) for _ in range(40)]
+            for pid in workers.pids:  # all forty wait in the socket's queue before either worker looks
+                os.kill(pid, signal.SIGSTOP)
+            try:
+                for conn in conns:
+                    conn.connect()
+            finally:
+                for pid in workers.pids:
+                    os.kill(pid, signal.SIGCONT)
+            held: dict[int, int] = {}
+            for conn in conns:
+                conn.request("GET", "/headroom/health")
+                pid = json.loads(conn.getresponse().read())["pid"]
+                held[pid] = held.get(pid, 0) + 1
+                conn.close()
+            assert set(held) == workers.pids and min(held.values()) >= 2, held
+        finally:
+            workers.process.send_signal(signal.SIGTERM)
+            workers.process.wait(timeout=60)
+

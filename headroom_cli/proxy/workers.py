@@ -1,12 +1,14 @@
 """`headroom proxy --workers N`: N proxy processes serving one port.
 
-Why processes: compression is CPU work under one GIL; N processes use N cores. Why SO_REUSEPORT rather
-than one inherited listening socket: asyncio accepts up to 100 connections per wake-up, so with a shared
-socket the first worker to wake takes a whole burst of clients (keep-alive: for good), while the kernel
-spreads SO_REUSEPORT listeners' connections over the workers evenly. Only processes of the same user
-can join the port's group. The supervisor holds the port bound (not listening: it is handed no
-connections) from start to end, so `--port 0` names one free port for all, and a worker restarted
-later rejoins the same port.
+Why processes: compression is CPU work under one GIL; N processes use N cores. How they share the port:
+the supervisor listens on it and every worker inherits that one listening socket, and each worker takes
+one waiting connection each time its event loop comes round (not asyncio's burst of up to a hundred).
+A worker busy compressing is not accepting meanwhile, so new connections go to one that is free: the
+load spreads by how busy the workers are. SO_REUSEPORT (one listening socket per worker) spread them by
+a hash of the client's address instead: 50 keep-alive clients came out 29 to 21 as often as not, and the
+worker with 29 fell behind at a load the two together carried easily. A connection waiting in the one
+queue is also served by another worker if the one that would have taken it dies. `--port 0` names one
+free port for all, and a worker restarted later serves the same socket.
 
 Each worker is a whole proxy (ProxyServer: warmed engines, its own recorder and relay) on the shared
 store and ledger (SQLite in WAL mode, safe across processes: db.py; or the PostgreSQL of --database). All workers record under one
@@ -43,30 +45,44 @@ class WorkersError(RuntimeError):
     """The workers could not start; the message says why."""
 
 
-def share_port() -> None:
-    """Make mitmproxy's reverse-mode listener join the port's SO_REUSEPORT group.
+LISTEN_BACKLOG = 1024  # connections the kernel holds until a worker takes them
+
+
+class _OneAtATime(socket.socket):
+    """The inherited listening socket as a worker serves it. asyncio.start_server calls listen(backlog)
+    and then accepts up to ``backlog`` connections each time the socket is ready: served with backlog=1,
+    a worker takes one at a time, and listen() leaves the supervisor's queue as it is."""
+
+    def listen(self, backlog: int = 0) -> None:
+        pass
+
+
+def serve_inherited(fd: int) -> None:
+    """Make mitmproxy's reverse-mode listener serve the supervisor's listening socket ``fd``.
 
     mitmproxy (11 and 12) binds with a plain ``asyncio.start_server(handler, host, port)`` and has no
-    option for SO_REUSEPORT; this worker-only override of that one method adds it. Called once, in a
-    worker process, before its proxy starts."""
+    option for a socket of one's own; this worker-only override of that one method serves a copy of the
+    inherited one instead (mitmproxy closes it at the end; the supervisor's stays open). Called once, in
+    a worker process, before its proxy starts."""
     from mitmproxy.proxy import mode_servers
 
     async def listen(self, host: str, port: int) -> list:
-        return [await asyncio.start_server(self.handle_stream, host, port, reuse_port=True)]
+        sock = _OneAtATime(fileno=os.dup(fd))
+        return [await asyncio.start_server(self.handle_stream, sock=sock, backlog=1)]
 
     if not hasattr(mode_servers.ReverseInstance, "listen"):
         raise WorkersError("this mitmproxy version cannot share a port between workers")
     mode_servers.ReverseInstance.listen = listen
 
 
-def reserve_port(host: str, port: int) -> socket.socket:
-    """A socket bound to host:port with SO_REUSEPORT, not listening: it keeps the port ours."""
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The port's one listening socket, for the workers to inherit."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
     except OSError:
         sock.close()
         raise
@@ -87,13 +103,13 @@ class Supervisor:
     def __init__(self, settings: Settings, workers: int, session: str):
         self.settings, self.count, self.session = settings, workers, session
         self.slots: list[_Slot] = []
-        self._reserved: socket.socket | None = None
+        self._listening: socket.socket | None = None
         self._stopping = threading.Event()
 
     @property
     def port(self) -> int:
-        assert self._reserved is not None
-        return self._reserved.getsockname()[1]
+        assert self._listening is not None
+        return self._listening.getsockname()[1]
 
     @property
     def pids(self) -> list[int]:
@@ -102,10 +118,11 @@ class Supervisor:
     def start(self) -> "Supervisor":
         from headroom_cli.proxy.server import _bind_error
 
-        if not hasattr(socket, "SO_REUSEPORT"):
-            raise WorkersError("--workers needs SO_REUSEPORT (Linux, macOS, BSD); run one worker here")
+        if os.name != "posix":
+            raise WorkersError("--workers needs a POSIX system to hand the port to its workers (Linux, macOS, "
+                               "BSD); run one worker here")
         try:
-            self._reserved = reserve_port(self.settings.host, self.settings.port)
+            self._listening = listening_socket(self.settings.host, self.settings.port)
         except OSError:
             raise WorkersError(f"could not listen on {self.settings.host}:{self.settings.port} "
                                f"({_bind_error(self.settings.host, self.settings.port)})") from None
@@ -120,12 +137,14 @@ class Supervisor:
 
     def _spawn(self) -> subprocess.Popen:
         settings = _replace_port(self.settings, self.port)
+        assert self._listening is not None
+        fd = self._listening.fileno()
         process = subprocess.Popen([sys.executable, "-m", "headroom_cli.proxy.workers"], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, stderr=None, start_new_session=False)
+                                   stdout=subprocess.PIPE, stderr=None, start_new_session=False, pass_fds=(fd,))
         assert process.stdin is not None
         # The settings go through a pipe, not the command line: they may hold the access token. The pipe
         # stays open: a worker stops when it closes (this process gone, however it ended).
-        process.stdin.write(pickle.dumps((settings, self.session, logging.getLogger("headroom").level)))
+        process.stdin.write(pickle.dumps((settings, self.session, logging.getLogger("headroom").level, fd)))
         process.stdin.flush()
         return process
 
@@ -191,8 +210,8 @@ class Supervisor:
                 log.error("worker %d did not stop within %.0f s: killed", slot.process.pid, STOP_TIMEOUT_S)
                 slot.process.kill()
                 slot.process.wait()
-        if self._reserved is not None:
-            self._reserved.close()
+        if self._listening is not None:
+            self._listening.close()
 
 
 def _replace_port(settings: Settings, port: int) -> Settings:
@@ -204,7 +223,7 @@ def _replace_port(settings: Settings, port: int) -> Settings:
 # -- a worker process ----------------------------------------------------------------------------
 
 def _worker_main() -> int:
-    settings, session, level = pickle.load(sys.stdin.buffer)
+    settings, session, level, fd = pickle.load(sys.stdin.buffer)
     from headroom_cli.cli import _request_line
     from headroom_cli.proxy.server import ProxyServer, ProxyStartError
 
@@ -216,7 +235,7 @@ def _worker_main() -> int:
         signal.signal(signum, lambda *_: stop.set())
     # The supervisor gone (its end of the pipe closed), this worker stops too.
     threading.Thread(target=lambda: (sys.stdin.buffer.read(), stop.set()), daemon=True).start()
-    share_port()
+    serve_inherited(fd)
     try:
         server = ProxyServer(settings, session).start()
     except ProxyStartError as exc:
