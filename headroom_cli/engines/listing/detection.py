@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Iterator
 
 from headroom_cli.engines.base import hint_score, Part
 from headroom_cli.engines.listing import du, gitlog, ls, paths, status, tree
@@ -68,8 +69,8 @@ class Tally:
         # str.isspace and str.isdecimal say): most lines of other outputs are turned away without it.
         c0 = s[0]
         spaced = c0.isspace() or c0.isdecimal()
-        self._count_ls(s, prev_blank, spaced or c0 in ls.LINE_STARTS)
-        self._count_tree(s, c0.isspace() or c0 in tree.LINE_STARTS)
+        self._count_ls(s, prev_blank, _may_start_ls_line(c0))
+        self._count_tree(s, _may_start_tree_line(c0))
         self._count_log(s, c0 in gitlog.LINE_STARTS)
         self._count_status(s, c0)
         if (("\t" in s[:20] and du.LINE.match(s)) or (s[0].isdigit() and s.count(" ") <= 8 and du.LINE.match(s))
@@ -135,17 +136,33 @@ def _best(t: Tally) -> tuple[str | None, float, int]:
     return fmt, share, hits
 
 
-def sniff(lines: list[str]) -> tuple[str | None, float, int]:
-    """The format a sample of lines has, the share of non-blank lines it explains, and how many entries."""
-    t = Tally()
+def _may_start_ls_line(c0: str) -> bool:
+    """Whether ls.LINE can match a line starting with c0 (its white space and digits: str.isspace, str.isdecimal)."""
+    return c0.isspace() or c0.isdecimal() or c0 in ls.LINE_STARTS
+
+
+def _may_start_tree_line(c0: str) -> bool:
+    """Whether tree.LINE can match a line starting with c0."""
+    return c0.isspace() or c0 in tree.LINE_STARTS
+
+
+def _nonblank(lines: list[str]) -> Iterator[tuple[str, bool]]:
+    """Each non-blank line right-stripped, and whether a blank line (or the start) came before it."""
     prev_blank = True
     for raw in lines:
         s = raw.rstrip()
         if not s.strip():
             prev_blank = True
             continue
-        t.count(s, prev_blank)
+        yield s, prev_blank
         prev_blank = False
+
+
+def sniff(lines: list[str]) -> tuple[str | None, float, int]:
+    """The format a sample of lines has, the share of non-blank lines it explains, and how many entries."""
+    t = Tally()
+    for s, prev_blank in _nonblank(lines):
+        t.count(s, prev_blank)
     if not t.nonblank:
         return None, 0.0, 0
     return _best(t)
@@ -189,20 +206,12 @@ def ceiling(part: Part) -> float:
 
 def _may_hold_ls_or_tree(lines: list[str]) -> bool:
     """Whether enough of the lines sniff() counts start as an ls or a tree entry can (Tally's first-character
-    guards) for either to explain 80% of them."""
+    guards: ls.LINE's, or a digit for ls.WINDIR) for either to explain 80% of them."""
     nonblank = ls_like = tree_like = 0
-    for raw in lines:
-        s = raw.rstrip()
-        if not s.strip():
-            continue
+    for s, _ in _nonblank(lines):
         nonblank += 1
-        c0 = s[0]
-        if c0.isspace():
-            ls_like += 1
-            tree_like += 1
-        else:
-            ls_like += c0.isdigit() or c0.isdecimal() or c0 in ls.LINE_STARTS
-            tree_like += c0 in tree.LINE_STARTS
+        ls_like += _may_start_ls_line(s[0]) or s[0].isdigit()
+        tree_like += _may_start_tree_line(s[0])
     need = max(3, 0.4 * nonblank)
     return ls_like >= need or tree_like >= need
 
