@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -45,10 +46,13 @@ def proxy_process(upstream_url: str, home: Path, **env: str) -> Iterator[ProxyPr
     try:
         deadline = time.monotonic() + 60
         while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            try:  # serving, not only listening: an HTTP answer (401 where a token is needed)
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/headroom/health")
+                conn.getresponse().read()
+                conn.close()
                 break
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the proxy did not start: {process.communicate()[1][-2000:]}") from None
                 time.sleep(0.1)

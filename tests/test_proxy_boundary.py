@@ -182,6 +182,14 @@ def test_off_loopback_the_machines_addresses_and_name_are_its_own():
     assert boundary.refusal({"host": "192.168.1.5:8787"}).status == 401
 
 
+def test_a_port_given_is_known_before_the_proxy_says_it_runs():
+    """mitmproxy accepts connections a moment before its running hook: a request then is not refused."""
+    boundary = Boundary("127.0.0.1", None, 8787)
+    assert boundary.refusal({"host": "127.0.0.1:8787"}) is None
+    assert boundary.refusal({"host": "127.0.0.1:9999"}).status == 403
+    assert Boundary("127.0.0.1", None, 0).port is None  # port 0: set once bound
+
+
 # -- wrap --------------------------------------------------------------------------------------------
 
 CLIENT = textwrap.dedent("""

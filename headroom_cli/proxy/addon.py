@@ -79,7 +79,7 @@ class HeadroomAddon:
             OPENAI: Upstream.parse(settings.openai_upstream),
         }
         self.started = time.time()
-        self.boundary = Boundary(settings.host, settings.token)  # its port is set once the proxy listens
+        self.boundary = Boundary(settings.host, settings.token, settings.port)
         # Set by the server when the model may redeem markers through the proxy (a store is needed).
         self.relay: Relay | None = None
         # Set by the server: the pool a request is checked and compressed on, waited for a while (offload.py).

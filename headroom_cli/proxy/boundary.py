@@ -73,9 +73,11 @@ def _is_ip_literal(name: str) -> bool:
 
 
 class Boundary:
-    def __init__(self, host: str, token: str | None):
+    def __init__(self, host: str, token: str | None, port: int | None = None):
         self.token = token or None
-        self.port: int | None = None  # known once the proxy listens (port 0 picks one)
+        # mitmproxy accepts connections a moment before it tells its addons it runs: a --port given is
+        # known from the start, so a request in that moment is not refused; port 0 is set once bound.
+        self.port: int | None = port or None
         bound = host.strip().lower()
         self.names = set(_LOOPBACK_NAMES)
         # Off loopback, clients name this machine as they know it: its address or its host name.
