@@ -105,16 +105,21 @@ class Conversation:
         self.rng = random.Random(seed)
         self.turns_sent = 0
         self.messages: list[dict] = [{"role": "user", "content": [{"type": "text", "text": task(self.rng, seed)}]}]
+        # Each message's JSON, written once: the clients share the bench's process with its event loop, so
+        # a body is joined from these rather than the whole history serialised again every request.
+        self._written: list[bytes] = [_dumps(self.messages[0])]
+        body = {"model": MODEL, "max_tokens": 32000, "system": system_blocks(), "messages": [],
+                "metadata": {"user_id": f"user_bench__session_{seed:08d}"}, "stream": True}
+        self._head, self._tail = _dumps(body).split(b'"messages":[]')
         for turn in range(HISTORY_TURNS):
             self._add_turn(turn)
 
     def next_body(self) -> bytes:
+        """The body ``json.dumps`` writes (compact, UTF-8) for the history with the newest message marked."""
         self._add_turn(HISTORY_TURNS + self.turns_sent)
         self.turns_sent += 1
-        messages = [*self.messages[:-1], _with_cache_breakpoint(self.messages[-1])]
-        body = {"model": MODEL, "max_tokens": 32000, "system": system_blocks(), "messages": messages,
-                "metadata": {"user_id": f"user_bench__session_{self.seed:08d}"}, "stream": True}
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        newest = _dumps(_with_cache_breakpoint(self.messages[-1]))
+        return b"".join((self._head, b'"messages":[', b",".join(self._written[:-1]), b",", newest, b"]", self._tail))
 
     def _add_turn(self, turn: int) -> None:
         tool_id = f"toolu_{self.seed:06d}{turn:04d}"
@@ -122,11 +127,17 @@ class Conversation:
             command, output = "tail -n 40 logs/app.log", service_log(self.rng, 40)
         else:
             command, output = "python -m pytest -v tests/", pytest_run(self.rng, 30 + self.rng.randrange(30))
-        self.messages.append({"role": "assistant", "content": [
-            {"type": "text", "text": f"Step {turn}: let me check with `{command}`."},
-            {"type": "tool_use", "id": tool_id, "name": "Bash", "input": {"command": command}}]})
-        self.messages.append({"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": tool_id, "content": output}]})
+        for message in ({"role": "assistant", "content": [
+                            {"type": "text", "text": f"Step {turn}: let me check with `{command}`."},
+                            {"type": "tool_use", "id": tool_id, "name": "Bash", "input": {"command": command}}]},
+                        {"role": "user", "content": [
+                            {"type": "tool_result", "tool_use_id": tool_id, "content": output}]}):
+            self.messages.append(message)
+            self._written.append(_dumps(message))
+
+
+def _dumps(value) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def task(rng: random.Random, seed: int) -> str:
