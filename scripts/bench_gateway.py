@@ -29,9 +29,15 @@ Headroom add?", which the closed loop cannot: issue 19's target (150 requests/s 
 Reported per level: requests/s, p50 / p99 latency, added (proxy minus direct p50s and p99s; concurrent runs,
 not paired), errors (non-200 or a failed connection), CPU ms per request (all proxy processes, counted
 until they are idle again: a cost other load on the machine does not change, unlike requests/s), the
-resident memory (RSS) of all proxy processes at the start of the proxied phase, 10 s in (the engines
-warm and the memos mostly full by then; they are bounded) and at its end, and the highest seen (requests
-in flight). ``--json`` prints one object per level, with the workload.
+resident memory (RSS) of all proxy processes at the start of the proxied phase, 10 s in and at its end,
+and the highest seen (requests in flight). ``--json`` prints one object per level, with the workload.
+
+Memory: a worker's memos (decisions, focus reads, token counts) are bounded, and fill over its first
+~3,000 requests (in-process, conversation workload: RSS +17 MB from request 1,000 to 3,000, +2.4 MB from
+4,000 to 6,000, every memo at its bound from 3,000), about 40 s at 150 requests/s on two workers. So the
+``--rate`` level first runs ``--warmup`` seconds of its own load through the proxy, not timed, and shows
+the RSS when that began too: the fill is in the table, and the measured run shows whether memory then
+stays flat (a leak would not).
 """
 
 from __future__ import annotations
@@ -291,10 +297,16 @@ async def _sampled(load: Load, proxy: Proxy | None) -> tuple[float, list[float]]
 
 
 async def run_level(clients: int, seconds: float, upstream: Upstream, proxy: Proxy, bodies, first: int,
-                    rate: float | None = None) -> dict:
+                    rate: float | None = None, warmup: float = 0.0) -> dict:
     direct = Load(upstream.port, clients, bodies, seconds, first, rate)
     direct_s, _ = await _sampled(direct, None)
-    proxied = Load(proxy.port, clients, bodies, seconds, direct._next, rate)
+    following = direct._next
+    warm_rss: list[float] = []
+    if warmup > 0:  # the same load, not timed: the workers' bounded memos fill (see the module's docstring)
+        warm = Load(proxy.port, clients, bodies, warmup, following, rate)
+        _, warm_rss = await _sampled(warm, proxy)
+        following = warm._next
+    proxied = Load(proxy.port, clients, bodies, seconds, following, rate)
     cpu = proxy.cpu_s()
     proxy_s, rss = await _sampled(proxied, proxy)
     cpu = await asyncio.to_thread(proxy.settled_cpu_s) - cpu
@@ -306,6 +318,7 @@ async def run_level(clients: int, seconds: float, upstream: Upstream, proxy: Pro
         "added_p50_ms": round(p50 - d50, 1), "added_p99_ms": round(p99 - d99, 1), "errors": proxied.errors,
         "direct_errors": direct.errors, "direct_p50_ms": round(d50, 1), "direct_p99_ms": round(d99, 1),
         "proxy_p50_ms": round(p50, 1), "proxy_p99_ms": round(p99, 1), "proxy_requests": len(proxied.latencies),
+        "warmup_s": warmup, "rss_warmup_start_mb": warm_rss[0] if warm_rss else None,
         "rss_start_mb": rss[0], "rss_10s_mb": rss[min(10, len(rss) - 1)], "rss_end_mb": rss[-1],
         "rss_max_mb": max(rss), "rss_mb_each_5s": rss[::5], "next": proxied._next,
         "cpu_ms_per_request": round(1000 * cpu / max(1, len(proxied.latencies)), 1),
@@ -313,8 +326,9 @@ async def run_level(clients: int, seconds: float, upstream: Upstream, proxy: Pro
 
 
 async def run(levels: list[int], seconds: float, workers: int, progress, repo: Path = REPO,
-              workload: str = "conversation", rate: float = 0.0, rate_clients: int = 50) -> dict:
-    """The closed-loop ``levels`` (clients each), then, with a ``rate``, ``rate_clients`` clients at that rate."""
+              workload: str = "conversation", rate: float = 0.0, rate_clients: int = 50, warmup: float = 0.0) -> dict:
+    """The closed-loop ``levels`` (clients each), then, with a ``rate``, ``rate_clients`` clients at that rate,
+    after ``warmup`` seconds of the same load through the proxy."""
     bodies = WORKLOADS[workload]()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="headroom-gateway-") as tmp:
@@ -325,8 +339,10 @@ async def run(levels: list[int], seconds: float, workers: int, progress, repo: P
             rows, first = [], 0
             for clients, offered in [*((c, None) for c in levels), *([(rate_clients, rate)] if rate else [])]:
                 pace = f" at {offered:g} requests/s in all" if offered else ""
-                progress(f"{clients} clients{pace}: {seconds:g} s direct, {seconds:g} s through {workers} worker(s)")
-                row = await run_level(clients, seconds, upstream, proxy, bodies, first, offered)
+                warm = warmup if offered else 0.0
+                then = f"{warm:g} s warm-up and " if warm else ""
+                progress(f"{clients} clients{pace}: {seconds:g} s direct, {then}{seconds:g} s through {workers} worker(s)")
+                row = await run_level(clients, seconds, upstream, proxy, bodies, first, offered, warm)
                 first = row.pop("next")
                 rows.append(row)
         finally:
@@ -344,13 +360,17 @@ def print_table(result: dict) -> None:
           f"~{result['body_bytes'] / 1000:.0f} KB bodies, {result['seconds']:g} s direct then {result['seconds']:g} s proxied per level; "
           f"load average {result['load_before']:.2f} before, {result['load']:.2f} after ({os.cpu_count()} cores)")
     print(f"{'clients':>7} {'offered/s':>9} {'direct/s':>9} {'proxy/s':>8} {'direct p50/p99':>15} {'proxy p50/p99':>15} "
-          f"{'added p50':>9} {'added p99':>9} {'errors':>6} {'CPU ms/req':>10} {'RSS MB start→10 s→end (max)':>28}")
+          f"{'added p50':>9} {'added p99':>9} {'errors':>6} {'CPU ms/req':>10} {'RSS MB (warm-up →) start→10 s→end (max)':>40}")
     for r in result["levels"]:
         offered = f"{r['offered_rps']:g}" if r["offered_rps"] else "as fast"
         print(f"{r['clients']:>7} {offered:>9} {r['direct_rps']:>9.1f} {r['proxy_rps']:>8.1f} "
               f"{r['direct_p50_ms']:>7.0f} /{r['direct_p99_ms']:>6.0f} {r['proxy_p50_ms']:>7.0f} /{r['proxy_p99_ms']:>6.0f} "
               f"{r['added_p50_ms']:>+9.0f} {r['added_p99_ms']:>+9.0f} {r['errors']:>6} {r['cpu_ms_per_request']:>10.1f} "
-              f"{r['rss_start_mb']:>9.0f} → {r['rss_10s_mb']:.0f} → {r['rss_end_mb']:.0f} ({r['rss_max_mb']:.0f})")
+              f"{_warm_rss(r):>12}{r['rss_start_mb']:.0f} → {r['rss_10s_mb']:.0f} → {r['rss_end_mb']:.0f} ({r['rss_max_mb']:.0f})")
+
+
+def _warm_rss(row: dict) -> str:
+    return f"({row['rss_warmup_start_mb']:.0f} →) " if row["rss_warmup_start_mb"] is not None else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -363,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="then one level at this many requests/s in all, spread evenly over --rate-clients "
                              "(an open loop: latency at a given throughput); 0 skips it (150)")
     parser.add_argument("--rate-clients", type=int, default=50, help="clients of the --rate level (50)")
+    parser.add_argument("--warmup", type=float, default=30.0,
+                        help="seconds of the --rate level's load through the proxy before it is measured, so that "
+                             "its memory is read with the workers' bounded memos full (30; 0 skips)")
     parser.add_argument("--workload", choices=sorted(WORKLOADS), default="conversation",
                         help="what the clients send: agent conversations (default) or a new log every request")
     parser.add_argument("--repo", type=Path, default=REPO,
@@ -376,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     levels = [int(c) for c in args.clients.split(",") if c.strip()]
     result = asyncio.run(run(levels, args.seconds, args.workers,
                              lambda step: print(step, file=sys.stderr, flush=True), args.repo, args.workload,
-                             args.rate, args.rate_clients))
+                             args.rate, args.rate_clients, args.warmup))
     if args.json:
         print(json.dumps([{"workload": args.workload, **level} for level in result["levels"]]))
     else:

@@ -36,13 +36,17 @@ def test_bench_gateway_rate_level_holds_its_pace():
     """``--rate R``: an open-loop level after the closed ones, its clients together sending about R a second
     (not as fast as they can: the upstream answers thousands a second)."""
     done = subprocess.run([sys.executable, str(SCRIPT), "--json", "--clients", "2", "--seconds", "3", "--workers", "2",
-                           "--rate", "20", "--rate-clients", "4"], capture_output=True, text=True, timeout=300, cwd=REPO)
+                           "--rate", "20", "--rate-clients", "4", "--warmup", "2"],
+                          capture_output=True, text=True, timeout=300, cwd=REPO)
     assert done.returncode == 0, done.stderr
     closed, paced = json.loads(done.stdout)
     assert closed["offered_rps"] is None and paced["offered_rps"] == 20 and paced["clients"] == 4
     assert paced["errors"] == 0 and paced["direct_errors"] == 0
     assert 10 <= paced["direct_rps"] <= 25, paced  # the pace held direct, where nothing is slow
     assert closed["direct_rps"] > 3 * paced["direct_rps"]
+    # the paced level is measured after its warm-up, whose memory is shown; the closed ones have none
+    assert paced["warmup_s"] == 2 and paced["rss_warmup_start_mb"] > 50
+    assert closed["warmup_s"] == 0 and closed["rss_warmup_start_mb"] is None
 
 
 def test_conversation_workload_resends_history_and_adds_one_new_output():
