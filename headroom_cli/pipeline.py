@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Protocol
 
 from headroom_cli import engines, readformat, sections
 from headroom_cli.engines import Context, Engine, EngineTimeout, Part, Result
@@ -299,6 +299,7 @@ class Pipeline:
         # A section that repeats one before it byte for byte (the same JSON document printed again) has
         # the same outcome: engines are pure functions of the text, and the rest of the part is the same.
         done: dict[str, tuple[Result | None, Engine | None]] = {}
+        repeated = _repeated(piece.text for piece in pieces)  # only these can be answered from ``done``
         for piece in pieces:
             if piece.protected or len(piece.text) < self.min_chars:
                 texts.append(piece.text)
@@ -306,7 +307,7 @@ class Pipeline:
             section = replace(plain, text=piece.text, first_line=plain.first_line + piece.first_line)
             result, engine = done.get(piece.text) or self._compress_section(section, part_id, deadline, trace, seen,
                                                                                 lazy)
-            if self._position_free(section, seen):
+            if piece.text in repeated and self._position_free(section, seen):
                 done[piece.text] = (result, engine)
             if result is None:
                 texts.append(piece.text)
@@ -377,6 +378,15 @@ class Pipeline:
             log.warning("engine %s failed (%s: %s); part kept as it was", getattr(engine, "name", "router"),
                         type(exc).__name__, exc)
         return None, None
+
+
+def _repeated(texts: Iterable[str]) -> set[str]:
+    """The texts that occur more than once."""
+    seen: set[str] = set()
+    again: set[str] = set()
+    for text in texts:
+        (again if text in seen else seen).add(text)
+    return again
 
 
 def _ceiling(engine: Engine, part: Part) -> float:

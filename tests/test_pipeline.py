@@ -252,3 +252,18 @@ def test_a_section_repeated_byte_for_byte_is_compressed_once(tmp_path, monkeypat
     assert len(ranges) >= 4 and len(set(ranges)) == len(ranges)  # each copy's markers: its own lines
     for a, b in ranges:
         assert retrieve(store, outcome.part_id, lines=f"{a}-{b}") == "".join(lines[a - 1:b])
+
+
+def test_only_a_repeated_section_is_asked_whether_its_outcome_holds_elsewhere(monkeypatch):
+    """Whether a section's outcome holds for a copy of it elsewhere in the part asks the engines that read
+    where it starts (detect() on a new part is the router's main cost): asked only for a section that repeats."""
+    asked = []
+    real = Pipeline._position_free
+    monkeypatch.setattr(Pipeline, "_position_free", lambda self, section, seen: asked.append(section.text)
+                        or real(self, section, seen))
+    run, other = pytest_verbose_log(passing=300), pytest_verbose_log(passing=280)
+    cut = "... [12,345 characters truncated] ...\n"
+    Pipeline().run(Part(run + cut + other))
+    assert asked == []
+    Pipeline().run(Part(run + cut + run))
+    assert asked and set(asked) == {run}
