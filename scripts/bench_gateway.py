@@ -383,9 +383,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="then one level at this many requests/s in all, spread evenly over --rate-clients "
                              "(an open loop: latency at a given throughput); 0 skips it (150)")
     parser.add_argument("--rate-clients", type=int, default=50, help="clients of the --rate level (50)")
-    parser.add_argument("--warmup", type=float, default=30.0,
+    parser.add_argument("--warmup", type=float, default=45.0,
                         help="seconds of the --rate level's load through the proxy before it is measured, so that "
-                             "its memory is read with the workers' bounded memos full (30; 0 skips)")
+                             "its memory is read with the workers' bounded memos full (45: about 3,000 requests a "
+                             "worker at 150 requests/s on two; 0 skips)")
     parser.add_argument("--workload", choices=sorted(WORKLOADS), default="conversation",
                         help="what the clients send: agent conversations (default) or a new log every request")
     parser.add_argument("--repo", type=Path, default=REPO,
