@@ -331,6 +331,7 @@ async def run(levels: list[int], seconds: float, workers: int, progress, repo: P
     after ``warmup`` seconds of the same load through the proxy."""
     bodies = WORKLOADS[workload]()
     load_before = os.getloadavg()[0]
+    reference = host_reference_ms()
     with tempfile.TemporaryDirectory(prefix="headroom-gateway-") as tmp:
         upstream = Upstream(Path(tmp))
         proxy = Proxy(f"http://127.0.0.1:{upstream.port}", Path(tmp) / "home", workers, repo)
@@ -349,7 +350,32 @@ async def run(levels: list[int], seconds: float, workers: int, progress, repo: P
             proxy.stop()
             upstream.stop()
     return {"workers": workers, "workload": workload, "seconds": seconds, "body_bytes": len(bodies.body(0)),
-            "load_before": load_before, "load": os.getloadavg()[0], "levels": rows}
+            "load_before": load_before, "load": os.getloadavg()[0], "host_reference_ms": reference, "levels": rows}
+
+
+def host_reference_ms(rounds: int = 5) -> float:
+    """CPU ms of a fixed task like a request's (JSON, regular expressions, tiktoken, Python loops on ~100 KB
+    of test log), the median of ``rounds``. Machines of one kind differ by a third in speed, and one
+    machine drifts as much: this tells two runs' hosts apart, whatever the checkout (the task is not
+    Headroom's engines, so it does not change with them)."""
+    import random
+    import statistics
+
+    from gateway_workloads import pytest_run
+    from headroom_cli.tokens import count_tokens
+
+    text = "".join(pytest_run(random.Random(seed), 45) for seed in range(30))
+    body = json.dumps({"messages": [{"role": "user", "content": text}]})
+    took = []
+    for _ in range(rounds):
+        began = time.process_time()
+        json.loads(json.dumps(json.loads(body)))
+        failed = re.findall(r"(?m)^(\S+::\S+) FAILED", text)
+        counts = sorted({line.split(" ", 1)[0]: len(line) for line in text.splitlines()}.items())
+        count_tokens(text)
+        took.append((time.process_time() - began) * 1000)
+        assert failed and counts
+    return round(statistics.median(took), 1)
 
 
 
@@ -358,7 +384,8 @@ def print_table(result: dict) -> None:
              "unique": "a new compressible log every request, half streamed"}[result["workload"]]
     print(f"{result['workers']} worker(s), workload {result['workload']} ({shape}), "
           f"~{result['body_bytes'] / 1000:.0f} KB bodies, {result['seconds']:g} s direct then {result['seconds']:g} s proxied per level; "
-          f"load average {result['load_before']:.2f} before, {result['load']:.2f} after ({os.cpu_count()} cores)")
+          f"load average {result['load_before']:.2f} before, {result['load']:.2f} after ({os.cpu_count()} cores); "
+          f"host reference {result['host_reference_ms']:.1f} ms (a fixed task's CPU time: lower is a faster host)")
     print(f"{'clients':>7} {'offered/s':>9} {'direct/s':>9} {'proxy/s':>8} {'direct p50/p99':>15} {'proxy p50/p99':>15} "
           f"{'added p50':>9} {'added p99':>9} {'errors':>6} {'CPU ms/req':>10} {'RSS MB (warm-up →) start→10 s→end (max)':>40}")
     for r in result["levels"]:
@@ -402,7 +429,8 @@ def main(argv: list[str] | None = None) -> int:
                              lambda step: print(step, file=sys.stderr, flush=True), args.repo, args.workload,
                              args.rate, args.rate_clients, args.warmup))
     if args.json:
-        print(json.dumps([{"workload": args.workload, **level} for level in result["levels"]]))
+        print(json.dumps([{"workload": args.workload, "host_reference_ms": result["host_reference_ms"], **level}
+                          for level in result["levels"]]))
     else:
         print_table(result)
     return 0

@@ -24,6 +24,7 @@ def test_bench_gateway_json_shape(workload, clients):
     assert [level["clients"] for level in levels] == clients
     for level in levels:
         assert KEYS <= set(level) and level["workload"] == workload
+        assert level["host_reference_ms"] > 0  # the host's speed, to compare runs on different machines
         assert level["errors"] == 0 and level["direct_errors"] == 0
         assert level["proxy_rps"] > 0 and level["direct_rps"] > 0
         assert level["proxy_requests"] > 0 and level["cpu_ms_per_request"] > 0
