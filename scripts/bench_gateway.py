@@ -33,7 +33,7 @@ resident memory (RSS) of all proxy processes at the start of the proxied phase, 
 and the highest seen (requests in flight). ``--json`` prints one object per level, with the workload.
 
 Memory: a worker's memos (decisions, focus reads, token counts) are bounded, and fill over its first
-~3,000 requests (in-process, conversation workload: RSS +17 MB from request 1,000 to 3,000, +2.4 MB from
+~3,000 requests (in-process, conversation workload: RSS +11.7 MB from request 1,000 to 3,000, +2.4 MB from
 4,000 to 6,000, every memo at its bound from 3,000), about 40 s at 150 requests/s on two workers. So the
 ``--rate`` level first runs ``--warmup`` seconds of its own load through the proxy, not timed, and shows
 the RSS when that began too: the fill is in the table, and the measured run shows whether memory then
