@@ -126,8 +126,8 @@ NO_BREAKPOINTS_HELP = ("Don't add Anthropic cache_control breakpoints to request
                        "(env HEADROOM_NO_CACHE_BREAKPOINTS=1).")
 
 
-WORKERS_HELP = ("Proxy processes serving the port (one listening socket, each taking connections while it is free), each with its own engines, on one store and "
-                "ledger (or --database); one that dies is restarted. About one per CPU core for a team gateway; "
+WORKERS_HELP = ("Proxy processes serving the port (one listening socket, each taking connections while it is "
+                "free), each with its own engines, on one store and ledger (or --database); one that dies is restarted. About one per CPU core for a team gateway; "
                 "more hosts: the same command on each, sharing --database, behind a load balancer.")
 
 

@@ -15,9 +15,10 @@ import logging
 import re
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
 from headroom_cli import engines, readformat, sections
 from headroom_cli.engines import Context, Engine, EngineTimeout, Part, Result
@@ -299,7 +300,8 @@ class Pipeline:
         # A section that repeats one before it byte for byte (the same JSON document printed again) has
         # the same outcome: engines are pure functions of the text, and the rest of the part is the same.
         done: dict[str, tuple[Result | None, Engine | None]] = {}
-        repeated = _repeated(piece.text for piece in pieces)  # only these can be answered from ``done``
+        # only a text that occurs again can be answered from ``done``
+        repeated = {text for text, n in Counter(piece.text for piece in pieces).items() if n > 1}
         for piece in pieces:
             if piece.protected or len(piece.text) < self.min_chars:
                 texts.append(piece.text)
@@ -378,15 +380,6 @@ class Pipeline:
             log.warning("engine %s failed (%s: %s); part kept as it was", getattr(engine, "name", "router"),
                         type(exc).__name__, exc)
         return None, None
-
-
-def _repeated(texts: Iterable[str]) -> set[str]:
-    """The texts that occur more than once."""
-    seen: set[str] = set()
-    again: set[str] = set()
-    for text in texts:
-        (again if text in seen else seen).add(text)
-    return again
 
 
 def _ceiling(engine: Engine, part: Part) -> float:

@@ -326,7 +326,8 @@ async def run_level(clients: int, seconds: float, upstream: Upstream, proxy: Pro
 
 
 async def run(levels: list[int], seconds: float, workers: int, progress, repo: Path = REPO,
-              workload: str = "conversation", rate: float = 0.0, rate_clients: int = 50, warmup: float = 0.0) -> dict:
+              workload: str = "conversation", rate: float = 0.0, rate_clients: int = 50,
+              warmup: float = 0.0) -> dict:
     """The closed-loop ``levels`` (clients each), then, with a ``rate``, ``rate_clients`` clients at that rate,
     after ``warmup`` seconds of the same load through the proxy."""
     bodies = WORKLOADS[workload]()
@@ -342,7 +343,8 @@ async def run(levels: list[int], seconds: float, workers: int, progress, repo: P
                 pace = f" at {offered:g} requests/s in all" if offered else ""
                 warm = warmup if offered else 0.0
                 then = f"{warm:g} s warm-up and " if warm else ""
-                progress(f"{clients} clients{pace}: {seconds:g} s direct, {then}{seconds:g} s through {workers} worker(s)")
+                progress(f"{clients} clients{pace}: {seconds:g} s direct, {then}{seconds:g} s through "
+                         f"{workers} worker(s)")
                 row = await run_level(clients, seconds, upstream, proxy, bodies, first, offered, warm)
                 first = row.pop("next")
                 rows.append(row)

@@ -100,7 +100,8 @@ class HeadroomAddon:
             return
         if self.gate is not None and path != "/headroom/health":  # health stays open for load balancers
             provider = provider_for(path, {k.lower(): v for k, v in req.headers.items()})
-            owner, denied = await offload.run_waiting(self.pool, self.gate.check, req.headers.get(TOKEN_HEADER), provider)
+            owner, denied = await offload.run_waiting(self.pool, self.gate.check, req.headers.get(TOKEN_HEADER),
+                                                      provider)
             if denied is not None:
                 flow.response = http.Response.make(denied.status, denied.body, {"Content-Type": "application/json"})
                 return
@@ -132,7 +133,7 @@ class HeadroomAddon:
             return
         try:
             rewrite, offered = await offload.run_waiting(self.pool, self._prepare, raw, adapter,
-                                                 req.headers.get("anthropic-beta", ""), exchange.owner)
+                                                         req.headers.get("anthropic-beta", ""), exchange.owner)
         except NotRewritable as exc:
             log.warning("forwarded unchanged: %s %s: %s", req.method, path, exc)
             return
