@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring, encode_basestring_ascii
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -154,9 +155,28 @@ def _encodings(text: str) -> Iterator[tuple[bytes, bool]]:
     the second made only when the first is not found."""
     for ascii_only in (False, True):
         try:
-            yield json.dumps(text, ensure_ascii=ascii_only).encode("utf-8"), ascii_only
+            yield _string(text, ascii_only).encode("utf-8"), ascii_only
         except UnicodeEncodeError:  # lone surrogates only survive as escapes
             continue
+
+
+def _string(text: str, ascii_only: bool) -> str:
+    """``json.dumps(text, ensure_ascii=ascii_only)``, without building an encoder for each string."""
+    return encode_basestring_ascii(text) if ascii_only else encode_basestring(text)
+
+
+def _find(raw: bytes, encoded: bytes, pos: int) -> int:
+    """``raw.find(encoded, pos)``, cheaper for a long string: its head is searched for and each place
+    it is found compared whole (finding a 4 KB needle costs about as much as encoding it, mostly in
+    preparing the search; the string nearly always stands right after ``pos``)."""
+    head = encoded[:_HEAD]
+    at = raw.find(head, pos)
+    while at >= 0 and not raw.startswith(encoded, at):
+        at = raw.find(head, at + 1)
+    return at
+
+
+_HEAD = 48  # bytes of a string searched for before it is compared whole
 
 
 def _splice(raw: bytes, replacements: list[tuple[str, str]], expected: dict[str, Any],
@@ -168,14 +188,14 @@ def _splice(raw: bytes, replacements: list[tuple[str, str]], expected: dict[str,
     pos = 0
     for old, new in replacements:
         for encoded, ascii_only in _encodings(old):
-            at = raw.find(encoded, pos)
+            at = _find(raw, encoded, pos)
             if at >= 0:
                 break
         else:
             if old == new:
                 continue  # a landmark written some other way: not needed
             return None
-        written = json.dumps(new, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+        written = _string(new, ascii_only).encode("utf-8", "surrogatepass")
         pieces.append(raw[pos:at])
         pieces.append(written)
         pos = at + len(encoded)
