@@ -93,6 +93,32 @@ def test_a_streamed_reply_reaches_the_caller_piece_by_piece_before_it_ends():
     assert "content-length: 15\r\n" in head and server.bodies == [b'{"stream":true}']
 
 
+def test_chunks_that_arrived_together_come_out_as_one_piece():
+    """The relay writes each piece on to the client: a burst of events (a reply's last few, sent at
+    once) is one write, not one per chunk; what comes later is still a piece of its own."""
+    async def main():
+        async def reply(n, writer):
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+                         + _chunk(b"event: a\ndata: {}\n\n") + _chunk(b"event: b\ndata: {}\n\n"))
+            await writer.drain()
+            await asyncio.sleep(0.3)
+            writer.write(_chunk(b"event: c\ndata: {}\n\n") + _chunk(b"event: d\ndata: {}\n\n") + b"0\r\n\r\n")
+            await writer.drain()
+            return True
+
+        async with Server(reply) as server:
+            client = UpstreamClient()
+            async with client.stream(f"http://127.0.0.1:{server.port}/v1/messages", HEADERS, b'{"stream":true}') as r:
+                pieces = [piece async for piece in r.iter_bytes()]
+            second = await client.post(f"http://127.0.0.1:{server.port}/v1/messages", HEADERS, b'{"stream":true}')
+            await client.aclose()
+            return pieces, second, server.connections
+
+    pieces, second, connections = asyncio.run(asyncio.wait_for(main(), 30))
+    assert pieces == [b"event: a\ndata: {}\n\nevent: b\ndata: {}\n\n", b"event: c\ndata: {}\n\nevent: d\ndata: {}\n\n"]
+    assert second[2] == b"".join(pieces) and connections == 1  # the reply ended cleanly: its connection kept
+
+
 def test_kept_alive_connections_are_reused_and_a_stale_one_replaced():
     async def main():
         async def reply(n, writer):

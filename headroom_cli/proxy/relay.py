@@ -217,25 +217,20 @@ class Relay:
                         ticket.api, f"headroom: the upstream refused the retrieval continuation ({response.status_code}): {content}")))
                     break
                 parser = SseParser()
-                async for chunk in response.iter_bytes():
-                    for event in parser.feed(chunk):
-                        for out in round_.feed(event):
-                            await _write(conn, writer, h11.Data(data=out))
+                async for chunk in response.iter_bytes():  # what arrived together goes on in one write
+                    await _write_all(conn, writer, [out for event in parser.feed(chunk) for out in round_.feed(event)])
                 tail = parser.rest()
                 if tail.strip():
-                    for out in round_.feed(Event(tail, None, "")):
-                        await _write(conn, writer, h11.Data(data=out))
+                    await _write_all(conn, writer, round_.feed(Event(tail, None, "")))
             add_usage(total, round_.usage)
             calls = round_.calls()
             if not calls or round_.theirs or round_.ended_in_error:
-                for out in round_.held(ending=True):
-                    await _write(conn, writer, h11.Data(data=out))
+                await _write_all(conn, writer, round_.held(ending=True))
                 break
             if ticket.rounds >= MAX_ROUNDS:
                 await _write(conn, writer, h11.Data(data=error_event(ticket.api, TOO_MANY_ROUNDS)))
                 break
-            for out in round_.held(ending=False):
-                await _write(conn, writer, h11.Data(data=out))
+            await _write_all(conn, writer, round_.held(ending=False))
             ticket.rebuilt = True
             body = await self._continue(ticket, body if body is not None else json.loads(raw),
                                         round_.assistant_message(), calls)
@@ -289,6 +284,12 @@ async def _write(conn: h11.Connection, writer: asyncio.StreamWriter, event) -> N
     if data:
         writer.write(data)
         await writer.drain()
+
+
+async def _write_all(conn: h11.Connection, writer: asyncio.StreamWriter, pieces: list[bytes]) -> None:
+    """The pieces as one chunk of the reply (nothing when there are none)."""
+    if pieces:
+        await _write(conn, writer, h11.Data(data=b"".join(pieces)))
 
 
 async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, status: int, headers: list[tuple[str, str]],

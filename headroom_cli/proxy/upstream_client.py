@@ -78,10 +78,14 @@ class Reply:
         return next((v for k, v in self.headers if k == name), "")
 
     async def iter_bytes(self) -> AsyncIterator[bytes]:
+        """The body as it comes: each piece is what had arrived (all of its chunks) when it was read,
+        so a burst of SSE events (a reply's last few come together) is passed on in one write."""
+        pending = None  # an event read past the Data before it, handled next
         while not self._done:
-            event = await self._client._next(self._conn)
+            event, pending = pending or await self._client._next(self._conn), None
             if isinstance(event, h11.Data):
-                data = self._decode(bytes(event.data))
+                data, pending = self._arrived(event)
+                data = self._decode(data)
                 if data:
                     yield data
             elif isinstance(event, h11.EndOfMessage):
@@ -92,6 +96,19 @@ class Reply:
                     yield tail
             else:
                 raise UpstreamError("the upstream closed the connection in the middle of its reply")
+
+    def _arrived(self, first: h11.Data) -> tuple[bytes, object]:
+        """``first``'s data and that of the Data events right after it in what was received already
+        (no read: nothing waits), and the event that ended the run (None when it is all read)."""
+        pieces = [first.data]
+        while True:
+            try:
+                event = self._conn.h11.next_event()
+            except h11.RemoteProtocolError:  # told by the next read (_next), as any broken reply is
+                return b"".join(pieces), None
+            if not isinstance(event, h11.Data):
+                return b"".join(pieces), (None if event is h11.NEED_DATA else event)
+            pieces.append(event.data)
 
     async def read(self) -> bytes:
         return b"".join([chunk async for chunk in self.iter_bytes()])
