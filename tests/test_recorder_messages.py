@@ -93,3 +93,36 @@ def test_estimated_counts_neither_use_nor_fill_the_memo(tmp_path, monkeypatch):
         recorder.close()
     assert len(recorder._messages) == 0
     assert row.tokens_before == prompt_tokens(raw, lambda t: (len(t) + 3) // 4, "anthropic")
+
+
+
+def test_a_replayed_parts_counts_are_found_by_its_decision_without_hashing_its_texts_again(tmp_path, monkeypatch):
+    """Each compressed part's tokens before and after (the engines' figures) are those of its texts;
+    a decision replayed in the next turn is found by the compressed text the pipeline's memo hands
+    over again, not by hashing the original and the output once more."""
+    from headroom_cli.engines import Part
+    from headroom_cli.proxy import recorder as recorder_module
+
+    monkeypatch.setenv("HEADROOM_HOME", str(tmp_path))
+    addon = HeadroomAddon(Settings.resolve(), Pipeline(), None, None, None, "test")
+    recorder = Recorder(Ledger(tmp_path / "ledger.sqlite3"))
+    hashed: list[int] = []
+    real = recorder_module._digest
+    monkeypatch.setattr(recorder_module, "_digest", lambda text: hashed.append(len(text)) or real(text))
+    try:
+        first, _, _, _ = _turn(addon, recorder, _conversation(5))
+        hashed_first, hashed[:] = sum(hashed), []
+        again, _, _, _ = _turn(addon, recorder, _conversation(5))
+    finally:
+        recorder.close()
+    expected: dict[str, list[int]] = {}
+    for log in (pytest_verbose_log(601), pytest_verbose_log(603)):  # the conversation's two long outputs
+        outcome = addon.pipeline.run(Part(text=log))  # the decision the turns used (memoised)
+        entry = expected.setdefault(outcome.engine, [0, 0, 0])
+        entry[0] += 1
+        entry[1] += count_tokens(log)
+        entry[2] += count_tokens(outcome.text)
+    assert first.engines == expected and again.engines == expected
+    # The same body again: no part's text hashed (only the few words of the system prompt, outside the
+    # messages, are looked up anew).
+    assert hashed_first > 10_000 and sum(hashed) < 100

@@ -43,6 +43,7 @@ BATCH = 32  # rows per transaction
 COUNTS_KEPT = 16384  # token counts of parts and prompt blocks remembered: re-sent histories (≈ 150 B each;
 # a team gateway serves dozens of conversations at once, each with a hundred blocks and parts)
 MESSAGES_KEPT = 8192  # token counts of whole messages by their bytes' SHA-1 (≈ 150 B each)
+PARTS_KEPT = 4096  # token counts of compressed parts by their output's object (the decision memo's size)
 CLOSE_DEADLINE_S = 0.8  # from the start of shutdown; then the rest is estimated (4 characters a token)
 
 
@@ -187,6 +188,8 @@ class Recorder:
         # A message's tokens by the SHA-1 of the JSON bytes it was read from (CacheNote.message_keys):
         # a conversation re-sends its history every turn, and one lookup spares walking its blocks.
         self._messages: Bounded[bytes, int] = Bounded(MESSAGES_KEPT, lru=True)
+        # A part's tokens before and after by its compressed text's id(), that text kept with them: see _part.
+        self._parts: Bounded[int, tuple[str, int, int, int]] = Bounded(PARTS_KEPT, lru=True)
         self._pending: deque[Exchange] = deque()
         self._busy = 0  # taken by the worker, not written yet
         self._cond = threading.Condition()
@@ -324,6 +327,19 @@ class Recorder:
         self._counts.put(key, n)
         return n
 
+    def _part(self, outcome: Outcome) -> tuple[int, int]:
+        """A changed part's tokens before and after. A decision replayed from the pipeline's memo hands
+        over the very text object the memo keeps, one per decision and so per original: its counts are
+        found by that object (kept here, so its id is not reused) rather than by hashing both texts
+        again, which was ~95 KB a request for a re-sent conversation's compressed history."""
+        found = self._parts.get(id(outcome.text))
+        if found is not None and found[0] is outcome.text and found[1] == len(outcome.original):
+            return found[2], found[3]
+        before, after = self._count(outcome.original), self._count(outcome.text)
+        if not self._estimating:
+            self._parts.put(id(outcome.text), (outcome.text, len(outcome.original), before, after))
+        return before, after
+
     def _prompt(self, body_text: str, provider: str, note: Any = None, seen: dict | None = None) -> int:
         """A request's tokens as the model reads them (block by block, each re-sent block counted once);
         ``note``: the request's CacheNote, which may hold the body read already; ``seen``: see prompt_tokens."""
@@ -401,7 +417,7 @@ class Recorder:
             if not o.changed or not o.engine:
                 continue
             billed = image_tokens(o)  # an image: the provider's own tokens, not cl100k of its base64
-            part_before, part_after = billed or (self._count(o.original), self._count(o.text))
+            part_before, part_after = billed or self._part(o)
             entry = engines.setdefault(o.engine, [0, 0, 0])
             entry[0] += 1
             entry[1] += part_before
