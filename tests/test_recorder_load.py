@@ -47,12 +47,17 @@ def _exchange(i: int, session: str = "s1") -> Exchange:
 
 
 def test_the_event_loop_may_wait_a_while_for_an_idle_recorder(headroom_home):
-    """record(wait_s=...): on an idle recorder the caller returns once the row is written; a slow write
-    (here a listener taking 0.5 s) holds it no longer than wait_s, and it is written all the same."""
+    """record(wait_s=...): on an idle recorder the caller returns once the request is counted (in the
+    running totals; its ledger row follows within LEDGER_WAIT_S, unasked); a slow count (here a listener
+    taking 0.5 s) holds it no longer than wait_s, and it is written all the same."""
     ledger = Ledger(headroom_home / "ledger.sqlite3")
     recorder = Recorder(ledger)
     recorder.record(_exchange(0), wait_s=5.0)
-    assert recorder.backlog == 0 and ledger.totals("s1").requests == 1  # written before record returned
+    assert recorder.backlog == 0 and recorder.totals.snapshot("s1")[0].requests == 1  # before record returned
+    deadline = time.monotonic() + 5
+    while ledger.totals("s1").requests == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert ledger.totals("s1").requests == 1
     recorder.listeners.append(lambda record: time.sleep(0.5))
     began = time.perf_counter()
     recorder.record(_exchange(1), wait_s=0.05)
@@ -60,6 +65,23 @@ def test_the_event_loop_may_wait_a_while_for_an_idle_recorder(headroom_home):
     recorder.flush()
     assert ledger.totals("s1").requests == 2
     recorder.close()
+
+
+def test_rows_counted_one_at_a_time_share_ledger_transactions(headroom_home):
+    """The proxy records each request alone (its event loop waits for the count): their rows still go
+    into the ledger together, a transaction per LEDGER_ROWS rows or LEDGER_WAIT_S, not one per request."""
+    ledger = Ledger(headroom_home / "ledger.sqlite3")
+    recorder = Recorder(ledger)
+    writes: list[int] = []
+    real = ledger.record_many
+    ledger.record_many = lambda records: writes.append(len(records)) or real(records)
+    for i in range(10):
+        recorder.record(_exchange(i), wait_s=5.0)
+        assert recorder.backlog == 0
+    assert recorder.flush(10)
+    recorder.close()
+    assert sum(writes) == 10 and len(writes) < 10
+    assert ledger.totals("s1").requests == 10
 
 
 def test_the_queue_is_bounded_and_what_it_drops_is_counted_and_warned_about_once(headroom_home, caplog):

@@ -3,7 +3,8 @@
 One worker thread does it in order, so the proxy's event loop never waits on tiktoken or SQLite.
 (Originals are stored with the frozen decision, before the request goes upstream.)
 
-Under load, rows are written in batches of one transaction each; past ESTIMATE_BEYOND waiting requests
+Rows are written in batches of one transaction each (a row waits up to LEDGER_WAIT_S for others, even
+when requests come one at a time); past ESTIMATE_BEYOND waiting requests
 their token counts are estimated (4 characters a token: counting a 95 KB body exactly takes ~25 ms,
 so a busy proxy outruns the worker), warned about once; the queue is bounded all the same (the oldest
 waiting request is dropped, counted, warned about once). /headroom/stats reads running totals kept
@@ -39,7 +40,12 @@ log = logging.getLogger("headroom.recorder")
 
 MAX_PENDING = 256  # requests waiting to be counted; each holds its body (≈ 100 KB for a coding agent)
 ESTIMATE_BEYOND = 32  # waiting requests past which counts are estimated, so rows trail by seconds at most
-BATCH = 32  # rows per transaction
+BATCH = 32  # requests counted at a time
+# A counted request's row waits for others to share its ledger transaction (one per row was ~15% of the
+# recorder's CPU under load), up to LEDGER_ROWS of them or LEDGER_WAIT_S; /headroom/stats's running totals
+# and the per-request line do not wait, and flush() and close() write at once.
+LEDGER_ROWS = 32
+LEDGER_WAIT_S = 0.2
 COUNTS_KEPT = 16384  # token counts of parts and prompt blocks remembered: re-sent histories (≈ 150 B each;
 # a team gateway serves dozens of conversations at once, each with a hundred blocks and parts)
 MESSAGES_KEPT = 8192  # token counts of whole messages by their bytes' SHA-1 (≈ 150 B each)
@@ -191,6 +197,9 @@ class Recorder:
         # A part's tokens before and after by its compressed text's id(), that text kept with them: see _part.
         self._parts: Bounded[int, tuple[str, int, int, int]] = Bounded(PARTS_KEPT, lru=True)
         self._pending: deque[Exchange] = deque()
+        self._unwritten: list[RequestRecord] = []  # counted, in the running totals, not yet in the ledger
+        self._unwritten_since = 0.0  # monotonic time the oldest of them was counted
+        self._flushing = 0  # callers waiting in flush(): rows are written at once
         self._busy = 0  # taken by the worker, not written yet
         self._cond = threading.Condition()
         self._hurry = False  # past the close deadline
@@ -227,7 +236,13 @@ class Recorder:
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every request recorded so far is in the ledger; False if ``timeout`` ran out first."""
         with self._cond:
-            return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout)
+            self._flushing += 1
+            self._cond.notify_all()
+            try:
+                return self._cond.wait_for(lambda: not self._pending and not self._busy and not self._unwritten,
+                                           timeout)
+            finally:
+                self._flushing -= 1
 
     def close(self, deadline: float = CLOSE_DEADLINE_S) -> None:
         """Write what is waiting (estimated past ``deadline`` seconds) and stop the worker."""
@@ -251,17 +266,36 @@ class Recorder:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._pending or self._stop)
-                if not self._pending:
-                    return
+                self._cond.wait_for(lambda: self._pending or self._stop or self._rows_due(), self._rows_wait())
                 batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
                 self._busy = len(batch)
+                last = self._stop and not batch
             try:
-                self._write(batch)
+                if batch:
+                    self._write(batch)
+                if last or self._rows_due():
+                    self._write_rows()
             finally:
                 with self._cond:
                     self._busy = 0
                     self._cond.notify_all()
+            if last:
+                return
+
+    def _rows_due(self) -> bool:
+        return bool(self._unwritten) and (len(self._unwritten) >= LEDGER_ROWS or self._flushing > 0 or self._stop
+                                          or time.monotonic() - self._unwritten_since >= LEDGER_WAIT_S)
+
+    def _rows_wait(self) -> float | None:
+        """How long the worker may sleep: until the oldest unwritten row is due (for ever when none is)."""
+        return max(0.0, self._unwritten_since + LEDGER_WAIT_S - time.monotonic()) if self._unwritten else None
+
+    def _write_rows(self) -> None:
+        rows, self._unwritten = self._unwritten, []
+        try:
+            self.ledger.record_many(rows)
+        except Exception as exc:  # bookkeeping must never take the proxy down
+            log.warning("could not record savings: %s: %s", type(exc).__name__, exc)
 
     def _write(self, batch: list[Exchange]) -> None:
         records = []
@@ -277,11 +311,13 @@ class Recorder:
             finally:
                 release(exchange)
         try:
-            self.totals.prepare({r.session for r in records})
-            self.ledger.record_many(records)
+            self.totals.prepare({r.session for r in records})  # before any of their rows is in the ledger
         except Exception as exc:
             log.warning("could not record savings: %s: %s", type(exc).__name__, exc)
             return
+        if records and not self._unwritten:
+            self._unwritten_since = time.monotonic()
+        self._unwritten += records
         for record in records:
             self.totals.add(record)
             for listener in self.listeners:
