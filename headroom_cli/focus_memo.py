@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 KEPT = 4096  # texts remembered (a few calls each, ~1 KB)
 
-_Call = tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]
+_Call = tuple[str, tuple[Any, ...], dict[str, Any] | None]  # keywords None when there are none
 
 
 class _Recorder:
@@ -27,7 +27,7 @@ class _Recorder:
 
     def __getattr__(self, name: str) -> Callable[..., None]:
         def call(*args: Any, **kwargs: Any) -> None:
-            self.calls.append((name, args, tuple(kwargs.items())))
+            self.calls.append((name, args, kwargs or None))
         return call
 
 
@@ -52,5 +52,8 @@ class ReadMemo:
                 self._calls[key] = calls
                 while len(self._calls) > self.kept:
                     self._calls.popitem(last=False)
-        for name, args, kwargs in calls:
-            getattr(found, name)(*args, **dict(kwargs))
+        for name, args, kwargs in calls:  # most texts made none, most calls take no keywords
+            if kwargs is None:
+                getattr(found, name)(*args)
+            else:
+                getattr(found, name)(*args, **kwargs)  # ** copies: the kept dict is never changed
