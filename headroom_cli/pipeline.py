@@ -117,23 +117,21 @@ class Pipeline:
 
     def _surest_first(self, part: Part, fallback: bool,
                       seen: dict[tuple[str, str], float] | None = None) -> Iterator[Engine]:
-        """The engines sure enough, surest first (ties by name), read lazily: the surest is found without
-        scoring an engine whose ceiling cannot beat it; the rest, only if asked for, are all scored.
-        ``seen``: scores already asked for in this part's run, by (engine, text); within one run only
-        a section's text changes, and detect() reads nothing else that does (first_line is for compress)."""
+        """The engines sure enough, surest first (ties by name), read lazily: each is found without
+        scoring an engine whose ceiling cannot beat it, the next only when asked for (the order a full
+        sort gives). ``seen``: scores already asked for in this part's run, by (engine, text); within one
+        run only a section's text changes, and detect() reads nothing else that does (first_line is for compress)."""
         if self.only is not None:  # forced: asked once, as a specialised engine, whatever it scores
             forced = engines.get(self.only)
             if forced is not None and not fallback:
                 yield forced
             return
         seen = {} if seen is None else seen
-        pool = [engine for engine in engines.registered() if getattr(engine, "fallback", False) is fallback]
-        first = _surest(pool, part, seen)
-        if first is None:
-            return
-        yield first
-        scored = [(_score(engine, part, seen), engine.name, engine) for engine in pool if engine is not first]
-        yield from (engine for score, _, engine in sorted(scored, key=lambda s: (-s[0], s[1])) if score >= MIN_SCORE)
+        tops = _by_ceiling([engine for engine in engines.registered()
+                            if getattr(engine, "fallback", False) is fallback], part)
+        while (surest := _surest(tops, part, seen)) is not None:
+            yield surest
+            tops = [top for top in tops if top[1] is not surest]
 
     def route(self, part: Part, seen: dict[tuple[str, str], float] | None = None) -> Engine | None:
         """The first of candidates(), without scoring what cannot come first."""
@@ -392,12 +390,16 @@ def _ceiling(engine: Engine, part: Part) -> float:
     return top(part) if callable(top) else top
 
 
-def _surest(pool: list[Engine], part: Part, seen: dict[tuple[str, str], float]) -> Engine | None:
+def _by_ceiling(pool: list[Engine], part: Part) -> list[tuple[float, Engine]]:
+    """The engines with their ceilings for the part, highest first (ties by name)."""
+    return sorted(((_ceiling(engine, part), engine) for engine in pool), key=lambda t: (-t[0], t[1].name))
+
+
+def _surest(tops: list[tuple[float, Engine]], part: Part, seen: dict[tuple[str, str], float]) -> Engine | None:
     """The engine first by (-score, name) among those scoring MIN_SCORE or more, as a full sort would give,
-    scoring engines by falling ceiling and stopping at the first whose ceiling cannot beat the surest so far
-    (nor can any after it): detect() is the router's main cost on a new part."""
+    scoring engines by falling ceiling (``tops``: _by_ceiling's) and stopping at the first whose ceiling
+    cannot beat the surest so far (nor can any after it): detect() is the router's main cost on a new part."""
     best, surest = None, None  # the surest's (-score, name), the sort's key, and the engine
-    tops = sorted(((_ceiling(engine, part), engine) for engine in pool), key=lambda t: (-t[0], t[1].name))
     for top, engine in tops:
         if top < MIN_SCORE or (best is not None and (-top, engine.name) > best):
             break  # it cannot come first, nor can any engine after it (their ceilings are no higher)

@@ -199,3 +199,69 @@ def test_logs_guards_never_turn_away_a_match():
             assert line[0] in starts or not hit, (name, line)
             matched[name] += hit
     assert all(count >= 5 for count in matched.values()), matched
+
+
+def test_testlog_prefixes_skipped_for_a_text_without_their_mark_are_those_trying_every_line_finds(monkeypatch):
+    from headroom_cli.engines.testlog import prepare
+
+    texts = [p.read_text(encoding="utf-8", errors="replace") for folder in ("corpus", "corpus-rtk")
+             for p in sorted((SHARED / folder).rglob("*.txt"))]
+    made = []
+    for text in texts[:40]:
+        lines = text.split("\n")[:120]
+        for wrap in (lambda n, ln: f"web-1  | {ln}", lambda n, ln: f"[pod/api-7f] {ln}",
+                     lambda n, ln: f"build\tstep\t2024-05-01T10:00:{n % 60:02d}.1Z {ln}",
+                     lambda n, ln: f"2024-05-01T10:00:{n % 60:02d}Z {ln}",
+                     lambda n, ln: f"\x1b[2mweb-1  |\x1b[0m {ln}"):  # colour codes: "| " only once they are out
+            made.append("\n".join(wrap(n, ln) for n, ln in enumerate(lines, 1)))
+    for rx, mark in zip(prepare.LINE_PREFIXES, prepare._PREFIX_MARKS):  # every match holds its mark
+        assert all(mark in m.group() for text in texts + made for ln in text.split("\n") if (m := rx.match(ln)))
+    skipped = [prepare.contents(text.split("\n"), text) for text in texts + made]
+    monkeypatch.setattr(prepare, "_PREFIX_MARKS", ("",) * len(prepare.LINE_PREFIXES))  # every text tried
+    assert skipped == [prepare.contents(text.split("\n"), text) for text in texts + made]
+    assert sum(stripped for _, stripped in skipped) >= 100  # the made texts were stripped
+
+
+def test_a_command_without_a_search_program_named_is_split_to_no_pattern(monkeypatch):
+    import re
+
+    from headroom_cli.engines.search import symbols
+
+    commands = ["python -m pytest -v tests/", "tail -n 40 logs/app.log", "rg -n parse src", "grep -rn 'def ' .",
+                "git grep -n foo", "r''g -n x", "'rg' x", '"g"rep x', "g\\rep -e y", "/usr/bin/rg z", "ls | zgrep q",
+                "a'ck' y", "git 'grep' w", "echo 'unterminated", "ag", "cd src && ripgrep x", "git-grep -e v",
+                "r\\\ng x", "tar -xzf pkg.tgz", "egrep -A 2 x y", "fgrep", "ack --type=py x"]
+    quick = [symbols.pattern_from_command(command) for command in commands]
+    monkeypatch.setattr(symbols, "_NAMED", re.compile(""))  # every command split
+    assert quick == [symbols.pattern_from_command(command) for command in commands]
+    assert sum(pattern is not None for pattern in quick) >= 10
+
+
+def test_the_diff_ceiling_is_zero_only_where_detect_cannot_score():
+    from headroom_cli import engines
+
+    diff = engines.get("diff")
+    for text, top in (("tests/a.py::t PASSED\n" * 30, 0.0), ("2026-03-14T04:53:33Z INFO x\n" * 30, 0.0),
+                      ("@@ -1 +1 @@\n-a\n+b\n", 1.0), (" a.py | 2 +-\n 1 file changed\n", 1.0),
+                      ("\x1b[1mdiff --git a/x b/x\x1b[m\n", 1.0), ("\x1b[36m@\x1b[m@ -1 +1 @@\n", 1.0)):
+        part = Part(text, tool_name="Bash", tool_input="git diff")
+        assert diff.ceiling(part) == top and diff.detect(part) <= top, text
+
+
+def test_listing_ceiling_counted_by_first_characters_is_the_count_line_by_line():
+    from headroom_cli.engines.listing import detection
+
+    def line_by_line(lines):  # as it was: every non-blank line's first character tried
+        nonblank = ls_like = tree_like = 0
+        for s, _ in detection._nonblank(lines):
+            nonblank += 1
+            ls_like += detection._may_start_ls_line(s[0]) or s[0].isdigit()
+            tree_like += detection._may_start_tree_line(s[0])
+        return ls_like >= max(3, 0.4 * nonblank) or tree_like >= max(3, 0.4 * nonblank)
+
+    answers = set()
+    for text in _texts_and_variants() + ["\n".join(EDGES), " \n\t\n\u2003\n\u00b2 x\n\u00b2 y\n\u00b2 z"]:
+        sample = detection._sample(text)
+        assert detection._may_hold_ls_or_tree(sample) == line_by_line(sample), text[:200]
+        answers.add(line_by_line(sample))
+    assert answers == {True, False}

@@ -191,10 +191,23 @@ def _path_class(path: str) -> str | None:
     return None
 
 
+# What detect() must find in its sample to score above 0: a hunk header's "@@", a "diff " or "+++ " line,
+# a --stat line's "|"; or colour codes, which could hide them (detect() reads the sample without them).
+_MARKS = ("@@", "diff ", "+++ ", "|", "\x1b[")
+
+
 class DiffEngine:
     name = "diff"
 
     # ------------------------------------------------------------------ detect
+
+    def ceiling(self, part: Part) -> float:
+        """The highest score detect() can give the part without a kind hint, cheaply: 0.0 for a part whose
+        sample holds none of _MARKS (every score over 0 needs a hunk, a file head or a --stat line),
+        so that the router need not read its lines. (1.0 otherwise: a diff the command asked for.)"""
+        sample = part.text[:20000]
+        # a mark's first character first: looking for one character is many times quicker (memchr)
+        return 1.0 if any(mark[0] in sample and mark in sample for mark in _MARKS) else 0.0
 
     def detect(self, part: Part) -> float:
         hinted = hint_score(part, _HINTS_MINE)

@@ -4,6 +4,7 @@ with the command that produced it (the last of a Bash chain) and the tool's name
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -207,11 +208,11 @@ def ceiling(part: Part) -> float:
 def _may_hold_ls_or_tree(lines: list[str]) -> bool:
     """Whether enough of the lines sniff() counts start as an ls or a tree entry can (Tally's first-character
     guards: ls.LINE's, or a digit for ls.WINDIR) for either to explain 80% of them."""
-    nonblank = ls_like = tree_like = 0
-    for s, _ in _nonblank(lines):
-        nonblank += 1
-        ls_like += _may_start_ls_line(s[0]) or s[0].isdigit()
-        tree_like += _may_start_tree_line(s[0])
+    # counted by first character (a non-blank line starts as it does right-stripped): a few distinct ones
+    starts = Counter(line[0] for line in lines if line and not line.isspace())
+    nonblank = sum(starts.values())
+    ls_like = sum(n for c0, n in starts.items() if _may_start_ls_line(c0) or c0.isdigit())
+    tree_like = sum(n for c0, n in starts.items() if _may_start_tree_line(c0))
     need = max(3, 0.4 * nonblank)
     return ls_like >= need or tree_like >= need
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from headroom_cli.engines.base import ANSI, EngineTimeout, past
+from headroom_cli.engines.base import ANSI, EngineTimeout, has_ansi, past
 
 CHECK_EVERY = 2048  # lines between deadline checks
 TOP_LARGEST = 3  # the largest files of a whole listing, always kept
@@ -60,7 +60,7 @@ class Selection:
 def clean(lines: list[str], text: str) -> list[str]:
     """Lines as parsed: without ANSI colours (ls --color, tree -C) or a trailing CR."""
     out = lines
-    if "\x1b[" in text:
+    if has_ansi(text):
         out = [ANSI.sub("", ln) if "\x1b[" in ln else ln for ln in out]
     if "\r" in text:
         out = [ln.rstrip("\r") for ln in out]

@@ -59,8 +59,13 @@ class Miner:
 
 def _prefix(tokens: list[str]) -> tuple[str, ...]:
     """The first PREFIX_WORDS tokens that hold letters and no variable: what Drain's tree branches on."""
-    words = [t for t in tokens[:8] if WILD not in t and any(c.isalpha() for c in t)]
-    return tuple(words[:PREFIX_WORDS])
+    words: list[str] = []
+    for t in tokens[:8]:  # read until found (the first words mostly settle it), letters-only words first
+        if WILD not in t and (t.isalpha() or any(c.isalpha() for c in t)):
+            words.append(t)
+            if len(words) == PREFIX_WORDS:
+                break
+    return tuple(words)
 
 
 def _similarity(template: list[str], tokens: list[str]) -> float:

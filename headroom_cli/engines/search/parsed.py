@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from headroom_cli.engines.base import ANSI
+from headroom_cli.engines.base import ANSI, has_ansi
 
 CHECK_EVERY = 2048  # lines between deadline checks
 # line kinds: match, context, file heading, separator ("--"), blank, other, rg --json "end" event
@@ -71,7 +71,7 @@ class Parsed:
 
 def clean(lines: list[str], text: str) -> list[str]:
     """Lines as parsed: ANSI colour codes and a trailing CR taken off (the originals are what is copied)."""
-    if "\x1b[" in text:
+    if has_ansi(text):
         lines = [ANSI.sub("", ln) if "\x1b[" in ln else ln for ln in lines]
     if "\r" in text:
         lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]

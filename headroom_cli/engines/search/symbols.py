@@ -45,6 +45,9 @@ _KEYWORDS = frozenset(
     "the and for not".split()
 )
 _SEARCH_PROGRAMS = frozenset(("grep", "egrep", "fgrep", "rg", "ag", "ack", "ripgrep", "git-grep", "zgrep"))
+# Words of _SEARCH_PROGRAMS (and "git grep") one of which a command's text holds, its quotes and
+# backslashes taken out, when shlex.split finds one: split only takes those out of a word.
+_NAMED = re.compile("grep|rg|ag|ack")
 _VALUE_OPTS = frozenset(
     "-A -B -C -m -g -t -T -f --glob --type --type-not --max-count --context --after-context --before-context "
     "--include --exclude --exclude-dir -d -D --color --colour --sort --sortr -M --max-columns -j --threads".split()
@@ -115,6 +118,8 @@ def _pattern_after(argv: list[str], i: int) -> str | None:
 
 def pattern_from_command(command: str) -> str | None:
     """The pattern argument of a grep/rg/ag/ack/git grep command, if one can be found."""
+    if not _NAMED.search(command.replace("'", "").replace('"', "").replace("\\", "")):
+        return None  # no program of those named: not worth splitting (the router asks every Bash part)
     try:
         argv = shlex.split(command)
     except ValueError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from headroom_cli.engines.base import ANSI, share_at_least
+from headroom_cli.engines.base import ANSI, has_ansi, share_at_least
 
 READ_PREFIX = re.compile(r" *\d+(?:\t|\u2192)")
 LINE_PREFIXES = (  # tried in this order, each taken off when most lines have it
@@ -19,6 +19,8 @@ LINE_PREFIXES = (  # tried in this order, each taken off when most lines have it
     re.compile(r"\[pod/[^\]\s]+\] "),  # kubectl logs --prefix
     re.compile(r"\[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?(?: |$)"),  # ISO time
 )
+# What every match of each holds: a text without it has no line with that prefix, and its lines need not be tried.
+_PREFIX_MARKS = ("\t", "| ", "[pod/", "-")
 
 
 def contents(lines: list[str], text: str) -> tuple[list[str], bool]:
@@ -28,13 +30,17 @@ def contents(lines: list[str], text: str) -> tuple[list[str], bool]:
         out = [_after(READ_PREFIX, ln) for ln in lines]
     else:
         out = lines
-    if "\x1b[" in text:
+    coloured = has_ansi(text)
+    if coloured:
         out = [ANSI.sub("", ln) if "\x1b[" in ln else ln for ln in out]
     if "\r" in text:
         out = [ln.rstrip("\r") for ln in out]
     stripped = False
     probe = None  # the first non-blank lines, taken again only once a prefix is taken off
-    for rx in LINE_PREFIXES:
+    for rx, mark in zip(LINE_PREFIXES, _PREFIX_MARKS):
+        # without colour codes taken out, every line is a piece of the text's: one without the mark has none
+        if not coloured and mark not in text:
+            continue
         if probe is None:
             probe = [ln for ln in out[:80] if ln.strip()][:50]
         if len(probe) < 5 or not share_at_least(probe, rx.match, 0.7):
