@@ -165,18 +165,6 @@ def _string(text: str, ascii_only: bool) -> str:
     return encode_basestring_ascii(text) if ascii_only else encode_basestring(text)
 
 
-def _find(raw: bytes, encoded: bytes, pos: int) -> int:
-    """``raw.find(encoded, pos)``, cheaper for a long string: its head is searched for and each place
-    it is found compared whole (finding a 4 KB needle costs about as much as encoding it, mostly in
-    preparing the search; the string nearly always stands right after ``pos``)."""
-    head = encoded[:_HEAD]
-    at = raw.find(head, pos)
-    while at >= 0 and not raw.startswith(encoded, at):
-        at = raw.find(head, at + 1)
-    return at
-
-
-_HEAD = 48  # bytes of a string searched for before it is compared whole
 
 
 def _splice(raw: bytes, replacements: list[tuple[str, str]], expected: dict[str, Any],
@@ -188,7 +176,7 @@ def _splice(raw: bytes, replacements: list[tuple[str, str]], expected: dict[str,
     pos = 0
     for old, new in replacements:
         for encoded, ascii_only in _encodings(old):
-            at = _find(raw, encoded, pos)
+            at = jsonspan.find(raw, encoded, pos)
             if at >= 0:
                 break
         else:

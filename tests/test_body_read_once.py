@@ -245,3 +245,22 @@ def test_tokens_of_messages_counted_once_for_both_bodies_are_the_same_sums(provi
     assert after == prompt_tokens(json.dumps(sent), count_tokens, provider)
     assert len(counted) - calls < calls  # the messages left alone were not counted again
     assert prompt_tokens('"just text"', count_tokens, provider, None, seen) == count_tokens('"just text"')
+
+
+@pytest.mark.parametrize("kind", [bytes, str])
+def test_a_long_string_is_found_where_find_finds_it(kind):
+    """jsonspan.find (the splice's and the cache account's search for a tool output's JSON) finds a
+    long string by its head and compares the rest: the same place as a plain find, also where its
+    head stands earlier with other characters after it, overlaps itself, or runs past ``end``."""
+    def of(text: str):
+        return text.encode() if kind is bytes else text
+
+    head = "x" * jsonspan._HEAD
+    needle = of(head + "-the rest of a long tool output-" + "y" * 300)
+    decoys = of(head + "-not it-") + needle[:jsonspan._HEAD + 10] + of("x" * jsonspan._HEAD * 3) + needle[:-1]
+    for text in (decoys + needle + of("tail") + needle, needle, decoys, of("x" * 200) + needle[jsonspan._HEAD:]):
+        for start in (0, 1, jsonspan._HEAD, len(text) // 2, len(text), len(text) + 5):
+            for end in (None, len(text) - 1, len(text) - len(needle) // 2, start + len(needle)):
+                assert jsonspan.find(text, needle, start, end) == text.find(needle, start, end)
+    assert jsonspan.find(of("zzabczzabc"), of("abc"), 3) == of("zzabczzabc").find(of("abc"), 3)
+    assert jsonspan.find(of("abc"), of(""), 1) == 1

@@ -50,7 +50,7 @@ def fractions(sent: str, texts: list[str], root: jsonspan.Node | None = None) ->
                 encoded = escape(text)[1:-1]
             except UnicodeEncodeError:
                 continue
-            at = sent.find(encoded, conversation.start, conversation.end) if encoded else -1
+            at = jsonspan.find(sent, encoded, conversation.start, conversation.end) if encoded else -1
             if at >= 0:
                 break
         found.append((prefix + at - conversation.start) / whole if at >= 0 and whole else None)
