@@ -148,14 +148,16 @@ def test_a_full_disk_at_start_leaves_the_proxy_forwarding(headroom_home):
 
 
 def test_a_disk_that_fills_while_running_costs_the_ledger_one_warning_not_the_requests(headroom_home):
+    REQUESTS = 200
     headroom_home.mkdir(parents=True)
     with MockUpstream() as upstream:
-        # The ledger's WAL grows a page per request: it hits the limit after a few dozen.
+        # The ledger's WAL grows a few pages per transaction (its rows share one for up to 0.2 s): it hits
+        # the limit after some dozens of them.
         proxy = _Proxy(headroom_home, upstream.url, _file_limit(96 * KB), "--no-compress")
-        statuses = [_post(proxy.port, _anthropic_body(f"output {i}\n" * 50)) for i in range(40)]
+        statuses = [_post(proxy.port, _anthropic_body(f"output {i}\n" * 50)) for i in range(REQUESTS)]
         err = proxy.stop()
         forwarded = len(upstream.requests)
-    assert statuses == [200] * 40 and forwarded == 40
+    assert statuses == [200] * REQUESTS and forwarded == REQUESTS
     assert "Traceback" not in err and "could not record" not in err, err
     assert err.count("savings not recorded") == 1, err
 
