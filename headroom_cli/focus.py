@@ -279,13 +279,12 @@ def _lines_with(text: str, words: tuple[str, ...]) -> str:
 
 
 def failed_test_ids(text: str) -> list[re.Match]:
-    """The _PYTEST_ID matches that _failed_near accepts, in order: what filtering every match of the
-    text would give, but scanning only the lines that say FAIL or ERROR and the line after each (a
-    -v log has a test id on each of its thousands of PASSED lines). A match lies within one line
-    holding "::", bar a leading newline, and a scan from that newline is fresh (no match covers a
-    newline it does not start with). _failed_near reads the match's line, and the line before when
-    the match starts with its newline: so all of a line that says FAIL counts, and of the line after
-    it only the match that starts with the newline between them."""
+    """The _PYTEST_ID matches on a line that says it failed or errored (one of _FAIL_WORDS; not each
+    PASSED line of a -v run), in order, scanning only those lines and the line after each. A match lies
+    within one line holding "::", bar a leading newline, and a scan from that newline is fresh (no match
+    covers a newline it does not start with). A match that starts with its newline is read with the line
+    before it: so all of a line that says FAIL counts, and of the line after it only the match that
+    starts with the newline between them (test_focus_scan.py checks this against filtering every match)."""
     failing = set(_line_starts(text, _FAIL_WORDS))
     after = {end + 1 for end in (text.find("\n", start) for start in failing) if end >= 0}
     found = []
@@ -299,14 +298,6 @@ def failed_test_ids(text: str) -> list[re.Match]:
         elif (match := _PYTEST_ID.match(text, start - 1, end)) is not None:
             found.append(match)
     return found
-
-
-def _failed_near(text: str, match: re.Match) -> bool:
-    """A test id on a line that says it failed or errored (not each PASSED line of a -v run)."""
-    start = text.rfind("\n", 0, match.start()) + 1
-    end = text.find("\n", match.end())
-    line = text[start:end if end >= 0 else len(text)]
-    return any(word in line for word in _FAIL_WORDS)
 
 
 _FAIL_WORDS = ("FAIL", "ERROR", "Error", "failed")

@@ -165,8 +165,6 @@ def _string(text: str, ascii_only: bool) -> str:
     return encode_basestring_ascii(text) if ascii_only else encode_basestring(text)
 
 
-
-
 def _splice(raw: bytes, replacements: list[tuple[str, str]], expected: dict[str, Any],
             client: ClientBody | None = None) -> bytes | None:
     """``raw`` with each (old, new) JSON string replaced in order; None unless it is proven to read

@@ -19,9 +19,18 @@ DATA = Path(__file__).resolve().parent / "data"
 _LAZY_ID = re.compile(r"(?:^|\s)((?:[\w.\-]+/)*[\w.\-]+\.py)::([\w:]+?)(?:\[[^\]\s]*\])?(?=\s|$|\s-)", re.M)
 
 
+def _failed_near(text: str, match: re.Match) -> bool:
+    """A test id on a line that says it failed or errored: the line the match starts on (the one before,
+    when it starts with a newline) up to the end of the line it ends on."""
+    start = text.rfind("\n", 0, match.start()) + 1
+    end = text.find("\n", match.end())
+    line = text[start:end if end >= 0 else len(text)]
+    return any(word in line for word in focus._FAIL_WORDS)
+
+
 def _every_line(text: str) -> list[tuple[int, int, tuple]]:
     """The reference: every _PYTEST_ID match, filtered by _failed_near."""
-    return [(m.start(), m.end(), m.groups()) for m in _LAZY_ID.finditer(text) if focus._failed_near(text, m)]
+    return [(m.start(), m.end(), m.groups()) for m in _LAZY_ID.finditer(text) if _failed_near(text, m)]
 
 
 def _texts() -> list[str]:
