@@ -12,6 +12,10 @@ the rounds' B/A ratios, which the host's drift moves far less than either side a
 
 ``--a-env`` / ``--b-env`` (``NAME=VALUE,...``) set environment variables for one side only: the same
 checkout with a setting on and off.
+
+``--rate R`` paces the turns instead (an open loop, as bench_gateway's ``--rate`` level: R requests/s
+over ``--clients`` clients, latency counted from when a request was due): then the rounds also compare
+the p50 latency, which near a proxy's limit moves far more than its CPU, and as much with the host.
 """
 
 from __future__ import annotations
@@ -50,9 +54,10 @@ def _start(upstream: gateway.Upstream, home: Path, repo: Path, env: dict[str, st
         os.environ.update(saved)
 
 
-async def _turn(proxy: gateway.Proxy, workload, clients: int, seconds: float, first: int) -> dict:
+async def _turn(proxy: gateway.Proxy, workload, clients: int, seconds: float, first: int,
+                rate: float | None = None) -> dict:
     cpu = await asyncio.to_thread(proxy.settled_cpu_s)
-    load = gateway.Load(proxy.port, clients, workload, seconds, first)
+    load = gateway.Load(proxy.port, clients, workload, seconds, first, rate)
     took = await load.run()
     cpu = await asyncio.to_thread(proxy.settled_cpu_s) - cpu
     done = len(load.latencies)
@@ -73,8 +78,10 @@ async def run(args: argparse.Namespace, progress) -> list[dict]:
             for number in range(args.rounds):
                 row: dict = {"round": number + 1}
                 for side in ("A", "B") if number % 2 == 0 else ("B", "A"):
-                    row[side] = await _turn(proxies[side], workload, args.clients, args.seconds, number * 100_000)
+                    row[side] = await _turn(proxies[side], workload, args.clients, args.seconds, number * 100_000,
+                                            args.rate or None)
                 row["cpu_ratio"] = round(row["B"]["cpu_ms_per_request"] / row["A"]["cpu_ms_per_request"], 3)
+                row["p50_ratio"] = round(row["B"]["p50_ms"] / max(0.1, row["A"]["p50_ms"]), 3)
                 progress(row)
                 rounds.append(row)
         finally:
@@ -86,8 +93,9 @@ async def run(args: argparse.Namespace, progress) -> list[dict]:
 
 def _print_round(row: dict) -> None:
     a, b = row["A"], row["B"]
-    print(f"{row['round']:>5} {a['cpu_ms_per_request']:>10.2f} {a['rps']:>7.1f} {b['cpu_ms_per_request']:>10.2f} "
-          f"{b['rps']:>7.1f} {row['cpu_ratio']:>8.3f} {a['errors'] + b['errors']:>6}", flush=True)
+    print(f"{row['round']:>5} {a['cpu_ms_per_request']:>10.2f} {a['rps']:>7.1f} {a['p50_ms']:>7.1f} "
+          f"{b['cpu_ms_per_request']:>10.2f} {b['rps']:>7.1f} {b['p50_ms']:>7.1f} {row['cpu_ratio']:>8.3f} "
+          f"{a['errors'] + b['errors']:>6}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,25 +107,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--b-env", default="", help="NAME=VALUE,... for B's proxy only")
     parser.add_argument("--rounds", type=int, default=6, help="turns each (6)")
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds of load per turn (8)")
-    parser.add_argument("--clients", type=int, default=50, help="closed-loop clients (50)")
+    parser.add_argument("--clients", type=int, default=50, help="clients (50)")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="requests/s in all, paced (an open loop); 0: each client as fast as its replies (0)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes of each proxy (2)")
     parser.add_argument("--workload", choices=sorted(WORKLOADS), default="conversation")
     parser.add_argument("--json", action="store_true", help="print the rounds and the medians as JSON")
     args = parser.parse_args(argv)
     if not args.json:
-        print(f"A: {args.a} {args.a_env}\nB: {args.b} {args.b_env}\n{args.clients} clients, {args.workers} "
+        pace = f"paced at {args.rate:g} requests/s" if args.rate else "closed loop"
+        print(f"A: {args.a} {args.a_env}\nB: {args.b} {args.b_env}\n{args.clients} clients ({pace}), {args.workers} "
               f"worker(s) each, {args.workload} workload, {args.seconds:g} s a turn")
-        print(f"{'round':>5} {'A CPU ms':>10} {'A req/s':>7} {'B CPU ms':>10} {'B req/s':>7} {'B/A CPU':>8} {'errors':>6}")
+        print(f"{'round':>5} {'A CPU ms':>10} {'A req/s':>7} {'A p50':>7} {'B CPU ms':>10} {'B req/s':>7} {'B p50':>7} "
+              f"{'B/A CPU':>8} {'errors':>6}")
     rounds = asyncio.run(run(args, (lambda row: None) if args.json else _print_round))
     summary = {side: {"cpu_ms_per_request": statistics.median(r[side]["cpu_ms_per_request"] for r in rounds),
-                      "rps": statistics.median(r[side]["rps"] for r in rounds)} for side in ("A", "B")}
+                      "rps": statistics.median(r[side]["rps"] for r in rounds),
+                      "p50_ms": statistics.median(r[side]["p50_ms"] for r in rounds)} for side in ("A", "B")}
     summary["cpu_ratio"] = statistics.median(r["cpu_ratio"] for r in rounds)
+    summary["p50_ratio"] = statistics.median(r["p50_ratio"] for r in rounds)
     if args.json:
         print(json.dumps({"rounds": rounds, "median": summary}))
     else:
-        print(f"median  A {summary['A']['cpu_ms_per_request']:.2f} ms, {summary['A']['rps']:.1f}/s   "
-              f"B {summary['B']['cpu_ms_per_request']:.2f} ms, {summary['B']['rps']:.1f}/s   "
-              f"B/A CPU (median of the rounds' ratios) {summary['cpu_ratio']:.3f}")
+        print(f"median  A {summary['A']['cpu_ms_per_request']:.2f} ms, {summary['A']['rps']:.1f}/s, p50 "
+              f"{summary['A']['p50_ms']:.0f} ms   B {summary['B']['cpu_ms_per_request']:.2f} ms, {summary['B']['rps']:.1f}/s, "
+              f"p50 {summary['B']['p50_ms']:.0f} ms   B/A CPU (median of the rounds' ratios) {summary['cpu_ratio']:.3f}, "
+              f"p50 {summary['p50_ratio']:.3f}")
     return 0
 
 

@@ -94,18 +94,26 @@ def test_conversation_clients_start_new_conversations_out_of_step():
     assert len(starts) == NEW_TURNS
 
 
-def test_bench_gateway_ab_measures_both_sides_in_turns():
+@pytest.mark.parametrize("rate", [0, 12])
+def test_bench_gateway_ab_measures_both_sides_in_turns(rate):
     """scripts/bench_gateway_ab.py: two proxies from one checkout, one with the retrieval tool off, in turns;
-    every round has both sides, alternating which went first, and the median ratio is of the rounds'."""
+    every round has both sides, alternating which went first, and the median ratios are of the rounds'.
+    Paced (--rate), each turn sends about that many requests a second, however fast the replies come."""
     done = subprocess.run([sys.executable, str(REPO / "scripts" / "bench_gateway_ab.py"), "--json", "--a", str(REPO),
                            "--b", str(REPO), "--b-env", "HEADROOM_NO_RETRIEVAL_TOOL=1", "--rounds", "2",
-                           "--seconds", "1", "--clients", "3"], capture_output=True, text=True, timeout=300, cwd=REPO)
+                           "--seconds", "2", "--clients", "3", "--rate", str(rate)],
+                          capture_output=True, text=True, timeout=300, cwd=REPO)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert [row["round"] for row in result["rounds"]] == [1, 2]
     for row in result["rounds"]:
         for side in ("A", "B"):
             assert row[side]["errors"] == 0 and row[side]["rps"] > 0 and row[side]["cpu_ms_per_request"] > 0
+            assert row[side]["p50_ms"] > 0
+            if rate:  # 24 requests due in 2 s: a turn cannot send more, and a 2-core machine keeps up with 12/s
+                assert 0.5 * rate <= row[side]["rps"] <= 1.2 * rate
         assert row["cpu_ratio"] == round(row["B"]["cpu_ms_per_request"] / row["A"]["cpu_ms_per_request"], 3)
-    ratios = sorted(row["cpu_ratio"] for row in result["rounds"])
-    assert result["median"]["cpu_ratio"] == sum(ratios) / 2
+        assert row["p50_ratio"] == round(row["B"]["p50_ms"] / row["A"]["p50_ms"], 3)
+    for ratio in ("cpu_ratio", "p50_ratio"):
+        ratios = sorted(row[ratio] for row in result["rounds"])
+        assert result["median"][ratio] == sum(ratios) / 2
