@@ -122,11 +122,11 @@ def test_close_writes_a_backlog_within_its_deadline_estimating_what_it_cannot_co
     for i in range(400):
         recorder.record(_exchange(i))
     start = time.perf_counter()
-    recorder.close()
+    recorder.close(deadline=0.1)  # counting 38 MB takes longer, even with toktok (~100 MB/s)
     took = time.perf_counter() - start
     assert ledger.totals("s1").requests == 400, "nothing waiting may be lost"
     assert recorder.estimated > 0  # 400 bodies of 95 KB take longer than the deadline to count
-    assert took < 2.0 + 1.5, took  # the deadline (0.8 s) plus estimating; generous for a loaded machine
+    assert took < 0.1 + 1.5, took  # the deadline plus estimating; generous for a loaded machine
     exact = ledger.recent(400, "s1")[-1]  # the first recorded: counted exactly
     assert exact.tokens_before > 10_000
 
