@@ -14,6 +14,9 @@ WILD = "\x00"  # what a masked variable becomes in a shape
 # A word-like run holding a digit; the look-behind makes it start at a word's first character only,
 # which keeps the scan linear.
 VARIABLE = re.compile(r"(?<![\w./+~@#-])(?!(?<=\" )[1-5]\d\d )[\w./+~@#-]*\d[\w./+~@#-]*")
+# The same matches in an ASCII text, about twice as fast: ASCII classes (the same as Unicode's on ASCII
+# characters), and the letters before the first digit taken possessively (no backtracking over a word).
+_VARIABLE_ASCII = re.compile(r"(?<![\w./+~@#-])(?!(?<=\" )[1-5]\d\d )[A-Za-z_./+~@#-]*+\d[\w./+~@#-]*+", re.ASCII)
 # One value, as a marker describes it: a time stays whole (its colons are part of it).
 VALUE = re.compile(r"(?<![\w.:/+~@#-])[\w.:/+~@#-]*\d[\w.:/+~@#-]*")
 
@@ -43,7 +46,7 @@ _LETTER_LEVEL = {"E": ERROR, "F": ERROR, "W": WARN}
 
 def mask(text: str) -> str:
     """The text with every variable replaced by WILD; lines stay where they are."""
-    return VARIABLE.sub(WILD, text)
+    return (_VARIABLE_ASCII if text.isascii() else VARIABLE).sub(WILD, text)
 
 
 def severity(shape: str) -> int:
