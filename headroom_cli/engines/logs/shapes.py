@@ -29,8 +29,9 @@ _LEVEL_WORD = re.compile(
     r"|(?P<w>WARNING|WARN)|(?P<p>INFO|NOTICE|DEBUG|TRACE|VERBOSE|FINE|FINER|FINEST|CONFIG))(?![\w-])")
 # A level right after a bracket, "=" or ":" ([error], level=warn, <crit>): any case. The prefix character
 # comes first in the pattern so that the scan is quick (a case-blind alternation tried everywhere is not).
+# The look-ahead (each level's first letter) only makes a bracket or "=" before other words fail fast.
 _LEVEL_TAGGED = re.compile(
-    r"[\[<(=:]\s*\"?(?i:(?P<e>fatal|crit(?:ical)?|emerg(?:ency)?|alert|panic|severe|err(?:or)?)"
+    r"[\[<(=:]\s*\"?(?=(?i:[acdefinpstvw]))(?i:(?P<e>fatal|crit(?:ical)?|emerg(?:ency)?|alert|panic|severe|err(?:or)?)"
     r"|(?P<w>warn(?:ing)?)|(?P<p>info|notice|debug|trace|verbose))\b")
 # An access log's status after the request ("GET / HTTP/1.1" 500): a 5xx is the server's error. A 4xx
 # is the client's (bots probing paths): it stays a template of its own, not an error.
@@ -42,6 +43,11 @@ _LEVEL_PREFIX = re.compile(r"(?i)^\s*(?:(?P<e>error|fatal|panic)|(?P<w>warning|w
 _EXCEPTION = re.compile(r"Traceback \(most recent call last\)|\w(?:Exception|Error)\b[:\s]|\bpanic:|"
                         r"Segmentation fault|core dumped|\bOOM\b|Out of memory")
 _LETTER_LEVEL = {"E": ERROR, "F": ERROR, "W": WARN}
+# What every match of _LEVEL_WORD and of _EXCEPTION starts with or holds: literals that a search finds
+# quickly (a pattern that starts with a look-behind is tried at every position), so that the full
+# pattern runs only from the first of them, or only where one is.
+_LEVEL_WORD_STARTS = re.compile("FATAL|CRIT|EMERG|ALERT|PANIC|SEVERE|ERR|WARN|INFO|NOTICE|DEBUG|TRACE|VERBOSE|FINE|CONFIG")
+_EXCEPTION_HOLDS = re.compile("Traceback|Exception|Error|panic:|Segmentation fault|core dumped|OOM|Out of memory")
 
 
 def mask(text: str) -> str:
@@ -57,14 +63,20 @@ def severity(shape: str) -> int:
         return found
     if _HTTP_STATUS.search(shape):
         return ERROR
-    if _EXCEPTION.search(shape):
+    if _EXCEPTION_HOLDS.search(shape) and _EXCEPTION.search(shape):
         return ERROR
     return NONE
 
 
+def _level_word(head: str) -> re.Match[str] | None:
+    """_LEVEL_WORD's first match (its look-behind still reads the character before the start given)."""
+    start = _LEVEL_WORD_STARTS.search(head)
+    return start and _LEVEL_WORD.search(head, start.start())
+
+
 def _level_field(head: str) -> int | None:
-    for pattern in (_LEVEL_PREFIX, _LEVEL_TAGGED, _LEVEL_WORD):
-        match = pattern.search(head)
+    for find in (_LEVEL_PREFIX.match, _LEVEL_TAGGED.search, _level_word):  # _LEVEL_PREFIX starts with "^"
+        match = find(head)
         if match:
             return ERROR if match["e"] else WARN if match["w"] else PLAIN
     match = _LEVEL_LETTER.match(head)
