@@ -37,12 +37,14 @@ COMPILE = re.compile(
 )
 _COMPILE_SRC = re.compile(r"(?:^| )-c +(\S+)")
 _EXTENSION = re.compile(r"building '([\w.]+)' extension")
-# chatter of build tools and package managers
+# chatter of build tools and package managers (the look-ahead holds the words' first letters: a line
+# starting otherwise skips the case-blind words, each of which the regex would try in turn)
 CHATTER = re.compile(
-    r"(?:(?i:copying|creating|adding|writing|reading|running|removing|installing|compiling|building|linking"
-    r"|downloading|collecting|processing|checking|generating|scanning|preparing|using|requirement|byte-compiling"
-    r"|obtaining|fetching|resolving|unpacking|extracting|configuring|updating|packaging|bundling|emitting"
-    r"|stored|saved|looking|attempting|getting|skipping|mkdir|cp|mv|rm|install|ar|ranlib|strip|cmake)\b"
+    r"(?:(?i:(?=[abcdefgilmoprsuw])(?:copying|creating|adding|writing|reading|running|removing|installing"
+    r"|compiling|building|linking|downloading|collecting|processing|checking|generating|scanning|preparing|using"
+    r"|requirement|byte-compiling|obtaining|fetching|resolving|unpacking|extracting|configuring|updating|packaging"
+    r"|bundling|emitting|stored|saved|looking|attempting|getting|skipping|mkdir|cp|mv|rm|install|ar|ranlib|strip"
+    r"|cmake))\b"
     r"|make(?:\[\d+\])?: (?:Entering|Leaving|Nothing)|\[ *\d+%\]|\[\d+/\d+\]|-- |> Task |#\d+ "
     r"|(?:Get|Hit|Ign):\d+ |Setting up |Selecting previously|Preparing to unpack|Fetched "
     r"|(?:CC|CXX|LD|AR|AS|GEN|CCLD|CXXLD|INSTALL) |npm (?:verb|info|http|timing|sill|notice)\b)"
