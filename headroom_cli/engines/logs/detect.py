@@ -33,7 +33,6 @@ _RUNNER_START = re.compile(r"test \S+ \.\.\. (?:ok|FAILED|ignored)|(?:not )?ok \
 _RUNNER_BANNER = re.compile(r"=+ .*(?:test session starts|passed|failed|errors?)\b.*=+$")  # a line ending in "="
 _RUNNER_PHRASE = re.compile(r"collected \d+ items|\S::\S+ (?:PASSED|FAILED|SKIPPED|ERROR)|\*\*\* FAILED \*\*\*|"
                             r"\b\d+ tests?, \d+ passed")
-_PHRASE_MARKS = ("collected ", "::", "***", " passed")
 _DIFF = re.compile(r"^(?:diff --git |@@ -\d|\+\+\+ |--- a/)")
 # Listings whose columns hold a date: `ls -l --full-time`, `git log` with dates (a hash first), `git log`'s
 # "commit <hash>" blocks. The listing engine's, not ours.
@@ -75,7 +74,9 @@ def _runner(line: str) -> bool:
         return True
     if line.endswith("=") and _RUNNER_BANNER.search(line):
         return True
-    return any(mark in line for mark in _PHRASE_MARKS) and bool(_RUNNER_PHRASE.search(line))
+    # the marks, one of which every _RUNNER_PHRASE match holds, tested in line (a generator costs ~5 times more)
+    marked = "collected " in line or "::" in line or "***" in line or " passed" in line
+    return marked and bool(_RUNNER_PHRASE.search(line))
 
 
 def rarity_is_news(lines: list[str], templates: list[Template], rare: int) -> bool:
