@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import re
 import signal
@@ -231,12 +232,30 @@ class Load:
         self.latencies: list[float] = []
         self.errors = 0
         self._next = first
+        self._clients: list = []
+
+    def prepare(self) -> "Load":
+        """The clients, and for a paced load the bodies they will send, made now (run() makes them otherwise):
+        a paced client's requests are counted ahead, so making them costs the measured window nothing.
+        A closed loop's clients make each body as they go (how many they send is what is measured)."""
+        self._clients = [self.workload.client(i) for i in range(self.clients)]
+        if self.rate:
+            for number, client in enumerate(self._clients):
+                client.prepare(self.requests(number))
+        return self
+
+    def requests(self, number: int) -> int:
+        """How many requests paced client ``number`` sends (_schedule's count)."""
+        every, start = self.clients / self.rate, number / self.rate
+        return max(0, math.ceil((self.seconds - start) / every))
 
     async def run(self) -> float:
+        clients = self._clients or self.prepare()._clients
+        self._clients = []
         stop_at = time.monotonic() + self.seconds
         began = time.perf_counter()
-        await asyncio.gather(*(self._client(stop_at, self.workload.client(i), self._schedule(i, stop_at))
-                               for i in range(self.clients)))
+        await asyncio.gather(*(self._client(stop_at, client, self._schedule(i, stop_at))
+                               for i, client in enumerate(clients)))
         return time.perf_counter() - began
 
     def _schedule(self, number: int, stop_at: float):
@@ -298,15 +317,15 @@ async def _sampled(load: Load, proxy: Proxy | None) -> tuple[float, list[float]]
 
 async def run_level(clients: int, seconds: float, upstream: Upstream, proxy: Proxy, bodies, first: int,
                     rate: float | None = None, warmup: float = 0.0) -> dict:
-    direct = Load(upstream.port, clients, bodies, seconds, first, rate)
+    direct = Load(upstream.port, clients, bodies, seconds, first, rate).prepare()
     direct_s, _ = await _sampled(direct, None)
     following = direct._next
     warm_rss: list[float] = []
     if warmup > 0:  # the same load, not timed: the workers' bounded memos fill (see the module's docstring)
-        warm = Load(proxy.port, clients, bodies, warmup, following, rate)
+        warm = Load(proxy.port, clients, bodies, warmup, following, rate).prepare()
         _, warm_rss = await _sampled(warm, proxy)
         following = warm._next
-    proxied = Load(proxy.port, clients, bodies, seconds, following, rate)
+    proxied = Load(proxy.port, clients, bodies, seconds, following, rate).prepare()
     cpu = proxy.cpu_s()
     proxy_s, rss = await _sampled(proxied, proxy)
     cpu = await asyncio.to_thread(proxy.settled_cpu_s) - cpu

@@ -56,8 +56,8 @@ def _start(upstream: gateway.Upstream, home: Path, repo: Path, env: dict[str, st
 
 async def _turn(proxy: gateway.Proxy, workload, clients: int, seconds: float, first: int,
                 rate: float | None = None) -> dict:
+    load = gateway.Load(proxy.port, clients, workload, seconds, first, rate).prepare()
     cpu = await asyncio.to_thread(proxy.settled_cpu_s)
-    load = gateway.Load(proxy.port, clients, workload, seconds, first, rate)
     took = await load.run()
     cpu = await asyncio.to_thread(proxy.settled_cpu_s) - cpu
     done = len(load.latencies)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,25 @@ def test_conversation_clients_start_new_conversations_out_of_step():
         users = [json.loads(client.next_body(n))["metadata"]["user_id"] for n in range(NEW_TURNS + 1)]
         starts.add(next(n for n in range(1, len(users)) if users[n] != users[n - 1]))
     assert len(starts) == NEW_TURNS
+
+
+def test_bodies_made_ahead_are_the_bodies_made_as_sent():
+    """A paced load makes its clients' bodies before its clock starts (Load.prepare): byte for byte what
+    the client would have made request by request, however far ahead, and as many as its schedule sends."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from bench_gateway import Load
+    from gateway_workloads import NEW_TURNS, Conversations
+
+    for number in (0, 3):
+        made_then, made_ahead = Conversations().client(number), Conversations().client(number)
+        made_ahead.prepare(3 * NEW_TURNS)
+        assert made_ahead.conversation.messages[:-1] == []  # only the bytes are kept
+        assert [made_ahead.next_body(n) for n in range(4 * NEW_TURNS)] == \
+               [made_then.next_body(n) for n in range(4 * NEW_TURNS)]
+    load = Load(1, clients=4, workload=Conversations(), seconds=2.0, first=0, rate=10.0)
+    for number in range(4):
+        schedule = load._schedule(number, time.monotonic() + 2.0)
+        assert load.requests(number) == sum(1 for _ in schedule) == 5
 
 
 @pytest.mark.parametrize("rate", [0, 12])
