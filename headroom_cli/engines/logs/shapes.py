@@ -75,14 +75,18 @@ def _level_word(head: str) -> re.Match[str] | None:
 
 
 def _level_field(head: str) -> int | None:
-    for find in (_LEVEL_PREFIX.match, _LEVEL_TAGGED.search, _level_word):  # _LEVEL_PREFIX starts with "^"
-        match = find(head)
-        if match:
-            return ERROR if match["e"] else WARN if match["w"] else PLAIN
+    # the first of these that finds a level decides (_LEVEL_PREFIX starts with "^"), written out rather than
+    # looped over: this runs once for every shape a part has
+    match = _LEVEL_PREFIX.match(head) or _LEVEL_TAGGED.search(head) or _level_word(head)
+    if match:
+        return _OF_GROUP[match.lastgroup]  # the one named group that matched
     match = _LEVEL_LETTER.match(head)
     if match:
         return _LETTER_LEVEL.get(match["l"], PLAIN)
     return None
+
+
+_OF_GROUP = {"e": ERROR, "w": WARN, "p": PLAIN}
 
 
 def display(template: str, limit: int = 90) -> str:
