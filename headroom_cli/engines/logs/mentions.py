@@ -17,12 +17,23 @@ def mentioned(text: str, lines: list[str], terms: tuple[str, ...]) -> list[int]:
     if not terms:
         return []
     low = text.lower()
-    starts = [0, *accumulate(len(line) + 1 for line in lines)]
+    starts: list[int] = []  # each line's offset in the text, made at the first hit
     limit = max(1, int(len(lines) * MAX_SHARE))
     found: set[int] = set()
+    # A term is looked for only where its first MIN_TERM characters are in the text (one search for the
+    # many terms that share them: a conversation's focus names tests/test_x.py, test_x.py, test_x_case_7, ...).
+    in_text: dict[str, bool] = {}
     for term in terms:
+        head = term[:MIN_TERM]
+        there = in_text.get(head)
+        if there is None:
+            there = in_text[head] = head in low
+        if not there:
+            continue
         hits: set[int] = set()
         at = low.find(term)
+        if at >= 0 and not starts:
+            starts = [0, *accumulate(len(line) + 1 for line in lines)]
         while at >= 0 and len(hits) <= limit:
             hits.add(bisect_right(starts, at) - 1)
             at = low.find(term, at + len(term))
