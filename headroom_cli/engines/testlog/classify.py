@@ -20,7 +20,8 @@ from headroom_cli.engines.testlog.patterns import (FAILURE_SHAPE, FAILURE_SHAPE_
                                                    RUNNER, SUMMARY, SUMMARY_CHARS)
 from headroom_cli.engines.testlog.stacks import FRAME, FRAME_CHARS
 from headroom_cli.engines.testlog.words import (CANDIDATE_WORDS, candidates, ERROR_BIT, has_error_word,
-                                                has_warning_word, PHRASE_BIT, Phrases, Seen, WARNING_BIT)
+                                                has_warning_word, line_bits, PHRASE_BIT, Phrases, Seen, WARNING_BIT,
+                                                WORD_LINES)
 
 CHECK_EVERY = 2048  # lines between deadline checks
 _DIGITS = frozenset("0123456789")
@@ -35,7 +36,10 @@ class Classifier:
 
     lines: Lines
     scan: str  # the classified text as one string, for the whole-text word searches
-    words: bytearray = field(init=False)  # per line, the bits of the word groups found in it
+    # per line, the bits of the word groups found in it: read through _words(), which searches the whole
+    # text for them (candidates()) only once WORD_LINES lines have been asked about one by one
+    words: bytearray | None = field(init=False, default=None)
+    word_budget: int = WORD_LINES
     phrases: Phrases = field(init=False)
     seen: Seen = field(default_factory=Seen)
     sections: pytest.Sections = field(default_factory=pytest.Sections)
@@ -48,8 +52,17 @@ class Classifier:
     log_hits: int = 0
 
     def __post_init__(self) -> None:
-        self.words = candidates(self.scan, self.lines.contents, CANDIDATE_WORDS)
         self.phrases = Phrases(self.scan, self.lines.contents)
+
+    def _words(self, i: int) -> int:
+        """Line i's bits of the word groups, as candidates() gives them. A test run asks about few lines
+        (its passing tests are settled first), a levelled log about every one."""
+        if self.words is None:
+            if self.word_budget:
+                self.word_budget -= 1
+                return line_bits(self.lines.contents[i], CANDIDATE_WORDS)
+            self.words = candidates(self.scan, self.lines.contents, CANDIDATE_WORDS)
+        return self.words[i]
 
     def run(self, deadline: float) -> None:
         for i, c in enumerate(self.lines.contents):
@@ -120,7 +133,7 @@ class Classifier:
         lvl, lvl_end = self.levels.level(i, s, c0)
         if not lvl:
             return False
-        lines, flags = self.lines, self.words[i]
+        lines, flags = self.lines, self._words(i)
         self.log_hits += 1
         if lvl in applog.LOW_LEVELS:
             rest = s[lvl_end:lvl_end + 80].lstrip(" ]:-|>)")
@@ -143,7 +156,7 @@ class Classifier:
         lines = self.lines
         if indent and c0 == "1" and self.pass_indent < 0 and s[1:3] == "..":
             return  # a nested TAP plan ("    1..5"): only the top-level one matters
-        if self.seen.repeated_summary(s, self.words[i]):
+        if self.seen.repeated_summary(s, self._words(i)):
             lines.fold(i, "per-suite summaries")
             return
         lines.cls[i] = S
@@ -154,7 +167,7 @@ class Classifier:
 
     def _problem(self, i: int, s: str, c0: str, indent: int) -> bool:
         """An error (by its words, phrases or shape), a warning, a stack frame or a diagnostic."""
-        lines, flags = self.lines, self.words[i]
+        lines, flags = self.lines, self._words(i)
         if not flags & ERROR_BIT:
             flags |= self.phrases.bit(i, s)
         if (flags & PHRASE_BIT or (flags & ERROR_BIT and has_error_word(s))

@@ -42,6 +42,7 @@ PHRASES = (
 )
 PHRASE_WORDS = ((PHRASE_BIT, PHRASES),)
 PHRASE_RE = re.compile("|".join(re.escape(p) for p in PHRASES))
+WORD_LINES = 4  # lines whose words are looked for one by one before the whole text is searched instead
 PHRASE_LINES = 300  # lines checked one by one before the whole text is searched instead
 WARN_LOW = re.compile(r"w(?<![\w/.\-]w)arn(?:ing|ings|s)?(?![\w/\-]|\.\w)")
 WARN_CAMEL = re.compile(r"[a-z]Warning\b")  # DeprecationWarning
@@ -55,10 +56,7 @@ def candidates(scan: str, contents: list[str], groups: tuple[tuple[int, tuple[st
     low = scan.lower()
     if len(low) != len(scan):  # a character whose lower case is longer: go line by line
         for i, c in enumerate(contents):
-            lc = c.lower()
-            for bit, words in groups:
-                if any(w in lc for w in words):
-                    flags[i] |= bit
+            flags[i] = line_bits(c, groups)
         return flags
     starts = list(accumulate(map((1).__add__, map(len, contents)), initial=0))
     end = len(low)
@@ -72,6 +70,18 @@ def candidates(scan: str, contents: list[str], groups: tuple[tuple[int, tuple[st
                 flags[li] |= bit
                 p = low.find(w, starts[li + 1] if li + 1 < n else end)
     return flags
+
+
+def line_bits(line: str, groups: tuple[tuple[int, tuple[str, ...]], ...]) -> int:
+    """The bits of the groups whose words occur in one line (lower-cased): what candidates() gives it.
+    (Its whole-text search finds the same: a word holds no newline, and where lower-casing keeps the
+    text's length, each line's piece of the lower-cased text is the line lower-cased.)"""
+    has = line.lower().__contains__
+    bits = 0
+    for bit, words in groups:
+        if any(map(has, words)):
+            bits |= bit
+    return bits
 
 
 @dataclass
