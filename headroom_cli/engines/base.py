@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -160,6 +161,11 @@ def query_terms(query: str | None) -> tuple[str, ...]:
     """The words of a question worth searching for (lower-cased, no stopwords, 3+ characters)."""
     if not query:
         return ()
+    return _query_terms(query)
+
+
+@functools.lru_cache(maxsize=64)  # every part of a request, and the next requests, ask it of one question
+def _query_terms(query: str) -> tuple[str, ...]:
     terms = []
     for match in _TERM.finditer(query):
         word = match.group(0).strip(".-/").lower()
@@ -173,4 +179,5 @@ def part_terms(part: Part) -> tuple[str, ...]:
     terms = query_terms(part.query)
     if part.focus is None or not part.focus.terms:
         return terms
-    return terms + tuple(t for t in part.focus.terms if t not in terms)
+    known = set(terms)  # the same test as "in terms", without reading the tuple for each focus term
+    return terms + tuple(t for t in part.focus.terms if t not in known)
