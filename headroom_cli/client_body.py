@@ -11,11 +11,18 @@ reading only the items it changed (``splice_proven``), and an item's raw bytes n
 
 from __future__ import annotations
 
+import hashlib
 import json
 from bisect import bisect_right
 from typing import Any
 
 from headroom_cli import jsonspan
+from headroom_cli.bounded import Bounded
+
+# An edited item's JSON bytes (by their SHA-1) -> what they read as: a conversation re-sends its history,
+# so the items a splice changed were read the same way a request ago (the same JSON reads the same).
+# The values are read here and never handed out, so nobody changes them.
+_READ: Bounded[bytes, Any] = Bounded(2048, lru=True)  # a conversation touches ~20 a turn
 
 
 class ClientBody:
@@ -40,9 +47,10 @@ class ClientBody:
             return
         try:
             if self._owner is None:
-                from headroom_cli.context_fit import _dicts
-
-                self._owner = {id(d): i for i, item in enumerate(self._items) for d in _dicts(item)}
+                owner: dict[int, int] = {}
+                for i, item in enumerate(self._items):
+                    _own(item, i, owner)
+                self._owner = owner
             i = self._owner.get(id(holder))
             if i is None:
                 self.known = False
@@ -93,7 +101,7 @@ class ClientBody:
         if not set(self._kept) <= set(touched):
             return None
         try:
-            self._inside = all(json.loads(spliced[a:b]) == self._items[i] for i, (a, b) in touched.items())
+            self._inside = all(_reads_as(spliced[a:b]) == self._items[i] for i, (a, b) in touched.items())
         except ValueError:
             return False
         if self._inside:
@@ -147,6 +155,31 @@ def _byte_spans(raw: bytes, text: str, nodes: list[jsonspan.Node]) -> list[tuple
         spans.append((start, at))
         pos = n.end
     return spans
+
+
+def _reads_as(text: bytes) -> Any:
+    """``json.loads(text)``, remembered by the bytes' digest (raises what it raises, remembering nothing)."""
+    key = hashlib.sha1(text).digest()
+    found = _READ.get(key)
+    if found is None:
+        found = json.loads(text)
+        _READ.put(key, found)
+    return found
+
+
+def _own(value: Any, i: int, owner: dict[int, int]) -> None:
+    """``owner[id(d)] = i`` for every dict inside ``value``, itself included (context_fit._dicts's
+    order); only containers are descended into, most values being strings."""
+    if isinstance(value, dict):
+        owner[id(value)] = i
+        values: Any = value.values()
+    elif isinstance(value, list):
+        values = value
+    else:
+        return
+    for v in values:
+        if isinstance(v, (dict, list)):
+            _own(v, i, owner)
 
 
 def _copy(value: Any) -> Any:
