@@ -8,6 +8,7 @@ cannot be proven right, the body is re-serialised compactly instead.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring, encode_basestring_ascii
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from headroom_cli import client_body, jsonspan, persisted
+from headroom_cli.bounded import Bounded
 from headroom_cli.client_body import ClientBody
 from headroom_cli.engines import Part
 from headroom_cli.images.wire import rewrite_images
@@ -155,9 +157,24 @@ def _encodings(text: str) -> Iterator[tuple[bytes, bool]]:
     the second made only when the first is not found."""
     for ascii_only in (False, True):
         try:
-            yield _string(text, ascii_only).encode("utf-8"), ascii_only
+            yield _as_sent(text) if not ascii_only else _string(text, True).encode("utf-8"), ascii_only
         except UnicodeEncodeError:  # lone surrogates only survive as escapes
             continue
+
+
+# A tool output's JSON bytes as a JavaScript client writes them, by the SHA-1 of its text: re-sent
+# history is looked for in every request's body, and escaping 4 KB costs three times its digest.
+_SENT: Bounded[bytes, bytes] = Bounded(2048, lru=True)  # ~20 outputs a conversation, ~4 KB each
+
+
+def _as_sent(text: str) -> bytes:
+    """``_string(text, False).encode("utf-8")``, remembered (raises what it raises, remembering nothing)."""
+    key = hashlib.sha1(text.encode("utf-8", "surrogatepass")).digest()
+    found = _SENT.get(key)
+    if found is None:
+        found = _string(text, False).encode("utf-8")
+        _SENT.put(key, found)
+    return found
 
 
 def _string(text: str, ascii_only: bool) -> str:
