@@ -14,7 +14,10 @@ from json.decoder import scanstring
 from typing import Any, AnyStr
 
 _DECODER = json.JSONDecoder()
+_SCAN = _DECODER.scan_once  # what raw_decode calls, without its Python frame (a body has ~50 items)
 _WS = re.compile(r"[ \t\n\r]*")
+_SPACE = " \t\n\r"
+_KINDS = {"{": "object", "[": "array", '"': "string"}
 
 
 class SpanError(ValueError):
@@ -53,10 +56,12 @@ def _whole(text: str, pos: int) -> tuple[Any, Node]:
     if ch in "}],:":
         raise SpanError(f"unexpected {ch!r} at {pos}")
     try:
-        value, end = _DECODER.raw_decode(text, pos)
+        value, end = _SCAN(text, pos)
+    except StopIteration as err:  # as raw_decode says it
+        raise SpanError(str(json.JSONDecodeError("Expecting value", text, err.value))) from None
     except ValueError as exc:
         raise SpanError(str(exc)) from None
-    return value, Node(pos, end, {"{": "object", "[": "array", '"': "string"}.get(ch, "scalar"))
+    return value, Node(pos, end, _KINDS.get(ch, "scalar"))
 
 
 def read(text: str, depth: int = 2) -> tuple[Any, Node]:
@@ -85,14 +90,15 @@ def _read(text: str, pos: int, depth: int) -> tuple[Any, Node]:
     while True:
         if is_object:
             key, pos = _key(text, pos)
-        child, node_of = _read(text, pos, depth - 1)
+        child, node_of = _read(text, pos, depth - 1) if depth > 1 else _whole(text, pos)
         if is_object:
             value[key] = child  # a repeated key: the last value, in the first one's place, as json.loads
             node.members[key] = node_of
         else:
             value.append(child)
             node.items.append(node_of)
-        pos = _WS.match(text, node_of.end).end()
+        # compact JSON has no space to skip (past the end, text[pos] below raises as this does)
+        pos = node_of.end if text[node_of.end] not in _SPACE else _WS.match(text, node_of.end).end()
         if text[pos] == close:
             break
         if text[pos] != ",":
