@@ -134,6 +134,8 @@ def _edits(slots: list[Slot], outcomes: list[Outcome]) -> list[tuple[str, str]]:
 
 
 def _utf8(text: str) -> bool:
+    if text.isascii():  # most outputs: known without encoding them
+        return True
     try:
         text.encode("utf-8")
         return True
