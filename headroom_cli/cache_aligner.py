@@ -130,13 +130,21 @@ def conversation_key(body: dict[str, Any], api: str, texts: dict[str, str] | Non
     elif isinstance(items, str):
         first = items
     texts = prefix_texts(body, api) if texts is None else texts
-    shape = {
-        "api": api,
-        "prefix": {k: mask(v) for k, v in texts.items() if not k.startswith("tool ")},
-        "tools": sorted(k for k in texts if k.startswith("tool ")),
-        "first": mask(_dumps(without_cache_control(first))),
-    }
-    return _sha(_dumps(shape))[:16]
+    prefix = tuple((k, mask(v)) for k, v in texts.items() if not k.startswith("tool "))
+    tools = tuple(sorted(k for k in texts if k.startswith("tool ")))
+    first_masked = mask(_dumps(without_cache_control(first)))
+    # Keyed by what the shape is made of (mostly the very strings mask's cache gives back, so this holds
+    # little): a re-sent conversation's key is not serialised and hashed again with its system prompt.
+    memo_key = (api, prefix, tools, first_masked)
+    found = _KEYS.get(memo_key)
+    if found is None:
+        shape = {"api": api, "prefix": dict(prefix), "tools": list(tools), "first": first_masked}
+        found = _sha(_dumps(shape))[:16]
+        _KEYS.put(memo_key, found)
+    return found
+
+
+_KEYS: Bounded[tuple, str] = Bounded(1024, lru=True)  # conversations' keys, by their shapes
 
 
 # -- automatic cache breakpoints (Anthropic) ----------------------------------------------------------
