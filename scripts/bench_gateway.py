@@ -319,13 +319,13 @@ async def run_level(clients: int, seconds: float, upstream: Upstream, proxy: Pro
                     rate: float | None = None, warmup: float = 0.0) -> dict:
     direct = Load(upstream.port, clients, bodies, seconds, first, rate).prepare()
     direct_s, _ = await _sampled(direct, None)
-    following = direct._next
+    # Both made before either runs, so that the measured run follows the warm-up with no pause: a pause
+    # would let the workers idle (and their memory settle) just before it.
+    warm = Load(proxy.port, clients, bodies, warmup, direct._next, rate).prepare() if warmup > 0 else None
+    proxied = Load(proxy.port, clients, bodies, seconds, direct._next + 10**7, rate).prepare()
     warm_rss: list[float] = []
-    if warmup > 0:  # the same load, not timed: the workers' bounded memos fill (see the module's docstring)
-        warm = Load(proxy.port, clients, bodies, warmup, following, rate).prepare()
+    if warm is not None:  # the same load, not timed: the workers' bounded memos fill (see the module's docstring)
         _, warm_rss = await _sampled(warm, proxy)
-        following = warm._next
-    proxied = Load(proxy.port, clients, bodies, seconds, following, rate).prepare()
     cpu = proxy.cpu_s()
     proxy_s, rss = await _sampled(proxied, proxy)
     cpu = await asyncio.to_thread(proxy.settled_cpu_s) - cpu
