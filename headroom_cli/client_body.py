@@ -47,10 +47,9 @@ class ClientBody:
             return
         try:
             if self._owner is None:
-                owner: dict[int, int] = {}
-                for i, item in enumerate(self._items):
-                    _own(item, i, owner)
-                self._owner = owner
+                from headroom_cli.context_fit import _dicts
+
+                self._owner = {id(d): i for i, item in enumerate(self._items) for d in _dicts(item)}
             i = self._owner.get(id(holder))
             if i is None:
                 self.known = False
@@ -165,21 +164,6 @@ def _reads_as(text: bytes) -> Any:
         found = json.loads(text)
         _READ.put(key, found)
     return found
-
-
-def _own(value: Any, i: int, owner: dict[int, int]) -> None:
-    """``owner[id(d)] = i`` for every dict inside ``value``, itself included (context_fit._dicts's
-    order); only containers are descended into, most values being strings."""
-    if isinstance(value, dict):
-        owner[id(value)] = i
-        values: Any = value.values()
-    elif isinstance(value, list):
-        values = value
-    else:
-        return
-    for v in values:
-        if isinstance(v, (dict, list)):
-            _own(v, i, owner)
 
 
 def _copy(value: Any) -> Any:

@@ -380,12 +380,17 @@ class Fitter:
 # -- helpers ---------------------------------------------------------------------------------------
 
 def _dicts(value: Any):
+    """Every dict inside ``value``, itself included, depth first. Only containers are descended into:
+    most values are strings, and a generator for each cost more than the walk."""
     if isinstance(value, dict):
         yield value
-        for v in value.values():
-            yield from _dicts(v)
+        children: Any = value.values()
     elif isinstance(value, list):
-        for v in value:
+        children = value
+    else:
+        return
+    for v in children:
+        if isinstance(v, (dict, list)):
             yield from _dicts(v)
 
 

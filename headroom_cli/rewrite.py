@@ -201,7 +201,7 @@ def _splice(raw: bytes, replacements: list[tuple[str, str]], expected: dict[str,
                 continue  # a landmark written some other way: not needed
             return None
         # a landmark is written as it was found (encoded strictly, so surrogatepass gives the same bytes)
-        written = encoded if new is old or new == old else _string(new, ascii_only).encode("utf-8", "surrogatepass")
+        written = encoded if new == old else _string(new, ascii_only).encode("utf-8", "surrogatepass")
         pieces.append(raw[pos:at])
         pieces.append(written)
         pos = at + len(encoded)
