@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Generic, Hashable, TypeVar
+from typing import Callable, Generic, Hashable, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -29,6 +29,15 @@ class Bounded(Generic[K, V]):
             if found is not None and self._lru:
                 self._entries.move_to_end(key)
             return found
+
+    def remembered(self, key: K, make: Callable[[], V]) -> V:
+        """The value kept under ``key``, else ``make()``'s, kept (made outside the lock; what it raises is
+        raised, and nothing is kept)."""
+        found = self.get(key)
+        if found is None:
+            found = make()
+            self.put(key, found)
+        return found
 
     def put(self, key: K, value: V) -> None:
         with self._lock:

@@ -135,13 +135,10 @@ def conversation_key(body: dict[str, Any], api: str, texts: dict[str, str] | Non
     first_masked = mask(_dumps(without_cache_control(first)))
     # Keyed by what the shape is made of (mostly the very strings mask's cache gives back, so this holds
     # little): a re-sent conversation's key is not serialised and hashed again with its system prompt.
-    memo_key = (api, prefix, tools, first_masked)
-    found = _KEYS.get(memo_key)
-    if found is None:
-        shape = {"api": api, "prefix": dict(prefix), "tools": list(tools), "first": first_masked}
-        found = _sha(_dumps(shape))[:16]
-        _KEYS.put(memo_key, found)
-    return found
+    def key_of_shape() -> str:
+        return _sha(_dumps({"api": api, "prefix": dict(prefix), "tools": list(tools), "first": first_masked}))[:16]
+
+    return _KEYS.remembered((api, prefix, tools, first_masked), key_of_shape)
 
 
 _KEYS: Bounded[tuple, str] = Bounded(1024, lru=True)  # conversations' keys, by their shapes
@@ -290,11 +287,7 @@ def message_digests(body: dict[str, Any], api: str,
             key = hashlib.sha1(texts[i]).digest()
             if keys is not None:
                 keys[id(item)] = (item, key)
-            found = _SEEN.get(key)
-            if found is None:
-                found = _message_digest(item)
-                _SEEN.put(key, found)
-            digest, size = found
+            digest, size = _SEEN.remembered(key, lambda: _message_digest(item))
         else:
             digest, size = _message_digest(item)
         digests.append(digest)

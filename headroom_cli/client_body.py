@@ -158,12 +158,7 @@ def _byte_spans(raw: bytes, text: str, nodes: list[jsonspan.Node]) -> list[tuple
 
 def _reads_as(text: bytes) -> Any:
     """``json.loads(text)``, remembered by the bytes' digest (raises what it raises, remembering nothing)."""
-    key = hashlib.sha1(text).digest()
-    found = _READ.get(key)
-    if found is None:
-        found = json.loads(text)
-        _READ.put(key, found)
-    return found
+    return _READ.remembered(hashlib.sha1(text).digest(), lambda: json.loads(text))
 
 
 def _copy(value: Any) -> Any:

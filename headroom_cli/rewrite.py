@@ -172,11 +172,7 @@ _SENT: Bounded[bytes, bytes] = Bounded(2048, lru=True)  # ~20 outputs a conversa
 def _as_sent(text: str) -> bytes:
     """``_string(text, False).encode("utf-8")``, remembered (raises what it raises, remembering nothing)."""
     key = hashlib.sha1(text.encode("utf-8", "surrogatepass")).digest()
-    found = _SENT.get(key)
-    if found is None:
-        found = _string(text, False).encode("utf-8")
-        _SENT.put(key, found)
-    return found
+    return _SENT.remembered(key, lambda: _string(text, False).encode("utf-8"))
 
 
 def _string(text: str, ascii_only: bool) -> str:
