@@ -1,6 +1,9 @@
 """Off the request path: count tokens and write ledger rows.
 
-One worker thread does it in order, so the proxy's event loop never waits on tiktoken or SQLite.
+One worker thread does it in order, so the proxy's event loop never waits on SQLite. When that worker is
+idle, the loop counts a request itself, if counting it needs no I/O and little new text (re-sent history
+is counted once, so that is most requests): waking the worker and waiting for it cost the loop more than
+the count, on a busy machine (Recorder.record). The listeners and the ledger's rows stay on the worker.
 (Originals are stored with the frozen decision, before the request goes upstream.)
 
 Rows are written in batches of one transaction each (a row waits up to LEDGER_WAIT_S for others, even
@@ -51,6 +54,13 @@ COUNTS_KEPT = 16384  # token counts of parts and prompt blocks remembered: re-se
 MESSAGES_KEPT = 8192  # token counts of whole messages by their bytes' SHA-1 (≈ 150 B each)
 PARTS_KEPT = 4096  # token counts of compressed parts by their output's object (the decision memo's size)
 CLOSE_DEADLINE_S = 0.8  # from the start of shutdown; then the rest is estimated (4 characters a token)
+# Counted on the caller's thread (record(..., wait_s)) only while the texts not counted before come to at
+# most this many characters (~1 ms of tokenizing with toktok): more, and the request goes to the worker as before.
+HERE_MAX_NEW_CHARS = 65536
+
+
+class _NotHere(Exception):
+    """A request counted on the caller's thread turned out to hold more new text than it should count."""
 
 
 @dataclass
@@ -129,6 +139,11 @@ class RunningTotals:
                 else:
                     self._sessions.setdefault(session, base)
 
+    def loaded(self, session: str) -> bool:
+        """Whether adding a row of ``session`` needs no prepare() (nothing to read from the ledger first)."""
+        with self._lock:
+            return self._all_loaded and session in self._sessions and session not in self._unloaded
+
     def add(self, r: RequestRecord) -> None:
         with self._lock:
             session, engines = self._sessions.setdefault(r.session, (Totals(), {}))
@@ -205,33 +220,78 @@ class Recorder:
         self._hurry = False  # past the close deadline
         self._estimating = False  # this request's counts are estimated
         self._stop = False
+        self._here = False  # a request is being counted on the caller's thread (record())
+        self._here_chars: int | None = None  # new characters this thread may still count here (record())
+        self._announce: list[RequestRecord] = []  # counted here, for the worker to hand to the listeners
         self._worker = threading.Thread(target=self._loop, name="headroom-recorder", daemon=True)
         self._worker.start()
 
     @property
     def backlog(self) -> int:
         """Requests not yet in the ledger (nor in the running totals)."""
-        return len(self._pending) + self._busy
+        return len(self._pending) + self._busy + self._here
 
     def record(self, exchange: Exchange, wait_s: float = 0.0) -> None:
-        """Queue the exchange for the worker. ``wait_s``: when the worker is idle, wait that long at most for
-        it to be written (the proxy's event loop, which then sleeps instead of taking turns with the worker
-        for the GIL: proxy/offload.py)."""
+        """Queue the exchange for the worker. ``wait_s`` (the proxy's event loop): when the worker is idle,
+        count it here instead, if that needs no I/O and little new text (see _count_here), else wait that
+        long at most for the worker to count it. Either way the loop then runs alone instead of taking
+        turns with the worker for the GIL (proxy/offload.py), and here it also wakes no thread to wait on."""
         with self._cond:
             if self._stop:
                 return
-            idle = not self._pending and not self._busy
-            self._pending.append(exchange)
-            dropped = len(self._pending) > self.max_pending
-            if dropped:
-                release(self._pending.popleft())
-                self.dropped += 1
-            self._cond.notify_all()
+            idle = not self._pending and not self._busy and not self._here
+            here = wait_s > 0 and idle and self._countable_here(exchange)
+            self._here = here  # the worker leaves the counting memos alone meanwhile
+        if here and self._count_here(exchange):
+            return
+        with self._cond:
+            dropped = self._queue(exchange)
             if wait_s > 0 and idle:
                 self._cond.wait_for(lambda: not self._pending and not self._busy, wait_s)
         if dropped and self.dropped == 1:
             log.warning("the savings ledger is falling behind: requests beyond %d waiting are not recorded "
                         "(/headroom/stats counts them as unrecorded)", self.max_pending)
+
+    def _queue(self, exchange: Exchange) -> bool:
+        """For the worker (called holding _cond); whether the oldest waiting request was dropped for it."""
+        self._pending.append(exchange)
+        dropped = len(self._pending) > self.max_pending
+        if dropped:
+            release(self._pending.popleft())
+            self.dropped += 1
+        self._cond.notify_all()
+        return dropped
+
+    def _countable_here(self, ex: Exchange) -> bool:
+        """Whether counting ``ex`` needs no I/O: its session's totals are loaded, and it has no volatile
+        prefix to note in the ledger (the listeners and the ledger's rows are left to the worker)."""
+        return not self._hurry and not (ex.cache is not None and ex.cache.findings) and self.totals.loaded(ex.session)
+
+    def _count_here(self, ex: Exchange) -> bool:
+        """Count ``ex`` on this thread (holding _here); False, with nothing changed but the memos of counts,
+        when its new text is more than HERE_MAX_NEW_CHARS: it is then the worker's."""
+        keys = ex.cache.message_keys if ex.cache is not None else None
+        self._estimating, self._here_chars = False, HERE_MAX_NEW_CHARS
+        record = None
+        try:
+            record = self._record(ex)
+        except _NotHere:
+            if keys is not None:
+                ex.cache.message_keys = keys  # taken by _known_messages: the worker's count uses them too
+            return False
+        except Exception as exc:  # bookkeeping must never take the proxy down
+            log.warning("could not record savings: %s: %s", type(exc).__name__, exc)
+        finally:
+            self._here_chars = None
+            with self._cond:
+                self._here = False
+                if record is not None:
+                    self._add_rows([record])
+                    if self.listeners:
+                        self._announce.append(record)
+                self._cond.notify_all()
+        release(ex)
+        return True
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every request recorded so far is in the ledger; False if ``timeout`` ran out first."""
@@ -239,8 +299,8 @@ class Recorder:
             self._flushing += 1
             self._cond.notify_all()
             try:
-                return self._cond.wait_for(lambda: not self._pending and not self._busy and not self._unwritten,
-                                           timeout)
+                return self._cond.wait_for(lambda: not self._pending and not self._busy and not self._here
+                                           and not self._unwritten and not self._announce, timeout)
             finally:
                 self._flushing -= 1
 
@@ -266,11 +326,15 @@ class Recorder:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._pending or self._stop or self._rows_due(), self._rows_wait())
-                batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
+                # The timeout is taken again at each wake: rows counted on another thread may be due sooner.
+                while not ((self._pending and not self._here) or self._stop or self._announce or self._rows_due()):
+                    self._cond.wait(self._rows_wait())
+                batch = [] if self._here else [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
+                announce, self._announce = self._announce, []
                 self._busy = len(batch)
-                last = self._stop and not batch
+                last = self._stop and not batch and not self._here
             try:
+                self._tell(announce)
                 if batch:
                     self._write(batch)
                 if last or self._rows_due():
@@ -291,7 +355,8 @@ class Recorder:
         return max(0.0, self._unwritten_since + LEDGER_WAIT_S - time.monotonic()) if self._unwritten else None
 
     def _write_rows(self) -> None:
-        rows, self._unwritten = self._unwritten, []
+        with self._cond:
+            rows, self._unwritten = self._unwritten, []
         try:
             self.ledger.record_many(rows)
         except Exception as exc:  # bookkeeping must never take the proxy down
@@ -315,11 +380,20 @@ class Recorder:
         except Exception as exc:
             log.warning("could not record savings: %s: %s", type(exc).__name__, exc)
             return
+        with self._cond:
+            self._add_rows(records)
+        self._tell(records)
+
+    def _add_rows(self, records: list[RequestRecord]) -> None:
+        """Counted: into the running totals, and waiting for the ledger (called holding _cond)."""
         if records and not self._unwritten:
             self._unwritten_since = time.monotonic()
         self._unwritten += records
         for record in records:
             self.totals.add(record)
+
+    def _tell(self, records: list[RequestRecord]) -> None:
+        for record in records:
             for listener in self.listeners:
                 try:
                     listener(record)
@@ -329,6 +403,10 @@ class Recorder:
     def _tokens(self, text: str) -> int:
         if self._estimating:
             return (len(text) + 3) // 4
+        if self._here_chars is not None:  # counting on the caller's thread: only a little new text there
+            self._here_chars -= len(text)
+            if self._here_chars < 0:
+                raise _NotHere
         return count_tokens(text)  # a lone surrogate (escaped in the request's JSON) included
 
     def _count(self, text: str) -> int:
