@@ -28,7 +28,7 @@ from collections import Counter, OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from headroom_cli import jsonspan, markers
+from headroom_cli import here, jsonspan, markers
 from headroom_cli.mcp import is_retrieval
 from headroom_cli.pipeline import Outcome, part_hash
 from headroom_cli.providers import Adapter
@@ -115,7 +115,7 @@ class FitMemory:
                 log.warning("fit decisions kept in memory only: %s: %s", type(exc).__name__, exc)
 
     def get(self, conversation: str) -> FitState:
-        with self._lock:
+        with here.holding(self._lock):  # held by another thread while it waits on the database
             state = self._states.get(conversation)
             if self._db is not None:
                 from headroom_cli.backends.postgres import DatabaseUnavailable
@@ -134,7 +134,7 @@ class FitMemory:
     def put(self, conversation: str, state: FitState) -> None:
         import time
 
-        with self._lock:
+        with here.holding(self._lock):
             if self._db is not None:  # first: a decision the database did not take is not replayed here either
                 with self._db.use() as conn, conn:
                     conn.execute("INSERT INTO context_fits (conversation, state, updated) VALUES (?, ?, ?) ON CONFLICT"

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import quote
 
+from headroom_cli import here
+
 BUSY_TIMEOUT_MS = 10_000
 RECHECK_S = 1.0  # how often a file's identity is checked (a store deleted while the proxy runs)
 
@@ -129,6 +131,11 @@ def _create_new(path: Path) -> None:
     os.close(fd)
 
 
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite gave up waiting for another connection's lock."""
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
 def retry_locked(step, deadline_s: float = BUSY_TIMEOUT_MS / 1000) -> None:
     deadline = time.monotonic() + deadline_s
     while True:
@@ -136,7 +143,7 @@ def retry_locked(step, deadline_s: float = BUSY_TIMEOUT_MS / 1000) -> None:
             step()
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+            if not _locked(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.02 + random.random() * 0.05)
 
@@ -229,15 +236,26 @@ class Database:
 
     @contextlib.contextmanager
     def use(self) -> Iterator[sqlite3.Connection]:
-        with self.lock:
+        with here.holding(self.lock):  # in a here.block, NotHere rather than wait for another thread
+            quick = here.active() and not self.in_memory
             try:
                 self._recheck()
+                if quick:  # nor wait long for another process's write
+                    self._conn.execute(f"PRAGMA busy_timeout={here.BUSY_MS}")
                 yield self._conn
             except (sqlite3.Error, OSError) as exc:
+                if quick and isinstance(exc, sqlite3.OperationalError) and _locked(exc):
+                    with contextlib.suppress(sqlite3.Error):
+                        self._conn.rollback()  # a commit that could not take the lock leaves its transaction open
+                    raise here.NotHere from exc
                 converted = as_data_error(self.path, exc)
                 if converted is exc:
                     raise
                 raise converted from exc
+            finally:
+                if quick:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     def recheck_now(self) -> None:
         with self.lock:

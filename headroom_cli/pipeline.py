@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
-from headroom_cli import engines, readformat, sections
+from headroom_cli import engines, here, readformat, sections
 from headroom_cli.engines import Context, Engine, EngineTimeout, Part, Result
 from headroom_cli.engines.base import cpu_clock, deadline_after
 from headroom_cli.config import DEFAULT_PART_BUDGET_MS, part_budget_ms_setting
@@ -145,7 +145,7 @@ class Pipeline:
         seen before replays its frozen decision, and reading a long conversation costs milliseconds)."""
         if len(part.text) < self.min_chars:
             return Outcome(part.text, part.text)
-        return self._once(part.text, part.kind_hint, lambda: self._compress(part, focus=focus))
+        return self._once(part.text, part.kind_hint, lambda: self._compress(part, focus=focus), len(part.text))
 
     def run_whole(self, part: Part, whole: str, render: Callable[[str], str], max_chars: int,
                   focus: Callable[[], Focus | None] | None = None) -> Outcome:
@@ -166,10 +166,11 @@ class Pipeline:
         frozen like any part's."""
         return self._once(text, "keyed", compress)
 
-    def _once(self, text: str, how: str | None, compress: Callable[[], Outcome]) -> Outcome:
+    def _once(self, text: str, how: str | None, compress: Callable[[], Outcome], cost: int | None = None) -> Outcome:
         """The outcome for text: decided by a thread that held its flight meanwhile, memoised, frozen, or
         else decided now (compress) and frozen. Keyed by the text's hash: the memo keeps no originals.
-        A decision not yet known to be in the store (another request's batch is open) is frozen again."""
+        A decision not yet known to be in the store (another request's batch is open) is frozen again.
+        ``cost``: the new text deciding it takes, in a here.block() (None: never decided in one)."""
         digest = part_hash(text)
         key = (digest, how)
         outcome, durable = self._memo.lookup(key, text)  # re-sent history: no flight to hold (thread-safe)
@@ -177,6 +178,7 @@ class Pipeline:
             if not durable and key not in self._made():
                 self.frozen.freeze(digest, outcome)
             return outcome
+        here.spend(cost, 0)  # a part that could not be decided in a here.block never waits for its flight there
         with self._single_flight(digest) as flight:
             outcome, durable = flight.outcomes.get(key), flight.durable.get(key, False)
             if outcome is None:
@@ -185,6 +187,7 @@ class Pipeline:
                 outcome = self.frozen.recall(digest, text)
                 durable = outcome is not None
             if outcome is None:
+                here.spend(cost, cost)
                 outcome = compress()
             mine = key in self._made()  # written by this request already, not yet committed
             wrote = self.frozen is not None and not durable and not mine
@@ -212,16 +215,22 @@ class Pipeline:
         """One request's writes to the store (frozen decisions, originals) in one transaction, committed
         when the block ends. Decisions made meanwhile are memoised as pending (decision_memo.py): a
         concurrent request that uses one writes it too, so none is sent upstream before the store has
-        it; they are dropped from the memo when the commit fails (the request then goes losslessly)."""
+        it; they are dropped from the memo when the commit fails (the request then goes losslessly).
+        A request that stops at a part it cannot afford in a here.block commits what it decided before
+        it, so that the thread that takes the request over replays those instead of deciding them again."""
         opener = getattr(self.frozen, "batch", None)
         if opener is None or getattr(self._local, "made", None) is not None:
             yield
             return
         made: dict[tuple[str, str | None], object] = {}
         self._local.made = made
+        stopped: here.Unaffordable | None = None
         try:
             with opener():
-                yield
+                try:
+                    yield
+                except here.Unaffordable as exc:
+                    stopped = exc
         except BaseException:
             for key, token in made.items():
                 self._memo.forget(key, token)
@@ -230,6 +239,8 @@ class Pipeline:
             self._local.made = None
         for key, token in made.items():
             self._memo.settle(key, token)
+        if stopped is not None:
+            raise stopped
 
     @contextmanager
     def _single_flight(self, digest: str) -> Iterator["_Flight"]:

@@ -21,6 +21,7 @@ from typing import Any, Iterator
 from urllib.parse import urlsplit, urlunsplit
 import contextlib
 
+from headroom_cli import here
 from headroom_cli.backends.migrate import migrate_postgres
 from headroom_cli.db import DataError
 
@@ -194,6 +195,8 @@ class PgDatabase:
     def use(self) -> Iterator[Connection]:
         import psycopg
 
+        if here.active():  # a round trip to another host (or an outage's timeout): never in a here.block
+            raise here.NotHere
         try:
             yield Connection(self._connection())
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:

@@ -111,6 +111,9 @@ class Engine(Protocol):
     # does not score an engine whose ceiling cannot beat the surest score so far; tests/test_route_ceiling.py
     # holds every ceiling to detect() on real and mixed parts.
     # ceiling: float | Callable[[Part], float] = 1.0
+    # Optional: True for an engine that may take long even on a small part (a model's inference): the proxy's
+    # event loop then never compresses a request itself (proxy/offload.py).
+    # slow: bool = False
 
     def detect(self, part: Part) -> float:
         """0.0 (not mine) .. 1.0 (certainly mine). Must be cheap."""

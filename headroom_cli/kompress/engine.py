@@ -19,6 +19,7 @@ class KompressEngine:
     __test__ = False
     name = "kompress"
     fallback = True
+    slow = True  # a model's inference: never run on the proxy's event loop (proxy/offload.py)
 
     def detect(self, part: Part) -> float:
         if not enabled():  # HEADROOM_KOMPRESS=off

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -132,8 +133,8 @@ class HeadroomAddon:
         if not self.settings.compress:
             return
         try:
-            rewrite, offered = await offload.run_waiting(self.pool, self._prepare, raw, adapter,
-                                                         req.headers.get("anthropic-beta", ""), exchange.owner)
+            rewrite, offered = await offload.run_here_first(self.pool, self._quick, self._prepare, raw, adapter,
+                                                            req.headers.get("anthropic-beta", ""), exchange.owner)
         except NotRewritable as exc:
             log.warning("forwarded unchanged: %s %s: %s", req.method, path, exc)
             return
@@ -158,6 +159,11 @@ class HeadroomAddon:
         elif rewrite.changed:
             req.content = rewrite.body  # also fixes Content-Length; originals are in the store already
             exchange.sent_text = rewrite.body.decode("utf-8", "replace")
+
+    @functools.cached_property
+    def _quick(self) -> bool:
+        """Whether the event loop may compress a request itself (proxy/offload.py)."""
+        return offload.may_compress_here(self.store)
 
     def _prepare(self, raw: bytes, adapter, beta: str = "", owner: str | None = None) -> tuple[Rewrite, bytes | None]:
         """The compressed body, and the same with our retrieve tool offered (None if not offered)."""
