@@ -324,6 +324,8 @@ async def run_level(clients: int, seconds: float, upstream: Upstream, proxy: Pro
     # Both made before either runs, so that the measured run follows the warm-up with no pause: a pause
     # would let the workers idle (and their memory settle) just before it.
     warm = Load(proxy.port, clients, bodies, warmup, direct._next, rate).prepare() if warmup > 0 else None
+    # Numbered past any the warm-up reaches (how many it sends is known only once it ran): `unique`'s
+    # bodies differ by their number, and none may repeat one the workers have seen.
     proxied = Load(proxy.port, clients, bodies, seconds, direct._next + 10**7, rate).prepare()
     warm_rss: list[float] = []
     if warm is not None:  # the same load, not timed: the workers' bounded memos fill (see the module's docstring)

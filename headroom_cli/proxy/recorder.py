@@ -24,6 +24,7 @@ from collections import deque
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Callable
 
+from headroom_cli import here
 from headroom_cli.backends.postgres import DatabaseUnavailable
 from headroom_cli.bounded import Bounded
 from headroom_cli.ledger import Ledger, RequestRecord, Totals, Usage
@@ -57,10 +58,6 @@ CLOSE_DEADLINE_S = 0.8  # from the start of shutdown; then the rest is estimated
 # Counted on the caller's thread (record(..., wait_s)) only while the texts not counted before come to at
 # most this many characters (~1 ms of tokenizing with toktok): more, and the request goes to the worker as before.
 HERE_MAX_NEW_CHARS = 65536
-
-
-class _NotHere(Exception):
-    """A request counted on the caller's thread turned out to hold more new text than it should count."""
 
 
 @dataclass
@@ -221,7 +218,6 @@ class Recorder:
         self._estimating = False  # this request's counts are estimated
         self._stop = False
         self._here = False  # a request is being counted on the caller's thread (record())
-        self._here_chars: int | None = None  # new characters this thread may still count here (record())
         self._announce: list[RequestRecord] = []  # counted here, for the worker to hand to the listeners
         self._worker = threading.Thread(target=self._loop, name="headroom-recorder", daemon=True)
         self._worker.start()
@@ -240,9 +236,9 @@ class Recorder:
             if self._stop:
                 return
             idle = not self._pending and not self._busy and not self._here
-            here = wait_s > 0 and idle and self._countable_here(exchange)
-            self._here = here  # the worker leaves the counting memos alone meanwhile
-        if here and self._count_here(exchange):
+            mine = wait_s > 0 and idle and self._countable_here(exchange)
+            self._here = mine  # the worker leaves the counting memos alone meanwhile
+        if mine and self._count_here(exchange):
             return
         with self._cond:
             dropped = self._queue(exchange)
@@ -268,21 +264,22 @@ class Recorder:
         return not self._hurry and not (ex.cache is not None and ex.cache.findings) and self.totals.loaded(ex.session)
 
     def _count_here(self, ex: Exchange) -> bool:
-        """Count ``ex`` on this thread (holding _here); False, with nothing changed but the memos of counts,
-        when its new text is more than HERE_MAX_NEW_CHARS: it is then the worker's."""
+        """Count ``ex`` on this thread (holding _here), in a here.block that _tokens spends new text from;
+        False, with nothing changed but the memos of counts, when its new text is more than
+        HERE_MAX_NEW_CHARS: it is then the worker's."""
         keys = ex.cache.message_keys if ex.cache is not None else None
-        self._estimating, self._here_chars = False, HERE_MAX_NEW_CHARS
+        self._estimating = False
         record = None
         try:
-            record = self._record(ex)
-        except _NotHere:
+            with here.block(HERE_MAX_NEW_CHARS):
+                record = self._record(ex)
+        except here.NotHere:
             if keys is not None:
                 ex.cache.message_keys = keys  # taken by _known_messages: the worker's count uses them too
             return False
         except Exception as exc:  # bookkeeping must never take the proxy down
             log.warning("could not record savings: %s: %s", type(exc).__name__, exc)
         finally:
-            self._here_chars = None
             with self._cond:
                 self._here = False
                 if record is not None:
@@ -403,10 +400,7 @@ class Recorder:
     def _tokens(self, text: str) -> int:
         if self._estimating:
             return (len(text) + 3) // 4
-        if self._here_chars is not None:  # counting on the caller's thread: only a little new text there
-            self._here_chars -= len(text)
-            if self._here_chars < 0:
-                raise _NotHere
+        here.spend(len(text), len(text))  # counting on the caller's thread (_count_here): a little new text only
         return count_tokens(text)  # a lone surrogate (escaped in the request's JSON) included
 
     def _count(self, text: str) -> int:
